@@ -1,0 +1,48 @@
+# The commands a person runs. `make run` and `make test` set up what is missing first:
+# system packages (PostgreSQL, PostGIS, pgRouting), the virtual environment and the package.
+
+VENV    ?= .venv
+PYTHON  ?= python3
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: run test setup system lint typecheck bench clean help
+
+help:
+	@echo "make run    - set up what is missing, load the Solberga demo, serve http://127.0.0.1:8000"
+	@echo "make test   - set up what is missing, run the whole test suite against a real PostGIS"
+	@echo "make setup  - only the set-up (system packages, .venv, the package)"
+	@echo "make lint   - ruff and mypy"
+
+run: setup
+	@echo "[run] loading the Solberga/Älvsjö demo data"
+	$(VENV)/bin/nattvandring demo load
+	@echo "[run] starting the web app"
+	exec $(VENV)/bin/nattvandring serve
+
+test: setup
+	@echo "[test] ruff and mypy"
+	$(VENV)/bin/ruff check geo routes api maps tests bench
+	$(VENV)/bin/mypy
+	@echo "[test] running the test suite against a real PostGIS"
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+setup: system $(STAMP)
+
+system:
+	@bash scripts/setup-system.sh
+
+$(STAMP): pyproject.toml
+	@if [ ! -x $(PY) ]; then echo "[setup] creating the virtual environment $(VENV)"; $(PYTHON) -m venv $(VENV); fi
+	@echo "[setup] installing nattvandring and its dependencies into $(VENV)"
+	@$(PY) -m pip install -qq --upgrade pip
+	@$(PY) -m pip install -qq -e '.[test]'
+	@touch $(STAMP)
+
+lint: setup
+	$(VENV)/bin/ruff check geo routes api maps tests bench
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

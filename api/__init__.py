@@ -1,0 +1,1 @@
+"""The FastAPI app, its web pages and the command line."""

@@ -1,0 +1,64 @@
+"""The FastAPI application: `create_app` builds it from settings; nothing happens at import."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from api.errors import install_error_handlers
+from api.routers import health, layers, pages
+from api.settings import AppSettings
+from geo import postgis
+
+logger = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def create_app(settings: AppSettings | None = None) -> FastAPI:
+    """The nattvandring web app.
+
+    At start-up it finds the database (starting the embedded PostGIS when no
+    ``NATTVANDRING_DATABASE_URL`` is set), applies pending migrations and opens a connection
+    pool, which it closes at shutdown.
+    """
+    settings = settings or AppSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = postgis.database_url(settings.db)
+        with postgis.connect(url, autocommit=True) as conn:
+            applied = postgis.migrate(conn)
+        if applied:
+            logger.info("applied migrations: %s", ", ".join(applied))
+        pool = postgis.open_pool(
+            url, min_size=settings.db.pool_min_size, max_size=settings.db.pool_max_size
+        )
+        pool.open(wait=True, timeout=30)
+        app.state.pool = pool
+        try:
+            yield
+        finally:
+            pool.close()
+
+    app = FastAPI(
+        title="nattvandring",
+        version="0.1.0",
+        description=(
+            "Situation maps, deviation reports, heat maps and walk routes for night-walk "
+            "programmes. Coordinates are WGS 84 (EPSG:4326) in GeoJSON's lon/lat order."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(layers.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

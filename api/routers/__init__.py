@@ -1,0 +1,1 @@
+"""FastAPI routers (named so that "route" always means a walk route)."""

@@ -1,0 +1,34 @@
+"""Settings of the web app, read from ``NATTVANDRING_*`` environment variables when constructed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from geo.settings import DatabaseSettings
+
+REPO_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = (
+    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+)
+
+
+class AppSettings(BaseSettings):
+    """Settings of `api.app.create_app` and the CLI.
+
+    ``tile_url`` is the only address outside the app that a page may load from; set it to an
+    empty string for no base map (a closed network), or to your own tile server.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="NATTVANDRING_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    tile_url: str = OSM_TILES
+    tile_attribution: str = OSM_ATTRIBUTION
+    data_dir: Path = REPO_DATA_DIR
+    default_area: str = "solberga"
+    db: DatabaseSettings = Field(default_factory=DatabaseSettings)

@@ -1,0 +1,1 @@
+"""Folium maps and layer exports."""

@@ -1,0 +1,1 @@
+"""Street network and walk-route planning."""

@@ -1,0 +1,128 @@
+"""Test fixtures on a real PostGIS.
+
+The server is ``NATTVANDRING_TEST_DATABASE_URL`` when set, otherwise an embedded cluster in
+``NATTVANDRING_TEST_HOME`` (default ``<tmp>/nattvandring-test-<uid>``, reused between runs). Each
+test session gets its own database with the migrations applied and the demo data loaded; each
+test runs inside a transaction that is rolled back, and the API client shares that connection.
+
+A skipped test fails the run (set NATTVANDRING_ALLOW_SKIP=1 to allow skips locally).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.deps import get_conn
+from api.settings import AppSettings
+from geo import postgis
+from geo.cluster import EmbeddedCluster
+from geo.demo_store import LoadReport, load_demo
+from geo.settings import DatabaseSettings
+
+REPO = Path(__file__).resolve().parent.parent
+DATA_DIR = REPO / "data"
+
+
+def cluster_home() -> Path:
+    configured = os.environ.get("NATTVANDRING_TEST_HOME")
+    if configured:
+        return Path(configured)
+    return Path(tempfile.gettempdir()) / f"nattvandring-test-{os.getuid()}"
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """A URL of the PostGIS server the tests use (not of the test database).
+
+    An embedded cluster that the session had to start is stopped at its end.
+    """
+    url = os.environ.get("NATTVANDRING_TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    cluster = EmbeddedCluster(cluster_home())
+    was_running = cluster.status().running
+    yield cluster.start()
+    if not was_running:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def make_database(server_url: str) -> Iterator[object]:
+    """A factory of fresh, empty databases on the test server, dropped at the end."""
+    made: list[str] = []
+
+    def make(prefix: str = "nv_test") -> str:
+        name = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
+        postgis.ensure_database(server_url, name)
+        made.append(name)
+        return postgis.server_url(server_url, name)
+
+    yield make
+    for name in made:
+        postgis.drop_database(server_url, name)
+
+
+@pytest.fixture(scope="session")
+def db_url(make_database) -> str:  # type: ignore[no-untyped-def]
+    """The session's test database: migrated, with the demo data loaded and committed."""
+    url: str = make_database()
+    with postgis.connect(url, autocommit=True) as conn:
+        postgis.migrate(conn)
+    return url
+
+
+@pytest.fixture(scope="session")
+def demo_report(db_url: str) -> LoadReport:
+    """The report of the first demo load into the session database."""
+    with postgis.connect(db_url, autocommit=True) as conn:
+        return load_demo(conn, DATA_DIR)
+
+
+@pytest.fixture()
+def conn(db_url: str, demo_report: LoadReport) -> Iterator[psycopg.Connection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    with postgis.connect(db_url, autocommit=True) as connection:
+        with connection.transaction(force_rollback=True):
+            yield connection
+
+
+@pytest.fixture()
+def settings(db_url: str) -> AppSettings:
+    return AppSettings(db=DatabaseSettings(database_url=db_url), data_dir=DATA_DIR)
+
+
+@pytest.fixture()
+def client(conn: psycopg.Connection, settings: AppSettings) -> Iterator[TestClient]:
+    """The API over the test's own connection (so the test's rollback undoes the requests)."""
+    app = create_app(settings)
+
+    def same_conn() -> Iterator[psycopg.Connection]:
+        with conn.transaction():
+            yield conn
+
+    app.dependency_overrides[get_conn] = same_conn
+    # Not entered as a context manager: the lifespan (pool, migrations) is exercised by the
+    # tests that run `nattvandring serve` over real HTTP.
+    yield TestClient(app)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if skipped and not os.environ.get("NATTVANDRING_ALLOW_SKIP"):
+        if reporter:
+            reporter.write_line(
+                f"FAILED: {skipped} test(s) skipped; every test must run (PostGIS, browser)",
+                red=True,
+            )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
