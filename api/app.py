@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
-from api.routers import health, layers, pages
+from api.routers import auth, deviations, health, layers, pages
 from api.settings import AppSettings
 from geo import postgis
 
@@ -59,6 +59,8 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(layers.router)
+    app.include_router(auth.router)
+    app.include_router(deviations.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

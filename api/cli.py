@@ -170,6 +170,64 @@ def demo_load(settings: AppSettings, refresh: bool) -> None:
     click.echo("note: the demo's deviation reports are SYNTHETIC (generated, not real reports)")
 
 
+# -- users ---------------------------------------------------------------------------------------
+
+
+@main.group()
+def users() -> None:
+    """Accounts: walkers, planners, partners and admins."""
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        return str(click.prompt("password", hide_input=True, confirmation_prompt=True))
+    return sys.stdin.readline().rstrip("\n")
+
+
+@users.command("add")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice(["walker", "planner", "partner", "admin"]))
+@click.option("--org", "organisation", required=True, help="Organisation (created if new).")
+@click.pass_obj
+@_clear_errors
+def users_add(settings: AppSettings, email: str, role: str, organisation: str) -> None:
+    """Add a user; the password is read from stdin (or prompted for), never from arguments."""
+    from api.accounts import add_user
+
+    password = _read_password()
+    url = postgis.database_url(settings.db)
+    with postgis.connect(url, autocommit=True) as conn:
+        postgis.migrate(conn)
+        user = add_user(conn, email, password, role=role, organisation=organisation)
+    click.echo(f"added {user.email} ({user.role}, {user.organisation})")
+
+
+@users.command("list")
+@click.pass_obj
+@_clear_errors
+def users_list(settings: AppSettings) -> None:
+    """List the users."""
+    from api.accounts import list_users
+
+    with postgis.connect(postgis.database_url(settings.db), autocommit=True) as conn:
+        for u in list_users(conn):
+            state = "  (disabled)" if u.disabled else ""
+            click.echo(f"{u.email}\t{u.role}\t{u.organisation}{state}")
+
+
+@users.command("disable")
+@click.argument("email")
+@click.pass_obj
+@_clear_errors
+def users_disable(settings: AppSettings, email: str) -> None:
+    """Disable a user; their sign-ins end at once."""
+    from api.accounts import disable_user
+
+    with postgis.connect(postgis.database_url(settings.db), autocommit=True) as conn:
+        disable_user(conn, email)
+    click.echo(f"disabled {email}")
+
+
 # -- serve ---------------------------------------------------------------------------------------
 
 

@@ -7,18 +7,29 @@ one format for every validation error; other errors are ``{"detail": "message"}`
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from geo.errors import DatabaseError, InvalidInput, NattvandringError, NotFound
+from geo.errors import (
+    Conflict,
+    DatabaseError,
+    Forbidden,
+    InvalidInput,
+    NattvandringError,
+    NotFound,
+    PayloadTooLarge,
+    TooManyAttempts,
+    Unauthorized,
+)
 
 logger = logging.getLogger(__name__)
 
 
 def _invalid(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, InvalidInput)
-    loc = ["query", exc.field] if exc.field else ["body"]
+    loc = [exc.location, exc.field] if exc.field else [exc.location]
     return JSONResponse(
         status_code=422,
         content={"detail": [{"loc": loc, "msg": str(exc), "type": "value_error"}]},
@@ -38,8 +49,25 @@ def _other(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=400, content={"detail": str(exc)})
 
 
+def _status(code: int) -> Callable[[Request, Exception], JSONResponse]:
+    def handler(request: Request, exc: Exception) -> JSONResponse:
+        headers = {}
+        if isinstance(exc, Unauthorized):
+            headers["WWW-Authenticate"] = "Bearer"
+        if isinstance(exc, TooManyAttempts):
+            headers["Retry-After"] = str(exc.retry_after_s)
+        return JSONResponse(status_code=code, content={"detail": str(exc)}, headers=headers)
+
+    return handler
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InvalidInput, _invalid)
     app.add_exception_handler(NotFound, _not_found)
+    app.add_exception_handler(Unauthorized, _status(401))
+    app.add_exception_handler(Forbidden, _status(403))
+    app.add_exception_handler(Conflict, _status(409))
+    app.add_exception_handler(PayloadTooLarge, _status(413))
+    app.add_exception_handler(TooManyAttempts, _status(429))
     app.add_exception_handler(DatabaseError, _unavailable)
     app.add_exception_handler(NattvandringError, _other)

@@ -14,6 +14,8 @@ class NotFound(NattvandringError):
 class InvalidInput(NattvandringError):
     """Input that the caller can fix; the message says how."""
 
+    location = "body"
+
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
@@ -26,6 +28,8 @@ class InvalidGeometry(InvalidInput):
 class InvalidParameter(InvalidInput):
     """A query parameter that is malformed or out of range."""
 
+    location = "query"
+
 
 class DatabaseError(NattvandringError):
     """The database cannot be reached, set up or migrated; the message says what to do."""
@@ -37,3 +41,27 @@ class ClusterError(DatabaseError):
 
 class MigrationError(DatabaseError):
     """The schema cannot be brought up to date (for example an applied migration was edited)."""
+
+
+class Conflict(NattvandringError):
+    """The request clashes with what is stored (e.g. a report id reused with another body)."""
+
+
+class Unauthorized(NattvandringError):
+    """No valid sign-in (missing, wrong or expired credentials)."""
+
+
+class Forbidden(NattvandringError):
+    """Signed in, but the user's role may not do this."""
+
+
+class TooManyAttempts(NattvandringError):
+    """Too many failed sign-ins for an account; try again after ``retry_after_s`` seconds."""
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class PayloadTooLarge(NattvandringError):
+    """A request body over the size limit."""

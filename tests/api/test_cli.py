@@ -85,3 +85,27 @@ def test_with_a_database_url_no_cluster_is_started(
     assert loaded.returncode == 0, loaded.stderr
     assert "nothing changed" in loaded.stdout
     assert not (Path(home_env["NATTVANDRING_HOME"]) / "pgdata").exists()
+
+
+def test_users_add_list_disable(home_env: dict[str, str], make_database) -> None:  # type: ignore[no-untyped-def]
+    home_env["NATTVANDRING_DATABASE_URL"] = make_database("nv_users")
+
+    def add(email: str, password: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [CLI, "users", "add", email, "--role", "walker", "--org", "Nya klubben"],
+            env=home_env, input=password + "\n", capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+
+    added = add("ny@example.org", "ett långt lösenord")
+    assert added.returncode == 0, added.stderr
+    assert "ny@example.org (walker, Nya klubben)" in added.stdout
+    short = add("kort@example.org", "kort")
+    assert short.returncode == 1 and "at least 10 characters" in short.stderr
+    listed = run("users", "list", env=home_env)
+    assert "ny@example.org\twalker\tNya klubben" in listed.stdout
+    assert "kort@example.org" not in listed.stdout
+    assert run("users", "disable", "ny@example.org", env=home_env).returncode == 0
+    assert "(disabled)" in run("users", "list", env=home_env).stdout
+    with psycopg.connect(home_env["NATTVANDRING_DATABASE_URL"]) as conn:
+        row = conn.execute("SELECT password_hash FROM users").fetchone()
+    assert row is not None and row[0].startswith("$argon2id$")

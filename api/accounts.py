@@ -1,0 +1,199 @@
+"""Accounts, roles, passwords and sign-in tokens, stored in PostgreSQL.
+
+Passwords are hashed with Argon2id (argon2-cffi). Tokens are random secrets handed to the client
+once; only their SHA-256 is stored. Failed sign-ins are counted per account: after
+`MAX_FAILURES` the account is locked for a time that doubles with each further failure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from geo.errors import InvalidInput, NotFound, TooManyAttempts, Unauthorized
+
+ROLES = ("admin", "planner", "walker", "partner")
+MAX_FAILURES = 5
+MAX_LOCK = timedelta(minutes=15)
+BEARER_TTL = timedelta(minutes=60)
+SESSION_TTL = timedelta(hours=12)
+MIN_PASSWORD_LENGTH = 10
+
+_hasher = PasswordHasher()
+# Verified against when the e-mail is unknown, so that an unknown account takes as long to
+# refuse as a wrong password (no account enumeration by timing).
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    email: str
+    role: str
+    organisation_id: int
+    organisation: str
+    disabled: bool = False
+
+
+_USER_SELECT = """
+    SELECT u.id, u.email, u.role, u.organisation_id, o.name, u.disabled
+    FROM users u JOIN organisations o ON o.id = u.organisation_id
+"""
+
+
+def _user(row: tuple[object, ...]) -> User:
+    return User(int(str(row[0])), str(row[1]), str(row[2]), int(str(row[3])), str(row[4]),
+                bool(row[5]))  # fmt: skip
+
+
+def add_user(
+    conn: psycopg.Connection, email: str, password: str, *, role: str, organisation: str
+) -> User:
+    """Create a user (and the organisation, if new); the password is stored hashed."""
+    email = email.strip()
+    if role not in ROLES:
+        raise InvalidInput(f"unknown role {role!r}: use one of {', '.join(ROLES)}", field="role")
+    if "@" not in email or email.startswith("@") or email.endswith("@"):
+        raise InvalidInput(f"{email!r} is not an e-mail address", field="email")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            f"the password must have at least {MIN_PASSWORD_LENGTH} characters", field="password"
+        )
+    with conn.transaction():
+        if conn.execute("SELECT 1 FROM users WHERE lower(email) = lower(%s)", (email,)).fetchone():
+            raise InvalidInput(f"a user {email} exists already", field="email")
+        org = conn.execute(
+            """
+            INSERT INTO organisations (name, kind) VALUES (%s, 'other')
+            ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
+            RETURNING id
+            """,
+            (organisation.strip(),),
+        ).fetchone()
+        assert org is not None
+        row = conn.execute(
+            "INSERT INTO users (email, password_hash, role, organisation_id) "
+            "VALUES (%s, %s, %s, %s) RETURNING id",
+            (email, _hasher.hash(password), role, org[0]),
+        ).fetchone()
+        assert row is not None
+    return get_user(conn, int(row[0]))
+
+
+def get_user(conn: psycopg.Connection, user_id: int) -> User:
+    row = conn.execute(_USER_SELECT + " WHERE u.id = %s", (user_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no user {user_id}")
+    return _user(row)
+
+
+def list_users(conn: psycopg.Connection) -> list[User]:
+    return [_user(r) for r in conn.execute(_USER_SELECT + " ORDER BY lower(u.email)")]
+
+
+def disable_user(conn: psycopg.Connection, email: str) -> None:
+    """Disable a user and end all their sign-ins at once."""
+    with conn.transaction():
+        row = conn.execute(
+            "UPDATE users SET disabled = true WHERE lower(email) = lower(%s) RETURNING id",
+            (email,),
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"no user {email}")
+        conn.execute("DELETE FROM auth_tokens WHERE user_id = %s", (row[0],))
+
+
+def authenticate(
+    conn: psycopg.Connection, email: str, password: str, *, now: datetime | None = None
+) -> User:
+    """The user with this e-mail and password, or `Unauthorized` / `TooManyAttempts`."""
+    now = now or datetime.now(UTC)
+    refused = Unauthorized("wrong e-mail or password")
+    # The failure counter must be committed although the sign-in is refused: decide inside the
+    # transaction, raise after it.
+    error: Exception | None = None
+    with conn.transaction():
+        row = conn.execute(
+            "SELECT id, password_hash, disabled, failed_logins, locked_until FROM users "
+            "WHERE lower(email) = lower(%s) FOR UPDATE",
+            (email.strip(),),
+        ).fetchone()
+        if row is None:
+            try:
+                _hasher.verify(_DUMMY_HASH, password)
+            except VerificationError:
+                pass
+            raise refused
+        user_id, pw_hash, disabled, failures, locked_until = row
+        if locked_until is not None and locked_until > now:
+            wait = int((locked_until - now).total_seconds()) + 1
+            raise TooManyAttempts(
+                f"too many failed sign-ins for this account: try again in {wait} s",
+                retry_after_s=wait,
+            )
+        try:
+            _hasher.verify(pw_hash, password)
+        except (VerificationError, InvalidHashError):
+            failures += 1
+            lock = None
+            if failures >= MAX_FAILURES:
+                lock = now + min(timedelta(seconds=30 * 2 ** (failures - MAX_FAILURES)), MAX_LOCK)
+            conn.execute(
+                "UPDATE users SET failed_logins = %s, locked_until = %s WHERE id = %s",
+                (failures, lock, user_id),
+            )
+            error = refused
+        else:
+            if disabled:
+                raise Unauthorized("this account is disabled")
+            conn.execute(
+                "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = %s",
+                (user_id,),
+            )
+            if _hasher.check_needs_rehash(pw_hash):
+                conn.execute(
+                    "UPDATE users SET password_hash = %s WHERE id = %s",
+                    (_hasher.hash(password), user_id),
+                )
+    if error is not None:
+        raise error
+    return get_user(conn, int(user_id))
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(conn: psycopg.Connection, user: User, *, kind: str = "bearer") -> str:
+    """A new random token of ``kind`` ('bearer' or 'session') for ``user``."""
+    token = secrets.token_urlsafe(32)
+    ttl = BEARER_TTL if kind == "bearer" else SESSION_TTL
+    with conn.transaction():
+        conn.execute("DELETE FROM auth_tokens WHERE expires_at < now()")
+        conn.execute(
+            "INSERT INTO auth_tokens (token_sha256, user_id, kind, expires_at) "
+            "VALUES (%s, %s, %s, now() + %s)",
+            (_digest(token), user.id, kind, ttl),
+        )
+    return token
+
+
+def user_for_token(conn: psycopg.Connection, token: str, *, kind: str) -> User | None:
+    """The enabled user a live token of ``kind`` belongs to, or None."""
+    row = conn.execute(
+        _USER_SELECT + " JOIN auth_tokens t ON t.user_id = u.id "
+        "WHERE t.token_sha256 = %s AND t.kind = %s AND t.expires_at > now() AND NOT u.disabled",
+        (_digest(token), kind),
+    ).fetchone()
+    return _user(row) if row else None
+
+
+def revoke_token(conn: psycopg.Connection, token: str) -> None:
+    with conn.transaction():
+        conn.execute("DELETE FROM auth_tokens WHERE token_sha256 = %s", (_digest(token),))

@@ -1,0 +1,122 @@
+"""Deviation reports (avvikelser): report, list, read, change status; and their categories."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, ConfigDict
+
+from api.deps import BBoxDep, ConnDep
+from api.routers.layers import GEOJSON, geojson_response
+from api.security import PlannerDep, ReporterDep, UserDep
+from geo import deviation_store
+from geo.deviation_store import DEFAULT_LIMIT, MAX_LIMIT, Viewer
+from geo.deviations import MAX_BODY_BYTES, parse_report
+from geo.errors import InvalidInput, InvalidParameter, PayloadTooLarge
+
+router = APIRouter(prefix="/api/v1", tags=["deviations"])
+
+
+@router.get("/categories")
+def categories(conn: ConnDep) -> list[dict[str, Any]]:
+    """Deviation categories: code, Swedish name, map colour and default weight."""
+    return deviation_store.categories_json(conn)
+
+
+async def _json_body(request: Request) -> Any:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the body is over {MAX_BODY_BYTES // 1024} KB")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"the body is over {MAX_BODY_BYTES // 1024} KB")
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("the body is not valid JSON (a GeoJSON Feature)") from None
+
+
+@router.post(
+    "/deviations",
+    status_code=201,
+    responses={200: {"description": "The same report was stored before (a retry)"}},
+    response_class=Response,
+)
+async def report_deviation(request: Request, user: ReporterDep, conn: ConnDep) -> Response:
+    """Report a deviation: a GeoJSON Point Feature with a client-made UUID in ``properties.id``.
+
+    Sending the same report again returns the stored one (200); the same id with another
+    content is a 409.
+    """
+    body = await _json_body(request)
+    report = parse_report(body, now=datetime.now(UTC))
+    feature, created = deviation_store.insert_report(
+        conn,
+        report,
+        reporter_id=user.id,
+        organisation_id=user.organisation_id,
+        viewer=Viewer(user.role, user.organisation_id),
+    )
+    return Response(feature, status_code=201 if created else 200, media_type=GEOJSON)
+
+
+@router.get("/deviations", response_class=Response)
+def list_deviations(
+    conn: ConnDep,
+    user: UserDep,
+    bbox: BBoxDep,
+    area: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    category: Annotated[list[str] | None, Query()] = None,
+    status: Annotated[list[str] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
+    """Deviations, newest first, as a GeoJSON FeatureCollection (``numberMatched`` for paging)."""
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise InvalidParameter(f"{name} needs a time zone (e.g. Z or +01:00)", field=name)
+    if since and until and since >= until:
+        raise InvalidParameter("since must be before until", field="since")
+    fc = deviation_store.list_features(
+        conn,
+        viewer=Viewer(user.role, user.organisation_id),
+        bbox=bbox,
+        area=area,
+        since=since,
+        until=until,
+        categories=category,
+        statuses=status,
+        limit=limit,
+        offset=offset,
+    )
+    return geojson_response(json.dumps(fc, ensure_ascii=False))
+
+
+@router.get("/deviations/{deviation_id}", response_class=Response)
+def get_deviation(conn: ConnDep, user: UserDep, deviation_id: uuid.UUID) -> Response:
+    """One deviation as a GeoJSON Feature."""
+    viewer = Viewer(user.role, user.organisation_id)
+    return geojson_response(deviation_store.get_feature(conn, deviation_id, viewer=viewer))
+
+
+class StatusChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["new", "confirmed", "dismissed"]
+
+
+@router.patch("/deviations/{deviation_id}", response_class=Response)
+def change_status(
+    conn: ConnDep, user: PlannerDep, deviation_id: uuid.UUID, change: StatusChange
+) -> Response:
+    """Set a deviation's status (planners and admins)."""
+    deviation_store.set_status(conn, deviation_id, change.status, user_id=user.id)
+    viewer = Viewer(user.role, user.organisation_id)
+    return geojson_response(deviation_store.get_feature(conn, deviation_id, viewer=viewer))

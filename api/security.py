@@ -1,0 +1,49 @@
+"""Who is calling: a bearer token (API clients) or a session cookie (web pages)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from api.accounts import User, user_for_token
+from api.deps import ConnDep
+from geo.errors import Forbidden, Unauthorized
+
+SESSION_COOKIE = "nv_session"
+oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def current_user(
+    request: Request, conn: ConnDep, token: Annotated[str | None, Depends(oauth2)]
+) -> User | None:
+    if token:
+        return user_for_token(conn, token, kind="bearer")
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        return user_for_token(conn, cookie, kind="session")
+    return None
+
+
+def require_user(user: Annotated[User | None, Depends(current_user)]) -> User:
+    if user is None:
+        raise Unauthorized("sign in first: POST /api/v1/auth/token gives a bearer token")
+    return user
+
+
+def require_role(*roles: str) -> Callable[[User], User]:
+    """A dependency that lets only users with one of ``roles`` through (403 for the others)."""
+
+    def check(user: Annotated[User, Depends(require_user)]) -> User:
+        if user.role not in roles:
+            raise Forbidden(f"this needs the role {' or '.join(roles)}; you are {user.role}")
+        return user
+
+    return check
+
+
+UserDep = Annotated[User, Depends(require_user)]
+ReporterDep = Annotated[User, Depends(require_role("walker", "planner", "admin"))]
+PlannerDep = Annotated[User, Depends(require_role("planner", "admin"))]

@@ -1,0 +1,284 @@
+"""Deviation reports in PostGIS: idempotent inserts, filtered reads, status changes.
+
+Who sees what is decided here, in SQL, so that no code path can leak more: planners and admins
+see everything; walkers never see a reporter and see descriptions only of their own
+organisation's reports; partners see neither reporters nor descriptions.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from geo.deviations import DeviationReport
+from geo.errors import Conflict, InvalidGeometry, InvalidInput, InvalidParameter, NotFound
+from geo.geometry import BBox
+
+NEAR_AREA_M = 2000
+MAX_LIMIT = 5000
+DEFAULT_LIMIT = 1000
+STATUSES = ("new", "confirmed", "dismissed")
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is reading: decides which properties a feature carries."""
+
+    role: str
+    organisation_id: int | None
+
+
+def category_codes(conn: psycopg.Connection) -> list[str]:
+    rows = conn.execute(
+        "SELECT code FROM deviation_categories WHERE active ORDER BY sort_order, code"
+    )
+    return [str(r[0]) for r in rows]
+
+
+def categories_json(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        "SELECT code, name_sv, colour, weight FROM deviation_categories WHERE active "
+        "ORDER BY sort_order, code"
+    ).fetchall()
+    return [{"code": r[0], "name_sv": r[1], "colour": r[2], "weight": r[3]} for r in rows]
+
+
+def _near_area(conn: psycopg.Connection, lon: float, lat: float) -> int | None:
+    """The id of the area containing the point, or of one within 2 km; None when none is."""
+    row = conn.execute(
+        """
+        WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(%s, %s), 4326) AS geom)
+        SELECT a.id FROM areas a, pt
+        WHERE ST_DWithin(a.geom::geography, pt.geom::geography, %s)
+        ORDER BY ST_Distance(a.geom::geography, pt.geom::geography), a.id
+        LIMIT 1
+        """,
+        (lon, lat, NEAR_AREA_M),
+    ).fetchone()
+    return int(row[0]) if row else None
+
+
+def check_report(conn: psycopg.Connection, report: DeviationReport) -> int:
+    """Checks that need the database; returns the id of the report's area."""
+    codes = category_codes(conn)
+    if report.category not in codes:
+        raise InvalidInput(
+            f"unknown category {report.category!r}: use one of {', '.join(codes)}",
+            field="category",
+        )
+    area = _near_area(conn, report.lon, report.lat)
+    if area is None:
+        if -90 <= report.lon <= 90 and _near_area(conn, report.lat, report.lon) is not None:
+            raise InvalidGeometry(
+                f"the coordinates [{report.lon}, {report.lat}] look swapped: GeoJSON order is "
+                f"[longitude, latitude], so send [{report.lat}, {report.lon}]",
+                field="geometry",
+            )
+        raise InvalidGeometry(
+            f"the point [{report.lon}, {report.lat}] is farther than {NEAR_AREA_M / 1000:g} km "
+            "from every known area; check the position (GeoJSON order is [longitude, latitude])",
+            field="geometry",
+        )
+    if report.walk_id is not None:
+        if not conn.execute("SELECT 1 FROM walks WHERE id = %s", (report.walk_id,)).fetchone():
+            raise InvalidInput(f"no walk {report.walk_id}", field="walk_id")
+    return area
+
+
+def insert_report(
+    conn: psycopg.Connection,
+    report: DeviationReport,
+    *,
+    reporter_id: int,
+    organisation_id: int,
+    viewer: Viewer,
+) -> tuple[str, bool]:
+    """Store a report once; return its Feature (as the reporter sees it) and whether it is new.
+
+    The same id with the same content returns the stored report; with other content, or from
+    another reporter, it is a `Conflict`. Concurrent duplicates store one row (the unique key).
+    """
+    area_id = check_report(conn, report)
+    digest = report.sha256()
+    with conn.transaction():
+        row = conn.execute(
+            """
+            INSERT INTO deviations (id, category, observed_at, severity, description, accuracy_m,
+                                    reporter_id, organisation_id, walk_id, area_id, body_sha256,
+                                    geom)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+                    ST_SetSRID(ST_MakePoint(%s, %s), 4326))
+            ON CONFLICT (id) DO NOTHING
+            RETURNING id
+            """,
+            (report.id, report.category, report.observed_at, report.severity,
+             report.description, report.accuracy_m, reporter_id, organisation_id,
+             report.walk_id, area_id, digest, report.lon, report.lat),
+        ).fetchone()  # fmt: skip
+        created = row is not None
+        if not created:
+            stored = conn.execute(
+                "SELECT body_sha256, reporter_id FROM deviations WHERE id = %s", (report.id,)
+            ).fetchone()
+            assert stored is not None
+            if stored[0] != digest or stored[1] != reporter_id:
+                raise Conflict(
+                    f"a different report with id {report.id} exists already: make a new UUID "
+                    "for a new report (resend only exactly the same report)"
+                )
+    return get_feature(conn, report.id, viewer=viewer), created
+
+
+def _feature_sql(viewer: Viewer) -> sql.Composed:
+    see_all = viewer.role in ("planner", "admin")
+    if see_all:
+        description: sql.Composable = sql.SQL("d.description")
+    elif viewer.role == "walker":
+        description = sql.SQL("CASE WHEN d.organisation_id = {} THEN d.description END").format(
+            sql.Literal(viewer.organisation_id)
+        )
+    else:
+        description = sql.SQL("NULL::text")
+    reporter = sql.SQL("u.email") if see_all else sql.SQL("NULL::text")
+    organisation = sql.SQL("o.name") if see_all else sql.SQL("NULL::text")
+    return sql.SQL(
+        """
+        json_build_object(
+            'type', 'Feature',
+            'id', d.id,
+            'geometry', ST_AsGeoJSON(d.geom, 6)::json,
+            'properties', json_strip_nulls(json_build_object(
+                'id', d.id,
+                'category', d.category,
+                'category_sv', c.name_sv,
+                'colour', c.colour,
+                'observed_at', d.observed_at,
+                'reported_at', d.reported_at,
+                'severity', d.severity,
+                'status', d.status,
+                'area', a.slug,
+                'accuracy_m', d.accuracy_m,
+                'walk_id', d.walk_id,
+                'synthetic', d.synthetic,
+                'description', {description},
+                'reporter', {reporter},
+                'organisation', {organisation})))
+        """
+    ).format(description=description, reporter=reporter, organisation=organisation)
+
+
+_FROM = sql.SQL(
+    """
+    FROM deviations d
+    JOIN deviation_categories c ON c.code = d.category
+    LEFT JOIN areas a ON a.id = d.area_id
+    LEFT JOIN users u ON u.id = d.reporter_id
+    LEFT JOIN organisations o ON o.id = d.organisation_id
+    """
+)
+
+
+def get_feature(conn: psycopg.Connection, deviation_id: uuid.UUID, *, viewer: Viewer) -> str:
+    row = conn.execute(
+        sql.SQL("SELECT {}::text {} WHERE d.id = %s").format(_feature_sql(viewer), _FROM),
+        (deviation_id,),
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"no deviation {deviation_id}")
+    return str(row[0])
+
+
+def list_features(
+    conn: psycopg.Connection,
+    *,
+    viewer: Viewer,
+    bbox: BBox | None = None,
+    area: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    categories: list[str] | None = None,
+    statuses: list[str] | None = None,
+    limit: int = DEFAULT_LIMIT,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """A FeatureCollection page, newest first, with ``numberMatched`` and ``numberReturned``."""
+    where: list[sql.Composable] = [sql.SQL("true")]
+    params: list[Any] = []
+    if bbox is not None:
+        where.append(sql.SQL("ST_Intersects(d.geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326))"))
+        params += list(bbox.as_tuple())
+    if area is not None:
+        if not conn.execute("SELECT 1 FROM areas WHERE slug = %s", (area,)).fetchone():
+            raise NotFound(f"no area with slug {area!r}; GET /api/v1/areas lists the areas")
+        where.append(sql.SQL("a.slug = %s"))
+        params.append(area)
+    if since is not None:
+        where.append(sql.SQL("d.observed_at >= %s"))
+        params.append(since)
+    if until is not None:
+        where.append(sql.SQL("d.observed_at < %s"))
+        params.append(until)
+    if categories:
+        codes = category_codes(conn)
+        unknown = [c for c in categories if c not in codes]
+        if unknown:
+            raise InvalidParameter(
+                f"unknown category {unknown[0]!r}: use one of {', '.join(codes)}",
+                field="category",
+            )
+        where.append(sql.SQL("d.category = ANY(%s)"))
+        params.append(categories)
+    if statuses:
+        bad = [s for s in statuses if s not in STATUSES]
+        if bad:
+            raise InvalidParameter(
+                f"unknown status {bad[0]!r}: use one of {', '.join(STATUSES)}", field="status"
+            )
+        where.append(sql.SQL("d.status = ANY(%s)"))
+        params.append(statuses)
+    cond = sql.SQL(" AND ").join(where)
+    total_row = conn.execute(
+        sql.SQL("SELECT count(*) {} WHERE {}").format(_FROM, cond), params
+    ).fetchone()
+    total = int(total_row[0]) if total_row else 0
+    rows = conn.execute(
+        sql.SQL(
+            "SELECT coalesce(json_agg(f.feature), '[]'::json)::text FROM ("
+            "SELECT {} AS feature {} WHERE {} ORDER BY d.observed_at DESC, d.id "
+            "LIMIT %s OFFSET %s) f"
+        ).format(_feature_sql(viewer), _FROM, cond),
+        [*params, limit, offset],
+    ).fetchone()
+    features = json.loads(rows[0]) if rows else []
+    return {
+        "type": "FeatureCollection",
+        "numberMatched": total,
+        "numberReturned": len(features),
+        "features": features,
+    }
+
+
+def set_status(
+    conn: psycopg.Connection, deviation_id: uuid.UUID, status: str, *, user_id: int
+) -> None:
+    """Change a report's status and write an audit row."""
+    if status not in STATUSES:
+        raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", field="status")
+    with conn.transaction():
+        row = conn.execute(
+            "UPDATE deviations SET status = %s WHERE id = %s RETURNING id",
+            (status, deviation_id),
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"no deviation {deviation_id}")
+        conn.execute(
+            "INSERT INTO audit_log (user_id, action, subject, details) "
+            "VALUES (%s, 'deviation.status', %s, %s::jsonb)",
+            (user_id, str(deviation_id), json.dumps({"status": status})),
+        )
