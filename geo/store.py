@@ -31,6 +31,19 @@ def _bbox_condition(column: str, bbox: BBox | None) -> tuple[sql.Composable, lis
     )
 
 
+def _layer_filter(
+    conn: psycopg.Connection, column: str, bbox: BBox | None, area: str | None
+) -> tuple[sql.Composable, list[Any]]:
+    """The WHERE condition for ``bbox`` and an area slug (joined as ``a``); 404 for an unknown
+    area rather than an empty layer."""
+    where, params = _bbox_condition(column, bbox)
+    if area is not None:
+        area_id(conn, area)
+        where = sql.SQL("{} AND a.slug = %s").format(where)
+        params.append(area)
+    return where, params
+
+
 def _collection(conn: psycopg.Connection, query: sql.Composable, params: list[Any]) -> str:
     wrapped = sql.SQL(
         "SELECT json_build_object('type', 'FeatureCollection', 'features', "
@@ -94,11 +107,7 @@ def zones_geojson(
     conn: psycopg.Connection, *, bbox: BBox | None = None, area: str | None = None
 ) -> str:
     """Collaboration zones as a GeoJSON FeatureCollection, filtered by ``bbox`` and area slug."""
-    where, params = _bbox_condition("z.geom", bbox)
-    if area is not None:
-        area_id(conn, area)
-        where = sql.SQL("{} AND a.slug = %s").format(where)
-        params.append(area)
+    where, params = _layer_filter(conn, "z.geom", bbox, area)
     query = sql.SQL(
         """
         SELECT z.name AS sort_key,
@@ -127,11 +136,7 @@ def places_geojson(
     kinds: list[str] | None = None,
 ) -> str:
     """Places as a GeoJSON FeatureCollection, filtered by ``bbox``, area slug and kinds."""
-    where, params = _bbox_condition("p.geom", bbox)
-    if area is not None:
-        area_id(conn, area)
-        where = sql.SQL("{} AND a.slug = %s").format(where)
-        params.append(area)
+    where, params = _layer_filter(conn, "p.geom", bbox, area)
     if kinds:
         where = sql.SQL("{} AND p.kind = ANY(%s)").format(where)
         params.append(list(kinds))
