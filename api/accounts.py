@@ -193,7 +193,3 @@ def user_for_token(conn: psycopg.Connection, token: str, *, kind: str) -> User |
     ).fetchone()
     return _user(row) if row else None
 
-
-def revoke_token(conn: psycopg.Connection, token: str) -> None:
-    with conn.transaction():
-        conn.execute("DELETE FROM auth_tokens WHERE token_sha256 = %s", (_digest(token),))

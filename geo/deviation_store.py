@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from geo import store
 from geo.deviations import DeviationReport
 from geo.errors import Conflict, InvalidGeometry, InvalidInput, InvalidParameter, NotFound
 from geo.geometry import BBox
@@ -214,10 +215,8 @@ def list_features(
         where.append(sql.SQL("ST_Intersects(d.geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326))"))
         params += list(bbox.as_tuple())
     if area is not None:
-        if not conn.execute("SELECT 1 FROM areas WHERE slug = %s", (area,)).fetchone():
-            raise NotFound(f"no area with slug {area!r}; GET /api/v1/areas lists the areas")
-        where.append(sql.SQL("a.slug = %s"))
-        params.append(area)
+        where.append(sql.SQL("d.area_id = %s"))
+        params.append(store.area_id(conn, area))
     if since is not None:
         where.append(sql.SQL("d.observed_at >= %s"))
         params.append(since)

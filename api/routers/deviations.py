@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict
 
 from api.deps import BBoxDep, ConnDep
@@ -56,7 +57,10 @@ async def report_deviation(request: Request, user: ReporterDep, conn: ConnDep) -
     """
     body = await _json_body(request)
     report = parse_report(body, now=datetime.now(UTC))
-    feature, created = deviation_store.insert_report(
+    # psycopg here is synchronous: run the database work in the thread pool, as FastAPI does
+    # for plain `def` endpoints, so that one slow insert does not stall every other request.
+    feature, created = await run_in_threadpool(
+        deviation_store.insert_report,
         conn,
         report,
         reporter_id=user.id,
