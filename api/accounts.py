@@ -86,6 +86,47 @@ def add_user(
     return get_user(conn, int(row[0]))
 
 
+DEMO_USERS = (
+    ("vandrare@demo.nattvandring.example", "walker", "Älvsjö AIK"),
+    ("planerare@demo.nattvandring.example", "planner", "Hägersten-Älvsjö stadsdelsförvaltning"),
+    ("polis@demo.nattvandring.example", "partner", "Polisen"),
+    ("admin@demo.nattvandring.example", "admin", "Hägersten-Älvsjö stadsdelsförvaltning"),
+)
+
+
+def add_demo_users(conn: psycopg.Connection) -> list[tuple[User, str]]:
+    """Create the demo users that do not exist yet, one per role, with random passwords.
+
+    Returns the new users with their passwords, to be shown once; nothing stores a password in
+    clear, so a second call returns an empty list (``users password`` sets a new one).
+    """
+    made = []
+    for email, role, organisation in DEMO_USERS:
+        if conn.execute("SELECT 1 FROM users WHERE lower(email) = %s", (email,)).fetchone():
+            continue
+        password = secrets.token_urlsafe(12)
+        made.append((add_user(conn, email, password, role=role, organisation=organisation),
+                     password))  # fmt: skip
+    return made
+
+
+def set_password(conn: psycopg.Connection, email: str, password: str) -> None:
+    """Set a new password; the user's sign-ins end and the failed-login lock is lifted."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            f"the password must have at least {MIN_PASSWORD_LENGTH} characters", field="password"
+        )
+    with conn.transaction():
+        row = conn.execute(
+            "UPDATE users SET password_hash = %s, failed_logins = 0, locked_until = NULL "
+            "WHERE lower(email) = lower(%s) RETURNING id",
+            (_hasher.hash(password), email.strip()),
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"no user {email}")
+        conn.execute("DELETE FROM auth_tokens WHERE user_id = %s", (row[0],))
+
+
 def get_user(conn: psycopg.Connection, user_id: int) -> User:
     row = conn.execute(_USER_SELECT + " WHERE u.id = %s", (user_id,)).fetchone()
     if row is None:
@@ -182,6 +223,12 @@ def issue_token(conn: psycopg.Connection, user: User, *, kind: str = "bearer") -
             (_digest(token), user.id, kind, ttl),
         )
     return token
+
+
+def revoke_token(conn: psycopg.Connection, token: str) -> None:
+    """End one sign-in (sign-out)."""
+    with conn.transaction():
+        conn.execute("DELETE FROM auth_tokens WHERE token_sha256 = %s", (_digest(token),))
 
 
 def user_for_token(conn: psycopg.Connection, token: str, *, kind: str) -> User | None:

@@ -5,20 +5,18 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from api.app_paths import STATIC_DIR
 from api.errors import install_error_handlers
+from api.headers import security_headers
 from api.routers import auth, deviations, health, layers, pages
 from api.settings import AppSettings
 from geo import postgis
 
 logger = logging.getLogger(__name__)
-
-STATIC_DIR = Path(__file__).resolve().parent / "static"
-
 
 def create_app(settings: AppSettings | None = None) -> FastAPI:
     """The nattvandring web app.
@@ -57,6 +55,7 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    app.middleware("http")(security_headers)
     app.include_router(health.router)
     app.include_router(layers.router)
     app.include_router(auth.router)

@@ -155,6 +155,7 @@ def demo() -> None:
 @_clear_errors
 def demo_load(settings: AppSettings, refresh: bool) -> None:
     """Load the Solberga/Älvsjö demo data (idempotent: a second run changes nothing)."""
+    from api.accounts import add_demo_users
     from geo.demo_store import load_demo
 
     url = postgis.database_url(settings.db)
@@ -162,12 +163,21 @@ def demo_load(settings: AppSettings, refresh: bool) -> None:
         postgis.migrate(conn)
         click.echo(f"loading demo data from {settings.data_dir} …")
         report = load_demo(conn, settings.data_dir, refresh_deviations=refresh)
-    if not any(report.changed.values()):
+        new_users = add_demo_users(conn)
+    if not any(report.changed.values()) and not new_users:
         click.echo("demo data already loaded: nothing changed")
     for table, n in report.changed.items():
         if n:
             click.echo(f"  {table}: {n} row(s) added or changed")
     click.echo("note: the demo's deviation reports are SYNTHETIC (generated, not real reports)")
+    if new_users:
+        click.echo("demo users (the passwords are shown only now; only their hashes are stored):")
+        for user, password in new_users:
+            click.echo(f"  {user.role:<8} {user.email}  password: {password}")
+    else:
+        click.echo(
+            "demo users exist already; `nattvandring users password EMAIL` sets a new password"
+        )
 
 
 # -- users ---------------------------------------------------------------------------------------
@@ -213,6 +223,20 @@ def users_list(settings: AppSettings) -> None:
         for u in list_users(conn):
             state = "  (disabled)" if u.disabled else ""
             click.echo(f"{u.email}\t{u.role}\t{u.organisation}{state}")
+
+
+@users.command("password")
+@click.argument("email")
+@click.pass_obj
+@_clear_errors
+def users_password(settings: AppSettings, email: str) -> None:
+    """Set a new password (read from stdin or prompted for); ends the user's sign-ins."""
+    from api.accounts import set_password
+
+    password = _read_password()
+    with postgis.connect(postgis.database_url(settings.db), autocommit=True) as conn:
+        set_password(conn, email, password)
+    click.echo(f"new password set for {email}")
 
 
 @users.command("disable")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -13,7 +14,23 @@ from api.deps import ConnDep
 from geo.errors import Forbidden, Unauthorized
 
 SESSION_COOKIE = "nv_session"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def _same_origin(request: Request) -> bool:
+    """Whether a cookie-authenticated write comes from this site's own pages.
+
+    The session cookie is SameSite=Lax, so browsers do not send it with cross-site POSTs; this
+    is the second line: a browser's ``Origin`` (or ``Sec-Fetch-Site``) must name this site.
+    """
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return site is not None or origin is None
+    return urlsplit(origin).netloc == request.headers.get("host", "")
 
 
 def current_user(
@@ -23,6 +40,8 @@ def current_user(
         return user_for_token(conn, token, kind="bearer")
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
+        if request.method not in SAFE_METHODS and not _same_origin(request):
+            raise Forbidden("a signed-in page of another site may not write here")
         return user_for_token(conn, cookie, kind="session")
     return None
 
@@ -44,6 +63,7 @@ def require_role(*roles: str) -> Callable[[User], User]:
     return check
 
 
+OptionalUserDep = Annotated[User | None, Depends(current_user)]
 UserDep = Annotated[User, Depends(require_user)]
 ReporterDep = Annotated[User, Depends(require_role("walker", "planner", "admin"))]
 PlannerDep = Annotated[User, Depends(require_role("planner", "admin"))]

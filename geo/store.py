@@ -7,6 +7,7 @@ as JSON text, so a large layer is never turned into Python objects and back.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -158,6 +159,38 @@ def places_geojson(
         """
     ).format(decimals=sql.Literal(GEOJSON_DECIMALS), where=where)
     return _collection(conn, query, params)
+
+
+def tonight_routes_geojson(conn: psycopg.Connection, *, now: datetime) -> str:
+    """Walk routes of walks that are under way or start within 18 hours of ``now``.
+
+    A walk without a planned end is taken to last four hours (a night walk's usual length).
+    """
+    query = sql.SQL(
+        """
+        SELECT w.planned_start::text || r.id AS sort_key,
+               json_build_object(
+                   'type', 'Feature',
+                   'id', r.id,
+                   'geometry', ST_AsGeoJSON(r.geom, {decimals})::json,
+                   'properties', json_build_object(
+                       'route_id', r.id,
+                       'name', r.name,
+                       'walk_id', w.id,
+                       'planned_start', w.planned_start,
+                       'planned_end', w.planned_end,
+                       'organisation', o.name,
+                       'area', a.slug)) AS feature
+        FROM walks w
+        JOIN walk_routes r ON r.id = w.route_id
+        JOIN organisations o ON o.id = w.organisation_id
+        LEFT JOIN areas a ON a.id = r.area_id
+        WHERE w.status IN ('planned', 'completed')
+          AND w.planned_start <= %s + interval '18 hours'
+          AND coalesce(w.planned_end, w.planned_start + interval '4 hours') >= %s
+        """
+    ).format(decimals=sql.Literal(GEOJSON_DECIMALS))
+    return _collection(conn, query, [now, now])
 
 
 def database_health(conn: psycopg.Connection) -> dict[str, str]:

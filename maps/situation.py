@@ -8,10 +8,12 @@ base-map tiles come from the configurable ``tile_url``.
 from __future__ import annotations
 
 import html
+import json
 from typing import Any
 
 import folium
-from branca.element import Element
+from branca.element import Element, MacroElement
+from jinja2 import Template
 
 from maps.leaflet import bounds_latlon
 
@@ -63,6 +65,7 @@ def situation_map_html(
     tile_attribution: str,
     static_url: str = "/static",
     title: str = "Nattvandring – lägesbild",
+    app: dict[str, Any] | None = None,
 ) -> str:
     """Render the situation map as a complete HTML page.
 
@@ -72,6 +75,11 @@ def situation_map_html(
         GeoJSON FeatureCollections in WGS 84 (as the API returns them).
     focus
         The area Feature to fit the view to; all areas when None.
+    app
+        For a signed-in user: ``user`` (id, email, role, organisation), ``categories`` (code,
+        name_sv, colour), ``routes`` (tonight's walk routes, a FeatureCollection) and
+        ``default_days``. Adds the deviation layer, the filters and "Rapportera avvikelse"
+        (``static/situation.js``).
     tile_url
         A ``{z}/{x}/{y}`` tile URL template, or None for no base map (closed networks).
     """
@@ -113,14 +121,17 @@ def situation_map_html(
         folium.GeoJson(
             places,
             name="Platser",
-            marker=folium.CircleMarker(radius=5, fill=True, fill_opacity=0.9, weight=1),
+            # Small and pale, so that the deviations (drawn larger, dark-edged) stand out.
+            marker=folium.CircleMarker(radius=3, fill=True, fill_opacity=0.6, weight=1),
             style_function=lambda f: {
                 "color": "#ffffff",
                 "fillColor": PLACE_COLOURS.get(f["properties"]["kind"], "#666666"),
             },
             tooltip=folium.GeoJsonTooltip(fields=["name", "kind_sv"], aliases=["Plats", "Typ"]),
         ).add_to(m)
-    folium.LayerControl(collapsed=True).add_to(m)
+    layer_control = folium.LayerControl(collapsed=True)
+    layer_control.add_to(m)
+    _ExposeControl(layer_control.get_name()).add_to(m)
 
     fit = focus if focus is not None else areas
     bounds = bounds_latlon(fit)
@@ -133,5 +144,93 @@ def situation_map_html(
             + "</div>"
         )
     )
+    if app is not None:
+        config = {**app, "map": m.get_name(), "layer_control": "nvLayerControl"}
+        root.header.add_child(  # type: ignore[attr-defined]
+            Element(
+                f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+                f'<script src="{html.escape(static_url)}/situation.js" defer></script>'
+            )
+        )
+        root.html.add_child(Element(_chrome(config)))  # type: ignore[attr-defined]
     page: str = root.render()
     return page.replace("<html>", '<html lang="sv">', 1)
+
+
+class _ExposeControl(MacroElement):  # type: ignore[misc]
+    """Makes folium's layer control reachable from the app's script as ``window.nvLayerControl``
+    (folium declares it with ``let``, which is not a property of ``window``)."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}window.nvLayerControl = {{ this.control }};{% endmacro %}"
+    )
+
+    def __init__(self, control: str) -> None:
+        super().__init__()
+        self._name = "ExposeControl"
+        self.control = control
+
+
+def json_for_script(value: Any) -> str:
+    """JSON that is safe inside ``<script type="application/json">``: no ``</script>`` can end it.
+
+    >>> print(json_for_script({"t": "</script>"}))
+    {"t": "\\u003c/script\\u003e"}
+    """
+    text = json.dumps(value, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _chrome(config: dict[str, Any]) -> str:
+    """The page's controls around the map (Swedish); filled in by ``static/situation.js``."""
+    user = config["user"]
+    who = html.escape(f"{user['email']} ({ROLES_SV.get(user['role'], user['role'])})")
+    days = "".join(
+        f'<button type="button" data-days="{d}"'
+        + (' class="nv-active"' if d == config["default_days"] else "")
+        + f">{label}</button>"
+        for d, label in ((1, "24 h"), (7, "7 d"), (14, "14 d"), (30, "30 d"))
+    )
+    severities = "".join(
+        f'<button type="button" data-severity="{n}"' + (' class="nv-active"' if n == 2 else "")
+        + f">{label}</button>"
+        for n, label in ((1, "Låg"), (2, "Medel"), (3, "Hög"))
+    )  # fmt: skip
+    report_button = (
+        '<button type="button" id="nv-report-open" class="nv-primary">Rapportera avvikelse</button>'
+        if config.get("can_report")
+        else ""
+    )
+    return f"""
+<div class="nv-user">{who}
+  <form method="post" action="/logout"><button type="submit">Logga ut</button></form></div>
+<div class="nv-panel">
+  <div class="nv-filters" role="group" aria-label="Tidsperiod">{days}
+    <select id="nv-category" aria-label="Kategori">
+      <option value="">Alla kategorier</option></select>
+  </div>
+  <div id="nv-status" class="nv-status" aria-live="polite"></div>
+  <div id="nv-pending" class="nv-pending" hidden></div>
+  <div class="nv-actions">
+    <button type="button" id="nv-locate">Min position</button>
+    {report_button}
+  </div>
+</div>
+<div id="nv-toast" class="nv-toast" role="status" hidden></div>
+<section id="nv-report" class="nv-report" hidden aria-label="Rapportera avvikelse">
+  <div class="nv-report-head"><strong>Rapportera avvikelse</strong>
+    <button type="button" id="nv-report-cancel" aria-label="Avbryt">Avbryt</button></div>
+  <div id="nv-report-position" class="nv-report-position"></div>
+  <div class="nv-severity" role="group" aria-label="Allvarlighet">Allvarlighet: {severities}</div>
+  <textarea id="nv-note" maxlength="2000" rows="2"
+    placeholder="Anteckning (frivillig) – skriv den före kategorin"></textarea>
+  <div class="nv-hint">Tryck på en kategori för att skicka:</div>
+  <div id="nv-report-categories" class="nv-report-categories"></div>
+  <div id="nv-report-error" class="nv-error"></div>
+</section>
+<script type="application/json" id="nv-config">{json_for_script(config)}</script>
+"""
+
+
+ROLES_SV = {"walker": "nattvandrare", "planner": "planerare", "partner": "partner",
+            "admin": "administratör"}  # fmt: skip

@@ -12,19 +12,24 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from api.accounts import add_user
 from api.app import create_app
 from api.deps import get_conn
 from api.settings import AppSettings
 from geo import postgis
-from geo.cluster import EmbeddedCluster
+from geo.cluster import EmbeddedCluster, free_port
 from geo.demo_store import LoadReport, load_demo
 from geo.settings import DatabaseSettings
 
@@ -114,6 +119,52 @@ def client(conn: psycopg.Connection, settings: AppSettings) -> Iterator[TestClie
     # Not entered as a context manager: the lifespan (pool, migrations) is exercised by the
     # tests that run `nattvandring serve` over real HTTP.
     yield TestClient(app)
+
+
+@pytest.fixture(scope="session")
+def live_server(db_url: str, demo_report: LoadReport) -> Iterator[str]:
+    """``nattvandring serve`` on a free port over the session database, as a user starts it."""
+    port = free_port()
+    env = {**os.environ, "NATTVANDRING_DATABASE_URL": db_url}
+    cli = Path(sys.executable).parent / "nattvandring"
+    proc = subprocess.Popen(
+        [str(cli), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                out = proc.stdout.read() if proc.stdout else ""
+                raise AssertionError(f"nattvandring serve did not come up:\n{out}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def web_users(db_url: str, demo_report: LoadReport) -> dict[str, tuple[str, str]]:
+    """Committed users for the live server, one per role: role → (e-mail, password)."""
+    made = {}
+    with postgis.connect(db_url, autocommit=True) as conn:
+        for role, org in (("walker", "Älvsjö AIK"), ("planner", "Hägersten-Älvsjö "
+                          "stadsdelsförvaltning"), ("partner", "Polisen")):  # fmt: skip
+            email = f"web-{role}-{secrets.token_hex(3)}@example.org"
+            password = secrets.token_urlsafe(12)
+            add_user(conn, email, password, role=role, organisation=org)
+            made[role] = (email, password)
+    return made
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

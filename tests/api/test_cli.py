@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from api.accounts import authenticate
 from geo.demo_store import LoadReport
 
 CLI = str(Path(sys.executable).parent / "nattvandring")
@@ -83,8 +85,38 @@ def test_with_a_database_url_no_cluster_is_started(
     assert run("db", "url", env=home_env).stdout.strip() == db_url
     loaded = run("demo", "load", env=home_env)
     assert loaded.returncode == 0, loaded.stderr
-    assert "nothing changed" in loaded.stdout
+    assert "deviations:" not in loaded.stdout  # the session's demo is loaded already
     assert not (Path(home_env["NATTVANDRING_HOME"]) / "pgdata").exists()
+
+
+def test_demo_load_shows_the_demo_users_passwords_once(
+    home_env: dict[str, str], make_database
+) -> None:  # type: ignore[no-untyped-def]
+    url = make_database("nv_demo_users")
+    home_env["NATTVANDRING_DATABASE_URL"] = url
+    first = run("demo", "load", env=home_env)
+    assert first.returncode == 0, first.stderr
+    shown = dict(re.findall(r"(\S+@demo\.nattvandring\.example)  password: (\S+)", first.stdout))
+    assert len(shown) == 4
+    with psycopg.connect(url) as conn:
+        roles = {email: authenticate(conn, email, password).role
+                 for email, password in shown.items()}  # fmt: skip
+        hashes = [r[0] for r in conn.execute("SELECT password_hash FROM users")]
+    assert sorted(roles.values()) == ["admin", "partner", "planner", "walker"]
+    assert all(h.startswith("$argon2id$") for h in hashes)
+    assert not any(p in h for p in shown.values() for h in hashes)
+    second = run("demo", "load", env=home_env)
+    assert second.returncode == 0 and "nothing changed" in second.stdout
+    assert "password:" not in second.stdout and "users password EMAIL" in second.stdout
+    # A forgotten demo password can be replaced (read from stdin, never from argv).
+    email = next(iter(shown))
+    reset = subprocess.run(
+        [CLI, "users", "password", email], env=home_env, input="ett nytt långt lösenord\n",
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert reset.returncode == 0, reset.stderr
+    with psycopg.connect(url) as conn:
+        assert authenticate(conn, email, "ett nytt långt lösenord").email == email
 
 
 def test_users_add_list_disable(home_env: dict[str, str], make_database) -> None:  # type: ignore[no-untyped-def]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from shapely.geometry import box, shape
+
+from api.accounts import add_user
 
 GEOJSON = "application/geo+json"
 
@@ -103,7 +106,13 @@ def test_openapi_docs(client: TestClient) -> None:
             "/api/v1/places"} <= set(spec["paths"])  # fmt: skip
 
 
-def test_map_page_is_swedish_and_loads_scripts_only_from_the_app(client: TestClient) -> None:
+def test_map_page_is_swedish_and_loads_scripts_only_from_the_app(
+    client: TestClient, conn: psycopg.Connection
+) -> None:
+    add_user(conn, "layers@example.org", "correct horse battery", role="partner",
+             organisation="Polisen")  # fmt: skip
+    client.post("/login", data={"username": "layers@example.org",
+                                "password": "correct horse battery"})  # fmt: skip
     r = client.get("/")
     assert r.status_code == 200
     page = r.text

@@ -1,0 +1,225 @@
+"""The walkers' situation map in headless Chromium on a phone-sized screen, over real HTTP.
+
+Reports made in the browser are checked in the database itself: stored once, in the right place,
+by the right reporter, also when the network was down in between.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from geo import postgis
+from tests.browser import PHONE, launch
+
+XSS = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()
+
+
+def sign_in(context: BrowserContext, base: str, email: str, password: str) -> Page:
+    page = context.new_page()
+    page.goto(f"{base}/")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_selector("body[data-deviations]", state="attached")
+    return page
+
+
+def rows(db_url: str, query: str, *params: object) -> list[tuple[object, ...]]:
+    with postgis.connect(db_url) as conn:
+        return conn.execute(query, params).fetchall()  # type: ignore[arg-type]
+
+
+def tap_map(page: Page, *, fx: float = 0.5, fy: float = 0.3) -> None:
+    box = page.locator(".leaflet-container").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+
+
+def test_walker_sees_deviations_and_reports_one_by_tapping_the_map(
+    browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]], db_url: str
+) -> None:
+    email, password = web_users["walker"]
+    context = browser.new_context(viewport=PHONE)
+    try:
+        page = sign_in(context, live_server, email, password)
+        shown = int(page.get_attribute("body", "data-deviations") or 0)
+        assert shown > 0
+        assert page.locator("path.nv-deviation").count() == shown
+        assert "avvikelser senaste 14 dygn" in page.inner_text("#nv-status")
+        # The 24-hour filter shows fewer.
+        page.click("[data-days='1']")
+        page.wait_for_selector("text=senaste 24 h", state="attached")
+        assert int(page.get_attribute("body", "data-deviations") or 0) < shown
+
+        note = f"Krossad busskur {uuid.uuid4()}"
+        page.click("#nv-report-open")  # tap 1
+        tap_map(page)  # tap 2: the position
+        assert "vald på kartan" in page.inner_text("#nv-report-position")
+        page.fill("#nv-note", note)
+        page.click("[data-category='skadegorelse']")  # tap 3: category, and it is sent
+        page.wait_for_selector("body[data-pending='0']", state="attached")
+        page.wait_for_selector("text=Avvikelsen är sparad.")
+        stored = rows(
+            db_url,
+            "SELECT d.category, u.email, ST_X(d.geom), ST_Y(d.geom), a.slug FROM deviations d "
+            "JOIN users u ON u.id = d.reporter_id LEFT JOIN areas a ON a.id = d.area_id "
+            "WHERE d.description = %s",
+            note,
+        )
+        assert len(stored) == 1
+        category, reporter, lon, lat, area = stored[0]
+        assert (category, reporter) == ("skadegorelse", email)
+        assert 17.9 < float(str(lon)) < 18.1 and 59.25 < float(str(lat)) < 59.31
+        assert area is not None
+        # It is on the map now, with the walker's own note in its popup.
+        assert page.locator("path.nv-deviation").count() == int(
+            page.get_attribute("body", "data-deviations") or 0
+        ) + 1
+    finally:
+        context.close()
+
+
+def test_gps_report_takes_two_taps_and_keeps_the_accuracy(
+    browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]], db_url: str
+) -> None:
+    email, password = web_users["walker"]
+    station = {"latitude": 59.2786, "longitude": 18.0104, "accuracy": 12}
+    context = browser.new_context(
+        viewport=PHONE, geolocation=station, permissions=["geolocation"]
+    )
+    try:
+        page = sign_in(context, live_server, email, password)
+        note = f"Trasig lampa {uuid.uuid4()}"
+        page.click("#nv-report-open")  # tap 1; the GPS gives the position
+        page.wait_for_selector("text=din GPS-position, ±12 m")
+        page.fill("#nv-note", note)
+        page.click("[data-category='trasig_belysning']")  # tap 2
+        page.wait_for_selector("body[data-pending='0']", state="attached")
+        page.wait_for_selector("text=Avvikelsen är sparad.")
+        stored = rows(
+            db_url,
+            "SELECT ST_X(geom), ST_Y(geom), accuracy_m FROM deviations WHERE description = %s",
+            note,
+        )
+        assert len(stored) == 1
+        lon, lat, accuracy = (float(str(v)) for v in stored[0])
+        assert (round(lon, 4), round(lat, 4), accuracy) == (18.0104, 59.2786, 12.0)
+    finally:
+        context.close()
+
+
+def test_offline_report_waits_survives_a_reload_and_is_stored_once(
+    browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]], db_url: str
+) -> None:
+    email, password = web_users["walker"]
+    context = browser.new_context(viewport=PHONE)
+    try:
+        page = sign_in(context, live_server, email, password)
+        # The service worker has the page, so it opens again with no network.
+        page.wait_for_selector("body[data-offline-ready]", state="attached")
+        context.set_offline(True)
+        note = f"Ungdomar vid lekplatsen {uuid.uuid4()}"
+        page.click("#nv-report-open")
+        tap_map(page, fy=0.35)
+        page.fill("#nv-note", note)
+        page.click("[data-category='ungdomar_samlas']")
+        page.wait_for_selector("body[data-pending='1']", state="attached")
+        assert "1 rapport väntar på nätet" in page.inner_text("#nv-pending")
+        assert page.locator("path.nv-pending").count() == 1
+        assert rows(db_url, "SELECT 1 FROM deviations WHERE description = %s", note) == []
+
+        page.reload()  # still offline: served by the service worker
+        page.wait_for_selector("body[data-pending='1']", state="attached")
+        assert page.locator("path.nv-pending").count() == 1
+        assert rows(db_url, "SELECT 1 FROM deviations WHERE description = %s", note) == []
+
+        context.set_offline(False)  # the browser's "online" event sends it
+        page.wait_for_selector("body[data-pending='0']", state="attached", timeout=30_000)
+        # A second flush (a retry of the same report) stores nothing more.
+        page.evaluate("window.nattvandring.flushQueue()")
+        page.reload()
+        page.wait_for_selector("body[data-pending='0']", state="attached")
+        stored = rows(db_url, "SELECT category FROM deviations WHERE description = %s", note)
+        assert stored == [("ungdomar_samlas",)]
+    finally:
+        context.close()
+
+
+def test_a_script_in_a_description_is_shown_as_text(
+    browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]], db_url: str
+) -> None:
+    email, password = web_users["walker"]
+    token = httpx.post(
+        f"{live_server}/api/v1/auth/token", data={"username": email, "password": password}
+    ).json()["access_token"]
+    report_id = str(uuid.uuid4())
+    feature = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [18.0104, 59.2786]},
+        "properties": {
+            "id": report_id,
+            "category": "hot_vald",
+            "observed_at": (datetime.now(UTC) - timedelta(minutes=30)).isoformat(),
+            "severity": 3,
+            "description": XSS,
+        },
+    }
+    r = httpx.post(
+        f"{live_server}/api/v1/deviations",
+        json=feature,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert r.status_code == 201, r.text
+    context = browser.new_context(viewport=PHONE)
+    dialogs: list[str] = []
+    try:
+        page = sign_in(context, live_server, email, password)
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        opened = page.evaluate(
+            """id => { let found = false;
+                window.nattvandring.deviationLayer.eachLayer(l => {
+                    if (l.feature.properties.id === id) { l.openPopup(); found = true; } });
+                return found; }""",
+            report_id,
+        )
+        assert opened
+        popup = page.locator(".leaflet-popup-content")
+        assert popup.locator(".nv-description").inner_text() == XSS
+        assert popup.locator("img").count() == 0
+        page.wait_for_timeout(300)
+        assert dialogs == []
+    finally:
+        context.close()
+
+
+def test_partner_sees_the_map_without_descriptions_or_report_button(
+    browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]], db_url: str
+) -> None:
+    email, password = web_users["partner"]
+    context = browser.new_context(viewport=PHONE)
+    try:
+        page = sign_in(context, live_server, email, password)
+        assert int(page.get_attribute("body", "data-deviations") or 0) > 0
+        assert page.locator("#nv-report-open").count() == 0
+        descriptions = page.evaluate(
+            """() => { let n = 0; window.nattvandring.deviationLayer.eachLayer(l => {
+                if (l.feature.properties.description !== undefined ||
+                    l.feature.properties.reporter !== undefined) n++; }); return n; }"""
+        )
+        assert descriptions == 0
+    finally:
+        context.close()
