@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.app_paths import STATIC_DIR
 from api.errors import install_error_handlers
-from api.headers import security_headers
+from api.headers import SecurityHeaders
 from api.routers import auth, deviations, health, layers, pages
 from api.settings import AppSettings
 from geo import postgis
@@ -55,7 +55,7 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    app.middleware("http")(security_headers)
+    app.add_middleware(SecurityHeaders)
     app.include_router(health.router)
     app.include_router(layers.router)
     app.include_router(auth.router)

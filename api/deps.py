@@ -26,12 +26,12 @@ def get_conn(request: Request) -> Iterator[psycopg.Connection]:
         raise DatabaseError(f"the database is not available: {exc}") from exc
 
 
-def get_settings(request: Request) -> AppSettings:
+async def get_settings(request: Request) -> AppSettings:
     settings: AppSettings = request.app.state.settings
     return settings
 
 
-def bbox_param(
+async def bbox_param(
     bbox: Annotated[str | None, Query(description=f"Filter: {BBOX_FORM}")] = None,
 ) -> BBox | None:
     return parse_bbox(bbox) if bbox is not None else None

@@ -12,11 +12,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
-from fastapi import Request, Response
 from fastapi.responses import HTMLResponse
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _INLINE_SCRIPT = re.compile(r"<script(?P<attrs>[^>]*)>(?P<body>.*?)</script>", re.S | re.I)
 
@@ -79,13 +79,29 @@ def page_response(page: str, *, tile_url: str | None, status_code: int = 200) ->
     )
 
 
-async def security_headers(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """Middleware: the base headers on every response, and ``frame-ancestors 'none'`` where a
-    response has no policy of its own (the API's JSON, the OpenAPI pages)."""
-    response = await call_next(request)
-    for name, value in BASE_HEADERS.items():
-        response.headers.setdefault(name, value)
-    response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
-    return response
+class SecurityHeaders:
+    """ASGI middleware: the base headers on every response, and ``frame-ancestors 'none'`` where a
+    response has no policy of its own (the API's JSON, the OpenAPI pages).
+
+    Plain ASGI rather than Starlette's ``BaseHTTPMiddleware``, which costs a task per request.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in BASE_HEADERS.items():
+                    if name not in headers:
+                        headers[name] = value
+                if "content-security-policy" not in headers:
+                    headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

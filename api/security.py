@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -46,16 +46,18 @@ def current_user(
     return None
 
 
-def require_user(user: Annotated[User | None, Depends(current_user)]) -> User:
+# The checks below do no I/O: `async def` keeps FastAPI from sending each through the thread
+# pool (a thread hop per dependency per request).
+async def require_user(user: Annotated[User | None, Depends(current_user)]) -> User:
     if user is None:
         raise Unauthorized("sign in first: POST /api/v1/auth/token gives a bearer token")
     return user
 
 
-def require_role(*roles: str) -> Callable[[User], User]:
+def require_role(*roles: str) -> Callable[[User], Awaitable[User]]:
     """A dependency that lets only users with one of ``roles`` through (403 for the others)."""
 
-    def check(user: Annotated[User, Depends(require_user)]) -> User:
+    async def check(user: Annotated[User, Depends(require_user)]) -> User:
         if user.role not in roles:
             raise Forbidden(f"this needs the role {' or '.join(roles)}; you are {user.role}")
         return user

@@ -51,12 +51,15 @@ def categories_json(conn: psycopg.Connection) -> list[dict[str, Any]]:
 
 
 def _near_area(conn: psycopg.Connection, lon: float, lat: float) -> int | None:
-    """The id of the area containing the point, or of one within 2 km; None when none is."""
+    """The id of an area within 2 km of the point (the nearest), or None."""
+    # Only the areas whose boxes come within 0.1° pay for geodesic distances (more than 2 km up
+    # to 79° N: 2 km is 0.018° of latitude and 0.036° of longitude at 60° N).
     row = conn.execute(
         """
         WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(%s, %s), 4326) AS geom)
         SELECT a.id FROM areas a, pt
-        WHERE ST_DWithin(a.geom::geography, pt.geom::geography, %s)
+        WHERE a.geom && ST_Expand(pt.geom, 0.1)
+          AND ST_DWithin(a.geom::geography, pt.geom::geography, %s)
         ORDER BY ST_Distance(a.geom::geography, pt.geom::geography), a.id
         LIMIT 1
         """,
@@ -67,13 +70,27 @@ def _near_area(conn: psycopg.Connection, lon: float, lat: float) -> int | None:
 
 def check_report(conn: psycopg.Connection, report: DeviationReport) -> int:
     """Checks that need the database; returns the id of the report's area."""
-    codes = category_codes(conn)
-    if report.category not in codes:
+    # One round trip for the usual case: the category is known and the point lies inside an
+    # area (a point-in-polygon test through the GiST index).
+    row = conn.execute(
+        """
+        SELECT EXISTS (SELECT 1 FROM deviation_categories WHERE code = %(category)s AND active),
+               (SELECT a.id FROM areas a
+                WHERE ST_Intersects(a.geom, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326))
+                ORDER BY a.id LIMIT 1)
+        """,
+        {"category": report.category, "lon": report.lon, "lat": report.lat},
+    ).fetchone()
+    assert row is not None
+    known, area = row
+    if not known:
+        codes = category_codes(conn)
         raise InvalidInput(
             f"unknown category {report.category!r}: use one of {', '.join(codes)}",
             field="category",
         )
-    area = _near_area(conn, report.lon, report.lat)
+    if area is None:
+        area = _near_area(conn, report.lon, report.lat)
     if area is None:
         if -90 <= report.lon <= 90 and _near_area(conn, report.lat, report.lon) is not None:
             raise InvalidGeometry(
@@ -89,7 +106,7 @@ def check_report(conn: psycopg.Connection, report: DeviationReport) -> int:
     if report.walk_id is not None:
         if not conn.execute("SELECT 1 FROM walks WHERE id = %s", (report.walk_id,)).fetchone():
             raise InvalidInput(f"no walk {report.walk_id}", field="walk_id")
-    return area
+    return int(area)
 
 
 def insert_report(
@@ -108,32 +125,37 @@ def insert_report(
     area_id = check_report(conn, report)
     digest = report.sha256()
     with conn.transaction():
+        # The insert and the feature it answers with in one round trip; a conflict returns no row.
         row = conn.execute(
-            """
-            INSERT INTO deviations (id, category, observed_at, severity, description, accuracy_m,
-                                    reporter_id, organisation_id, walk_id, area_id, body_sha256,
-                                    geom)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
-                    ST_SetSRID(ST_MakePoint(%s, %s), 4326))
-            ON CONFLICT (id) DO NOTHING
-            RETURNING id
-            """,
+            sql.SQL(
+                """
+                WITH d AS (
+                    INSERT INTO deviations (id, category, observed_at, severity, description,
+                                            accuracy_m, reporter_id, organisation_id, walk_id,
+                                            area_id, body_sha256, geom)
+                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+                            ST_SetSRID(ST_MakePoint(%s, %s), 4326))
+                    ON CONFLICT (id) DO NOTHING
+                    RETURNING *)
+                SELECT {feature}::text FROM d {joins}
+                """
+            ).format(feature=_feature_sql(viewer), joins=_JOINS),
             (report.id, report.category, report.observed_at, report.severity,
              report.description, report.accuracy_m, reporter_id, organisation_id,
              report.walk_id, area_id, digest, report.lon, report.lat),
         ).fetchone()  # fmt: skip
-        created = row is not None
-        if not created:
-            stored = conn.execute(
-                "SELECT body_sha256, reporter_id FROM deviations WHERE id = %s", (report.id,)
-            ).fetchone()
-            assert stored is not None
-            if stored[0] != digest or stored[1] != reporter_id:
-                raise Conflict(
-                    f"a different report with id {report.id} exists already: make a new UUID "
-                    "for a new report (resend only exactly the same report)"
-                )
-    return get_feature(conn, report.id, viewer=viewer), created
+        if row is not None:
+            return str(row[0]), True
+        stored = conn.execute(
+            "SELECT body_sha256, reporter_id FROM deviations WHERE id = %s", (report.id,)
+        ).fetchone()
+        assert stored is not None
+        if stored[0] != digest or stored[1] != reporter_id:
+            raise Conflict(
+                f"a different report with id {report.id} exists already: make a new UUID "
+                "for a new report (resend only exactly the same report)"
+            )
+    return get_feature(conn, report.id, viewer=viewer), False
 
 
 def _feature_sql(viewer: Viewer) -> sql.Composed:
@@ -174,15 +196,15 @@ def _feature_sql(viewer: Viewer) -> sql.Composed:
     ).format(description=description, reporter=reporter, organisation=organisation)
 
 
-_FROM = sql.SQL(
+_JOINS = sql.SQL(
     """
-    FROM deviations d
     JOIN deviation_categories c ON c.code = d.category
     LEFT JOIN areas a ON a.id = d.area_id
     LEFT JOIN users u ON u.id = d.reporter_id
     LEFT JOIN organisations o ON o.id = d.organisation_id
     """
 )
+_FROM = sql.SQL("FROM deviations d {}").format(_JOINS)
 
 
 def get_feature(conn: psycopg.Connection, deviation_id: uuid.UUID, *, viewer: Viewer) -> str:

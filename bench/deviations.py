@@ -1,0 +1,88 @@
+"""Benchmark of the deviation API (issue: walkers), over real HTTP against PostGIS.
+
+    .venv/bin/python bench/deviations.py [--deviations 100000] [--posts 1000]
+
+With 100,000 deviations in the database:
+- ``GET /api/v1/deviations`` for one area's last 14 days (a few thousand features): ≤ 300 ms;
+- 1,000 reports posted one after another through the API: ≥ 200 reports/s.
+Exits with status 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (  # noqa: E402
+    bench_database,
+    ensure_user,
+    live_server,
+    median_ms,
+    report,
+    timed,
+    token,
+)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deviations", type=int, default=100_000)
+    parser.add_argument("--posts", type=int, default=1000)
+    args = parser.parse_args()
+
+    url = bench_database(args.deviations)
+    planner = ensure_user(url, "planner")
+    walker = ensure_user(url, "walker")
+    ok = True
+    with live_server(url) as base, httpx.Client(base_url=base, timeout=30) as client:
+        since = (datetime.now(UTC) - timedelta(days=14)).isoformat()
+        params = {"area": "solberga", "since": since, "limit": 5000}
+        headers = token(base, planner)
+        first = client.get("/api/v1/deviations", params=params, headers=headers)
+        first.raise_for_status()
+        n = first.json()["numberReturned"]
+        times = timed(lambda: client.get("/api/v1/deviations", params=params,
+                                         headers=headers).raise_for_status(), repeat=20)  # fmt: skip
+        print(f"{args.deviations:,} deviations in the database; Solberga, last 14 days: "
+              f"{n:,} features, {len(first.content) / 1e6:.1f} MB")  # fmt: skip
+        ok &= report("GET /api/v1/deviations, one area, 14 days (median of 20)",
+                     median_ms(times), 300, "ms", higher_is_better=False)  # fmt: skip
+
+        headers = token(base, walker)
+        now = datetime.now(UTC)
+        features = [
+            {"type": "Feature",
+             "geometry": {"type": "Point",
+                          "coordinates": [18.0104 + (i % 50) * 1e-4, 59.2786 + (i // 50) * 1e-5]},
+             "properties": {"id": str(uuid.uuid4()), "category": "skadegorelse", "severity": 2,
+                            "observed_at": (now - timedelta(seconds=i)).isoformat(),
+                            "description": "SYNTETISK benchmark"}}
+            for i in range(args.posts)
+        ]  # fmt: skip
+        t0 = time.perf_counter()
+        for f in features:
+            r = client.post("/api/v1/deviations", json=f, headers=headers)
+            if r.status_code != 201:
+                raise SystemExit(f"POST failed: {r.status_code} {r.text}")
+        elapsed = time.perf_counter() - t0
+        ok &= report(f"POST /api/v1/deviations, {args.posts:,} one after another",
+                     args.posts / elapsed, 200, "reports/s", higher_is_better=True)  # fmt: skip
+    # Keep the database at the size the next run expects.
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DELETE FROM deviations WHERE id = ANY(%s)",
+                     ([uuid.UUID(f["properties"]["id"]) for f in features],))  # fmt: skip
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
