@@ -14,6 +14,7 @@ help:
 	@echo "make test   - set up what is missing, run the whole test suite against a real PostGIS"
 	@echo "make setup  - only the set-up (system packages, .venv, the package)"
 	@echo "make lint   - ruff and mypy"
+	@echo "make bench  - the benchmarks (figures and ratios to their targets; not run by CI)"
 
 run: setup
 	@echo "[run] loading the Solberga/Älvsjö demo data"
@@ -39,6 +40,10 @@ $(STAMP): pyproject.toml
 	@$(PY) -m pip install -qq --upgrade pip
 	@$(PY) -m pip install -qq -e '.[test]'
 	@touch $(STAMP)
+
+bench: setup
+	@status=0; for b in bench/deviations.py bench/heat.py bench/routes.py; do \
+	  if [ -f $$b ]; then echo "[bench] $$b"; $(PY) $$b || status=1; fi; done; exit $$status
 
 lint: setup
 	$(VENV)/bin/ruff check geo routes api maps tests bench
