@@ -61,7 +61,12 @@ done
 #    browser download does not work on a closed network).
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 
-# 4. Python's venv module with pip (Debian splits it out of python3).
+# 4. GDAL's command-line tools (ogrinfo validates the exported GeoPackages) and poppler's
+#    pdftotext/pdftoppm (read the meeting report back), used by the tests.
+command -v ogrinfo >/dev/null 2>&1 || missing+=(gdal-bin)
+command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
+
+# 5. Python's venv module with pip (Debian splits it out of python3).
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
   missing+=(python3-venv)
 fi
@@ -69,5 +74,5 @@ fi
 if [ ${#missing[@]} -gt 0 ]; then
   apt_install "${missing[@]}"
 else
-  say "system packages present (PostgreSQL ${major} with PostGIS and pgRouting, Chromium, python3-venv)"
+  say "system packages present (PostgreSQL ${major} with PostGIS and pgRouting, Chromium, GDAL and poppler tools, python3-venv)"
 fi
