@@ -12,7 +12,17 @@ from fastapi.staticfiles import StaticFiles
 from api.app_paths import STATIC_DIR
 from api.errors import install_error_handlers
 from api.headers import SecurityHeaders
-from api.routers import auth, deviations, health, layers, pages
+from api.routers import (
+    analysis,
+    auth,
+    deviations,
+    exports,
+    health,
+    layers,
+    pages,
+    route_plans,
+    walk_routes,
+)
 from api.settings import AppSettings
 from geo import postgis
 
@@ -60,6 +70,10 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     app.include_router(layers.router)
     app.include_router(auth.router)
     app.include_router(deviations.router)
+    app.include_router(analysis.router)
+    app.include_router(walk_routes.router)
+    app.include_router(route_plans.router)
+    app.include_router(exports.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -43,7 +43,8 @@ def bench_database(n_deviations: int, *, focus_area: str = "solberga", days: int
         row = conn.execute("SELECT count(*) FROM deviations").fetchone()
         if row and row[0] == n_deviations:
             return url
-        print(f"[bench] filling {BENCH_DB} with {n_deviations:,} synthetic deviations …", flush=True)
+        print(f"[bench] filling {BENCH_DB} with {n_deviations:,} synthetic deviations …",
+              flush=True)  # fmt: skip
         with conn.transaction():
             conn.execute("DELETE FROM deviations")
             # Points: 60 % uniformly inside the focus area, the rest inside any demo district;

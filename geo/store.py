@@ -10,6 +10,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import psycopg
 from psycopg import sql
 from shapely import Geometry, MultiPolygon, Point, Polygon, to_wkb
@@ -45,7 +46,19 @@ def _layer_filter(
     return where, params
 
 
-def _collection(conn: psycopg.Connection, query: sql.Composable, params: list[Any]) -> str:
+def unpack_float8(packed: bytes) -> np.ndarray:
+    """A column sent as ``string_agg(float8send(x), ''::bytea)``: big-endian float8s.
+
+    >>> unpack_float8(bytes.fromhex("3ff0000000000000" "4000000000000000")).tolist()
+    [1.0, 2.0]
+    """
+    return np.frombuffer(bytes(packed), dtype=">f8").astype(np.float64)
+
+
+def feature_collection(
+    conn: psycopg.Connection, query: sql.Composable, params: list[Any]
+) -> str:
+    """A FeatureCollection (JSON text) of a query's ``feature`` column, ordered by ``sort_key``."""
     wrapped = sql.SQL(
         "SELECT json_build_object('type', 'FeatureCollection', 'features', "
         "coalesce(json_agg(f.feature ORDER BY f.sort_key), '[]'::json))::text "
@@ -81,7 +94,7 @@ def areas_geojson(conn: psycopg.Connection, *, bbox: BBox | None = None) -> str:
     """All areas (optionally those meeting ``bbox``) as a GeoJSON FeatureCollection."""
     where, params = _bbox_condition("a.geom", bbox)
     query = _AREA_FEATURE.format(decimals=sql.Literal(GEOJSON_DECIMALS), where=where)
-    return _collection(conn, query, params)
+    return feature_collection(conn, query, params)
 
 
 def area_geojson(conn: psycopg.Connection, slug: str) -> str:
@@ -121,12 +134,13 @@ def zones_geojson(
                        'name', z.name,
                        'area', a.slug,
                        'description', z.description,
-                       'illustrative', z.illustrative)) AS feature
+                       'illustrative', z.illustrative,
+                       'version', z.version)) AS feature
         FROM zones z LEFT JOIN areas a ON a.id = z.area_id
         WHERE {where}
         """
     ).format(decimals=sql.Literal(GEOJSON_DECIMALS), where=where)
-    return _collection(conn, query, params)
+    return feature_collection(conn, query, params)
 
 
 def places_geojson(
@@ -158,7 +172,7 @@ def places_geojson(
         WHERE {where}
         """
     ).format(decimals=sql.Literal(GEOJSON_DECIMALS), where=where)
-    return _collection(conn, query, params)
+    return feature_collection(conn, query, params)
 
 
 def tonight_routes_geojson(conn: psycopg.Connection, *, now: datetime) -> str:
@@ -190,7 +204,7 @@ def tonight_routes_geojson(conn: psycopg.Connection, *, now: datetime) -> str:
           AND coalesce(w.planned_end, w.planned_start + interval '4 hours') >= %s
         """
     ).format(decimals=sql.Literal(GEOJSON_DECIMALS))
-    return _collection(conn, query, [now, now])
+    return feature_collection(conn, query, [now, now])
 
 
 def database_health(conn: psycopg.Connection) -> dict[str, str]:

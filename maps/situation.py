@@ -66,6 +66,7 @@ def situation_map_html(
     static_url: str = "/static",
     title: str = "Nattvandring – lägesbild",
     app: dict[str, Any] | None = None,
+    mode: str = "situation",
 ) -> str:
     """Render the situation map as a complete HTML page.
 
@@ -80,6 +81,10 @@ def situation_map_html(
         name_sv, colour), ``routes`` (tonight's walk routes, a FeatureCollection) and
         ``default_days``. Adds the deviation layer, the filters and "Rapportera avvikelse"
         (``static/situation.js``).
+    mode
+        ``"situation"`` (the walkers' map) or ``"plan"`` (the planners' map: drawing tools,
+        route plans and exports, ``static/plan.js``; ``app`` then also has ``areas``, the
+        areas with an imported street network, and ``start_places``).
     tile_url
         A ``{z}/{x}/{y}`` tile URL template, or None for no base map (closed networks).
     """
@@ -139,20 +144,28 @@ def situation_map_html(
         m.fit_bounds(bounds)
     m.get_root().html.add_child(  # type: ignore[attr-defined]
         Element(
-            '<div class="nv-banner"><strong>Nattvandring</strong> · lägesbild'
+            '<div class="nv-banner"><strong>Nattvandring</strong> · '
+            + ("planering" if mode == "plan" else "lägesbild")
             + (f" · {html.escape(focus['properties']['name'])}" if focus else "")
             + "</div>"
         )
     )
     if app is not None:
-        config = {**app, "map": m.get_name(), "layer_control": "nvLayerControl"}
+        config = {**app, "map": m.get_name(), "layer_control": "nvLayerControl", "mode": mode}
+        static = html.escape(static_url)
+        scripts = ["common.js", "analysis.js", "situation.js"]
+        extra = ""
+        if mode == "plan":
+            scripts = ["vendor/leaflet-draw/leaflet.draw.js", "common.js", "analysis.js", "plan.js"]
+            extra = f'<link rel="stylesheet" href="{static}/vendor/leaflet-draw/leaflet.draw.css">'
         root.header.add_child(  # type: ignore[attr-defined]
             Element(
-                f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-                f'<script src="{html.escape(static_url)}/situation.js" defer></script>'
+                '<meta name="viewport" content="width=device-width, initial-scale=1">' + extra
+                + "".join(f'<script src="{static}/{name}" defer></script>' for name in scripts)
             )
-        )
-        root.html.add_child(Element(_chrome(config)))  # type: ignore[attr-defined]
+        )  # fmt: skip
+        chrome = _plan_chrome(config) if mode == "plan" else _chrome(config)
+        root.html.add_child(Element(chrome))  # type: ignore[attr-defined]
     page: str = root.render()
     return page.replace("<html>", '<html lang="sv">', 1)
 
@@ -201,8 +214,9 @@ def _chrome(config: dict[str, Any]) -> str:
         if config.get("can_report")
         else ""
     )
+    plan_link = '<a href="/plan">Planering</a>' if user["role"] in ("planner", "admin") else ""
     return f"""
-<div class="nv-user">{who}
+<div class="nv-user">{who} {plan_link}
   <form method="post" action="/logout"><button type="submit">Logga ut</button></form></div>
 <div class="nv-panel">
   <div class="nv-filters" role="group" aria-label="Tidsperiod">{days}
@@ -211,6 +225,7 @@ def _chrome(config: dict[str, Any]) -> str:
   </div>
   <div id="nv-status" class="nv-status" aria-live="polite"></div>
   <div id="nv-pending" class="nv-pending" hidden></div>
+  {analysis_form(config) if config.get("can_analyse") else ""}
   <div class="nv-actions">
     <button type="button" id="nv-locate">Min position</button>
     {report_button}
@@ -228,6 +243,129 @@ def _chrome(config: dict[str, Any]) -> str:
   <div id="nv-report-categories" class="nv-report-categories"></div>
   <div id="nv-report-error" class="nv-error"></div>
 </section>
+<script type="application/json" id="nv-config">{json_for_script(config)}</script>
+"""
+
+
+TIME_OF_WEEK_SV = (
+    ("", "Alla tider"),
+    ("fri-sat|20-02", "Fre–lör 20–02"),
+    ("|20-02", "Alla kvällar 20–02"),
+    ("mon-thu|18-24", "Mån–tor 18–24"),
+    ("sat-sun|", "Helger, hela dygnet"),
+)
+
+
+def analysis_form(config: dict[str, Any]) -> str:
+    """The heat-map and hot-spot filters (Swedish), read by ``static/analysis.js``."""
+    periods = "".join(
+        f'<option value="{d}"' + (" selected" if d == 90 else "") + f">Senaste {label}</option>"
+        for d, label in ((30, "30 dagarna"), (90, "90 dagarna"), (180, "halvåret"),
+                         (365, "året"))
+    )  # fmt: skip
+    tows = "".join(f'<option value="{v}">{label}</option>' for v, label in TIME_OF_WEEK_SV)
+    return f"""<details class="nv-analysis"><summary>Värmekarta och hot spots</summary>
+  <form id="nv-analysis-form" class="nv-analysis-form">
+    <label><input type="checkbox" name="show_heat"> Värmekarta</label>
+    <label><input type="checkbox" name="show_hot"> Hot spots</label>
+    <select name="period" aria-label="Period">{periods}</select>
+    <select name="tow" aria-label="Tid på veckan">{tows}</select>
+    <label><input type="checkbox" name="compare"> Jämför med föregående period</label>
+  </form></details>"""
+
+
+def _options(items: list[tuple[str, str]], selected: str | None = None) -> str:
+    return "".join(
+        f'<option value="{html.escape(v)}"' + (" selected" if v == selected else "")
+        + f">{html.escape(label)}</option>"
+        for v, label in items
+    )  # fmt: skip
+
+
+EXPORT_FORMATS_SV = [
+    ("gpkg", "GeoPackage (QGIS, ArcGIS)"), ("pdf", "Mötesrapport (PDF)"),
+    ("kml", "KML (Google Earth)"), ("geojson", "GeoJSON (zip)"), ("shp", "Shapefile (zip)"),
+    ("csv", "CSV (avvikelser)"),
+]  # fmt: skip
+EXPORT_PROFILES_SV = [
+    ("partner", "Partner (polis, fastighetsägare): sammanställt, utan personuppgifter"),
+    ("detail", "Detalj (planerare): enskilda rapporter utan rapportör"),
+]
+
+
+def _plan_chrome(config: dict[str, Any]) -> str:
+    """The planners' panel (Swedish): route plans, drawing, heat map and hot spots, export."""
+    user = config["user"]
+    who = html.escape(f"{user['email']} ({ROLES_SV.get(user['role'], user['role'])})")
+    areas = _options([(a["slug"], a["name"] + ("" if a["network"] else " (inget gatunät)"))
+                      for a in config["areas"]], config["area"])  # fmt: skip
+    starts = _options([(str(p["id"]), f"{p['name']} ({p['kind_sv']})")
+                       for p in config["start_places"]])  # fmt: skip
+    periods = _options([("30", "30 dagar"), ("90", "90 dagar"), ("180", "halvår"),
+                        ("365", "år")], "90")  # fmt: skip
+    tows = _options(list(TIME_OF_WEEK_SV), "fri-sat|20-02")
+    return f"""
+<div class="nv-user">{who}
+  <a href="/">Lägesbild</a>
+  <form method="post" action="/logout"><button type="submit">Logga ut</button></form></div>
+<aside class="nv-plan-panel" id="nv-plan-panel">
+ <details open><summary>Ruttförslag</summary>
+  <form id="nv-plan-form" class="nv-form">
+   <label>Område <select name="area">{areas}</select></label>
+   <label>Start <select name="start"><option value="map">Klicka på kartan</option>{starts}
+     </select></label>
+   <label>Längd (minuter) <input name="duration" type="number" min="10" max="720" value="120">
+   </label>
+   <label>Gånghastighet (km/h) <input name="speed" type="number" min="1" max="10" step="0.5"
+     value="4"></label>
+   <label>Tid vid varje stopp (min) <input name="dwell" type="number" min="0" max="60"
+     value="10"></label>
+   <label>Hot spots från <select name="period">{periods}</select></label>
+   <label>Tid på veckan <select name="tow">{tows}</select></label>
+   <button type="submit" class="nv-primary">Föreslå rutt</button>
+  </form>
+  <div id="nv-plan-status" class="nv-status" aria-live="polite"></div>
+  <div id="nv-plan-result"></div>
+ </details>
+ <details open><summary>Rutter och zoner</summary>
+  <div class="nv-form">
+   <label><input type="checkbox" id="nv-snap" checked> Följ gatorna (fäst mot gatunätet)</label>
+   <div class="nv-row"><button type="button" id="nv-draw-route">Rita rutt</button>
+     <button type="button" id="nv-draw-zone">Rita zon</button></div>
+   <div id="nv-save-drawn" class="nv-save" hidden>
+     <label>Namn <input id="nv-drawn-name" maxlength="200"></label>
+     <div class="nv-row"><button type="button" id="nv-drawn-save" class="nv-primary">Spara</button>
+       <button type="button" id="nv-drawn-cancel">Avbryt</button></div>
+   </div>
+   <div id="nv-edit-status" class="nv-status" aria-live="polite"></div>
+   <ul id="nv-route-list" class="nv-route-list"></ul>
+  </div>
+ </details>
+ <details><summary>Värmekarta och hot spots</summary>
+  <form id="nv-analysis-form" class="nv-analysis-form">
+    <label><input type="checkbox" name="show_heat"> Värmekarta</label>
+    <label><input type="checkbox" name="show_hot"> Hot spots</label>
+    <select name="period" aria-label="Period">{periods}</select>
+    <select name="tow" aria-label="Tid på veckan">{_options(list(TIME_OF_WEEK_SV))}</select>
+    <label><input type="checkbox" name="compare"> Jämför med föregående period</label>
+  </form>
+ </details>
+ <details><summary>Exportera till samverkansmöte</summary>
+  <form id="nv-export-form" class="nv-form" method="get" action="/api/v1/exports/meeting">
+   <label>Område <select name="area">{areas}</select></label>
+   <label>Från <input name="since" type="date" required></label>
+   <label>Till och med <input name="until" type="date" required></label>
+   <label>Format <select name="format">{_options(EXPORT_FORMATS_SV, "gpkg")}</select></label>
+   <label>Profil <select name="profile">{_options(EXPORT_PROFILES_SV, "partner")}</select></label>
+   <label><input type="checkbox" name="include_descriptions" value="true">
+     Med beskrivningar (bara detaljprofil)</label>
+   <div class="nv-row"><button type="button" id="nv-export-preview">Förhandsgranska</button>
+     <button type="submit" class="nv-primary">Ladda ner</button></div>
+  </form>
+  <div id="nv-export-result" class="nv-status" aria-live="polite"></div>
+ </details>
+</aside>
+<div id="nv-toast" class="nv-toast" role="status" hidden></div>
 <script type="application/json" id="nv-config">{json_for_script(config)}</script>
 """
 

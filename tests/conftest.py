@@ -122,18 +122,29 @@ def client(conn: psycopg.Connection, settings: AppSettings) -> Iterator[TestClie
 
 
 @pytest.fixture(scope="session")
-def live_server(db_url: str, demo_report: LoadReport) -> Iterator[str]:
-    """``nattvandring serve`` on a free port over the session database, as a user starts it."""
+def live_db_url(make_database) -> str:  # type: ignore[no-untyped-def]
+    """A database of its own for the live server (migrated, demo loaded): what the browser
+    tests commit there never reaches the session database the other tests share."""
+    url: str = make_database("nv_live")
+    with postgis.connect(url, autocommit=True) as conn:
+        postgis.migrate(conn)
+        load_demo(conn, DATA_DIR)
+    return url
+
+
+@pytest.fixture(scope="session")
+def live_server(live_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``nattvandring serve`` on a free port over `live_db_url`, as a user starts it.
+
+    Its output goes to a file (a pipe nobody reads would fill up and stall the server).
+    """
     port = free_port()
-    env = {**os.environ, "NATTVANDRING_DATABASE_URL": db_url}
+    env = {**os.environ, "NATTVANDRING_DATABASE_URL": live_db_url}
     cli = Path(sys.executable).parent / "nattvandring"
-    proc = subprocess.Popen(
-        [str(cli), "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([str(cli), "serve", "--port", str(port)], env=env, stdout=out,
+                                stderr=subprocess.STDOUT, text=True)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -144,8 +155,7 @@ def live_server(db_url: str, demo_report: LoadReport) -> Iterator[str]:
             except httpx.TransportError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read() if proc.stdout else ""
-                raise AssertionError(f"nattvandring serve did not come up:\n{out}")
+                raise AssertionError(f"nattvandring serve did not come up:\n{log.read_text()}")
             time.sleep(0.2)
         yield base
     finally:
@@ -154,10 +164,10 @@ def live_server(db_url: str, demo_report: LoadReport) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def web_users(db_url: str, demo_report: LoadReport) -> dict[str, tuple[str, str]]:
+def web_users(live_db_url: str) -> dict[str, tuple[str, str]]:
     """Committed users for the live server, one per role: role → (e-mail, password)."""
     made = {}
-    with postgis.connect(db_url, autocommit=True) as conn:
+    with postgis.connect(live_db_url, autocommit=True) as conn:
         for role, org in (("walker", "Älvsjö AIK"), ("planner", "Hägersten-Älvsjö "
                           "stadsdelsförvaltning"), ("partner", "Polisen")):  # fmt: skip
             email = f"web-{role}-{secrets.token_hex(3)}@example.org"

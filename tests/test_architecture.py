@@ -8,7 +8,17 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-PURE = ["geo/geometry.py", "geo/synthetic.py", "maps/situation.py", "maps/leaflet.py"]
+PURE = [
+    "geo/geometry.py",
+    "geo/synthetic.py",
+    "geo/analysis.py",
+    "geo/heat.py",
+    "geo/hotspots.py",
+    "geo/timeofweek.py",
+    "geo/privacy.py",
+    "maps/situation.py",
+    "maps/leaflet.py",
+]
 IO_MODULES = {"psycopg", "psycopg_pool", "fastapi", "httpx", "requests", "subprocess"}
 
 

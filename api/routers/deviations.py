@@ -11,13 +11,14 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict
 
+from api.bodies import read_body
 from api.deps import BBoxDep, ConnDep
 from api.routers.layers import GEOJSON, geojson_response
 from api.security import PlannerDep, ReporterDep, UserDep
 from geo import deviation_store
 from geo.deviation_store import DEFAULT_LIMIT, MAX_LIMIT, Viewer
-from geo.deviations import MAX_BODY_BYTES, parse_report
-from geo.errors import InvalidInput, InvalidParameter, PayloadTooLarge
+from geo.deviations import parse_report
+from geo.errors import InvalidParameter
 
 router = APIRouter(prefix="/api/v1", tags=["deviations"])
 
@@ -26,21 +27,6 @@ router = APIRouter(prefix="/api/v1", tags=["deviations"])
 def categories(conn: ConnDep) -> list[dict[str, Any]]:
     """Deviation categories: code, Swedish name, map colour and default weight."""
     return deviation_store.categories_json(conn)
-
-
-async def _json_body(request: Request) -> Any:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"the body is over {MAX_BODY_BYTES // 1024} KB")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"the body is over {MAX_BODY_BYTES // 1024} KB")
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("the body is not valid JSON (a GeoJSON Feature)") from None
 
 
 @router.post(
@@ -55,7 +41,7 @@ async def report_deviation(request: Request, user: ReporterDep, conn: ConnDep) -
     Sending the same report again returns the stored one (200); the same id with another
     content is a 409.
     """
-    body = await _json_body(request)
+    body = await read_body(request)
     report = parse_report(body, now=datetime.now(UTC))
     # psycopg here is synchronous: run the database work in the thread pool, as FastAPI does
     # for plain `def` endpoints, so that one slow insert does not stall every other request.

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
+from api.bodies import read_body
 from api.deps import BBoxDep, ConnDep
-from geo import store
+from api.security import PlannerDep
+from geo import store, zone_store
 
 router = APIRouter(prefix="/api/v1", tags=["layers"])
 
 GEOJSON = "application/geo+json"
+MAX_ZONE_BODY = 1024 * 1024
 _FC: dict[int | str, dict[str, Any]] = {
     200: {"content": {GEOJSON: {}}, "description": "A GeoJSON FeatureCollection (WGS 84)"}
 }
@@ -49,6 +54,34 @@ def list_zones(
 ) -> Response:
     """Collaboration (platssamverkan) zones."""
     return geojson_response(store.zones_geojson(conn, bbox=bbox, area=area))
+
+
+@router.post("/zones", status_code=201, response_class=Response, responses=_FEATURE)
+async def create_zone(request: Request, conn: ConnDep, user: PlannerDep) -> Response:
+    """Draw a collaboration zone: a GeoJSON (Multi)Polygon Feature with ``properties.name``
+    (optional ``description``, ``area``). Planners and admins."""
+    body = await read_body(request, limit=MAX_ZONE_BODY)
+    slug = await run_in_threadpool(zone_store.create_zone, conn, body, user_id=user.id)
+    return Response(_zone(conn, slug), status_code=201, media_type=GEOJSON)
+
+
+@router.put("/zones/{slug}", response_class=Response, responses=_FEATURE)
+async def replace_zone(request: Request, conn: ConnDep, user: PlannerDep, slug: str) -> Response:
+    """Replace a zone's outline and properties; ``properties.version`` must be current (409)."""
+    body = await read_body(request, limit=MAX_ZONE_BODY)
+    await run_in_threadpool(zone_store.replace_zone, conn, slug, body)
+    return geojson_response(_zone(conn, slug))
+
+
+@router.delete("/zones/{slug}", status_code=204)
+def delete_zone(conn: ConnDep, user: PlannerDep, slug: str) -> Response:
+    zone_store.delete_zone(conn, slug)
+    return Response(status_code=204)
+
+
+def _zone(conn: ConnDep, slug: str) -> str:
+    fc = json.loads(store.zones_geojson(conn))
+    return json.dumps(next(f for f in fc["features"] if f["id"] == slug), ensure_ascii=False)
 
 
 @router.get("/places", responses=_FC, response_class=Response)

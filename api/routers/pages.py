@@ -5,23 +5,25 @@ from __future__ import annotations
 import html
 import json
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from api.accounts import SESSION_TTL, authenticate, issue_token, revoke_token
+from api.accounts import SESSION_TTL, User, authenticate, issue_token, revoke_token
 from api.app_paths import STATIC_DIR
 from api.deps import ConnDep, SettingsDep
 from api.headers import page_response
 from api.security import SESSION_COOKIE, OptionalUserDep
 from geo import deviation_store, store
 from geo.errors import NotFound, TooManyAttempts, Unauthorized
-from maps.situation import situation_map_html
+from maps.situation import PLACE_KINDS_SV, situation_map_html
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
 REPORTER_ROLES = ("walker", "planner", "admin")
+ANALYST_ROLES = ("walker", "planner", "admin")
+PLANNER_ROLES = ("planner", "admin")
 DEFAULT_DAYS = 14
 
 
@@ -121,20 +123,82 @@ def service_worker() -> Response:
     )
 
 
+def _base_layers(conn: ConnDep, settings: SettingsDep) -> dict[str, Any]:
+    try:
+        focus = json.loads(store.area_geojson(conn, settings.default_area))
+    except NotFound:
+        focus = None  # no demo data loaded: show whatever areas there are
+    return {
+        "areas": json.loads(store.areas_geojson(conn)),
+        "zones": json.loads(store.zones_geojson(conn)),
+        "places": json.loads(store.places_geojson(conn)),
+        "focus": focus,
+        "tile_url": settings.tile_url or None,
+        "tile_attribution": settings.tile_attribution,
+    }
+
+
+def _user_config(user: User) -> dict[str, Any]:
+    return {"id": user.id, "email": user.email, "role": user.role,
+            "organisation": user.organisation}  # fmt: skip
+
+
+@router.get("/plan")
+def planners_map(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) -> Response:
+    """The planners' map: draw and save routes and zones, route plans, heat map and hot spots,
+    and the export for collaboration meetings."""
+    if user is None:
+        return RedirectResponse("/login?next=/plan", status_code=303)
+    if user.role not in PLANNER_ROLES:
+        page = _message_page("Planeringskartan är till för planerare",
+                             "Ditt konto har inte behörighet att planera rutter. "
+                             "Lägesbilden finns på startsidan.")  # fmt: skip
+        return page_response(page, tile_url=None, status_code=403)
+    areas = conn.execute(
+        "SELECT a.slug, a.name, EXISTS (SELECT 1 FROM street_edges e WHERE e.geom && a.geom) "
+        "FROM areas a ORDER BY a.name"
+    ).fetchall()
+    places = conn.execute(
+        "SELECT p.id, p.name, p.kind FROM places p "
+        "WHERE p.kind IN ('station', 'stop', 'school', 'meeting_point') ORDER BY p.name, p.id"
+    ).fetchall()
+    app = {
+        "user": _user_config(user),
+        "area": settings.default_area,
+        "areas": [{"slug": r[0], "name": r[1], "network": bool(r[2])} for r in areas],
+        "start_places": [{"id": r[0], "name": r[1], "kind": r[2],
+                          "kind_sv": PLACE_KINDS_SV.get(r[2], r[2])} for r in places],
+        "categories": [
+            {"code": c["code"], "name_sv": c["name_sv"], "colour": c["colour"]}
+            for c in deviation_store.categories_json(conn)
+        ],
+    }  # fmt: skip
+    page = situation_map_html(**_base_layers(conn, settings), app=app, mode="plan",
+                              title="Nattvandring – planering")  # fmt: skip
+    return page_response(page, tile_url=settings.tile_url or None)
+
+
+def _message_page(title: str, text: str) -> str:
+    return f"""<!DOCTYPE html>
+<html lang="sv"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)}</title><link rel="icon" href="data:,">
+<link rel="stylesheet" href="/static/map.css"></head><body class="nv-login-body">
+<main class="nv-login"><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>
+<p><a href="/">Till lägesbilden</a></p></main></body></html>"""
+
+
 @router.get("/")
 def situation_map(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) -> Response:
     """The situation map (lägesbild): areas, zones, places, recent deviations, tonight's routes
     and "Rapportera avvikelse". Anonymous visitors are sent to the sign-in page."""
     if user is None:
         return RedirectResponse("/login?next=/", status_code=303)
-    try:
-        focus = json.loads(store.area_geojson(conn, settings.default_area))
-    except NotFound:
-        focus = None  # no demo data loaded: show whatever areas there are
     app = {
-        "user": {"id": user.id, "email": user.email, "role": user.role,
-                 "organisation": user.organisation},  # fmt: skip
+        "user": _user_config(user),
         "can_report": user.role in REPORTER_ROLES,
+        "can_analyse": user.role in ANALYST_ROLES,
+        "area": settings.default_area,
         "categories": [
             {"code": c["code"], "name_sv": c["name_sv"], "colour": c["colour"]}
             for c in deviation_store.categories_json(conn)
@@ -142,13 +206,5 @@ def situation_map(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) -
         "routes": json.loads(store.tonight_routes_geojson(conn, now=datetime.now(UTC))),
         "default_days": DEFAULT_DAYS,
     }
-    page = situation_map_html(
-        areas=json.loads(store.areas_geojson(conn)),
-        zones=json.loads(store.zones_geojson(conn)),
-        places=json.loads(store.places_geojson(conn)),
-        focus=focus,
-        tile_url=settings.tile_url or None,
-        tile_attribution=settings.tile_attribution,
-        app=app,
-    )
+    page = situation_map_html(**_base_layers(conn, settings), app=app)
     return page_response(page, tile_url=settings.tile_url or None)

@@ -28,17 +28,7 @@
     flushing: false,
   };
 
-  // -- small DOM helpers (text only) --------------------------------------------------------
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) {
-      if (k === "text") node.textContent = attrs[k];
-      else if (k === "class") node.className = attrs[k];
-      else node.setAttribute(k, attrs[k]);
-    });
-    (children || []).forEach(function (c) { node.appendChild(c); });
-    return node;
-  }
+  var el = window.nv.el, uuid4 = window.nv.uuid4, toast = window.nv.toast;
   function $(id) { return document.getElementById(id); }
 
   var timeFormat = new Intl.DateTimeFormat("sv-SE", {
@@ -267,14 +257,6 @@
     grid.appendChild(b);
   });
 
-  function uuid4() {
-    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
-    var b = crypto.getRandomValues(new Uint8Array(16));
-    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
-    var h = Array.prototype.map.call(b, function (x) { return (x + 0x100).toString(16).slice(1); }).join("");
-    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
-  }
-
   function submitReport(category) {
     if (!state.position) return;
     var note = $("nv-note").value.trim();
@@ -321,15 +303,6 @@
     document.body.setAttribute("data-pending", String(q.length));
   }
 
-  function toast(text, kind) {
-    var t = $("nv-toast");
-    t.textContent = text;
-    t.className = "nv-toast " + (kind || "");
-    t.hidden = false;
-    clearTimeout(toast.timer);
-    toast.timer = setTimeout(function () { t.hidden = true; }, 6000);
-  }
-
   function flushQueue() {
     if (state.flushing) return Promise.resolve();
     var q = readQueue();
@@ -367,9 +340,7 @@
         // The server will never take this report as it is: say why and drop it.
         return r.json().then(function (body) {
           removeFromQueue(feature.properties.id);
-          var d = body.detail;
-          var msg = Array.isArray(d) ? d.map(function (x) { return x.msg; }).join("; ") : String(d);
-          toast("Rapporten kunde inte sparas: " + msg, "nv-error");
+          toast("Rapporten kunde inte sparas: " + window.nv.errorText(body, r.status), "nv-error");
         });
       }
       throw new Error("server " + r.status);  // 5xx, 408, 429: keep it and retry later
@@ -378,6 +349,20 @@
 
   window.addEventListener("online", flushQueue);
   setInterval(function () { if (navigator.onLine !== false) flushQueue(); }, 20000);
+
+  // -- heat map and hot spots ----------------------------------------------------------------------
+  var analysisForm = $("nv-analysis-form");
+  if (analysisForm && window.nvAnalysis && layerControl) {
+    var analysis = window.nvAnalysis(map, layerControl, { area: config.area, form: analysisForm });
+    [["show_heat", analysis.heat], ["show_hot", analysis.hot]].forEach(function (pair) {
+      var box = analysisForm.querySelector("[name=" + pair[0] + "]");
+      box.addEventListener("change", function (e) {
+        e.stopPropagation();
+        if (box.checked) map.addLayer(pair[1]); else map.removeLayer(pair[1]);
+      });
+      map.on("overlayadd overlayremove layeradd layerremove", function () { box.checked = map.hasLayer(pair[1]); });
+    });
+  }
 
   // -- start ----------------------------------------------------------------------------------------
   if ("serviceWorker" in navigator && window.isSecureContext) {

@@ -6,12 +6,14 @@
  * here: POSTs pass straight through. Base-map tiles from other hosts are not cached.
  */
 "use strict";
-var CACHE = "nattvandring-v1";
+var CACHE = "nattvandring-v3";
 // What the map page needs to open with no network (the page itself is per user: it is fetched
 // with the user's session cookie and dropped again when the sign-in page loads).
 var SHELL = [
   "/",
+  "/static/common.js",
   "/static/situation.js",
+  "/static/analysis.js",
   "/static/map.css",
   "/static/vendor/leaflet/leaflet.js",
   "/static/vendor/leaflet/leaflet.css",

@@ -38,8 +38,8 @@ def sign_in(context: BrowserContext, base: str, email: str, password: str) -> Pa
     return page
 
 
-def rows(db_url: str, query: str, *params: object) -> list[tuple[object, ...]]:
-    with postgis.connect(db_url) as conn:
+def rows(live_db_url: str, query: str, *params: object) -> list[tuple[object, ...]]:
+    with postgis.connect(live_db_url) as conn:
         return conn.execute(query, params).fetchall()  # type: ignore[arg-type]
 
 
@@ -50,7 +50,7 @@ def tap_map(page: Page, *, fx: float = 0.5, fy: float = 0.3) -> None:
 
 
 def test_walker_sees_deviations_and_reports_one_by_tapping_the_map(
-    browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]], db_url: str
+    browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]], live_db_url: str
 ) -> None:
     email, password = web_users["walker"]
     context = browser.new_context(viewport=PHONE)
@@ -74,7 +74,7 @@ def test_walker_sees_deviations_and_reports_one_by_tapping_the_map(
         page.wait_for_selector("body[data-pending='0']", state="attached")
         page.wait_for_selector("text=Avvikelsen är sparad.")
         stored = rows(
-            db_url,
+            live_db_url,
             "SELECT d.category, u.email, ST_X(d.geom), ST_Y(d.geom), a.slug FROM deviations d "
             "JOIN users u ON u.id = d.reporter_id LEFT JOIN areas a ON a.id = d.area_id "
             "WHERE d.description = %s",
@@ -94,7 +94,7 @@ def test_walker_sees_deviations_and_reports_one_by_tapping_the_map(
 
 
 def test_gps_report_takes_two_taps_and_keeps_the_accuracy(
-    browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]], db_url: str
+    browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]], live_db_url: str
 ) -> None:
     email, password = web_users["walker"]
     station = {"latitude": 59.2786, "longitude": 18.0104, "accuracy": 12}
@@ -111,7 +111,7 @@ def test_gps_report_takes_two_taps_and_keeps_the_accuracy(
         page.wait_for_selector("body[data-pending='0']", state="attached")
         page.wait_for_selector("text=Avvikelsen är sparad.")
         stored = rows(
-            db_url,
+            live_db_url,
             "SELECT ST_X(geom), ST_Y(geom), accuracy_m FROM deviations WHERE description = %s",
             note,
         )
@@ -123,7 +123,7 @@ def test_gps_report_takes_two_taps_and_keeps_the_accuracy(
 
 
 def test_offline_report_waits_survives_a_reload_and_is_stored_once(
-    browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]], db_url: str
+    browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]], live_db_url: str
 ) -> None:
     email, password = web_users["walker"]
     context = browser.new_context(viewport=PHONE)
@@ -140,12 +140,12 @@ def test_offline_report_waits_survives_a_reload_and_is_stored_once(
         page.wait_for_selector("body[data-pending='1']", state="attached")
         assert "1 rapport väntar på nätet" in page.inner_text("#nv-pending")
         assert page.locator("path.nv-pending").count() == 1
-        assert rows(db_url, "SELECT 1 FROM deviations WHERE description = %s", note) == []
+        assert rows(live_db_url, "SELECT 1 FROM deviations WHERE description = %s", note) == []
 
         page.reload()  # still offline: served by the service worker
         page.wait_for_selector("body[data-pending='1']", state="attached")
         assert page.locator("path.nv-pending").count() == 1
-        assert rows(db_url, "SELECT 1 FROM deviations WHERE description = %s", note) == []
+        assert rows(live_db_url, "SELECT 1 FROM deviations WHERE description = %s", note) == []
 
         context.set_offline(False)  # the browser's "online" event sends it
         page.wait_for_selector("body[data-pending='0']", state="attached", timeout=30_000)
@@ -153,14 +153,14 @@ def test_offline_report_waits_survives_a_reload_and_is_stored_once(
         page.evaluate("window.nattvandring.flushQueue()")
         page.reload()
         page.wait_for_selector("body[data-pending='0']", state="attached")
-        stored = rows(db_url, "SELECT category FROM deviations WHERE description = %s", note)
+        stored = rows(live_db_url, "SELECT category FROM deviations WHERE description = %s", note)
         assert stored == [("ungdomar_samlas",)]
     finally:
         context.close()
 
 
 def test_a_script_in_a_description_is_shown_as_text(
-    browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]], db_url: str
+    browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]], live_db_url: str
 ) -> None:
     email, password = web_users["walker"]
     token = httpx.post(
@@ -207,7 +207,7 @@ def test_a_script_in_a_description_is_shown_as_text(
 
 
 def test_partner_sees_the_map_without_descriptions_or_report_button(
-    browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]], db_url: str
+    browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]], live_db_url: str
 ) -> None:
     email, password = web_users["partner"]
     context = browser.new_context(viewport=PHONE)
@@ -221,5 +221,38 @@ def test_partner_sees_the_map_without_descriptions_or_report_button(
                     l.feature.properties.reporter !== undefined) n++; }); return n; }"""
         )
         assert descriptions == 0
+    finally:
+        context.close()
+
+
+def test_planner_sees_heat_map_and_hot_spots_with_legends(
+    browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]]
+) -> None:
+    email, password = web_users["planner"]
+    context = browser.new_context(viewport={"width": 1000, "height": 800})
+    errors: list[str] = []
+    try:
+        page = sign_in(context, live_server, email, password)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        layers = page.locator(".leaflet-control-layers-overlays").inner_text()
+        assert "Värmekarta" in layers and "Hot spots" in layers
+        page.click(".nv-analysis summary")
+        page.select_option("[name=period]", "365")
+        page.select_option("[name=tow]", "fri-sat|20-02")
+        page.check("[name=show_heat]")
+        page.check("[name=show_hot]")
+        page.wait_for_selector("body[data-heat]", state="attached")
+        page.wait_for_selector("body[data-hotspots]", state="attached")
+        page.wait_for_selector("img.nv-heat", state="attached")
+        assert int(page.get_attribute("body", "data-hotspots") or 0) > 0
+        assert page.locator("path.nv-hotspot").count() > 0
+        legend = page.inner_text("#nv-legend")
+        assert "rapporter per km² och vecka" in legend
+        assert "Het punkt 99 %" in legend and "Getis-Ord Gi*" in legend
+        # Switching the heat map off removes it and its legend.
+        page.uncheck("[name=show_heat]")
+        page.wait_for_selector("img.nv-heat", state="detached")
+        assert "Värmekarta" not in page.inner_text("#nv-legend")
+        assert errors == []
     finally:
         context.close()

@@ -1,0 +1,246 @@
+"""The export for collaboration meetings (platssamverkan): map layers and the meeting report.
+
+Shared by ``GET /api/v1/exports/meeting`` and ``nattvandring export meeting``, so that both
+make the same files. The ``partner`` profile (the default, and the only one a partner may have)
+carries aggregated counts only; ``detail`` (planners) carries single reports without reporters,
+descriptions only when asked. Every export writes an audit row with the file's SHA-256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import shapely
+from shapely.geometry import shape
+
+from api.accounts import User
+from geo import deviation_store, export_store, route_store, store
+from geo.analysis import HeatParams, HotSpotParams, Window, heat_map, hot_spot_map
+from geo.errors import Forbidden, InvalidParameter
+from geo.heat import isopleths_geojson
+from geo.privacy import detail_rows, partner_aggregates, zone_category_counts
+from maps import export as layers_out
+from maps.report import CategoryZoneRow, HotspotChange, MethodNote, meeting_report_pdf
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+PROFILES = ("partner", "detail")
+FORMATS = ("gpkg", "geojson", "kml", "csv", "shp", "pdf")
+MEDIA_TYPES = {
+    "gpkg": "application/geopackage+sqlite3",
+    "geojson": "application/zip",
+    "kml": "application/vnd.google-earth.kml+xml",
+    "csv": "text/csv; charset=utf-8",
+    "shp": "application/zip",
+    "pdf": "application/pdf",
+}
+SUFFIX = {"gpkg": "gpkg", "geojson": "geojson.zip", "kml": "kml", "csv": "csv", "shp": "shp.zip",
+          "pdf": "pdf"}  # fmt: skip
+HEAT = HeatParams()
+HOT = HotSpotParams()
+MAX_DAYS = 3 * 366
+
+
+@dataclass(frozen=True)
+class Request:
+    area: str
+    since: date
+    until: date  # inclusive: the last day of the period
+    fmt: str = "gpkg"
+    profile: str = "partner"
+    include_descriptions: bool = False
+    bucket: str = "week"
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.since, time(0), STOCKHOLM)
+
+    @property
+    def end(self) -> datetime:
+        return datetime.combine(self.until + timedelta(days=1), time(0), STOCKHOLM)
+
+
+@dataclass
+class Export:
+    content: bytes
+    filename: str
+    media_type: str
+    counts: dict[str, int]
+    sha256: str
+    audit_id: int | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def check(req: Request, user: User) -> None:
+    """Who may have what, and parameters that make sense; raises with a message."""
+    if user.role not in ("planner", "admin", "partner"):
+        raise Forbidden(f"exports are for planners, admins and partners; you are {user.role}")
+    if req.profile not in PROFILES:
+        raise InvalidParameter(f"profile must be partner or detail; got {req.profile!r}",
+                               field="profile")  # fmt: skip
+    if req.fmt not in FORMATS:
+        raise InvalidParameter(f"format must be one of {', '.join(FORMATS)}; got {req.fmt!r}",
+                               field="format")  # fmt: skip
+    if req.profile == "detail" and user.role == "partner":
+        raise Forbidden("partners may download the partner profile only (aggregated, without "
+                        "personal data)")  # fmt: skip
+    if req.include_descriptions and req.profile != "detail":
+        raise InvalidParameter("include_descriptions needs profile=detail",
+                               field="include_descriptions")  # fmt: skip
+    if req.bucket not in ("week", "night"):
+        raise InvalidParameter("bucket must be week or night", field="bucket")
+    if req.since > req.until:
+        raise InvalidParameter("since must not be after until", field="since")
+    if (req.until - req.since).days >= MAX_DAYS:
+        raise InvalidParameter("the period may be at most three years", field="since")
+
+
+def _layers(
+    conn: Any, req: Request, selection: Any, window: Window
+) -> tuple[list[Any], dict[str, Any]]:
+    area_fc = {"type": "FeatureCollection",
+               "features": [json.loads(store.area_geojson(conn, req.area))]}  # fmt: skip
+    zones_fc = json.loads(store.zones_geojson(conn, area=req.area))
+    zones = [(f["id"], f["properties"]["name"], shape(f["geometry"]))
+             for f in zones_fc["features"]]  # fmt: skip
+    records = export_store.deviations(
+        conn, area=req.area, since=req.start, until=req.end,
+        with_descriptions=req.include_descriptions,
+    )  # fmt: skip
+    categories = {c["code"]: (c["name_sv"], c["colour"])
+                  for c in deviation_store.categories_json(conn)}  # fmt: skip
+    raster = heat_map(selection, window, HEAT)
+    hot_fc = hot_spot_map(selection, window, HOT, compare_previous=True)
+    changes = [f["properties"].get("change") or "" for f in hot_fc["features"]]
+    out = [
+        layers_out.areas_layer(area_fc),
+        layers_out.zones_layer(zones_fc),
+        layers_out.places_layer(json.loads(store.places_geojson(conn, area=req.area))),
+        layers_out.routes_layer(json.loads(route_store.list_routes(conn, area=req.area))),
+        layers_out.isopleths_layer(isopleths_geojson(raster)),
+        layers_out.hotspots_layer(hot_fc, changes=changes,
+                                  min_count=3 if req.profile == "partner" else 0),
+    ]  # fmt: skip
+    meta: dict[str, Any] = {"reports": len(records)}
+    if req.profile == "partner":
+        agg = partner_aggregates(records, zones=zones, bucket=req.bucket)
+        out += layers_out.partner_layers(agg, categories=categories)
+        meta.update(suppressed_zone_reports=agg.suppressed_zone_reports,
+                    suppressed_cell_reports=agg.suppressed_cell_reports)  # fmt: skip
+    else:
+        rows = detail_rows(records, include_descriptions=req.include_descriptions)
+        out.append(layers_out.detail_layer(rows, include_descriptions=req.include_descriptions,
+                                           categories=categories))  # fmt: skip
+    tracks = export_store.walked_tracks(conn, area=req.area, since=req.start, until=req.end)
+    if tracks["features"]:
+        out.append(layers_out.tracks_layer(tracks))
+    return out, meta
+
+
+def _selection(conn: Any, req: Request) -> tuple[Any, Window]:
+    window = Window(req.start, req.end)
+    selection = deviation_store.select_points(
+        conn, area=req.area, since=window.previous().since, until=window.until,
+        margin_m=4 * HEAT.bandwidth_m,
+    )  # fmt: skip
+    return selection, window
+
+
+def _metadata(req: Request, area_name: str) -> dict[str, Any]:
+    return {
+        "omrade": area_name, "omrade_kod": req.area, "period_fran": req.since.isoformat(),
+        "period_till": req.until.isoformat(), "profil": req.profile,
+        "skapad": datetime.now(UTC).isoformat(timespec="seconds"),
+        "tidsindelning": "vecka" if req.bucket == "week" else "natt",
+        "metod_varmekarta": f"kärntäthet, Gauss, bandbredd {HEAT.bandwidth_m:g} m, rutor "
+                            f"{HEAT.cell_m:g} m, rapporter per km² och vecka",
+        "metod_hotspots": f"Getis-Ord Gi*, rutor {HOT.cell_m:g} m, FDR (Benjamini–Hochberg), "
+                          "90/95/99 %",
+        "sekretess": "partnerprofil: aggregerat per zon och 250 m-ruta, antal under 3 utelämnade; "
+                     "inga fritexter, rapportörer eller exakta tider"
+                     if req.profile == "partner" else
+                     "detaljprofil: enskilda rapporter utan rapportör"
+                     + (", med beskrivningar" if req.include_descriptions else ""),
+    }  # fmt: skip
+
+
+def preview(conn: Any, req: Request, user: User) -> dict[str, Any]:
+    """Row counts per layer of the export, without writing a file (nothing is audited)."""
+    check(req, user)
+    selection, window = _selection(conn, req)
+    layers, meta = _layers(conn, req, selection, window)
+    return {"profile": req.profile, "area": req.area, "since": req.since.isoformat(),
+            "until": req.until.isoformat(),
+            "layers": [{"name": layer.name, "title": layer.title_sv, "rows": len(layer.rows)}
+                       for layer in layers], **meta}  # fmt: skip
+
+
+def _pdf(conn: Any, req: Request, selection: Any, window: Window, area_name: str,
+         outline: Any) -> tuple[bytes, dict[str, int]]:  # fmt: skip
+    zones_fc = json.loads(store.zones_geojson(conn, area=req.area))
+    zones = [(f["id"], f["properties"]["name"], shape(f["geometry"]))
+             for f in zones_fc["features"]]  # fmt: skip
+    now = export_store.deviations(conn, area=req.area, since=req.start, until=req.end)
+    before = window.previous()
+    prev = export_store.deviations(conn, area=req.area, since=before.since, until=before.until)
+    categories = {c["code"]: c["name_sv"] for c in deviation_store.categories_json(conn)}
+    now_counts = zone_category_counts(now, zones=zones)
+    prev_counts = zone_category_counts(prev, zones=zones)
+    table = [CategoryZoneRow(categories.get(code, code), name, now_counts.get((slug, code), 0),
+                             prev_counts.get((slug, code), 0))
+             for slug, name, _ in zones for code in categories
+             if now_counts.get((slug, code)) or prev_counts.get((slug, code))]  # fmt: skip
+    raster = heat_map(selection, window, HEAT)
+    hot_fc = hot_spot_map(selection, window, HOT, compare_previous=True)
+    hot = [(shape(f["geometry"]), int(f["properties"]["class"])) for f in hot_fc["features"]]
+    status_sv = {"new": "ny", "persistent": "kvarstående", "gone": "försvunnen"}
+    changes = []
+    for f in hot_fc["features"]:
+        status = f["properties"].get("change")
+        if status in status_sv:
+            c = shapely.centroid(shape(f["geometry"]))
+            changes.append(HotspotChange(f"Ruta vid {c.y:.4f} N, {c.x:.4f} Ö", status))
+    routes = json.loads(route_store.list_routes(conn, area=req.area))
+    pdf = meeting_report_pdf(
+        area_name=area_name, period=(req.since, req.until), issued=date.today(),
+        area_outline=outline, base_lines=export_store.street_lines(conn, area=req.area),
+        zones=[(name, geom) for _, name, geom in zones], heat=raster, hotspots=hot,
+        routes=[(f["properties"]["name"], shape(f["geometry"])) for f in routes["features"]],
+        category_table=table, hotspot_changes=changes,
+        method=MethodNote(bandwidth_m=HEAT.bandwidth_m, cell_m=HEAT.cell_m,
+                          hotspot_cell_m=HOT.cell_m),
+        profile="partner" if req.profile == "partner" else "detail",
+    )  # fmt: skip
+    return pdf, {"kategori_zon": len(table), "hotspots": len(hot), "andringar": len(changes)}
+
+
+def export(conn: Any, req: Request, user: User) -> Export:
+    """Make the file, audit it, and return it."""
+    check(req, user)
+    area_name, outline = export_store.area_outline(conn, req.area)
+    selection, window = _selection(conn, req)
+    if req.fmt == "pdf":
+        content, counts = _pdf(conn, req, selection, window, area_name, outline)
+        meta: dict[str, Any] = {}
+    else:
+        layers, meta = _layers(conn, req, selection, window)
+        with tempfile.TemporaryDirectory(prefix="nv-export-") as tmp:
+            path = Path(tmp) / f"export.{SUFFIX[req.fmt]}"
+            counts = layers_out.write(layers, req.fmt, path, metadata=_metadata(req, area_name))
+            content = path.read_bytes()
+    digest = hashlib.sha256(content).hexdigest()
+    filename = f"samverkan-{req.area}-{req.since}-{req.until}-{req.profile}.{SUFFIX[req.fmt]}"
+    audit_id = export_store.write_audit(
+        conn, user_id=user.id, action="export.meeting", subject=req.area,
+        details={"profile": req.profile, "format": req.fmt, "since": req.since.isoformat(),
+                 "until": req.until.isoformat(), "bucket": req.bucket,
+                 "include_descriptions": req.include_descriptions, "rows": counts,
+                 "sha256": digest, "bytes": len(content), "file": filename, **meta},
+    )  # fmt: skip
+    return Export(content, filename, MEDIA_TYPES[req.fmt], counts, digest, audit_id, meta)

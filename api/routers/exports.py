@@ -1,0 +1,77 @@
+"""Exports for collaboration meetings, and the audit trail of exports."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse, Response
+
+from api import meeting
+from api.accounts import User
+from api.deps import ConnDep, SettingsDep
+from api.security import PlannerDep, require_role
+from geo import export_store
+
+router = APIRouter(prefix="/api/v1", tags=["exports"])
+ExporterDep = Annotated[User, Depends(require_role("planner", "admin", "partner"))]
+
+
+def meeting_request(
+    settings: SettingsDep,
+    area: Annotated[str | None, Query(description="Area slug (default: the app's area)")] = None,
+    since: Annotated[date | None, Query(description="First day (default: 90 days ago)")] = None,
+    until: Annotated[date | None, Query(description="Last day, inclusive (default: today)")]
+    = None,
+    format: Literal["gpkg", "geojson", "kml", "csv", "shp", "pdf"] = "gpkg",  # noqa: A002
+    profile: Literal["partner", "detail"] = "partner",
+    include_descriptions: bool = False,
+    bucket: Literal["week", "night"] = "week",
+) -> meeting.Request:
+    last = until or date.today()
+    return meeting.Request(
+        area=area or settings.default_area, since=since or last - timedelta(days=90), until=last,
+        fmt=format, profile=profile, include_descriptions=include_descriptions, bucket=bucket,
+    )  # fmt: skip
+
+
+MeetingDep = Annotated[meeting.Request, Depends(meeting_request)]
+
+
+@router.get("/exports/meeting", response_class=Response, responses={200: {"content": {
+    t: {} for t in meeting.MEDIA_TYPES.values()}}})  # fmt: skip
+def export_meeting(conn: ConnDep, user: ExporterDep, req: MeetingDep) -> Response:
+    """Map layers (GeoPackage with QGIS styles, zipped GeoJSON or Shapefile, KML, CSV) or the
+    meeting report (PDF, A4, Swedish) for an area and period.
+
+    ``profile=partner`` (the default; the only one partners get): deviations counted per
+    collaboration zone and 250 m SWEREF 99 TM cell by category and week (or night), counts
+    under 3 left out, no free text, reporters or exact times. ``profile=detail`` (planners):
+    single reports without reporters; descriptions only with ``include_descriptions=true``.
+    Every download writes an audit row (``GET /api/v1/audit``).
+    """
+    result = meeting.export(conn, req, user)
+    return Response(result.content, media_type=result.media_type, headers={
+        "Content-Disposition": f'attachment; filename="{result.filename}"',
+        "X-Content-SHA256": result.sha256, "Cache-Control": "no-store",
+    })  # fmt: skip
+
+
+@router.get("/exports/meeting/preview")
+def preview_meeting(conn: ConnDep, user: ExporterDep, req: MeetingDep) -> dict[str, Any]:
+    """What the export will contain: rows per layer (no file is made, nothing is audited)."""
+    return meeting.preview(conn, req, user)
+
+
+@router.get("/audit")
+def audit(
+    conn: ConnDep,
+    user: PlannerDep,
+    action: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> JSONResponse:
+    """The audit trail, newest first: exports (who, when, profile, filters, rows, SHA-256) and
+    status changes of deviations. Planners and admins."""
+    return JSONResponse(export_store.list_audit(conn, action=action, limit=limit, offset=offset))

@@ -1,0 +1,214 @@
+"""Route plans: a walk along real streets that spends the time budget where it matters most."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from api.accounts import User
+from api.deps import ConnDep
+from api.routers.layers import GEOJSON
+from api.security import require_role
+from geo.analysis import HotSpotParams, Window, route_candidates
+from geo.deviation_store import select_points
+from geo.errors import InvalidInput
+from geo.timeofweek import parse_days, parse_hours
+from routes.network import StreetNetwork
+from routes.planner import Candidate, Plan, plan_route
+from routes.store import network_for
+
+router = APIRouter(prefix="/api/v1", tags=["route plans"])
+PlannerOrWalker = Annotated[User, Depends(require_role("planner", "admin", "walker"))]
+
+
+class PointGeometry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["Point"]
+    coordinates: Annotated[list[float], Field(min_length=2, max_length=2)]
+
+
+class PlaceRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    place_id: int
+
+
+class CandidateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    point: PointGeometry
+    priority: Annotated[float, Field(gt=0, le=1000)] = 1.0
+
+
+class PlanRequest(BaseModel):
+    """A route-plan request; see ``POST /api/v1/route-plans``."""
+
+    model_config = ConfigDict(extra="forbid")
+    area: str
+    start: PointGeometry | PlaceRef
+    end: PointGeometry | PlaceRef | None = None
+    duration_min: Annotated[float | None, Field(gt=0, le=720)] = None
+    start_at: datetime | None = None
+    end_at: datetime | None = None
+    speed_kmh: Annotated[float, Field(ge=1, le=10)] = 4.0
+    dwell_min: Annotated[float, Field(ge=0, le=120)] = 10.0
+    must_visit: list[int | CandidateIn] = Field(default_factory=list, max_length=50)
+    candidates: list[CandidateIn] | None = Field(default=None, max_length=500)
+    time_limit_s: Annotated[float, Field(gt=0, le=30)] = 1.0
+    # For the default candidates (hot spots and heat-map peaks): period and time of week.
+    since: datetime | None = None
+    until: datetime | None = None
+    days: str | None = None
+    hours: str | None = None
+
+    @model_validator(mode="after")
+    def _budget(self) -> PlanRequest:
+        if self.duration_min is None and (self.start_at is None or self.end_at is None):
+            raise ValueError("give duration_min, or a time window start_at and end_at")
+        if self.start_at and self.end_at:
+            for t in (self.start_at, self.end_at):
+                if t.tzinfo is None:
+                    raise ValueError("start_at and end_at need a time zone (Z or +01:00)")
+            minutes = (self.end_at - self.start_at).total_seconds() / 60
+            if not 0 < minutes <= 720:
+                raise ValueError("end_at must come after start_at, within 12 hours")
+            if self.duration_min is not None and self.duration_min > minutes:
+                raise ValueError("duration_min is longer than the time window")
+        return self
+
+
+def _place(conn: ConnDep, place_id: int, field: str) -> tuple[str, float, float]:
+    row = conn.execute("SELECT name, ST_X(geom), ST_Y(geom) FROM places WHERE id = %s",
+                       (place_id,)).fetchone()  # fmt: skip
+    if row is None:
+        raise InvalidInput(f"no place with id {place_id}; GET /api/v1/places lists them",
+                           field=field)  # fmt: skip
+    return str(row[0]), float(row[1]), float(row[2])
+
+
+def _lonlat(conn: ConnDep, ref: PointGeometry | PlaceRef, field: str) -> tuple[float, float]:
+    if isinstance(ref, PlaceRef):
+        _, lon, lat = _place(conn, ref.place_id, field)
+        return lon, lat
+    lon, lat = ref.coordinates
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise InvalidInput(f"{field} [{lon}, {lat}] is out of range (GeoJSON is [longitude, "
+                           "latitude])", field=field)  # fmt: skip
+    return lon, lat
+
+
+def _nearest_place_names(conn: ConnDep, points: list[tuple[float, float]]) -> list[str | None]:
+    names: list[str | None] = []
+    for lon, lat in points:
+        row = conn.execute(
+            "SELECT name FROM places WHERE ST_DWithin(geom::geography, "
+            "ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography, 250) "
+            "ORDER BY geom <-> ST_SetSRID(ST_MakePoint(%s, %s), 4326) LIMIT 1",
+            (lon, lat, lon, lat),
+        ).fetchone()
+        names.append(str(row[0]) if row else None)
+    return names
+
+
+def _default_candidates(conn: ConnDep, req: PlanRequest) -> list[Candidate]:
+    until = req.until or datetime.now(UTC)
+    since = req.since or until - timedelta(days=90)
+    window = Window(since, until, parse_days(req.days), parse_hours(req.hours), req.days,
+                    req.hours)  # fmt: skip
+    selection = select_points(conn, area=req.area, since=since, until=until, margin_m=600)
+    spots = route_candidates(selection, window, hot=HotSpotParams())
+    names = _nearest_place_names(conn, [(s.lon, s.lat) for s in spots])
+    out = []
+    for i, (spot, near) in enumerate(zip(spots, names, strict=True), 1):
+        title = "Hot spot" if spot.kind == "hotspot" else "Värmetopp"
+        name = f"{title} {i}" + (f" vid {near}" if near else "")
+        out.append(Candidate(name=name, lon=spot.lon, lat=spot.lat, priority=spot.priority))
+    return out
+
+
+def _feature(
+    plan: Plan, req: PlanRequest, start_at: datetime | None, network: StreetNetwork
+) -> dict[str, Any]:
+    def clock(seconds: float) -> str | None:
+        return (start_at + timedelta(seconds=seconds)).isoformat() if start_at else None
+
+    def on_route(node: int) -> list[float]:
+        lon, lat = network.lonlat[network.index_of(node)]
+        return [round(float(lon), 7), round(float(lat), 7)]
+
+    # lon/lat: the stop's own position; on_route: the street corner where the walk stops for it
+    # (snap_m metres away).
+    stops = [{"name": s.name, "lon": round(s.lon, 7), "lat": round(s.lat, 7),
+              "on_route": on_route(s.node),
+              "arrive_min": round(s.arrive_s / 60, 1), "arrive": clock(s.arrive_s),
+              "dwell_min": round(s.dwell_s / 60, 1), "priority": s.priority,
+              "must_visit": s.must_visit, "snap_m": round(s.snap_m, 1)}
+             for s in plan.stops]  # fmt: skip
+    return {
+        "type": "Feature",
+        "geometry": {"type": "LineString",
+                     "coordinates": [[round(x, 7), round(y, 7)] for x, y in plan.coords]},
+        "properties": {
+            "area": req.area,
+            "length_m": round(plan.length_m, 1),
+            "duration_min": round(plan.duration_s / 60, 1),
+            "walking_min": round(plan.walking_s / 60, 1),
+            "budget_min": round(plan.budget_s / 60, 1),
+            "speed_kmh": plan.speed_kmh,
+            "priority_collected": round(plan.priority_collected, 3),
+            "start_at": start_at.isoformat() if start_at else None,
+            "end_at": clock(plan.duration_s),
+            "stops": stops,
+            "left_out": [{"name": lo.name, "reason": lo.reason} for lo in plan.left_out],
+            "solver": {"method": plan.solver.method,
+                       "heuristic_priority": plan.solver.heuristic_priority,
+                       "ortools_priority": plan.solver.ortools_priority,
+                       "ortools_status": plan.solver.ortools_status,
+                       "matrix_s": round(plan.solver.matrix_s, 3),
+                       "search_s": round(plan.solver.search_s, 3)},
+        },
+    }  # fmt: skip
+
+
+@router.post("/route-plans", response_class=Response, responses={200: {"content": {
+    GEOJSON: {}}}})  # fmt: skip
+def create_route_plan(conn: ConnDep, user: PlannerOrWalker, req: PlanRequest) -> Response:
+    """Plan a walk along the area's streets from ``start`` (a point or ``{"place_id": …}``) back
+    to it (or to ``end``) that collects the most priority within the time budget
+    (``duration_min``, or ``start_at``–``end_at``): the stops and their arrival times, the
+    route as a LineString, length and duration, and the candidates left out with why.
+
+    Without ``candidates`` the area's significant hot spots and heat-map peaks (last 90 days,
+    or ``since``/``until``, ``days``/``hours``) are the candidates. ``must_visit`` (place ids
+    or candidates) are always included, or a 422 says how much time is missing.
+    """
+    import json
+
+    start = _lonlat(conn, req.start, "start")
+    end = _lonlat(conn, req.end, "end") if req.end is not None else None
+    budget_min = req.duration_min
+    if budget_min is None:
+        assert req.start_at and req.end_at
+        budget_min = (req.end_at - req.start_at).total_seconds() / 60
+    network = network_for(conn, req.area)
+    candidates = (
+        [Candidate(c.name, c.point.coordinates[0], c.point.coordinates[1], c.priority)
+         for c in req.candidates] if req.candidates is not None
+        else _default_candidates(conn, req)
+    )  # fmt: skip
+    for i, m in enumerate(req.must_visit):
+        if isinstance(m, int):
+            name, lon, lat = _place(conn, m, f"must_visit[{i}]")
+            candidates.append(Candidate(name, lon, lat, 1.0, must_visit=True))
+        else:
+            candidates.append(Candidate(m.name, m.point.coordinates[0], m.point.coordinates[1],
+                                        m.priority, must_visit=True))  # fmt: skip
+    plan = plan_route(
+        network, start=start, end=end, budget_s=budget_min * 60, candidates=candidates,
+        speed_kmh=req.speed_kmh, dwell_s=req.dwell_min * 60, time_limit_s=req.time_limit_s,
+    )  # fmt: skip
+    feature = _feature(plan, req, req.start_at, network)
+    return Response(json.dumps(feature, ensure_ascii=False), media_type=GEOJSON)

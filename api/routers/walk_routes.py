@@ -1,0 +1,185 @@
+"""Walk routes (planners write, every signed-in user reads), snapping and GPX."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from api.accounts import User
+from api.bodies import read_body
+from api.deps import ConnDep
+from api.routers.layers import GEOJSON, geojson_response
+from api.security import PlannerDep, UserDep
+from geo import route_store
+from geo.errors import InvalidInput
+from geo.route_store import RouteInput, parse_route
+from routes.gpx import MAX_GPX_BYTES, parse_gpx, route_to_gpx
+from routes.snap import snap_line
+from routes.store import network_for
+
+router = APIRouter(prefix="/api/v1", tags=["walk routes"])
+MAX_ROUTE_BODY = 2 * 1024 * 1024
+
+
+def _client_id(key: str | None) -> uuid.UUID | None:
+    if key is None:
+        return None
+    try:
+        return uuid.UUID(key)
+    except ValueError:
+        raise InvalidInput("the Idempotency-Key header must be a UUID",
+                           field="Idempotency-Key") from None  # fmt: skip
+
+
+def _snapped(conn: ConnDep, route: RouteInput) -> tuple[RouteInput, dict[str, Any]]:
+    """The route along streets, and a report of how far each drawn vertex moved."""
+    area = route.area
+    if area is None:
+        area = _area_of(conn, route)
+    network = network_for(conn, area)
+    snapped = snap_line(network, route.coords)
+    result = RouteInput(name=route.name, coords=[(x, y) for x, y in snapped.coords],
+                        area=route.area, notes=route.notes, source="snapped")  # fmt: skip
+    return result, {"moved_m": [round(m, 1) for m in snapped.moved_m],
+                    "max_moved_m": round(max(snapped.moved_m), 1),
+                    "length_m": round(snapped.length_m, 1)}  # fmt: skip
+
+
+def _area_of(conn: ConnDep, route: RouteInput) -> str:
+    lon, lat = route.coords[0]
+    row = conn.execute(
+        "SELECT slug FROM areas ORDER BY geom <-> ST_SetSRID(ST_MakePoint(%s, %s), 4326) LIMIT 1",
+        (lon, lat),
+    ).fetchone()
+    if row is None:
+        raise InvalidInput("there are no areas; load the demo or add an area first")
+    return str(row[0])
+
+
+def _with_snap_report(feature: str, report: dict[str, Any] | None) -> str:
+    if report is None:
+        return feature
+    data = json.loads(feature)
+    data["properties"]["snap"] = report
+    return json.dumps(data, ensure_ascii=False)
+
+
+async def _create(
+    conn: ConnDep, body: Any, *, user: User, snap: bool, key: str | None, source: str
+) -> Response:
+    def work() -> tuple[str, bool]:
+        route = parse_route(body, source=source)
+        report = None
+        if snap:
+            route, report = _snapped(conn, route)
+        feature, created = route_store.create_route(
+            conn, route, user_id=user.id, client_id=_client_id(key)
+        )
+        return _with_snap_report(feature, report), created
+
+    feature, created = await run_in_threadpool(work)
+    return Response(feature, status_code=201 if created else 200, media_type=GEOJSON)
+
+
+@router.get("/routes", response_class=Response)
+def list_routes(conn: ConnDep, user: UserDep, area: str | None = None) -> Response:
+    """Walk routes as a GeoJSON FeatureCollection (``?area=`` filters)."""
+    return geojson_response(route_store.list_routes(conn, area=area))
+
+
+@router.post("/routes", status_code=201, response_class=Response)
+async def create_route(
+    request: Request,
+    conn: ConnDep,
+    user: PlannerDep,
+    snap: Annotated[bool, Query(description="Snap the line to the street network")] = False,
+    idempotency_key: Annotated[str | None, Header(description="A UUID: a retry with the same "
+                                                   "key and body is stored once")] = None,
+) -> Response:
+    """Create a walk route from a GeoJSON LineString Feature (``properties.name``, optional
+    ``area`` and ``notes``). With ``?snap=true`` the line follows the streets: shortest paths
+    between the drawn vertices, each moved to the nearest street node; ``properties.snap``
+    says how far each moved."""
+    body = await read_body(request, limit=MAX_ROUTE_BODY)
+    return await _create(conn, body, user=user, snap=snap, key=idempotency_key, source="drawn")
+
+
+@router.post("/routes/gpx", status_code=201, response_class=Response)
+async def import_gpx(
+    request: Request,
+    conn: ConnDep,
+    user: PlannerDep,
+    name: Annotated[str, Query(min_length=1, max_length=200)],
+    area: str | None = None,
+    snap: bool = False,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Create a walk route from an uploaded GPX track or route (the request body, as sent by
+    ``curl --data-binary @walk.gpx``), at most 10 MB."""
+    raw = await read_body(request, limit=MAX_GPX_BYTES, parse=False)
+    points = parse_gpx(raw)
+    feature_body = {"type": "Feature", "geometry": {"type": "LineString",
+                    "coordinates": [list(p) for p in points]},
+                    "properties": {"name": name, "area": area}}  # fmt: skip
+    return await _create(conn, feature_body, user=user, snap=snap, key=idempotency_key,
+                         source="gpx")  # fmt: skip
+
+
+@router.get("/routes/{route_id}.gpx", response_class=Response,
+            responses={200: {"content": {"application/gpx+xml": {}}}})  # fmt: skip
+def route_gpx(conn: ConnDep, user: UserDep, route_id: int) -> Response:
+    """The route as GPX 1.1 (a track, and the planned stops as waypoints) for a phone app."""
+    feature = json.loads(route_store.get_route(conn, route_id))
+    name, coords = route_store.route_geometry(conn, route_id)
+    stops = [_Stop(s) for s in ((feature["properties"].get("plan") or {}).get("stops") or [])]
+    text = route_to_gpx(name, coords, stops=stops)
+    filename = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-") or f"route-{route_id}"
+    return Response(text, media_type="application/gpx+xml",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}.gpx"'})
+
+
+class _Stop:
+    def __init__(self, stop: dict[str, Any]) -> None:
+        self.name = str(stop.get("name", ""))
+        self.lon = float(stop["lon"])
+        self.lat = float(stop["lat"])
+        self.arrive_s = float(stop.get("arrive_min", 0)) * 60
+
+
+@router.get("/routes/{route_id}", response_class=Response)
+def get_route(conn: ConnDep, user: UserDep, route_id: int) -> Response:
+    return geojson_response(route_store.get_route(conn, route_id))
+
+
+@router.put("/routes/{route_id}", response_class=Response)
+async def replace_route(
+    request: Request, conn: ConnDep, user: PlannerDep, route_id: int, snap: bool = False
+) -> Response:
+    """Replace a route; ``properties.version`` must be the version you changed (else 409)."""
+    body = await read_body(request, limit=MAX_ROUTE_BODY)
+    def work() -> str:
+        route = parse_route(body)
+        report = None
+        if snap:
+            route, report = _snapped(conn, route)
+        version = (body.get("properties") or {}).get("version")
+        if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
+            raise InvalidInput("properties.version must be an integer", field="version")
+        return _with_snap_report(
+            route_store.replace_route(conn, route_id, route, version=version), report
+        )
+
+    return Response(await run_in_threadpool(work), media_type=GEOJSON)
+
+
+@router.delete("/routes/{route_id}", status_code=204)
+def delete_route(conn: ConnDep, user: PlannerDep, route_id: int) -> Response:
+    route_store.delete_route(conn, route_id)
+    return Response(status_code=204)
+
+

@@ -1,0 +1,274 @@
+"""The situation picture's analyses of one area: heat map and hot spots with their filters.
+
+Pure composition of `geo.heat`, `geo.hotspots` and `geo.timeofweek` on the arrays of a
+`PointSelection` (read by `geo.deviation_store.select_points`): a period, categories (applied
+by the selection), a time-of-week window, and a comparison with the previous period of the same
+length.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from scipy import ndimage
+
+from geo import heat, hotspots
+from geo.errors import InvalidParameter
+from geo.geometry import WGS84, transformer
+from geo.timeofweek import in_time_of_week
+
+WEEK_S = 7 * 24 * 3600.0
+MAX_PERIOD = timedelta(days=3 * 366)
+
+
+@dataclass(frozen=True, eq=False)
+class PointSelection:
+    """Deviations of one area (or zone) as arrays, for the heat-map and hot-spot computations.
+
+    ``x_m``, ``y_m`` are in the area's metric CRS (``epsg``, SWEREF 99 TM for Swedish areas);
+    ``observed_at`` is UTC (``datetime64[us]``); ``weight`` is the category's default weight.
+    ``region`` is the area's (or zone's) polygon in the same metric CRS.
+    """
+
+    area: str
+    area_name: str
+    epsg: int
+    region: Any
+    region_name: str
+    x_m: np.ndarray
+    y_m: np.ndarray
+    observed_at: np.ndarray
+    severity: np.ndarray
+    weight: np.ndarray
+    category: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.x_m.size)
+
+    def subset(self, keep: np.ndarray) -> PointSelection:
+        return PointSelection(
+            area=self.area, area_name=self.area_name, epsg=self.epsg, region=self.region,
+            region_name=self.region_name, x_m=self.x_m[keep], y_m=self.y_m[keep],
+            observed_at=self.observed_at[keep], severity=self.severity[keep],
+            weight=self.weight[keep], category=self.category[keep],
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Window:
+    """The period and time of week that an analysis counts."""
+
+    since: datetime
+    until: datetime
+    days: frozenset[int] | None = None
+    hours: tuple[int, int] | None = None
+    days_text: str | None = None
+    hours_text: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("since", "until"):
+            if getattr(self, name).tzinfo is None:
+                raise InvalidParameter(f"{name} needs a time zone (e.g. Z or +01:00)", field=name)
+        if self.since >= self.until:
+            raise InvalidParameter("since must be before until", field="since")
+        if self.until - self.since > MAX_PERIOD:
+            raise InvalidParameter("the period may be at most three years", field="since")
+
+    @property
+    def weeks(self) -> float:
+        return (self.until - self.since).total_seconds() / WEEK_S
+
+    def previous(self) -> Window:
+        """The period of the same length just before this one (same time of week)."""
+        length = self.until - self.since
+        return Window(self.since - length, self.since, self.days, self.hours,
+                      self.days_text, self.hours_text)  # fmt: skip
+
+    def describe(self) -> dict[str, Any]:
+        return {"since": self.since.isoformat(), "until": self.until.isoformat(),
+                "days": self.days_text, "hours": self.hours_text}  # fmt: skip
+
+
+def in_window(selection: PointSelection, window: Window) -> PointSelection:
+    """The reports of ``selection`` inside the window's period and time of week."""
+    since = np.datetime64(window.since.replace(tzinfo=None) - _offset(window.since), "us")
+    until = np.datetime64(window.until.replace(tzinfo=None) - _offset(window.until), "us")
+    t = selection.observed_at
+    keep = (t >= since) & (t < until)
+    if window.days is not None or window.hours is not None:
+        keep &= in_time_of_week(t, days=window.days, hours=window.hours)
+    return selection.subset(keep)
+
+
+def _offset(moment: datetime) -> timedelta:
+    offset = moment.utcoffset()
+    assert offset is not None
+    return offset
+
+
+@dataclass(frozen=True)
+class HeatParams:
+    bandwidth_m: float = 150.0
+    cell_m: float = 25.0
+    kernel: str = "gaussian"
+    half_life_days: float | None = None
+    weights: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, Any]:
+        return {"bandwidth_m": self.bandwidth_m, "cell_m": self.cell_m, "kernel": self.kernel,
+                "half_life_days": self.half_life_days,
+                "weights": "severity × category weight"
+                + (" × time decay" if self.half_life_days else "")}  # fmt: skip
+
+
+def report_weights(
+    selection: PointSelection, *, until: datetime, half_life_days: float | None
+) -> np.ndarray:
+    """Severity × category weight (× ``0.5 ** (age / half-life)`` when a half-life is given)."""
+    w = selection.severity * selection.weight
+    if half_life_days is not None:
+        end = np.datetime64(until.replace(tzinfo=None) - _offset(until), "us")
+        age_us = (end - selection.observed_at).astype("timedelta64[us]").astype(np.float64)
+        age_days = age_us / 86_400e6
+        w = w * heat.decay_weights(age_days, half_life_days=half_life_days)
+    return np.asarray(w, dtype=np.float64)
+
+
+def heat_map(selection: PointSelection, window: Window, params: HeatParams) -> heat.Raster:
+    """The kernel density of the window's reports over the selection's region, clipped to it,
+    in reports per km² per week (weighted)."""
+    chosen = in_window(selection, window)
+    return heat.kde_grid(
+        chosen.x_m,
+        chosen.y_m,
+        weights=report_weights(chosen, until=window.until, half_life_days=params.half_life_days),
+        bounds=tuple(selection.region.bounds),
+        cell_m=params.cell_m,
+        bandwidth_m=params.bandwidth_m,
+        kernel=params.kernel,
+        period_weeks=window.weeks,
+        mask=selection.region,
+        crs=f"EPSG:{selection.epsg}",
+    )
+
+
+@dataclass(frozen=True)
+class HotSpotParams:
+    cell_m: float = 100.0
+    shape: str = "square"
+    significant_only: bool = True
+
+    def describe(self) -> dict[str, Any]:
+        return {"cell_m": self.cell_m, "shape": self.shape, "statistic": "Getis-Ord Gi*",
+                "neighbours": "queen (8)" if self.shape == "square" else "hexagonal (6)",
+                "correction": "Benjamini-Hochberg FDR", "confidence": [90, 95, 99]}  # fmt: skip
+
+
+def hot_spot_map(
+    selection: PointSelection,
+    window: Window,
+    params: HotSpotParams,
+    *,
+    compare_previous: bool = False,
+) -> dict[str, Any]:
+    """Gi* hot and cold spots of the window's report counts, as a GeoJSON FeatureCollection.
+
+    With ``compare_previous`` each cell also gets ``change``: ``new``, ``persistent`` or
+    ``gone`` against the previous period of the same length (Swedish in ``change_sv``), and
+    the cells that were hot before but are not now are included.
+    """
+    grid = hotspots.grid_cells(selection.region.bounds, cell_m=params.cell_m,
+                               shape=params.shape, mask=selection.region,
+                               crs=f"EPSG:{selection.epsg}")  # fmt: skip
+    now = in_window(selection, window)
+    result = hotspots.hot_spots(grid, hotspots.assign(grid, now.x_m, now.y_m))
+    fc = hotspots.hotspots_geojson(grid, result.counts, result.z, result.p, result.q,
+                                   result.classes, significant_only=False)  # fmt: skip
+    keep = result.classes != 0 if params.significant_only else np.ones(len(grid), dtype=bool)
+    if compare_previous:
+        before = in_window(selection, window.previous())
+        prev = hotspots.hot_spots(grid, hotspots.assign(grid, before.x_m, before.y_m))
+        change = hotspots.compare(result.classes, prev.classes)
+        keep |= change == "gone"
+        for feature, status, prev_class in zip(fc["features"], change, prev.classes,
+                                               strict=True):  # fmt: skip
+            feature["properties"]["change"] = str(status) or None
+            feature["properties"]["change_sv"] = hotspots.COMPARE_LABELS.get(str(status))
+            feature["properties"]["previous_class"] = int(prev_class)
+    fc["features"] = [f for f, k in zip(fc["features"], keep, strict=True) if k]
+    return fc
+
+
+@dataclass(frozen=True)
+class Hotspot:
+    """A place worth a walk's time: a significant hot-spot cell or a heat-map peak."""
+
+    lon: float
+    lat: float
+    priority: float
+    kind: str  # "hotspot" or "peak"
+    label: str
+
+
+def route_candidates(
+    selection: PointSelection,
+    window: Window,
+    *,
+    hot: HotSpotParams | None = None,
+    heat_params: HeatParams | None = None,
+    max_candidates: int = 40,
+    peak_share: float = 0.25,
+    min_gap_m: float = 150.0,
+) -> list[Hotspot]:
+    """Default stops for a route plan, strongest first, at most ``max_candidates``.
+
+    The hot cells of Gi* (priority = the cell's z-score, plus those of the weaker hot cells
+    within ``min_gap_m``), and the local maxima of the heat map above ``peak_share`` of its peak
+    (priority up to 3, in proportion to the density) that are not within ``min_gap_m`` of a
+    chosen stop.
+    """
+    hot = hot or HotSpotParams()
+    heat_params = heat_params or HeatParams()
+    grid = hotspots.grid_cells(selection.region.bounds, cell_m=hot.cell_m, shape=hot.shape,
+                               mask=selection.region, crs=f"EPSG:{selection.epsg}")  # fmt: skip
+    now = in_window(selection, window)
+    result = hotspots.hot_spots(grid, hotspots.assign(grid, now.x_m, now.y_m))
+    chosen: list[tuple[float, float, float, str, str]] = []
+    # Neighbouring hot cells are one place to walk to: a weaker cell within ``min_gap_m`` of a
+    # stronger one adds its z-score to that one's priority instead of becoming a stop itself.
+    for i in np.argsort(-result.z):
+        if result.classes[i] <= 0:
+            break
+        x, y, z = float(grid.x[i]), float(grid.y[i]), float(result.z[i])
+        near = next((k for k, (cx, cy, *_) in enumerate(chosen)
+                     if (x - cx) ** 2 + (y - cy) ** 2 < min_gap_m**2), None)  # fmt: skip
+        if near is not None:
+            cx, cy, cz, kind, label = chosen[near]
+            chosen[near] = (cx, cy, cz + z, kind, label)
+            continue
+        chosen.append((x, y, z, "hotspot", hotspots.class_label(int(result.classes[i]))))
+    raster = heat_map(selection, window, heat_params)
+    values = np.nan_to_num(raster.values, nan=0.0)
+    top = float(values.max()) if values.size else 0.0
+    if top > 0:
+        peaks = (values == ndimage.maximum_filter(values, size=7)) & (values >= peak_share * top)
+        rows, cols = np.nonzero(peaks)
+        a, _, c, _, e, f = raster.transform
+        for k in np.argsort(-values[rows, cols]):
+            x = c + a * (cols[k] + 0.5)
+            y = f + e * (rows[k] + 0.5)
+            if any((x - cx) ** 2 + (y - cy) ** 2 < min_gap_m**2 for cx, cy, *_ in chosen):
+                continue
+            chosen.append((x, y, 3.0 * float(values[rows[k], cols[k]]) / top, "peak",
+                           "Topp i värmekartan"))  # fmt: skip
+    chosen.sort(key=lambda item: -item[2])
+    chosen = chosen[:max_candidates]
+    if not chosen:
+        return []
+    xs, ys = np.array([c[0] for c in chosen]), np.array([c[1] for c in chosen])
+    lon, lat = transformer(selection.epsg, WGS84).transform(xs, ys)
+    return [Hotspot(float(lo), float(la), round(c[2], 3), c[3], c[4])
+            for lo, la, c in zip(lon, lat, chosen, strict=True)]  # fmt: skip

@@ -1,0 +1,253 @@
+"""Walk routes in PostGIS: create (idempotently), read, replace (with a version check), delete.
+
+A route is a LineString in WGS 84 with a name, an area, notes and a version that goes up with
+every change; a PUT must name the version it changes, so two planners editing at once cannot
+overwrite each other unknowingly (the second gets a conflict).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from shapely import LineString, to_wkb
+
+from geo import store
+from geo.errors import Conflict, InvalidGeometry, InvalidInput, NotFound
+
+MAX_VERTICES = 10_000
+MAX_LENGTH_M = 60_000
+MAX_NAME = 200
+MAX_NOTES = 4000
+NEAR_AREA_M = 2000
+SOURCES = ("drawn", "snapped", "planned", "gpx")
+
+
+@dataclass(frozen=True)
+class RouteInput:
+    """A validated route body."""
+
+    name: str
+    coords: list[tuple[float, float]]
+    area: str | None = None
+    notes: str = ""
+    source: str = "drawn"
+    plan: dict[str, Any] | None = None
+
+    def sha256(self) -> str:
+        canonical = {"name": self.name, "area": self.area, "notes": self.notes,
+                     "source": self.source,
+                     "coords": [[round(x, 7), round(y, 7)] for x, y in self.coords]}  # fmt: skip
+        return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+def parse_route(body: Any, *, source: str = "drawn") -> RouteInput:
+    """A GeoJSON Feature with a LineString and ``properties.name`` (``area``, ``notes``)."""
+    if not isinstance(body, dict) or body.get("type") != "Feature":
+        raise InvalidInput('the body must be a GeoJSON Feature ({"type": "Feature", …})')
+    geometry = body.get("geometry")
+    if not isinstance(geometry, dict) or geometry.get("type") != "LineString":
+        raise InvalidGeometry("the geometry must be a GeoJSON LineString", field="geometry")
+    coords = geometry.get("coordinates")
+    if not isinstance(coords, list) or len(coords) < 2:
+        raise InvalidGeometry("a LineString needs at least two positions", field="geometry")
+    if len(coords) > MAX_VERTICES:
+        raise InvalidGeometry(f"at most {MAX_VERTICES:,} positions; simplify the line first",
+                              field="geometry")  # fmt: skip
+    points: list[tuple[float, float]] = []
+    for i, c in enumerate(coords):
+        if (not isinstance(c, list) or len(c) not in (2, 3)
+                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in c)):
+            raise InvalidGeometry(f"position {i} must be [longitude, latitude]", field="geometry")
+        lon, lat = float(c[0]), float(c[1])
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise InvalidGeometry(
+                f"position {i} [{lon}, {lat}] is out of range: longitude −180…180, latitude "
+                "−90…90, in that order (GeoJSON is [longitude, latitude])", field="geometry")
+        points.append((lon, lat))
+    if len(set(points)) < 2:
+        raise InvalidGeometry("the line has no length: all positions are the same",
+                              field="geometry")  # fmt: skip
+    props = body.get("properties") or {}
+    if not isinstance(props, dict):
+        raise InvalidInput("properties must be an object", field="properties")
+    unknown = set(props) - {"name", "area", "notes", "version", "id", "length_m", "source",
+                            "created_at", "updated_at", "plan"}  # fmt: skip
+    if unknown:
+        raise InvalidInput(f"unknown properties: {', '.join(sorted(unknown))}", field="properties")
+    name = props.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput("properties.name is required (a name for the route)", field="name")
+    if len(name) > MAX_NAME:
+        raise InvalidInput(f"the name may have at most {MAX_NAME} characters", field="name")
+    notes = props.get("notes") or ""
+    if not isinstance(notes, str) or len(notes) > MAX_NOTES:
+        raise InvalidInput(f"notes must be text of at most {MAX_NOTES} characters", field="notes")
+    area = props.get("area")
+    if area is not None and not isinstance(area, str):
+        raise InvalidInput("area must be an area slug such as 'solberga'", field="area")
+    if props.get("source") in SOURCES:
+        source = str(props["source"])
+    return RouteInput(name=name.strip(), coords=points, area=area, notes=notes, source=source,
+                      plan=props.get("plan") if isinstance(props.get("plan"), dict) else None)
+
+
+def _check_place(conn: psycopg.Connection, route: RouteInput) -> int | None:
+    """The route's area id (given, or the area it runs through); checks length and position."""
+    wkb = to_wkb(LineString(route.coords))
+    row = conn.execute(
+        """
+        WITH r AS (SELECT ST_SetSRID(ST_GeomFromWKB(%s), 4326) AS geom)
+        SELECT ST_Length(r.geom::geography),
+               (SELECT a.id FROM areas a
+                WHERE ST_DWithin(a.geom::geography, r.geom::geography, %s)
+                ORDER BY ST_Length(ST_Intersection(a.geom, r.geom)::geography) DESC, a.id
+                LIMIT 1)
+        FROM r
+        """,
+        (wkb, NEAR_AREA_M),
+    ).fetchone()
+    assert row is not None
+    length_m, nearest = row
+    if length_m > MAX_LENGTH_M:
+        raise InvalidGeometry(
+            f"the route is {length_m / 1000:.1f} km long; a walk route may be at most "
+            f"{MAX_LENGTH_M / 1000:g} km (is it in lon/lat, EPSG:4326?)", field="geometry")
+    if nearest is None:
+        raise InvalidGeometry(
+            f"the route is farther than {NEAR_AREA_M / 1000:g} km from every known area; check "
+            "the coordinates (GeoJSON order is [longitude, latitude], WGS 84)", field="geometry")
+    if route.area is not None:
+        return store.area_id(conn, route.area)
+    return int(nearest)
+
+
+_FEATURE = sql.SQL(
+    """
+    SELECT r.name AS sort_key, json_build_object(
+        'type', 'Feature',
+        'id', r.id,
+        'geometry', ST_AsGeoJSON(r.geom, 7)::json,
+        'properties', json_build_object(
+            'id', r.id, 'name', r.name, 'area', a.slug, 'notes', r.notes,
+            'version', r.version, 'source', r.source,
+            'length_m', round(ST_Length(r.geom::geography)::numeric, 1),
+            'plan', r.plan, 'created_at', r.created_at, 'updated_at', r.updated_at)) AS feature
+    FROM walk_routes r LEFT JOIN areas a ON a.id = r.area_id
+    """
+)
+
+
+def get_route(conn: psycopg.Connection, route_id: int) -> str:
+    row = conn.execute(
+        sql.SQL("SELECT f.feature::text FROM ({} WHERE r.id = %s) f").format(_FEATURE),
+        (route_id,),
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"no walk route {route_id}")
+    return str(row[0])
+
+
+def route_geometry(
+    conn: psycopg.Connection, route_id: int
+) -> tuple[str, list[tuple[float, float]]]:
+    """A route's name and its positions (lon, lat)."""
+    row = conn.execute(
+        "SELECT name, ST_AsGeoJSON(geom, 7) FROM walk_routes WHERE id = %s", (route_id,)
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"no walk route {route_id}")
+    coords = json.loads(row[1])["coordinates"]
+    return str(row[0]), [(float(c[0]), float(c[1])) for c in coords]
+
+
+def list_routes(conn: psycopg.Connection, *, area: str | None = None) -> str:
+    where, params = sql.SQL("true"), []
+    if area is not None:
+        where = sql.SQL("r.area_id = %s")
+        params.append(store.area_id(conn, area))
+    return store.feature_collection(
+        conn, sql.SQL("{} WHERE {}").format(_FEATURE, where), params
+    )
+
+
+def create_route(
+    conn: psycopg.Connection, route: RouteInput, *, user_id: int, client_id: uuid.UUID | None
+) -> tuple[str, bool]:
+    """Store a route; with ``client_id`` a retry returns the stored one (and ``False``)."""
+    area_id = _check_place(conn, route)
+    digest = route.sha256()
+    with conn.transaction():
+        row = conn.execute(
+            """
+            INSERT INTO walk_routes (area_id, name, notes, geom, created_by, client_id,
+                                     body_sha256, source, length_m, plan)
+            SELECT %s, %s, %s, g, %s, %s, %s, %s, ST_Length(g::geography), %s
+            FROM (SELECT ST_SetSRID(ST_GeomFromWKB(%s), 4326) AS g) AS x
+            ON CONFLICT (client_id) DO NOTHING
+            RETURNING id
+            """,
+            (area_id, route.name, route.notes, user_id, client_id, digest, route.source,
+             json.dumps(route.plan) if route.plan else None,
+             to_wkb(LineString(route.coords))),
+        ).fetchone()  # fmt: skip
+        if row is not None:
+            return get_route(conn, int(row[0])), True
+        stored = conn.execute(
+            "SELECT id, body_sha256 FROM walk_routes WHERE client_id = %s", (client_id,)
+        ).fetchone()
+        assert stored is not None
+        if stored[1] != digest:
+            raise Conflict(f"another route was created with the key {client_id}: use a new "
+                           "Idempotency-Key for a new route")  # fmt: skip
+        return get_route(conn, int(stored[0])), False
+
+
+def replace_route(
+    conn: psycopg.Connection, route_id: int, route: RouteInput, *, version: int | None
+) -> str:
+    """Replace a route's line and properties; ``version`` must be the stored one."""
+    if version is None:
+        raise InvalidInput("properties.version is required: the version you are changing "
+                           "(GET the route to see it)", field="version")  # fmt: skip
+    area_id = _check_place(conn, route)
+    with conn.transaction():
+        row = conn.execute(
+            """
+            UPDATE walk_routes SET name = %s, notes = %s, area_id = %s,
+                   geom = ST_SetSRID(ST_GeomFromWKB(%s), 4326), source = %s,
+                   length_m = ST_Length(ST_SetSRID(ST_GeomFromWKB(%s), 4326)::geography),
+                   version = version + 1, updated_at = now()
+            WHERE id = %s AND version = %s
+            RETURNING id
+            """,
+            (route.name, route.notes, area_id, to_wkb(LineString(route.coords)), route.source,
+             to_wkb(LineString(route.coords)), route_id, version),
+        ).fetchone()  # fmt: skip
+        if row is None:
+            current = conn.execute("SELECT version FROM walk_routes WHERE id = %s",
+                                   (route_id,)).fetchone()  # fmt: skip
+            if current is None:
+                raise NotFound(f"no walk route {route_id}")
+            raise Conflict(f"the route was changed by someone else (now version {current[0]}, "
+                           f"you sent {version}): reload it and make your change again")
+    return get_route(conn, route_id)
+
+
+def delete_route(conn: psycopg.Connection, route_id: int) -> None:
+    """Delete a route; one that walks refer to cannot be deleted (their history needs it)."""
+    with conn.transaction():
+        used = conn.execute("SELECT count(*) FROM walks WHERE route_id = %s",
+                            (route_id,)).fetchone()  # fmt: skip
+        if used and used[0]:
+            raise Conflict(f"walk route {route_id} is used by {used[0]} walk(s) and cannot be "
+                           "deleted; rename it instead")  # fmt: skip
+        row = conn.execute("DELETE FROM walk_routes WHERE id = %s RETURNING id",
+                           (route_id,)).fetchone()  # fmt: skip
+        if row is None:
+            raise NotFound(f"no walk route {route_id}")

@@ -1,0 +1,72 @@
+"""The planners' map in headless Chromium: draw and save a walk route and a zone."""
+
+from __future__ import annotations
+
+import uuid
+
+from playwright.sync_api import sync_playwright
+
+from geo import postgis
+from tests.browser import launch
+
+
+def test_planner_draws_and_saves_a_route_and_a_zone(
+    live_server: str, web_users: dict[str, tuple[str, str]], live_db_url: str
+) -> None:
+    email, password = web_users["planner"]
+    name = f"Handritad {uuid.uuid4().hex[:6]}"
+    zone_name = f"Zon {uuid.uuid4().hex[:6]}"
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 850})
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(f"{live_server}/plan")
+            page.fill("#email", email)
+            page.fill("#password", password)
+            page.click("button[type=submit]")
+            page.wait_for_selector("body[data-routes]", state="attached")
+            assert page.title() == "Nattvandring – planering"
+            before = int(page.get_attribute("body", "data-routes") or 0)
+            # Around Älvsjö station; no street network there, so without snapping.
+            page.evaluate("window.nattvandringPlan.map.setView([59.2786, 18.0104], 16)")
+            page.uncheck("#nv-snap")
+            box = page.locator("#map, .folium-map").first.bounding_box()
+            assert box is not None
+
+            def at(fx: float, fy: float) -> tuple[float, float]:
+                return box["x"] + box["width"] * fx, box["y"] + box["height"] * fy
+
+            page.click("#nv-draw-route")
+            for fx, fy in ((0.55, 0.40), (0.65, 0.45), (0.75, 0.40)):
+                page.mouse.click(*at(fx, fy))
+                page.wait_for_timeout(250)
+            page.mouse.click(*at(0.75, 0.40))  # a click on the last point finishes the line
+            page.wait_for_selector("#nv-save-drawn:not([hidden])")
+            page.fill("#nv-drawn-name", name)
+            page.click("#nv-drawn-save")
+            page.wait_for_selector(f"body[data-routes='{before + 1}']", state="attached")
+            assert name in page.inner_text("#nv-route-list")
+
+            page.click("#nv-draw-zone")
+            for fx, fy in ((0.55, 0.6), (0.7, 0.6), (0.7, 0.75), (0.55, 0.6)):
+                page.mouse.click(*at(fx, fy))
+                page.wait_for_timeout(250)
+            page.wait_for_selector("#nv-save-drawn:not([hidden])")
+            page.fill("#nv-drawn-name", zone_name)
+            page.click("#nv-drawn-save")
+            page.wait_for_selector("path.nv-new-zone", state="attached")
+            assert errors == []
+        finally:
+            browser.close()
+    with postgis.connect(live_db_url) as conn:
+        route = conn.execute(
+            "SELECT ST_NPoints(geom), source, ST_Length(geom::geography) FROM walk_routes "
+            "WHERE name = %s", (name,)).fetchall()  # fmt: skip
+        zone = conn.execute(
+            "SELECT a.slug FROM zones z JOIN areas a ON a.id = z.area_id WHERE z.name = %s",
+            (zone_name,)).fetchall()  # fmt: skip
+    assert len(route) == 1 and route[0][0] == 3 and route[0][1] == "drawn"
+    assert 100 < float(route[0][2]) < 1000
+    assert len(zone) == 1 and zone[0][0] in ("solberga", "alvsjo")  # by the station

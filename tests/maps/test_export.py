@@ -1,0 +1,411 @@
+"""Every export format read back with a real client; privacy canaries never reach partner files.
+
+GeoPackage, Shapefile, GeoJSON and CSV are read with pyogrio (GDAL) and the GeoPackage is also
+opened with GDAL's ``ogrinfo`` and checked with sqlite3; KML is parsed with the standard library.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import sqlite3
+import subprocess
+import zipfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import numpy as np
+import pyogrio
+import pyogrio.raw
+import pytest
+import shapely
+
+from geo.errors import InvalidParameter
+from geo.privacy import detail_rows, partner_aggregates
+from maps import export
+from maps.export import Field, Layer, short_field_names
+from tests.maps import (
+    CANARIES,
+    CANARY_NAME,
+    PERIOD,
+    area_feature,
+    hotspot_feature_collection,
+    isopleth_feature_collection,
+    places_feature_collection,
+    records,
+    route_feature_collection,
+    tracks_feature_collection,
+    zones,
+)
+
+KML = "{http://www.opengis.net/kml/2.2}"
+EXTENSIONS = {"gpkg": "gpkg", "geojson": "geojson.zip", "kml": "kml", "csv": "csv",
+              "shp": "shp.zip"}  # fmt: skip
+METADATA = {"area": "Solberga", "period_start": PERIOD[0], "period_end": PERIOD[1],
+            "profile": "partner", "bucket": "week", "cell_m": 250, "min_count": 3,
+            "generated_at": datetime(2026, 11, 30, 7, 45, tzinfo=UTC)}  # fmt: skip
+# QGIS's layer_styles columns, in its order.
+QGIS_STYLE_COLUMNS = ["id", "f_table_catalog", "f_table_schema", "f_table_name",
+                      "f_geometry_column", "styleName", "styleQML", "styleSLD", "useAsDefault",
+                      "description", "owner", "ui", "update_time"]  # fmt: skip
+
+
+def _fc(features: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _context_layers() -> list[Layer]:
+    recs = records(1500)
+    hotspots, changes = hotspot_feature_collection(recs)
+    zone_fc = _fc([{"type": "Feature", "geometry": shapely.geometry.mapping(g),
+                    "properties": {"slug": s, "name": n, "area": "solberga",
+                                   "description": f"Kontakt: {CANARY_NAME}"}}
+                   for s, n, g in zones()])  # fmt: skip
+    return [
+        export.areas_layer(_fc([area_feature()])),
+        export.zones_layer(zone_fc),
+        export.places_layer(places_feature_collection()),
+        export.routes_layer(route_feature_collection()),
+        export.tracks_layer(tracks_feature_collection()),
+        export.isopleths_layer(isopleth_feature_collection()),
+        export.hotspots_layer(hotspots, changes=changes),
+    ]
+
+
+@pytest.fixture(scope="module")
+def partner_layers() -> list[Layer]:
+    agg = partner_aggregates(records(3000), zones=zones(), bucket="week")
+    return export.partner_layers(agg) + _context_layers()
+
+
+@pytest.fixture(scope="module")
+def partner_files(partner_layers: list[Layer], tmp_path_factory: pytest.TempPathFactory
+                  ) -> dict[str, Path]:  # fmt: skip
+    out = tmp_path_factory.mktemp("partner")
+    files = {}
+    for fmt, ext in EXTENSIONS.items():
+        files[fmt] = out / f"export.{ext}"
+        export.write(partner_layers, fmt, files[fmt], metadata=METADATA)
+    return files
+
+
+def _by_name(layers: list[Layer]) -> dict[str, Layer]:
+    return {layer.name: layer for layer in layers}
+
+
+# ---------------------------------------------------------------------------------------------
+# GeoPackage
+
+
+def test_gpkg_layers_types_crs_and_counts(partner_layers: list[Layer],
+                                          partner_files: dict[str, Path]) -> None:  # fmt: skip
+    path = partner_files["gpkg"]
+    listed = {str(name): geom for name, geom in pyogrio.list_layers(path)}
+    assert set(listed) == {layer.name for layer in partner_layers} | {"layer_styles",
+                                                                      "export_metadata"}
+    assert listed["layer_styles"] is None and listed["export_metadata"] is None
+    for layer in partner_layers:
+        info = pyogrio.read_info(path, layer=layer.name)
+        assert info["crs"] == "EPSG:4326"
+        assert info["features"] == len(layer.rows)
+        assert info["geometry_type"] == layer.geometry_type
+        assert list(info["fields"]) == [f.name for f in layer.fields]
+        ogr_types = dict(zip(info["fields"], info["ogr_types"], strict=True))
+        expected = {"str": "OFTString", "int": "OFTInteger", "float": "OFTReal",
+                    "date": "OFTDate", "datetime": "OFTDateTime", "bool": "OFTInteger"}
+        assert ogr_types == {f.name: expected[f.type] for f in layer.fields}
+    cells = pyogrio.read_info(path, layer="avvikelser_ruta")
+    types = dict(zip(cells["fields"], cells["ogr_types"], strict=True))
+    assert types["period_start"] == "OFTDate" and types["antal"] == "OFTInteger"
+    _meta, _fids, geoms, fields = pyogrio.raw.read(path, layer="avvikelser_ruta")
+    antal = fields[list(cells["fields"]).index("antal")]
+    assert antal.dtype.kind == "i" and antal.min() >= 3
+    assert sum(antal) == sum(r["antal"] for r in _by_name(partner_layers)["avvikelser_ruta"].rows)
+    lonlat = shapely.get_coordinates(shapely.from_wkb(geoms))
+    assert 17.9 < lonlat[:, 0].min() and lonlat[:, 0].max() < 18.1  # x is longitude
+    assert 59.2 < lonlat[:, 1].min() and lonlat[:, 1].max() < 59.4
+
+
+def test_gpkg_is_valid_for_gdal_and_sqlite(partner_files: dict[str, Path]) -> None:
+    path = partner_files["gpkg"]
+    done = subprocess.run(["ogrinfo", "-ro", "-so", "-al", str(path)], capture_output=True,
+                          text=True, check=True)  # fmt: skip
+    assert "Warning" not in done.stderr and "ERROR" not in done.stderr, done.stderr
+    assert "Warning" not in done.stdout and "ERROR" not in done.stdout
+    styles = subprocess.run(["ogrinfo", "-ro", "-q", str(path), "layer_styles"],
+                            capture_output=True, text=True, check=True)  # fmt: skip
+    assert "Warning" not in styles.stderr and "ERROR" not in styles.stderr, styles.stderr
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert conn.execute("PRAGMA application_id").fetchone() == (0x47504B47,)  # "GPKG"
+        srids = dict(conn.execute("SELECT table_name, srs_id FROM gpkg_geometry_columns"))
+        assert set(srids.values()) == {4326}
+        contents = dict(conn.execute("SELECT table_name, data_type FROM gpkg_contents"))
+        assert contents["layer_styles"] == "attributes"
+        assert contents["export_metadata"] == "attributes"
+        identifiers = dict(conn.execute("SELECT table_name, identifier FROM gpkg_contents"))
+        assert identifiers["avvikelser_zon"] == "Avvikelser per samverkanszon"
+
+
+def test_gpkg_has_qgis_layer_styles(partner_layers: list[Layer],
+                                    partner_files: dict[str, Path]) -> None:  # fmt: skip
+    with sqlite3.connect(partner_files["gpkg"]) as conn:
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(layer_styles)")]
+        assert columns == QGIS_STYLE_COLUMNS
+        rows = conn.execute('SELECT f_table_name, f_geometry_column, "styleName", "styleQML", '
+                            '"useAsDefault", f_table_schema FROM layer_styles').fetchall()
+    assert {r[0] for r in rows} == {layer.name for layer in partner_layers}
+    for table, geom_column, name, qml_text, default, schema in rows:
+        assert geom_column == "geom" and name == table and default == 1 and schema == ""
+        doc = ET.fromstring(qml_text.split("\n", 1)[1])  # after the DOCTYPE line
+        renderer = doc.find("renderer-v2")
+        assert renderer is not None
+        if table in ("avvikelser_zon", "avvikelser_ruta"):
+            assert renderer.get("type") == "categorizedSymbol"
+            assert renderer.get("attr") == "kategori"
+            labels = {c.get("value"): c.get("label") for c in renderer.iter("category")}
+            assert labels["skadegorelse"] == "Skadegörelse" and labels["hot_vald"] == "Hot/våld"
+        if table == "hotspots":
+            values = {c.get("value"): (c.get("type"), c.get("label"))
+                      for c in renderer.iter("category")}  # fmt: skip
+            assert values["3"] == ("long", "Het punkt 99 %")
+            assert values["-1"] == ("long", "Kall punkt 90 %")
+        if table == "omraden":
+            assert renderer.get("type") == "singleSymbol"
+
+
+def test_gpkg_metadata_table(partner_files: dict[str, Path]) -> None:
+    _m, _f, geoms, (keys, values) = pyogrio.raw.read(partner_files["gpkg"],
+                                                     layer="export_metadata")  # fmt: skip
+    meta = dict(zip(keys.tolist(), values.tolist(), strict=True))
+    assert meta["area"] == "Solberga" and meta["profile"] == "partner"
+    assert meta["period_start"] == "2026-10-05" and meta["generated_at"] == "2026-11-30T07:45:00Z"
+
+
+# ---------------------------------------------------------------------------------------------
+# GeoJSON, KML, CSV, Shapefile
+
+
+def test_geojson_zip_has_one_rfc7946_collection_per_layer(
+    partner_layers: list[Layer], partner_files: dict[str, Path]
+) -> None:
+    path = partner_files["geojson"]
+    with zipfile.ZipFile(path) as zf:
+        names = set(zf.namelist())
+        assert names == {f"{layer.name}.geojson" for layer in partner_layers} | {"README.txt"}
+        readme = zf.read("README.txt").decode("utf-8")
+        assert "Koordinatsystem: WGS 84" in readme and "Solberga" in readme
+        for layer in partner_layers:
+            fc = json.loads(zf.read(f"{layer.name}.geojson"))
+            assert fc["type"] == "FeatureCollection" and "crs" not in fc
+            assert len(fc["features"]) == len(layer.rows)
+            if fc["features"]:
+                props = fc["features"][0]["properties"]
+                assert list(props) == [f.name for f in layer.fields]
+                x, y = fc["features"][0]["geometry"]["coordinates"][0][0] \
+                    if layer.geometry_type == "Polygon" else (18.0, 59.3)  # fmt: skip
+                assert 17.9 < x < 18.1 and 59.2 < y < 59.4
+    for layer in partner_layers:
+        info = pyogrio.read_info(f"/vsizip/{path}/{layer.name}.geojson")
+        assert info["features"] == len(layer.rows) and info["crs"] == "EPSG:4326"
+    _m, _f, _g, fields = pyogrio.raw.read(f"/vsizip/{path}/avvikelser_ruta.geojson",
+                                          columns=["antal"])  # fmt: skip
+    assert fields[0].min() >= 3
+
+
+def test_kml_styles_folders_and_readable_names(partner_layers: list[Layer],
+                                               partner_files: dict[str, Path]) -> None:  # fmt: skip
+    root = ET.parse(partner_files["kml"]).getroot()
+    assert root.tag == f"{KML}kml"
+    doc = root.find(f"{KML}Document")
+    assert doc is not None
+    styles = {s.get("id"): s for s in doc.findall(f"{KML}Style")}
+    assert "avvikelser_ruta-skadegorelse" in styles and "hotspots-3" in styles
+    assert "hotspots--3" in styles
+    colour = styles["hotspots-3"].findtext(f"{KML}PolyStyle/{KML}color")
+    assert colour is not None and re.fullmatch(r"[0-9a-f]{8}", colour)
+    assert colour[2:] == "272fd6"  # #d62f27 as bbggrr
+    folders = {f.findtext(f"{KML}name"): f for f in doc.findall(f"{KML}Folder")}
+    assert set(folders) == {layer.title_sv for layer in partner_layers}
+    cells = folders["Avvikelser per ruta (250 m)"].findall(f"{KML}Placemark")
+    assert len(cells) == len(_by_name(partner_layers)["avvikelser_ruta"].rows)
+    names = [p.findtext(f"{KML}name") or "" for p in cells]
+    assert all(re.fullmatch(r"[^–]+ – vecka \d{4}-W\d{2} – \d+ rapporter", n) for n in names)
+    first = cells[0]
+    assert (first.findtext(f"{KML}styleUrl") or "").startswith("#avvikelser_ruta-")
+    data = {d.get("name"): d.findtext(f"{KML}value") for d in first.iter(f"{KML}Data")}
+    assert int(data["antal"] or 0) >= 3 and re.fullmatch(r"\d{4}-\d{2}-\d{2}",
+                                                          data["period_start"] or "")
+    coords = (first.findtext(f".//{KML}coordinates") or "").split()
+    lon, lat = (float(v) for v in coords[0].split(","))
+    assert 17.9 < lon < 18.1 and 59.2 < lat < 59.4
+    zones_folder = folders["Avvikelser per samverkanszon"].findall(f"{KML}Placemark")
+    assert (zones_folder[0].findtext(f"{KML}name") or "").startswith(("Älvsjö", "Solberga"))
+    # GDAL reads it too: one layer per folder.
+    gdal_layers = {str(n) for n, _ in pyogrio.list_layers(partner_files["kml"])}
+    assert "Avvikelser per ruta (250 m)" in gdal_layers
+
+
+def test_csv_of_the_cells_has_centres(partner_layers: list[Layer],
+                                      partner_files: dict[str, Path]) -> None:  # fmt: skip
+    with open(partner_files["csv"], encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    layer = _by_name(partner_layers)["avvikelser_ruta"]
+    assert len(rows) == len(layer.rows)
+    assert list(rows[0]) == [f.name for f in layer.fields] + ["centre_lon", "centre_lat"]
+    assert all(int(r["antal"]) >= 3 for r in rows)
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", r["period_start"]) for r in rows)
+    centre = shapely.Point(float(rows[0]["centre_lon"]), float(rows[0]["centre_lat"]))
+    cell = next(r["geometry"] for r in layer.rows if r["ruta"] == rows[0]["ruta"])
+    assert cell.contains(centre)
+    info = pyogrio.read_info(partner_files["csv"])
+    assert info["features"] == len(rows)
+
+
+def test_csv_of_detail_points_has_lon_lat(tmp_path: Path) -> None:
+    layer = export.detail_layer(detail_rows(records(40)))
+    counts = export.write([layer, *_context_layers()], "csv", tmp_path / "d.csv")
+    assert counts == {"avvikelser": 40}
+    with open(tmp_path / "d.csv", encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {"lon", "lat"} <= set(rows[0]) and "centre_lon" not in rows[0]
+    assert rows[0]["observerad"].endswith("Z")
+    _m, _f, _g, fields = pyogrio.raw.read(tmp_path / "d.csv", read_geometry=False)
+    assert len(fields[0]) == 40
+
+
+def test_shapefile_zip_sets_short_names_and_types(
+    partner_layers: list[Layer], partner_files: dict[str, Path]
+) -> None:
+    path = partner_files["shp"]
+    with zipfile.ZipFile(path) as zf:
+        names = set(zf.namelist())
+        fields_txt = zf.read("fields.txt").decode("utf-8")
+        assert "README.txt" in names
+    for layer in partner_layers:
+        assert {f"{layer.name}.{ext}" for ext in ("shp", "shx", "dbf", "prj", "cpg")} <= names
+        info = pyogrio.read_info(f"/vsizip/{path}/{layer.name}.shp")
+        assert info["features"] == len(layer.rows) and info["crs"] == "EPSG:4326"
+        assert all(len(name) <= 10 for name in info["fields"])
+        mapping = short_field_names([f.name for f in layer.fields])
+        assert list(info["fields"]) == [mapping[f.name] for f in layer.fields]
+        if "period_start" in mapping:
+            types = dict(zip(info["fields"], info["ogr_types"], strict=True))
+            assert types[mapping["period_start"]] == "OFTDate"
+            assert types[mapping["antal"]] == "OFTInteger"
+    assert "kategori_n = kategori_namn (Kategori)" in fields_txt
+
+
+def test_short_field_names_are_unique_and_deterministic() -> None:
+    names = ["forandring_fran", "forandring_till", "forandring_fore", "Forandring_x", "a"]
+    short = short_field_names(names)
+    assert len({v.lower() for v in short.values()}) == len(names)
+    assert all(len(v) <= 10 for v in short.values())
+    assert short == short_field_names(names)
+
+
+# ---------------------------------------------------------------------------------------------
+# Dispatch, empty exports, privacy
+
+
+def test_write_refuses_an_unknown_format(partner_layers: list[Layer], tmp_path: Path) -> None:
+    with pytest.raises(InvalidParameter) as info:
+        export.write(partner_layers, "xlsx", tmp_path / "x.xlsx")
+    assert info.value.field == "format"
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "geojson", "kml", "shp", "csv"])
+def test_an_export_without_reports_is_still_valid(fmt: str, tmp_path: Path) -> None:
+    agg = partner_aggregates([], zones=zones())
+    layers = export.partner_layers(agg)
+    path = tmp_path / f"empty.{EXTENSIONS[fmt]}"
+    counts = export.write(layers, fmt, path, metadata=METADATA)
+    assert set(counts.values()) == {0}
+    if fmt == "gpkg":
+        assert pyogrio.read_info(path, layer="avvikelser_ruta")["features"] == 0
+        assert "ERROR" not in subprocess.run(["ogrinfo", "-ro", "-so", str(path)],
+                                             capture_output=True, text=True).stderr
+
+
+def _unpacked(path: Path) -> Iterator[tuple[str, bytes]]:
+    """Every byte stream of an export: the file, or each member of a zip."""
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as zf:
+            for name in zf.namelist():
+                yield f"{path.name}:{name}", zf.read(name)
+    else:
+        yield path.name, path.read_bytes()
+
+
+def _sqlite_text(path: Path) -> str:
+    """Every value of every table of a GeoPackage, as text."""
+    parts = []
+    with sqlite3.connect(path) as conn:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            for row in conn.execute(f'SELECT * FROM "{table}"'):  # noqa: S608 (names from sqlite_master)
+                parts += [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+                          for v in row]  # fmt: skip
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("fmt", list(EXTENSIONS))
+def test_partner_files_hold_no_canary(fmt: str, partner_files: dict[str, Path]) -> None:
+    path = partner_files[fmt]
+    streams = list(_unpacked(path))
+    assert streams
+    for name, data in streams:
+        for canary in CANARIES:
+            assert canary.encode("utf-8") not in data, f"{canary!r} in {name}"
+    if fmt == "gpkg":
+        text = _sqlite_text(path)
+        assert "Solberga" in text  # the check does see the tables' contents
+        for canary in CANARIES:
+            assert canary not in text
+
+
+def test_partner_cells_never_count_under_three(partner_files: dict[str, Path]) -> None:
+    for layer in ("avvikelser_zon", "avvikelser_ruta"):
+        _m, _f, _g, (antal,) = pyogrio.raw.read(partner_files["gpkg"], layer=layer,
+                                                columns=["antal"])  # fmt: skip
+        assert len(antal) and int(np.min(antal)) >= 3
+
+
+@pytest.mark.parametrize("include", [False, True])
+def test_detail_profile_descriptions_only_when_asked(include: bool, tmp_path: Path) -> None:
+    recs = records(60)
+    layer = export.detail_layer(detail_rows(recs, include_descriptions=include),
+                                include_descriptions=include)  # fmt: skip
+    for fmt, ext in EXTENSIONS.items():
+        path = tmp_path / f"detail.{ext}"
+        export.write([layer], fmt, path, metadata={**METADATA, "profile": "detail"})
+        blob = b"".join(data for _, data in _unpacked(path))
+        assert (CANARY_NAME.encode() in blob) is include, fmt
+        assert b"kanarie@example.org" not in blob and "Kanariefågelns".encode() not in blob
+    info = pyogrio.read_info(tmp_path / "detail.gpkg", layer="avvikelser")
+    assert ("beskrivning" in list(info["fields"])) is include
+    types = dict(zip(info["fields"], info["ogr_types"], strict=True))
+    assert types["observerad"] == "OFTDateTime" and types["datum"] == "OFTDate"
+    assert types["allvarlighet"] == "OFTInteger" and info["features"] == 60
+
+
+def test_layer_names_and_geometry_types_are_checked() -> None:
+    with pytest.raises(ValueError, match="lower-case ASCII"):
+        Layer("Avvikelser", "x", "Point", (), [])
+    with pytest.raises(ValueError, match="bad field name"):
+        Layer("x", "x", "Point", (Field("geom", "str", "x"),), [])
+    line = Layer("x", "x", "Point", (), [{"geometry": shapely.LineString([(0, 0), (1, 1)])}])
+    with pytest.raises(ValueError, match="geometry types"):
+        export.write_geojson_zip([line], "/dev/null")
+
+
+def test_metadata_with_an_e_mail_address_is_refused(tmp_path: Path) -> None:
+    layers = export.partner_layers(partner_aggregates([], zones=zones()))
+    with pytest.raises(ValueError, match="e-mail"):
+        export.write(layers, "gpkg", tmp_path / "x.gpkg",
+                     metadata={**METADATA, "exported_by": "planerare@stockholm.se"})

@@ -1,0 +1,307 @@
+"""Importing real OSM extracts into PostGIS, checked against counts derived independently of
+routes/osm.py (a plain ElementTree pass for Långbro, GDAL's OSM driver for Helsinki)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import warnings
+import xml.etree.ElementTree as ET
+from collections import Counter
+from pathlib import Path
+
+import psycopg
+import pyogrio
+import pytest
+from pyproj import Geod
+
+from geo.errors import InvalidInput, NotFound
+from routes.network import StreetNetwork, distance_matrix, shortest_path
+from routes.osm import is_walkable
+from routes.store import ImportReport, import_osm, load_network, network_for
+from tests.routes.conftest import LANGBRO, helsinki_path
+
+TABLES = ["street_nodes", "street_edges", "network_imports"]
+GEOD = Geod(ellps="WGS84")
+
+
+def _by_hand(tags: dict[str, str]) -> bool:
+    """The walkability rule of routes/osm.py written out again, for an independent count."""
+    hw, foot, access = tags.get("highway"), tags.get("foot"), tags.get("access")
+    explicit = foot in ("yes", "designated", "permissive")
+    if hw in (
+        "footway",
+        "path",
+        "pedestrian",
+        "steps",
+        "track",
+        "living_street",
+        "residential",
+        "service",
+        "unclassified",
+        "road",
+    ):
+        pass
+    elif hw in (
+        "primary",
+        "secondary",
+        "tertiary",
+        "primary_link",
+        "secondary_link",
+        "tertiary_link",
+    ):
+        if tags.get("sidewalk") in ("no", "none") and not explicit:
+            return False
+    elif hw in ("cycleway", "trunk", "trunk_link"):
+        if not explicit:
+            return False
+    else:
+        return False
+    if foot in ("no", "private", "use_sidepath") or tags.get("area") == "yes":
+        return False
+    return not (access in ("no", "private") and not explicit)
+
+
+def _langbro_expected() -> tuple[dict[int, str | None], set[int], int]:
+    """Walkable way ids (with names), street node ids and the edge count, by ElementTree."""
+    root = ET.parse(LANGBRO).getroot()
+    ways: dict[int, tuple[list[int], str | None]] = {}
+    for way in root.iter("way"):
+        tags = {t.get("k", ""): t.get("v", "") for t in way.iter("tag")}
+        if _by_hand(tags):
+            ways[int(way.get("id", 0))] = (
+                [int(n.get("ref", 0)) for n in way.iter("nd")],
+                tags.get("name"),
+            )
+    uses = Counter(ref for refs, _ in ways.values() for ref in refs)
+    nodes: set[int] = set()
+    edges = 0
+    for refs, _ in ways.values():
+        cuts = [i for i, r in enumerate(refs) if i in (0, len(refs) - 1) or uses[r] >= 2]
+        nodes |= {refs[i] for i in cuts}
+        edges += len(cuts) - 1
+    return {w: name for w, (_, name) in ways.items()}, nodes, edges
+
+
+def _snapshot(conn: psycopg.Connection) -> dict[str, set[tuple[str, str]]]:
+    """Every row's identity and xmin: an UPDATE or INSERT of any row changes it."""
+    return {
+        t: {(str(r[0]), str(r[1])) for r in conn.execute(f"SELECT ctid, xmin FROM {t}")}  # noqa: S608
+        for t in TABLES
+    }
+
+
+def test_langbro_import_matches_an_independent_count(conn: psycopg.Connection) -> None:
+    ways, nodes, n_edges = _langbro_expected()
+    assert len(ways) == 37  # 38 highway ways, one cycleway without foot access
+    report = import_osm(conn, LANGBRO)
+    assert (report.ways_read, report.ways_walkable) == (38, 37)
+    assert report.edges_added == n_edges == report.edges_in_file
+    assert report.nodes_added == len(nodes)
+    assert report.import_id is not None
+    stored_ways = {r[0] for r in conn.execute("SELECT DISTINCT osm_way_id FROM street_edges")}
+    assert stored_ways == set(ways)
+    stored_nodes = {r[0] for r in conn.execute("SELECT id FROM street_nodes")}
+    assert stored_nodes == nodes
+    names = {r[0] for r in conn.execute("SELECT DISTINCT name FROM street_edges")}
+    assert {"Svartlösavägen", "Spadvägen", "Krattvägen", "Vivelvägen"} <= names
+    # Every edge starts and ends at its nodes, and its length agrees with PostGIS's own
+    # spheroidal length (independent of pyproj) to a millimetre per kilometre.
+    bad = conn.execute(
+        """
+        SELECT count(*) FROM street_edges e
+        JOIN street_nodes s ON s.id = e.source JOIN street_nodes t ON t.id = e.target
+        WHERE NOT ST_Equals(ST_StartPoint(e.geom), s.geom)
+           OR NOT ST_Equals(ST_EndPoint(e.geom), t.geom)
+           OR abs(e.length_m - ST_Length(e.geom::geography, true)) > 1e-6 * e.length_m + 1e-3
+        """
+    ).fetchone()
+    assert bad == (0,)
+    # The pieces of a way add up to the way's own geodesic length.
+    root = ET.parse(LANGBRO).getroot()
+    pos = {
+        int(n.get("id", 0)): (float(n.get("lon", 0)), float(n.get("lat", 0)))
+        for n in root.iter("node")
+    }
+    svartlosa = next(
+        w
+        for w in root.iter("way")
+        if int(w.get("id", 0)) in ways and ways[int(w.get("id", 0))] == "Svartlösavägen"
+    )
+    lonlat = [pos[int(n.get("ref", 0))] for n in svartlosa.iter("nd")]
+    way_m = GEOD.line_length([p[0] for p in lonlat], [p[1] for p in lonlat])
+    row = conn.execute(
+        "SELECT sum(length_m) FROM street_edges WHERE osm_way_id = %s",
+        (int(svartlosa.get("id", 0)),),
+    ).fetchone()
+    assert row is not None and row[0] == pytest.approx(way_m, rel=1e-9)
+
+
+def test_a_second_import_changes_nothing(conn: psycopg.Connection) -> None:
+    first = import_osm(conn, LANGBRO)
+    before = _snapshot(conn)
+    again = import_osm(conn, LANGBRO)
+    assert _snapshot(conn) == before
+    assert not again.changed and again.import_id is None
+    assert again.edges_unchanged == first.edges_added
+
+
+def test_a_changed_file_updates_the_moved_node_and_refreshes_the_cached_graph(
+    conn: psycopg.Connection, tmp_path: Path
+) -> None:
+    import_osm(conn, LANGBRO)
+    old = network_for(conn, "langbro")
+    node = conn.execute(
+        "SELECT source FROM street_edges WHERE name = 'Spadvägen' ORDER BY id LIMIT 1"
+    ).fetchone()
+    assert node is not None
+    text = LANGBRO.read_text(encoding="utf-8")
+    m = re.search(rf'<node id="{node[0]}" [^>]*lat="([0-9.]+)"', text)
+    assert m is not None
+    moved = tmp_path / "langbro_moved.osm"
+    # About 11 m north.
+    moved.write_text(
+        text.replace(
+            m.group(0), m.group(0).replace(m.group(1), f"{float(m.group(1)) + 0.0001:.7f}")
+        ),
+        encoding="utf-8",
+    )
+    report = import_osm(conn, moved)
+    assert report.nodes_updated == 1 and report.nodes_added == 0
+    assert report.edges_updated >= 1 and report.edges_added == 0
+    assert report.import_id is not None
+    new = network_for(conn, "langbro")
+    assert new is not old
+    assert network_for(conn, "langbro") is new  # cached until the next import
+    i = new.index_of(node[0])
+    assert new.lonlat[i, 1] == pytest.approx(old.lonlat[old.index_of(node[0]), 1] + 0.0001)
+
+
+def test_area_restricts_the_import_and_unknown_areas_are_404(
+    conn: psycopg.Connection, tmp_path: Path
+) -> None:
+    with pytest.raises(NotFound, match="no area"):
+        import_osm(conn, LANGBRO, area="atlantis")
+    # By the official boundaries the extract lies in Långbro, partly within 500 m of Solberga.
+    inside = import_osm(conn, LANGBRO, area="solberga")
+    assert 0 < inside.edges_added < inside.edges_in_file
+    assert inside.edges_added + inside.edges_outside_area == inside.edges_in_file
+    far = conn.execute(
+        """
+        SELECT count(*) FROM street_edges e, areas a
+        WHERE a.slug = 'solberga' AND NOT ST_DWithin(
+            ST_Transform(e.geom, a.metric_srid), ST_Transform(a.geom, a.metric_srid), 500.001)
+        """
+    ).fetchone()
+    assert far == (0,)
+    # The same file under another name, without the area: the rest of the edges arrive.
+    copy = tmp_path / "whole.osm"
+    shutil.copyfile(LANGBRO, copy)
+    rest = import_osm(conn, copy)
+    assert rest.edges_added == inside.edges_outside_area
+    assert rest.edges_unchanged == inside.edges_added
+
+
+def test_a_file_that_is_not_osm_is_422_and_writes_nothing(
+    conn: psycopg.Connection, tmp_path: Path
+) -> None:
+    bad = tmp_path / "streets.osm"
+    bad.write_text("<osm><node id='1' lat='59.3'", encoding="utf-8")
+    before = _snapshot(conn)
+    with pytest.raises(InvalidInput, match="streets.osm is not a readable OSM file"):
+        import_osm(conn, bad)
+    with pytest.raises(InvalidInput, match="no OSM file"):
+        import_osm(conn, tmp_path / "missing.osm.pbf")
+    assert _snapshot(conn) == before
+
+
+def _gdal_walkable_ways(path: Path) -> tuple[set[int], set[int], set[int]]:
+    """From GDAL's OSM driver: walkable way ids (the rule written out by hand), ids of highway
+    ways closed to walkers by access=private|no (without a foot permission) or foot=no, and ids
+    of one-way ways."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, _, _, fields = pyogrio.raw.read(
+            path, layer="lines", columns=["osm_id", "highway", "other_tags"], read_geometry=False
+        )
+    walkable, barred, oneway = set(), set(), set()
+    for osm_id, highway, other in zip(*fields, strict=True):
+        if highway is None:
+            continue
+        tags = dict(re.findall(r'"((?:[^"\\]|\\.)*)"=>"((?:[^"\\]|\\.)*)"', other or ""))
+        tags["highway"] = highway
+        if _by_hand(tags):
+            walkable.add(int(osm_id))
+        foot_ok = tags.get("foot") in ("yes", "designated", "permissive")
+        if tags.get("foot") == "no" or (tags.get("access") in ("private", "no") and not foot_ok):
+            barred.add(int(osm_id))
+        if tags.get("oneway") == "yes":
+            oneway.add(int(osm_id))
+    return walkable, barred, oneway
+
+
+def test_helsinki_import_matches_gdal(
+    hconn: psycopg.Connection, helsinki_db: tuple[str, ImportReport]
+) -> None:
+    report = helsinki_db[1]
+    walkable, barred, _ = _gdal_walkable_ways(helsinki_path())
+    stored = {r[0] for r in hconn.execute("SELECT DISTINCT osm_way_id FROM street_edges")}
+    assert stored == walkable
+    assert len(stored) > 2000
+    assert report.edges_added == report.edges_in_file > 4000
+    assert report.nodes_added > 3000
+    assert len(barred) > 10
+    assert not stored & barred
+    kinds = dict(hconn.execute("SELECT highway, count(*) FROM street_edges GROUP BY 1").fetchall())
+    assert not {"motorway", "motorway_link", "construction", "platform"} & set(kinds)
+    assert {"footway", "residential", "primary", "steps", "pedestrian"} <= set(kinds)
+    trunks = hconn.execute(
+        "SELECT count(*) FROM street_edges WHERE highway IN ('trunk', 'trunk_link')"
+    ).fetchone()
+    assert trunks == (0,)
+
+
+def test_the_walkability_rule() -> None:
+    assert is_walkable({"highway": "residential", "oneway": "yes"})
+    assert is_walkable({"highway": "primary"})
+    assert not is_walkable({"highway": "primary", "sidewalk": "no"})
+    assert is_walkable({"highway": "primary", "sidewalk": "none", "foot": "yes"})
+    assert not is_walkable({"highway": "motorway", "foot": "yes"})
+    assert not is_walkable({"highway": "trunk"})
+    assert is_walkable({"highway": "trunk", "foot": "designated"})
+    assert not is_walkable({"highway": "cycleway"})
+    assert is_walkable({"highway": "cycleway", "foot": "designated"})
+    assert not is_walkable({"highway": "service", "access": "private"})
+    assert is_walkable({"highway": "service", "access": "private", "foot": "permissive"})
+    assert not is_walkable({"highway": "footway", "foot": "no"})
+    assert not is_walkable({"highway": "pedestrian", "area": "yes"})
+    for value in ("construction", "proposed", "platform", "bus_guideway", "raceway"):
+        assert not is_walkable({"highway": value})
+
+
+def test_a_one_way_street_is_walked_both_ways(
+    hconn: psycopg.Connection, helsinki: StreetNetwork
+) -> None:
+    _, _, oneway = _gdal_walkable_ways(helsinki_path())
+    rows = hconn.execute(
+        "SELECT osm_way_id, name, source, target, length_m FROM street_edges "
+        "WHERE osm_way_id = ANY(%s) AND highway IN ('primary', 'secondary', 'tertiary', "
+        "'residential') AND source <> target ORDER BY length_m DESC LIMIT 5",
+        (sorted(oneway),),
+    ).fetchall()
+    assert len(rows) == 5
+    for _way, _name, u, v, length_m in rows:
+        there, back = shortest_path(helsinki, u, v), shortest_path(helsinki, v, u)
+        assert there.length_m == pytest.approx(back.length_m, abs=1e-6)
+        assert there.length_m <= length_m + 1e-6
+        assert back.nodes[0] == v and back.nodes[-1] == u
+        d = distance_matrix(helsinki, [u, v])
+        assert d[0, 1] == pytest.approx(d[1, 0], abs=1e-6) == there.length_m
+
+
+def test_load_network_filters_by_area(conn: psycopg.Connection) -> None:
+    import_osm(conn, LANGBRO)
+    everything = load_network(conn)
+    near = load_network(conn, area="solberga")
+    assert 0 < len(near) < len(everything)
+    assert load_network(conn, area="orby-slott") == []
