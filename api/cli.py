@@ -410,7 +410,7 @@ def heatmap(settings: AppSettings, **kw: Any) -> None:
     import json
     from pathlib import Path
 
-    from geo import heat
+    from geo import heat, heat_image
     from geo.analysis import HeatParams, heat_map
 
     out = Path(kw["out"])
@@ -426,7 +426,8 @@ def heatmap(settings: AppSettings, **kw: Any) -> None:
     described = {**window.describe(), **params.describe(), "area": selection.area,
                  "region": selection.region_name}  # fmt: skip
     if out.suffix.lower() == ".png":
-        png, bounds, legend = heat.raster_png(raster, ramp="RdBu" if kw["compare"] else "YlOrRd")
+        ramp = "RdBu" if kw["compare"] else "YlOrRd"
+        png, bounds, legend = heat_image.raster_png(raster, ramp=ramp)
         out.write_bytes(png)
         click.echo(f"bounds (lat/lon): {bounds}; colour scale 0–{legend['max']:.3g} {raster.unit}")
     elif out.suffix.lower() == ".geojson":

@@ -27,6 +27,7 @@ from geo.errors import Forbidden, InvalidParameter
 from geo.heat import isopleths_geojson
 from geo.privacy import detail_rows, partner_aggregates, zone_category_counts
 from maps import export as layers_out
+from maps import layers as ml
 from maps.report import CategoryZoneRow, HotspotChange, MethodNote, meeting_report_pdf
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -119,27 +120,27 @@ def _layers(
     hot_fc = hot_spot_map(selection, window, HOT, compare_previous=True)
     changes = [f["properties"].get("change") or "" for f in hot_fc["features"]]
     out = [
-        layers_out.areas_layer(area_fc),
-        layers_out.zones_layer(zones_fc),
-        layers_out.places_layer(json.loads(store.places_geojson(conn, area=req.area))),
-        layers_out.routes_layer(json.loads(route_store.list_routes(conn, area=req.area))),
-        layers_out.isopleths_layer(isopleths_geojson(raster)),
-        layers_out.hotspots_layer(hot_fc, changes=changes,
+        ml.areas_layer(area_fc),
+        ml.zones_layer(zones_fc),
+        ml.places_layer(json.loads(store.places_geojson(conn, area=req.area))),
+        ml.routes_layer(json.loads(route_store.list_routes(conn, area=req.area))),
+        ml.isopleths_layer(isopleths_geojson(raster)),
+        ml.hotspots_layer(hot_fc, changes=changes,
                                   min_count=3 if req.profile == "partner" else 0),
     ]  # fmt: skip
     meta: dict[str, Any] = {"reports": len(records)}
     if req.profile == "partner":
         agg = partner_aggregates(records, zones=zones, bucket=req.bucket)
-        out += layers_out.partner_layers(agg, categories=categories)
+        out += ml.partner_layers(agg, categories=categories)
         meta.update(suppressed_zone_reports=agg.suppressed_zone_reports,
                     suppressed_cell_reports=agg.suppressed_cell_reports)  # fmt: skip
     else:
         rows = detail_rows(records, include_descriptions=req.include_descriptions)
-        out.append(layers_out.detail_layer(rows, include_descriptions=req.include_descriptions,
+        out.append(ml.detail_layer(rows, include_descriptions=req.include_descriptions,
                                            categories=categories))  # fmt: skip
     tracks = export_store.walked_tracks(conn, area=req.area, since=req.start, until=req.end)
     if tracks["features"]:
-        out.append(layers_out.tracks_layer(tracks))
+        out.append(ml.tracks_layer(tracks))
     return out, meta
 
 

@@ -32,6 +32,7 @@ from bench.common import report  # noqa: E402
 from geo.geometry import SWEREF99TM, WGS84, to_metric, to_wgs84, transformer  # noqa: E402
 from geo.privacy import Deviations, Zone, partner_aggregates  # noqa: E402
 from maps import export  # noqa: E402
+from maps import layers as ml  # noqa: E402
 
 TARGET_GPKG_S = 5.0
 TARGET_PDF_S = 10.0
@@ -82,7 +83,7 @@ def _fc(geoms: list[shapely.Geometry], props: list[dict[str, Any]]) -> dict[str,
         for g, p in zip(geoms, props, strict=True)]}  # fmt: skip
 
 
-def context_layers(dev: Deviations) -> tuple[list[export.Layer], dict[str, Any]]:
+def context_layers(dev: Deviations) -> tuple[list[ml.Layer], dict[str, Any]]:
     """The other layers of an export, of realistic size, and the map inputs of the report."""
     cx, cy = transformer(WGS84, SWEREF99TM).transform(*CENTRE)
     area = to_wgs84(shapely.box(cx - 2400, cy - 2400, cx + 2400, cy + 2400))
@@ -123,13 +124,13 @@ def context_layers(dev: Deviations) -> tuple[list[export.Layer], dict[str, Any]]
     isopleths = [(p, to_wgs84(to_metric(shapely.Point(*HOT_PLACES[0][:2])).buffer(r, 32)))
                  for p, r in ((90, 900.0), (75, 500.0), (50, 250.0))]  # fmt: skip
     layers = [
-        export.areas_layer(_fc([area], [{"slug": "solberga", "name": "Solberga"}])),
-        export.zones_layer(_fc([g for _, _, g in zs], [{"slug": s, "name": n}
+        ml.areas_layer(_fc([area], [{"slug": "solberga", "name": "Solberga"}])),
+        ml.zones_layer(_fc([g for _, _, g in zs], [{"slug": s, "name": n}
                                                        for s, n, _ in zs])),  # fmt: skip
-        export.routes_layer(_fc(routes, [{"name": f"Rutt {i + 1}"} for i in range(3)])),
-        export.isopleths_layer(_fc([g for _, g in isopleths],
+        ml.routes_layer(_fc(routes, [{"name": f"Rutt {i + 1}"} for i in range(3)])),
+        ml.isopleths_layer(_fc([g for _, g in isopleths],
                                    [{"percent": p, "threshold": 1.0} for p, _ in isopleths])),
-        export.hotspots_layer(hot_fc),
+        ml.hotspots_layer(hot_fc),
     ]  # fmt: skip
     inputs = {"area_outline": area, "base_lines": streets, "zones": [(n, g) for _, n, g in zs],
               "heat": heat, "routes": [(f"Rutt {i + 1}", g) for i, g in enumerate(routes)],
@@ -137,14 +138,14 @@ def context_layers(dev: Deviations) -> tuple[list[export.Layer], dict[str, Any]]
     return layers, inputs
 
 
-def bench_gpkg(dev: Deviations, layers: list[export.Layer], *, runs: int = 3) -> bool:
+def bench_gpkg(dev: Deviations, layers: list[ml.Layer], *, runs: int = 3) -> bool:
     zs = zones()
     times = []
     with tempfile.TemporaryDirectory(prefix="nv-bench-") as tmp:
         for i in range(runs):
             start = time.perf_counter()
             agg = partner_aggregates(dev, zones=zs, bucket="week")
-            all_layers = export.partner_layers(agg) + layers
+            all_layers = ml.partner_layers(agg) + layers
             export.write_gpkg(all_layers, Path(tmp) / f"export{i}.gpkg", metadata={
                 "area": "Solberga", "profile": "partner", "bucket": "week",
                 "suppressed_cell_reports": agg.suppressed_cell_reports,
@@ -153,7 +154,7 @@ def bench_gpkg(dev: Deviations, layers: list[export.Layer], *, runs: int = 3) ->
         rows = len(agg.zone_counts) + len(agg.cell_counts)
         start = time.perf_counter()
         night = partner_aggregates(dev, zones=zs, bucket="night")
-        export.write_gpkg(export.partner_layers(night) + layers, Path(tmp) / "night.gpkg")
+        export.write_gpkg(ml.partner_layers(night) + layers, Path(tmp) / "night.gpkg")
         night_s = time.perf_counter() - start
     print(f"  {len(dev):,} reports → {rows:,} partner rows by week "
           f"({agg.suppressed_cell_reports:,} reports in suppressed cell rows)")

@@ -1,10 +1,5 @@
-"""Map layers for collaboration meetings, written as GeoPackage, GeoJSON, KML, CSV or Shapefile.
-
-A `Layer` is plain data: a name, a Swedish title, fields with types, rows with a shapely
-geometry in WGS 84 (EPSG:4326) and a `LayerStyle`. The builders (`partner_layers`,
-`detail_layer`, `areas_layer`, …) make layers from what the store and the analysis return and keep
-only whitelisted properties, so a layer cannot carry a property nobody chose; privacy itself
-(aggregation, suppression, no reporter, no free text) happens before, in `geo.privacy`.
+"""Map layers for collaboration meetings (`maps.layers`) written as GeoPackage, GeoJSON, KML,
+CSV or Shapefile.
 
 This module writes files (its name says so); it reads no database and no network. Every writer
 takes the export's ``metadata`` (area, period, profile, generated at…): the caller must not put
@@ -21,10 +16,9 @@ import sqlite3
 import tempfile
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from xml.etree import ElementTree as ET
 
 import numpy as np
@@ -33,27 +27,16 @@ import shapely
 from shapely import Geometry
 
 from geo.errors import InvalidParameter
-from geo.hotspots import COMPARE_LABELS, class_label
-from geo.privacy import BUCKET_SV, MIN_PARTNER_COUNT, DetailRow, PartnerAggregates
-from maps.situation import PLACE_COLOURS, PLACE_KINDS_SV
+from maps.layers import FieldType, Layer, as_date
 from maps.styles import (
-    CATEGORIES,
-    LayerStyle,
-    StyleClass,
-    category_style,
     geometry_family,
-    hotspot_style,
-    isopleth_style,
     kml_colour,
     qml,
 )
 
 logger = logging.getLogger(__name__)
 
-FieldType = Literal["str", "int", "float", "date", "datetime", "bool"]
 FORMATS = ("gpkg", "geojson", "kml", "csv", "shp")
-GEOMETRY_TYPES = ("Point", "LineString", "Polygon", "MultiPoint", "MultiLineString",
-                  "MultiPolygon")  # fmt: skip
 # The layer a CSV export holds: the first of these present (a CSV has one table).
 CSV_LAYERS = ("avvikelser", "avvikelser_ruta", "avvikelser_zon")
 COORD_DECIMALS = 7  # ~1 cm; more digits only make the files larger
@@ -61,8 +44,6 @@ GPKG_GEOMETRY_COLUMN = "geom"
 SHP_FIELD_CHARS = 10
 DBF_MAX_BYTES = 254
 KML_NS = "http://www.opengis.net/kml/2.2"
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_RESERVED = {"fid", "geom", "geometry", "id"}
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", re.IGNORECASE)
 
 # The QGIS layer_styles table exactly as QGIS (QgsOgrProviderMetadata::saveStyle) has OGR create
@@ -75,269 +56,6 @@ CREATE TABLE "layer_styles" (
   "useAsDefault" BOOLEAN, "description" TEXT, "owner" TEXT(30), "ui" TEXT(30),
   "update_time" DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))
 """
-
-
-@dataclass(frozen=True)
-class Field:
-    """A column of a layer: ASCII name, type and Swedish title."""
-
-    name: str
-    type: FieldType
-    title_sv: str
-
-
-@dataclass(frozen=True, eq=False)
-class Layer:
-    """One map layer: rows are dicts of field values plus ``"geometry"`` (shapely, WGS 84).
-
-    ``placemark_name`` gives a row's readable Swedish name in KML; by default its ``namn`` field
-    or the layer's title.
-    """
-
-    name: str
-    title_sv: str
-    geometry_type: str
-    fields: tuple[Field, ...]
-    rows: list[dict[str, Any]]
-    style: LayerStyle = field(default_factory=LayerStyle)
-    placemark_name: Callable[[Mapping[str, Any]], str] | None = None
-
-    def __post_init__(self) -> None:
-        if not _NAME.match(self.name):
-            raise ValueError(f"layer name {self.name!r} must be lower-case ASCII: [a-z][a-z0-9_]*")
-        if self.geometry_type not in GEOMETRY_TYPES:
-            raise ValueError(f"geometry_type must be one of {GEOMETRY_TYPES}")
-        names = [f.name for f in self.fields]
-        if len(set(names)) != len(names):
-            raise ValueError(f"layer {self.name}: duplicate field names")
-        for f in self.fields:
-            if not _NAME.match(f.name) or f.name in _RESERVED:
-                raise ValueError(f"layer {self.name}: bad field name {f.name!r}")
-            if f.type not in ("str", "int", "float", "date", "datetime", "bool"):
-                raise ValueError(f"layer {self.name}: field {f.name} has unknown type {f.type!r}")
-
-    def name_of(self, row: Mapping[str, Any]) -> str:
-        if self.placemark_name is not None:
-            return self.placemark_name(row)
-        return str(row.get("namn") or self.title_sv)
-
-
-# ---------------------------------------------------------------------------------------------
-# Builders
-
-
-def _category_name(code: str, categories: Mapping[str, tuple[str, str]]) -> str:
-    return categories.get(code, (code, ""))[0]
-
-
-def _reports(n: int) -> str:
-    return f"{n} rapport" if n == 1 else f"{n} rapporter"
-
-
-def partner_layers(
-    aggregates: PartnerAggregates, *, categories: Mapping[str, tuple[str, str]] | None = None
-) -> list[Layer]:
-    """The partner profile's deviation layers: ``avvikelser_zon`` and ``avvikelser_ruta``.
-
-    ``categories`` maps code → (Swedish name, colour), as the ``deviation_categories`` table;
-    `maps.styles.CATEGORIES` when None.
-    """
-    cats = CATEGORIES if categories is None else categories
-    period_fields = (
-        Field("kategori", "str", "Kategori (kod)"),
-        Field("kategori_namn", "str", "Kategori"),
-        Field("period_typ", "str", "Tidsindelning"),
-        Field("period", "str", "Period"),
-        Field("period_start", "date", "Periodens första dag"),
-        Field("antal", "int", "Antal rapporter"),
-    )
-    zone_rows = [
-        {"zon": r.zone, "zon_namn": r.zone_name, "kategori": r.category,
-         "kategori_namn": _category_name(r.category, cats), "period_typ": BUCKET_SV[r.bucket],
-         "period": r.period, "period_start": r.period_start, "antal": r.count,
-         "geometry": r.geometry}
-        for r in aggregates.zone_counts
-    ]  # fmt: skip
-    cell_rows = [
-        {"ruta": r.cell, "kategori": r.category, "kategori_namn": _category_name(r.category, cats),
-         "period_typ": BUCKET_SV[r.bucket], "period": r.period, "period_start": r.period_start,
-         "antal": r.count, "geometry": r.geometry}
-        for r in aggregates.cell_counts
-    ]  # fmt: skip
-
-    def label(row: Mapping[str, Any]) -> str:
-        when = f"{row['period_typ']} {row['period']}"
-        text = f"{row['kategori_namn']} – {when} – {_reports(row['antal'])}"
-        return f"{row['zon_namn']}: {text}" if "zon_namn" in row else text
-
-    cell = f"{aggregates.cell_m:g} m"
-    return [
-        Layer("avvikelser_zon", "Avvikelser per samverkanszon", "MultiPolygon",
-              (Field("zon", "str", "Zon (kod)"), Field("zon_namn", "str", "Zon"), *period_fields),
-              zone_rows, category_style(categories=cats), label),
-        Layer("avvikelser_ruta", f"Avvikelser per ruta ({cell})", "Polygon",
-              (Field("ruta", "str", f"Ruta ({cell}, SWEREF 99 TM)"), *period_fields),
-              cell_rows, category_style(categories=cats), label),
-    ]  # fmt: skip
-
-
-def detail_layer(
-    rows: Sequence[DetailRow],
-    *,
-    include_descriptions: bool = False,
-    categories: Mapping[str, tuple[str, str]] | None = None,
-) -> Layer:
-    """The detail profile's ``avvikelser``: one point per report, never the reporter.
-
-    The ``beskrivning`` field exists only with ``include_descriptions``.
-    """
-    cats = CATEGORIES if categories is None else categories
-    fields = [
-        Field("rapport", "str", "Rapport-id"),
-        Field("kategori", "str", "Kategori (kod)"),
-        Field("kategori_namn", "str", "Kategori"),
-        Field("observerad", "datetime", "Observerad (UTC)"),
-        Field("datum", "date", "Datum (lokal tid)"),
-        Field("allvarlighet", "int", "Allvarlighetsgrad (1–3)"),
-    ]
-    if include_descriptions:
-        fields.append(Field("beskrivning", "str", "Beskrivning"))
-    out = []
-    for r in rows:
-        row: dict[str, Any] = {
-            "rapport": r.id, "kategori": r.category,
-            "kategori_namn": _category_name(r.category, cats), "observerad": r.observed_at,
-            "datum": r.local_date, "allvarlighet": r.severity,
-            "geometry": shapely.Point(r.lon, r.lat),
-        }  # fmt: skip
-        if include_descriptions:
-            row["beskrivning"] = r.description
-        out.append(row)
-    return Layer("avvikelser", "Avvikelser (enskilda rapporter)", "Point", tuple(fields), out,
-                 category_style(categories=cats),
-                 lambda row: f"{row['kategori_namn']} – {row['datum']}")  # fmt: skip
-
-
-def _features(fc: Mapping[str, Any]) -> list[tuple[Mapping[str, Any], Geometry]]:
-    return [(f.get("properties") or {}, shapely.geometry.shape(f["geometry"]))
-            for f in fc.get("features", []) if f.get("geometry")]  # fmt: skip
-
-
-def areas_layer(fc: Mapping[str, Any]) -> Layer:
-    """``omraden`` from the areas FeatureCollection (slug, name, area_km2)."""
-    rows = [{"slug": p.get("slug"), "namn": p.get("name"), "yta_km2": p.get("area_km2"),
-             "geometry": g} for p, g in _features(fc)]  # fmt: skip
-    return Layer("omraden", "Stadsdelar", "MultiPolygon",
-                 (Field("slug", "str", "Kod"), Field("namn", "str", "Stadsdel"),
-                  Field("yta_km2", "float", "Yta (km²)")),
-                 rows, LayerStyle(colour="#333333", stroke="#333333", fill_opacity=0.0,
-                                  stroke_width_mm=0.6))  # fmt: skip
-
-
-def zones_layer(fc: Mapping[str, Any]) -> Layer:
-    """``samverkanszoner`` from the zones FeatureCollection (slug, name, area)."""
-    rows = [{"slug": p.get("slug"), "namn": p.get("name"), "omrade": p.get("area"),
-             "geometry": g} for p, g in _features(fc)]  # fmt: skip
-    return Layer("samverkanszoner", "Platssamverkanszoner", "MultiPolygon",
-                 (Field("slug", "str", "Kod"), Field("namn", "str", "Zon"),
-                  Field("omrade", "str", "Stadsdel")),
-                 rows, LayerStyle(colour="#6a3d9a", stroke="#6a3d9a", fill_opacity=0.15,
-                                  stroke_width_mm=0.6))  # fmt: skip
-
-
-def places_layer(fc: Mapping[str, Any]) -> Layer:
-    """``platser`` from the places FeatureCollection (name, kind)."""
-    rows = [{"namn": p.get("name"), "typ": p.get("kind"),
-             "typ_namn": PLACE_KINDS_SV.get(str(p.get("kind")), p.get("kind")), "geometry": g}
-            for p, g in _features(fc)]  # fmt: skip
-    style = LayerStyle(colour=PLACE_COLOURS["other"], stroke="#ffffff", categorised_by="typ",
-                       classes=tuple(StyleClass(k, c, PLACE_KINDS_SV[k])
-                                     for k, c in PLACE_COLOURS.items()))  # fmt: skip
-    return Layer("platser", "Platser", "Point",
-                 (Field("namn", "str", "Namn"), Field("typ", "str", "Typ (kod)"),
-                  Field("typ_namn", "str", "Typ")), rows, style)  # fmt: skip
-
-
-def routes_layer(fc: Mapping[str, Any]) -> Layer:
-    """``rutter`` (walk routes) from a routes FeatureCollection; only the name is kept."""
-    rows = [{"namn": p.get("name"), "geometry": g} for p, g in _features(fc)]
-    return Layer("rutter", "Nattvandringsrutter", "MultiLineString",
-                 (Field("namn", "str", "Rutt"),), rows,
-                 LayerStyle(colour="#00796b", stroke_width_mm=0.8))  # fmt: skip
-
-
-def tracks_layer(fc: Mapping[str, Any]) -> Layer:
-    """``gangna_spar`` (walked tracks): properties ``date`` (ISO date), ``walkers``, ``route``.
-
-    Only the date is kept of the time: the partner profile shows no exact times.
-    """
-    rows = [{"datum": _as_date(p.get("date")), "vandrare": p.get("walkers"),
-             "rutt": p.get("route"), "geometry": g} for p, g in _features(fc)]  # fmt: skip
-    return Layer("gangna_spar", "Gångna spår", "MultiLineString",
-                 (Field("datum", "date", "Datum"), Field("vandrare", "int", "Antal vandrare"),
-                  Field("rutt", "str", "Rutt")), rows,
-                 LayerStyle(colour="#1565c0", stroke_width_mm=0.5),
-                 lambda row: f"Nattvandring {row['datum']}")  # fmt: skip
-
-
-def isopleths_layer(fc: Mapping[str, Any]) -> Layer:
-    """``varmekarta`` from `geo.heat.isopleths_geojson` (percent, threshold, unit)."""
-    rows = [{"andel": int(round(float(p["percent"]))), "troskel": p.get("threshold"),
-             "enhet": "rapporter per km² och vecka", "geometry": g}
-            for p, g in _features(fc)]  # fmt: skip
-    return Layer("varmekarta", "Värmekarta (isopleter)", "MultiPolygon",
-                 (Field("andel", "int", "Andel av tätheten (%)"),
-                  Field("troskel", "float", "Täthet vid gränsen"), Field("enhet", "str", "Enhet")),
-                 rows, isopleth_style(),
-                 lambda row: f"Högsta {row['andel']} % av tätheten")  # fmt: skip
-
-
-def hotspots_layer(
-    fc: Mapping[str, Any],
-    *,
-    changes: Sequence[str] | None = None,
-    min_count: int = MIN_PARTNER_COUNT,
-) -> Layer:
-    """``hotspots`` from `geo.hotspots.hotspots_geojson`: the significant cells.
-
-    ``changes``, one per feature, is ``new``/``persistent``/``gone``/"" from
-    `geo.hotspots.compare`; a cell that is no longer hot is kept when it is ``gone``. A cell's
-    report count under ``min_count`` is left empty (the partner profile's rule; pass 0 for
-    planners).
-    """
-    rows = []
-    for i, (p, g) in enumerate(_features(fc)):
-        cls = int(p["class"])
-        change = changes[i] if changes is not None else ""
-        if cls == 0 and change != "gone":
-            continue
-        count = None if p.get("count") is None else int(round(float(p["count"])))
-        rows.append({"klass": cls, "klass_namn": class_label(cls),
-                     "antal": count if count is not None and count >= min_count else None,
-                     "z": p.get("z"), "forandring": COMPARE_LABELS.get(change, ""),
-                     "geometry": g})  # fmt: skip
-
-    def label(row: Mapping[str, Any]) -> str:
-        n = row["antal"]
-        return row["klass_namn"] if n is None else f"{row['klass_namn']} – {_reports(n)}"
-
-    fields = (Field("klass", "int", "Klass (−3…3)"), Field("klass_namn", "str", "Klass"),
-              Field("antal", "int", "Antal rapporter i cellen"), Field("z", "float", "Gi* z"),
-              Field("forandring", "str", "Jämfört med föregående period"))  # fmt: skip
-    return Layer("hotspots", "Hot spots (Getis-Ord Gi*)", "Polygon", fields, rows,
-                 hotspot_style(), label)  # fmt: skip
-
-
-def _as_date(value: Any) -> date | None:
-    if value is None or isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    if isinstance(value, datetime):
-        return value.date()
-    return date.fromisoformat(str(value)[:10])
-
-
-# ---------------------------------------------------------------------------------------------
-# Values and geometries
 
 
 def _geometries(layer: Layer) -> np.ndarray:
@@ -434,7 +152,7 @@ def _ogr_columns(
         elif f.type == "bool":
             col = np.array([bool(v) for v in values], dtype=bool)
         elif f.type == "date":
-            col = np.array([None if v is None else _as_date(v) for v in values],
+            col = np.array([None if v is None else as_date(v) for v in values],
                            dtype="datetime64[D]")  # fmt: skip
             mask = None  # NaT is written as null
         else:  # datetime, stored as UTC

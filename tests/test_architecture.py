@@ -13,6 +13,7 @@ PURE = [
     "geo/synthetic.py",
     "geo/analysis.py",
     "geo/heat.py",
+    "geo/heat_image.py",
     "geo/hotspots.py",
     "geo/timeofweek.py",
     "geo/privacy.py",

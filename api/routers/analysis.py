@@ -15,7 +15,7 @@ from api.accounts import User
 from api.deps import ConnDep, SettingsDep
 from api.routers.layers import GEOJSON
 from api.security import require_role
-from geo import heat, hotspots
+from geo import heat, heat_image, hotspots
 from geo.analysis import (
     HeatParams,
     HotSpotParams,
@@ -109,7 +109,7 @@ def heatmap(
         raster = heat.difference(raster, heat_map(selection, f.window.previous(), params))
     parameters = _parameters(f, selection, params.describe())
     if format == "json":
-        return JSONResponse(heat.raster_json(raster, parameters=parameters))
+        return JSONResponse(heat_image.raster_json(raster, parameters=parameters))
     if format == "geojson":
         if f.compare:
             fc: dict[str, Any] = {"type": "FeatureCollection", "features": []}
@@ -118,7 +118,7 @@ def heatmap(
             fc = heat.isopleths_geojson(raster)
         fc["parameters"] = parameters
         return Response(json.dumps(fc, ensure_ascii=False), media_type=GEOJSON)
-    png, bounds, legend = heat.raster_png(raster, ramp="RdBu" if f.compare else "YlOrRd")
+    png, bounds, legend = heat_image.raster_png(raster, ramp="RdBu" if f.compare else "YlOrRd")
     if format == "png":
         return Response(png, media_type="image/png",
                         headers={"X-Bounds": json.dumps(bounds),

@@ -22,9 +22,8 @@ from geo.heat import (
     isopleths,
     isopleths_geojson,
     kde_grid,
-    raster_json,
-    raster_png,
 )
+from geo.heat_image import raster_json, raster_png
 
 # Södermalm, Stockholm, in SWEREF 99 TM metres.
 X0, Y0 = 674_000.0, 6_579_000.0

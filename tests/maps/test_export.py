@@ -27,7 +27,9 @@ import shapely
 from geo.errors import InvalidParameter
 from geo.privacy import detail_rows, partner_aggregates
 from maps import export
-from maps.export import Field, Layer, short_field_names
+from maps import layers as ml
+from maps.export import short_field_names
+from maps.layers import Field, Layer
 from tests.maps import (
     CANARIES,
     CANARY_NAME,
@@ -66,20 +68,20 @@ def _context_layers() -> list[Layer]:
                                    "description": f"Kontakt: {CANARY_NAME}"}}
                    for s, n, g in zones()])  # fmt: skip
     return [
-        export.areas_layer(_fc([area_feature()])),
-        export.zones_layer(zone_fc),
-        export.places_layer(places_feature_collection()),
-        export.routes_layer(route_feature_collection()),
-        export.tracks_layer(tracks_feature_collection()),
-        export.isopleths_layer(isopleth_feature_collection()),
-        export.hotspots_layer(hotspots, changes=changes),
+        ml.areas_layer(_fc([area_feature()])),
+        ml.zones_layer(zone_fc),
+        ml.places_layer(places_feature_collection()),
+        ml.routes_layer(route_feature_collection()),
+        ml.tracks_layer(tracks_feature_collection()),
+        ml.isopleths_layer(isopleth_feature_collection()),
+        ml.hotspots_layer(hotspots, changes=changes),
     ]
 
 
 @pytest.fixture(scope="module")
 def partner_layers() -> list[Layer]:
     agg = partner_aggregates(records(3000), zones=zones(), bucket="week")
-    return export.partner_layers(agg) + _context_layers()
+    return ml.partner_layers(agg) + _context_layers()
 
 
 @pytest.fixture(scope="module")
@@ -268,7 +270,7 @@ def test_csv_of_the_cells_has_centres(partner_layers: list[Layer],
 
 
 def test_csv_of_detail_points_has_lon_lat(tmp_path: Path) -> None:
-    layer = export.detail_layer(detail_rows(records(40)))
+    layer = ml.detail_layer(detail_rows(records(40)))
     counts = export.write([layer, *_context_layers()], "csv", tmp_path / "d.csv")
     assert counts == {"avvikelser": 40}
     with open(tmp_path / "d.csv", encoding="utf-8", newline="") as fh:
@@ -322,7 +324,7 @@ def test_write_refuses_an_unknown_format(partner_layers: list[Layer], tmp_path: 
 @pytest.mark.parametrize("fmt", ["gpkg", "geojson", "kml", "shp", "csv"])
 def test_an_export_without_reports_is_still_valid(fmt: str, tmp_path: Path) -> None:
     agg = partner_aggregates([], zones=zones())
-    layers = export.partner_layers(agg)
+    layers = ml.partner_layers(agg)
     path = tmp_path / f"empty.{EXTENSIONS[fmt]}"
     counts = export.write(layers, fmt, path, metadata=METADATA)
     assert set(counts.values()) == {0}
@@ -379,7 +381,7 @@ def test_partner_cells_never_count_under_three(partner_files: dict[str, Path]) -
 @pytest.mark.parametrize("include", [False, True])
 def test_detail_profile_descriptions_only_when_asked(include: bool, tmp_path: Path) -> None:
     recs = records(60)
-    layer = export.detail_layer(detail_rows(recs, include_descriptions=include),
+    layer = ml.detail_layer(detail_rows(recs, include_descriptions=include),
                                 include_descriptions=include)  # fmt: skip
     for fmt, ext in EXTENSIONS.items():
         path = tmp_path / f"detail.{ext}"
@@ -405,7 +407,7 @@ def test_layer_names_and_geometry_types_are_checked() -> None:
 
 
 def test_metadata_with_an_e_mail_address_is_refused(tmp_path: Path) -> None:
-    layers = export.partner_layers(partner_aggregates([], zones=zones()))
+    layers = ml.partner_layers(partner_aggregates([], zones=zones()))
     with pytest.raises(ValueError, match="e-mail"):
         export.write(layers, "gpkg", tmp_path / "x.gpkg",
                      metadata={**METADATA, "exported_by": "planerare@stockholm.se"})
