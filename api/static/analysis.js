@@ -3,8 +3,8 @@
  * window.nvAnalysis(map, layerControl, options) adds two overlays to the layer control,
  * "Värmekarta" (kernel density, an image overlay) and "Hot spots" (Getis-Ord Gi* cells), each
  * with a legend that says what the colours mean, and a filter form (period, time of week,
- * comparison with the previous period) in the element options.form. Layers are fetched when they
- * are switched on and again when a filter changes.
+ * comparison with the previous period, and "show_heat"/"show_hot" boxes) in the element
+ * options.form. Layers are fetched when they are switched on and again when a filter changes.
  */
 (function () {
   "use strict";
@@ -141,6 +141,17 @@
         });
       });
     }
+
+    // The form's "show" boxes switch the layers too, and follow the layer control.
+    [["show_heat", heatGroup], ["show_hot", hotGroup]].forEach(function (pair) {
+      var box = form.querySelector("[name=" + pair[0] + "]");
+      if (!box) return;
+      box.addEventListener("change", function (e) {
+        e.stopPropagation();
+        if (box.checked) map.addLayer(pair[1]); else map.removeLayer(pair[1]);
+      });
+      map.on("layeradd layerremove", function () { box.checked = map.hasLayer(pair[1]); });
+    });
 
     map.on("overlayadd overlayremove", function (e) {
       if (e.layer === heatGroup) loadHeat();

@@ -41,15 +41,7 @@
   }
   var analysisForm = $("nv-analysis-form");
   if (analysisForm && window.nvAnalysis && layerControl) {
-    var analysis = window.nvAnalysis(map, layerControl, { area: config.area, form: analysisForm });
-    [["show_heat", analysis.heat], ["show_hot", analysis.hot]].forEach(function (pair) {
-      var box = analysisForm.querySelector("[name=" + pair[0] + "]");
-      box.addEventListener("change", function (e) {
-        e.stopPropagation();
-        if (box.checked) map.addLayer(pair[1]); else map.removeLayer(pair[1]);
-      });
-      map.on("layeradd layerremove", function () { box.checked = map.hasLayer(pair[1]); });
-    });
+    window.nvAnalysis(map, layerControl, { area: config.area, form: analysisForm });
   }
 
   // -- saved routes ------------------------------------------------------------------------------------
