@@ -14,7 +14,8 @@
   var nf = new Intl.NumberFormat("sv-SE", { maximumFractionDigits: 1 });
 
   window.nvAnalysis = function (map, layerControl, options) {
-    var area = options.area;
+    // options.area: an area slug, or a function that gives the current one.
+    var area = typeof options.area === "function" ? options.area : function () { return options.area; };
     var form = options.form;
     var heatGroup = L.layerGroup();
     var hotGroup = L.layerGroup();
@@ -31,7 +32,7 @@
       var days = Number(form.querySelector("[name=period]").value);
       var until = new Date();
       var since = new Date(until.getTime() - days * 86400000);
-      var p = new URLSearchParams({ area: area, since: since.toISOString(), until: until.toISOString() });
+      var p = new URLSearchParams({ area: area(), since: since.toISOString(), until: until.toISOString() });
       var tow = form.querySelector("[name=tow]").value;
       if (tow) {
         var parts = tow.split("|");

@@ -41,7 +41,11 @@
   }
   var analysisForm = $("nv-analysis-form");
   if (analysisForm && window.nvAnalysis && layerControl) {
-    window.nvAnalysis(map, layerControl, { area: config.area, form: analysisForm });
+    // The heat map and hot spots follow the area chosen for the route plan.
+    var areaSelect = $("nv-plan-form").querySelector("[name=area]");
+    var analysis = window.nvAnalysis(map, layerControl, {
+      area: function () { return areaSelect.value; }, form: analysisForm });
+    areaSelect.addEventListener("change", analysis.reload);
   }
 
   // -- saved routes ------------------------------------------------------------------------------------
