@@ -55,6 +55,50 @@ def check_categories(conn: psycopg.Connection, categories: list[str]) -> None:
         )
 
 
+def save_category(
+    conn: psycopg.Connection,
+    code: str,
+    *,
+    name_sv: str | None = None,
+    colour: str | None = None,
+    weight: float | None = None,
+    active: bool | None = None,
+    create: bool = False,
+) -> dict[str, Any]:
+    """Create a category (``create``) or change one; returns it. Reports keep their category:
+    one that is no longer wanted is made inactive, never deleted."""
+    with conn.transaction():
+        exists = conn.execute("SELECT 1 FROM deviation_categories WHERE code = %s",
+                              (code,)).fetchone()  # fmt: skip
+        if create:
+            if exists:
+                raise Conflict(f"the category {code!r} exists already; change it with PATCH")
+            if name_sv is None or colour is None:
+                raise InvalidInput("a new category needs name_sv and colour", field="name_sv")
+            conn.execute(
+                "INSERT INTO deviation_categories (code, name_sv, colour, weight, active, "
+                "sort_order) VALUES (%s, %s, %s, %s, %s, (SELECT coalesce(max(sort_order), 0) "
+                "+ 10 FROM deviation_categories))",
+                (code, name_sv, colour, 1.0 if weight is None else weight,
+                 True if active is None else active),
+            )  # fmt: skip
+        else:
+            if not exists:
+                raise NotFound(f"no category {code!r}; GET /api/v1/categories lists them")
+            conn.execute(
+                "UPDATE deviation_categories SET name_sv = coalesce(%s, name_sv), "
+                "colour = coalesce(%s, colour), weight = coalesce(%s, weight), "
+                "active = coalesce(%s, active) WHERE code = %s",
+                (name_sv, colour, weight, active, code),
+            )
+        row = conn.execute(
+            "SELECT code, name_sv, colour, weight, active FROM deviation_categories "
+            "WHERE code = %s", (code,)).fetchone()  # fmt: skip
+    assert row is not None
+    return {"code": row[0], "name_sv": row[1], "colour": row[2], "weight": row[3],
+            "active": row[4]}  # fmt: skip
+
+
 def categories_json(conn: psycopg.Connection) -> list[dict[str, Any]]:
     rows = conn.execute(
         "SELECT code, name_sv, colour, weight FROM deviation_categories WHERE active "

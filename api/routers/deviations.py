@@ -9,12 +9,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.bodies import read_body
 from api.deps import BBoxDep, ConnDep
 from api.routers.layers import GEOJSON, geojson_response
-from api.security import PlannerDep, ReporterDep, UserDep
+from api.security import AdminDep, PlannerDep, ReporterDep, UserDep
 from geo import deviation_store
 from geo.deviation_store import DEFAULT_LIMIT, MAX_LIMIT, Viewer
 from geo.deviations import parse_report
@@ -27,6 +27,40 @@ router = APIRouter(prefix="/api/v1", tags=["deviations"])
 def categories(conn: ConnDep) -> list[dict[str, Any]]:
     """Deviation categories: code, Swedish name, map colour and default weight."""
     return deviation_store.categories_json(conn)
+
+
+class CategoryChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name_sv: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    colour: Annotated[str, Field(pattern=r"^#[0-9a-f]{6}$")] | None = None
+    weight: Annotated[float, Field(gt=0, le=10)] | None = None
+    active: bool | None = None
+
+
+class NewCategory(CategoryChange):
+    code: Annotated[str, Field(pattern=r"^[a-z][a-z_]{1,39}$")]
+
+
+@router.post("/categories", status_code=201)
+def create_category(conn: ConnDep, user: AdminDep, new: NewCategory) -> dict[str, Any]:
+    """Add a category (admins): ``code`` (a-z and _), ``name_sv``, ``colour`` (#rrggbb),
+    ``weight`` (0–10, default 1; the heat map's weight)."""
+    return deviation_store.save_category(
+        conn, new.code, name_sv=new.name_sv, colour=new.colour, weight=new.weight,
+        active=new.active, create=True,
+    )  # fmt: skip
+
+
+@router.patch("/categories/{code}")
+def change_category(
+    conn: ConnDep, user: AdminDep, code: str, change: CategoryChange
+) -> dict[str, Any]:
+    """Change a category's name, colour, weight, or make it inactive (admins). Categories are
+    never deleted: old reports keep theirs."""
+    return deviation_store.save_category(
+        conn, code, name_sv=change.name_sv, colour=change.colour, weight=change.weight,
+        active=change.active,
+    )  # fmt: skip
 
 
 @router.post(

@@ -272,3 +272,32 @@ def test_list_filters_and_paging(client: TestClient, auth: Callable[[str], dict[
     assert (
         client.get("/api/v1/deviations", params={"area": "atlantis"}, headers=h).status_code == 404
     )
+
+
+def test_admins_manage_categories(
+    client: TestClient, auth: Callable[[str], dict[str, str]]
+) -> None:
+    new = {"code": "klotter", "name_sv": "Klotter", "colour": "#123abc", "weight": 0.7}
+    for role in ("walker", "planner", "partner"):
+        assert client.post("/api/v1/categories", json=new, headers=auth(role)).status_code == 403
+    r = client.post("/api/v1/categories", json=new, headers=auth("admin"))
+    assert r.status_code == 201 and r.json()["active"] is True
+    assert client.post("/api/v1/categories", json=new, headers=auth("admin")).status_code == 409
+    bad = client.post("/api/v1/categories", json={**new, "code": "x2", "colour": "red"},
+                      headers=auth("admin"))  # fmt: skip
+    assert bad.status_code == 422
+    listed = {c["code"]: c for c in client.get("/api/v1/categories").json()}
+    assert listed["klotter"]["name_sv"] == "Klotter"
+    report = feature(category="klotter")
+    assert client.post("/api/v1/deviations", json=report, headers=auth("walker")).status_code == 201
+    # Made inactive: gone from the list, no new reports, the old report keeps it.
+    r = client.patch("/api/v1/categories/klotter", json={"active": False}, headers=auth("admin"))
+    assert r.status_code == 200 and r.json()["active"] is False
+    assert "klotter" not in {c["code"] for c in client.get("/api/v1/categories").json()}
+    again = client.post("/api/v1/deviations", json=feature(category="klotter"),
+                        headers=auth("walker"))  # fmt: skip
+    assert again.status_code == 422
+    old = client.get(f"/api/v1/deviations/{report['properties']['id']}", headers=auth("planner"))
+    assert old.json()["properties"]["category"] == "klotter"
+    assert client.patch("/api/v1/categories/nope", json={"active": False},
+                        headers=auth("admin")).status_code == 404  # fmt: skip
