@@ -170,12 +170,12 @@ def demo_load(settings: AppSettings, refresh: bool) -> None:
         network = import_osm(conn, settings.data_dir / DEMO_OSM)
     if not any(report.changed.values()) and not new_users and not network.changed:
         click.echo("demo data already loaded: nothing changed")
-    elif network.changed:
-        click.echo(f"  street network ({DEMO_OSM}): {network.nodes_added:,} nodes and "
-                   f"{network.edges_added:,} edges added")  # fmt: skip
     for table, n in report.changed.items():
         if n:
             click.echo(f"  {table}: {n} row(s) added or changed")
+    if network.changed:
+        click.echo(f"  street network ({DEMO_OSM}): {network.nodes_added:,} nodes and "
+                   f"{network.edges_added:,} edges added")  # fmt: skip
     click.echo("note: the demo's deviation reports are SYNTHETIC (generated, not real reports)")
     if new_users:
         click.echo("demo users (the passwords are shown only now; only their hashes are stored):")
