@@ -332,6 +332,8 @@ def _plan_chrome(config: dict[str, Any]) -> str:
    <label><input type="checkbox" id="nv-snap" checked> Följ gatorna (fäst mot gatunätet)</label>
    <div class="nv-row"><button type="button" id="nv-draw-route">Rita rutt</button>
      <button type="button" id="nv-draw-zone">Rita zon</button></div>
+   <label>Importera GPX-spår <input type="file" id="nv-gpx-file" accept=".gpx,application/gpx+xml">
+   </label>
    <div id="nv-save-drawn" class="nv-save" hidden>
      <label>Namn <input id="nv-drawn-name" maxlength="200"></label>
      <div class="nv-row"><button type="button" id="nv-drawn-save" class="nv-primary">Spara</button>

@@ -166,6 +166,28 @@
     }).catch(function (err) { $("nv-edit-status").textContent = "Kunde inte spara: " + err.message; });
   });
 
+  // -- a GPX track from a phone ----------------------------------------------------------------------
+  $("nv-gpx-file").addEventListener("change", function (e) {
+    var file = e.target.files[0];
+    if (!file) return;
+    var name = file.name.replace(/\.gpx$/i, "") || "GPX-spår";
+    var snap = $("nv-snap").checked ? "&snap=true" : "";
+    file.arrayBuffer().then(function (data) {
+      return fetch("/api/v1/routes/gpx?name=" + encodeURIComponent(name) + snap, {
+        method: "POST", credentials: "same-origin", body: data,
+        headers: { "Content-Type": "application/gpx+xml", "X-Requested-With": "nattvandring",
+                   "Idempotency-Key": uuid4() },
+      });
+    }).then(function (r) {
+      return r.json().then(function (body) {
+        if (!r.ok) throw new Error(errorText(body, r.status));
+        toast("GPX-spåret är sparat som rutten " + body.properties.name + ".", "nv-ok");
+        e.target.value = "";
+        return loadRoutes();
+      });
+    }).catch(function (err) { toast("Kunde inte importera GPX: " + err.message, "nv-error"); });
+  });
+
   // -- route plans ----------------------------------------------------------------------------------
   var form = $("nv-plan-form");
   var startPoint = null, startMarker = null, lastPlan = null;

@@ -1,21 +1,24 @@
-"""The planners' map in headless Chromium: draw and save a walk route and a zone."""
+"""The planners' map in headless Chromium: draw and save a walk route and a zone, upload GPX."""
 
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
 from geo import postgis
+from routes.gpx import route_to_gpx
 from tests.browser import launch
 
 
 def test_planner_draws_and_saves_a_route_and_a_zone(
-    live_server: str, web_users: dict[str, tuple[str, str]], live_db_url: str
+    live_server: str, web_users: dict[str, tuple[str, str]], live_db_url: str, tmp_path: Path
 ) -> None:
     email, password = web_users["planner"]
     name = f"Handritad {uuid.uuid4().hex[:6]}"
     zone_name = f"Zon {uuid.uuid4().hex[:6]}"
+    gpx_name = f"kvallsrunda-{uuid.uuid4().hex[:6]}"
     errors: list[str] = []
     with sync_playwright() as p:
         browser = launch(p)
@@ -57,6 +60,13 @@ def test_planner_draws_and_saves_a_route_and_a_zone(
             page.fill("#nv-drawn-name", zone_name)
             page.click("#nv-drawn-save")
             page.wait_for_selector("path.nv-new-zone", state="attached")
+
+            # A GPX track from a phone, uploaded as a route.
+            track = tmp_path / f"{gpx_name}.gpx"
+            track.write_text(route_to_gpx("Telefon", [(18.0104, 59.2786), (18.0125, 59.2795)]))
+            page.set_input_files("#nv-gpx-file", str(track))
+            page.wait_for_selector(f"body[data-routes='{before + 2}']", state="attached")
+            assert gpx_name in page.inner_text("#nv-route-list")
             assert errors == []
         finally:
             browser.close()
