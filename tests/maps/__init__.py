@@ -17,7 +17,7 @@ import shapely
 
 from geo.geometry import to_metric, to_wgs84
 from geo.privacy import DeviationRecord, Zone
-from maps.report import HeatRaster
+from maps.report_map import HeatRaster
 
 REPO = Path(__file__).resolve().parents[2]
 ALVSJO_STATION = (18.0104, 59.2786)

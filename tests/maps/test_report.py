@@ -17,16 +17,13 @@ from PIL import Image
 
 from geo.privacy import partner_aggregates, zone_category_counts
 from maps.report import (
-    OSM_ATTRIBUTION,
     CategoryZoneRow,
     HotspotChange,
     MethodNote,
-    _nice_length_m,
-    _true_north_deg,
     category_rows,
-    map_png,
     meeting_report_pdf,
 )
+from maps.report_map import OSM_ATTRIBUTION, _nice_length_m, _true_north_deg, map_png
 from maps.styles import CATEGORIES
 from tests.maps import (
     CANARIES,
