@@ -304,7 +304,8 @@
   }
 
   function flushQueue() {
-    if (state.flushing) return Promise.resolve();
+    // The browser knows it has no network: wait for its "online" event instead of trying.
+    if (state.flushing || navigator.onLine === false) return Promise.resolve();
     var q = readQueue();
     if (!q.length) return Promise.resolve();
     state.flushing = true;
@@ -348,7 +349,7 @@
   }
 
   window.addEventListener("online", flushQueue);
-  setInterval(function () { if (navigator.onLine !== false) flushQueue(); }, 20000);
+  setInterval(flushQueue, 20000);
 
   // -- heat map and hot spots ----------------------------------------------------------------------
   var analysisForm = $("nv-analysis-form");

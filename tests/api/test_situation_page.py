@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -26,6 +28,19 @@ def browser() -> Iterator[Browser]:
         b = launch(p)
         yield b
         b.close()
+
+
+@contextmanager
+def signed_in(
+    browser: Browser, base: str, email: str, password: str, **options: Any
+) -> Iterator[Page]:
+    """A page of a new browser context (phone-sized unless ``viewport`` says otherwise),
+    signed in and showing the situation map; the context is closed afterwards."""
+    context = browser.new_context(**{"viewport": PHONE, **options})
+    try:
+        yield sign_in(context, base, email, password)
+    finally:
+        context.close()
 
 
 def sign_in(context: BrowserContext, base: str, email: str, password: str) -> Page:
@@ -53,9 +68,7 @@ def test_walker_sees_deviations_and_reports_one_by_tapping_the_map(
     browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]], live_db_url: str
 ) -> None:
     email, password = web_users["walker"]
-    context = browser.new_context(viewport=PHONE)
-    try:
-        page = sign_in(context, live_server, email, password)
+    with signed_in(browser, live_server, email, password) as page:
         shown = int(page.get_attribute("body", "data-deviations") or 0)
         assert shown > 0
         assert page.locator("path.nv-deviation").count() == shown
@@ -89,8 +102,6 @@ def test_walker_sees_deviations_and_reports_one_by_tapping_the_map(
         assert page.locator("path.nv-deviation").count() == int(
             page.get_attribute("body", "data-deviations") or 0
         ) + 1
-    finally:
-        context.close()
 
 
 def test_gps_report_takes_two_taps_and_keeps_the_accuracy(
@@ -98,11 +109,8 @@ def test_gps_report_takes_two_taps_and_keeps_the_accuracy(
 ) -> None:
     email, password = web_users["walker"]
     station = {"latitude": 59.2786, "longitude": 18.0104, "accuracy": 12}
-    context = browser.new_context(
-        viewport=PHONE, geolocation=station, permissions=["geolocation"]
-    )
-    try:
-        page = sign_in(context, live_server, email, password)
+    gps = {"geolocation": station, "permissions": ["geolocation"]}
+    with signed_in(browser, live_server, email, password, **gps) as page:
         note = f"Trasig lampa {uuid.uuid4()}"
         page.click("#nv-report-open")  # tap 1; the GPS gives the position
         page.wait_for_selector("text=din GPS-position, ±12 m")
@@ -118,20 +126,16 @@ def test_gps_report_takes_two_taps_and_keeps_the_accuracy(
         assert len(stored) == 1
         lon, lat, accuracy = (float(str(v)) for v in stored[0])
         assert (round(lon, 4), round(lat, 4), accuracy) == (18.0104, 59.2786, 12.0)
-    finally:
-        context.close()
 
 
 def test_offline_report_waits_survives_a_reload_and_is_stored_once(
     browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]], live_db_url: str
 ) -> None:
     email, password = web_users["walker"]
-    context = browser.new_context(viewport=PHONE)
-    try:
-        page = sign_in(context, live_server, email, password)
+    with signed_in(browser, live_server, email, password) as page:
         # The service worker has the page, so it opens again with no network.
         page.wait_for_selector("body[data-offline-ready]", state="attached")
-        context.set_offline(True)
+        page.context.set_offline(True)
         note = f"Ungdomar vid lekplatsen {uuid.uuid4()}"
         page.click("#nv-report-open")
         tap_map(page, fy=0.35)
@@ -147,7 +151,7 @@ def test_offline_report_waits_survives_a_reload_and_is_stored_once(
         assert page.locator("path.nv-pending").count() == 1
         assert rows(live_db_url, "SELECT 1 FROM deviations WHERE description = %s", note) == []
 
-        context.set_offline(False)  # the browser's "online" event sends it
+        page.context.set_offline(False)  # the browser's "online" event sends it
         page.wait_for_selector("body[data-pending='0']", state="attached", timeout=30_000)
         # A second flush (a retry of the same report) stores nothing more.
         page.evaluate("window.nattvandring.flushQueue()")
@@ -155,8 +159,6 @@ def test_offline_report_waits_survives_a_reload_and_is_stored_once(
         page.wait_for_selector("body[data-pending='0']", state="attached")
         stored = rows(live_db_url, "SELECT category FROM deviations WHERE description = %s", note)
         assert stored == [("ungdomar_samlas",)]
-    finally:
-        context.close()
 
 
 def test_a_script_in_a_description_is_shown_as_text(
@@ -184,10 +186,8 @@ def test_a_script_in_a_description_is_shown_as_text(
         headers={"Authorization": f"Bearer {token}"},
     )
     assert r.status_code == 201, r.text
-    context = browser.new_context(viewport=PHONE)
     dialogs: list[str] = []
-    try:
-        page = sign_in(context, live_server, email, password)
+    with signed_in(browser, live_server, email, password) as page:
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         opened = page.evaluate(
             """id => { let found = false;
@@ -202,17 +202,13 @@ def test_a_script_in_a_description_is_shown_as_text(
         assert popup.locator("img").count() == 0
         page.wait_for_timeout(300)
         assert dialogs == []
-    finally:
-        context.close()
 
 
 def test_partner_sees_the_map_without_descriptions_or_report_button(
     browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]], live_db_url: str
 ) -> None:
     email, password = web_users["partner"]
-    context = browser.new_context(viewport=PHONE)
-    try:
-        page = sign_in(context, live_server, email, password)
+    with signed_in(browser, live_server, email, password) as page:
         assert int(page.get_attribute("body", "data-deviations") or 0) > 0
         assert page.locator("#nv-report-open").count() == 0
         descriptions = page.evaluate(
@@ -221,18 +217,15 @@ def test_partner_sees_the_map_without_descriptions_or_report_button(
                     l.feature.properties.reporter !== undefined) n++; }); return n; }"""
         )
         assert descriptions == 0
-    finally:
-        context.close()
 
 
 def test_planner_sees_heat_map_and_hot_spots_with_legends(
     browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]]
 ) -> None:
     email, password = web_users["planner"]
-    context = browser.new_context(viewport={"width": 1000, "height": 800})
     errors: list[str] = []
-    try:
-        page = sign_in(context, live_server, email, password)
+    desktop = {"width": 1000, "height": 800}
+    with signed_in(browser, live_server, email, password, viewport=desktop) as page:
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         layers = page.locator(".leaflet-control-layers-overlays").inner_text()
         assert "Värmekarta" in layers and "Hot spots" in layers
@@ -254,5 +247,3 @@ def test_planner_sees_heat_map_and_hot_spots_with_legends(
         page.wait_for_selector("img.nv-heat", state="detached")
         assert "Värmekarta" not in page.inner_text("#nv-legend")
         assert errors == []
-    finally:
-        context.close()
