@@ -215,7 +215,9 @@ def insert_report(
     return get_feature(conn, report.id, viewer=viewer), False
 
 
-def _feature_sql(viewer: Viewer) -> sql.Composed:
+def _feature_sql(viewer: Viewer, *, reporters: bool = True) -> sql.Composed:
+    """The Feature of a report as ``viewer`` may see it; ``reporters=False`` leaves out who
+    reported even for planners (lists for maps need no personal data)."""
     see_all = viewer.role in ("planner", "admin")
     if see_all:
         description: sql.Composable = sql.SQL("d.description")
@@ -225,8 +227,8 @@ def _feature_sql(viewer: Viewer) -> sql.Composed:
         )
     else:
         description = sql.SQL("NULL::text")
-    reporter = sql.SQL("u.email") if see_all else sql.SQL("NULL::text")
-    organisation = sql.SQL("o.name") if see_all else sql.SQL("NULL::text")
+    reporter = sql.SQL("u.email") if see_all and reporters else sql.SQL("NULL::text")
+    organisation = sql.SQL("o.name") if see_all and reporters else sql.SQL("NULL::text")
     return sql.SQL(
         """
         json_build_object(
@@ -278,6 +280,7 @@ def list_features(
     conn: psycopg.Connection,
     *,
     viewer: Viewer,
+    reporters: bool = False,
     bbox: BBox | None = None,
     area: str | None = None,
     since: datetime | None = None,
@@ -324,7 +327,7 @@ def list_features(
             "SELECT coalesce(json_agg(f.feature), '[]'::json)::text FROM ("
             "SELECT {} AS feature {} WHERE {} ORDER BY d.observed_at DESC, d.id "
             "LIMIT %s OFFSET %s) f"
-        ).format(_feature_sql(viewer), _FROM, cond),
+        ).format(_feature_sql(viewer, reporters=reporters), _FROM, cond),
         [*params, limit, offset],
     ).fetchone()
     features = json.loads(rows[0]) if rows else []

@@ -15,10 +15,10 @@ from api.bodies import read_body
 from api.deps import BBoxDep, ConnDep
 from api.routers.layers import GEOJSON, geojson_response
 from api.security import AdminDep, PlannerDep, ReporterDep, UserDep
-from geo import deviation_store
+from geo import deviation_store, export_store
 from geo.deviation_store import DEFAULT_LIMIT, MAX_LIMIT, Viewer
 from geo.deviations import parse_report
-from geo.errors import InvalidParameter
+from geo.errors import Forbidden, InvalidParameter
 
 router = APIRouter(prefix="/api/v1", tags=["deviations"])
 
@@ -102,8 +102,17 @@ def list_deviations(
     status: Annotated[list[str] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0)] = 0,
+    include_reporters: Annotated[bool, Query(description="Planners and admins: who reported "
+                                              "(personal data; each such read is audited)")]
+    = False,
 ) -> Response:
-    """Deviations, newest first, as a GeoJSON FeatureCollection (``numberMatched`` for paging)."""
+    """Deviations, newest first, as a GeoJSON FeatureCollection (``numberMatched`` for paging).
+
+    Who reported is never in a list unless a planner or admin asks with
+    ``include_reporters=true``, and that read writes an audit row.
+    """
+    if include_reporters and user.role not in ("planner", "admin"):
+        raise Forbidden("only planners and admins may see who reported")
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
             raise InvalidParameter(f"{name} needs a time zone (e.g. Z or +01:00)", field=name)
@@ -120,15 +129,28 @@ def list_deviations(
         statuses=status,
         limit=limit,
         offset=offset,
+        reporters=include_reporters,
     )
+    if include_reporters:
+        export_store.write_audit(
+            conn, user_id=user.id, action="deviations.read_reporters", subject=area or "",
+            details={"bbox": bbox.as_tuple() if bbox else None, "since": since, "until": until,
+                     "category": category, "status": status, "limit": limit, "offset": offset,
+                     "returned": fc["numberReturned"]},
+        )  # fmt: skip
     return geojson_response(json.dumps(fc, ensure_ascii=False))
 
 
 @router.get("/deviations/{deviation_id}", response_class=Response)
 def get_deviation(conn: ConnDep, user: UserDep, deviation_id: uuid.UUID) -> Response:
-    """One deviation as a GeoJSON Feature."""
+    """One deviation as a GeoJSON Feature; planners and admins see who reported it, and that
+    read writes an audit row."""
     viewer = Viewer(user.role, user.organisation_id)
-    return geojson_response(deviation_store.get_feature(conn, deviation_id, viewer=viewer))
+    feature = deviation_store.get_feature(conn, deviation_id, viewer=viewer)
+    if user.role in ("planner", "admin"):
+        export_store.write_audit(conn, user_id=user.id, action="deviation.read",
+                                 subject=str(deviation_id), details={})  # fmt: skip
+    return geojson_response(feature)
 
 
 class StatusChange(BaseModel):

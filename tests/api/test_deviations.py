@@ -301,3 +301,29 @@ def test_admins_manage_categories(
     assert old.json()["properties"]["category"] == "klotter"
     assert client.patch("/api/v1/categories/nope", json={"active": False},
                         headers=auth("admin")).status_code == 404  # fmt: skip
+
+
+def test_who_reported_is_shown_to_planners_only_on_request_and_audited(
+    client: TestClient, auth: Callable[[str], dict[str, str]], conn: psycopg.Connection
+) -> None:
+    report = client.post("/api/v1/deviations", json=feature(), headers=auth("walker")).json()
+
+    def audited(action: str) -> int:
+        row = conn.execute("SELECT count(*) FROM audit_log WHERE action = %s", (action,)).fetchone()
+        return int(row[0]) if row else 0
+
+    listed = client.get("/api/v1/deviations", params={"limit": 20}, headers=auth("planner"))
+    assert all("reporter" not in f["properties"] for f in listed.json()["features"])
+    before = audited("deviations.read_reporters")
+    named = client.get("/api/v1/deviations", params={"limit": 20, "include_reporters": "true"},
+                       headers=auth("planner")).json()  # fmt: skip
+    mine = next(f for f in named["features"] if f["id"] == report["id"])
+    assert mine["properties"]["reporter"] == "walker@example.org"
+    assert audited("deviations.read_reporters") == before + 1
+    refused = client.get("/api/v1/deviations", params={"include_reporters": "true"},
+                         headers=auth("walker"))  # fmt: skip
+    assert refused.status_code == 403
+    before = audited("deviation.read")
+    client.get(f"/api/v1/deviations/{report['id']}", headers=auth("planner"))
+    client.get(f"/api/v1/deviations/{report['id']}", headers=auth("walker"))  # no personal data
+    assert audited("deviation.read") == before + 1
