@@ -7,11 +7,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.bodies import read_body
+from api.bodies import body_of
 from api.deps import BBoxDep, ConnDep
 from api.routers.layers import GEOJSON, geojson_response
 from api.security import AdminDep, PlannerDep, ReporterDep, UserDep
@@ -69,13 +69,14 @@ def change_category(
     responses={200: {"description": "The same report was stored before (a retry)"}},
     response_class=Response,
 )
-async def report_deviation(request: Request, user: ReporterDep, conn: ConnDep) -> Response:
+async def report_deviation(
+    body: Annotated[Any, Depends(body_of())], user: ReporterDep, conn: ConnDep
+) -> Response:
     """Report a deviation: a GeoJSON Point Feature with a client-made UUID in ``properties.id``.
 
     Sending the same report again returns the stored one (200); the same id with another
     content is a 409.
     """
-    body = await read_body(request)
     report = parse_report(body, now=datetime.now(UTC))
     # psycopg here is synchronous: run the database work in the thread pool, as FastAPI does
     # for plain `def` endpoints, so that one slow insert does not stall every other request.

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.bodies import read_body
+from api.bodies import body_of
 from api.deps import BBoxDep, ConnDep
 from api.security import PlannerDep
 from geo import store, zone_store
@@ -57,18 +57,23 @@ def list_zones(
 
 
 @router.post("/zones", status_code=201, response_class=Response, responses=_FEATURE)
-async def create_zone(request: Request, conn: ConnDep, user: PlannerDep) -> Response:
+async def create_zone(
+    body: Annotated[Any, Depends(body_of(MAX_ZONE_BODY))], conn: ConnDep, user: PlannerDep
+) -> Response:
     """Draw a collaboration zone: a GeoJSON (Multi)Polygon Feature with ``properties.name``
     (optional ``description``, ``area``). Planners and admins."""
-    body = await read_body(request, limit=MAX_ZONE_BODY)
     slug = await run_in_threadpool(zone_store.create_zone, conn, body, user_id=user.id)
     return Response(_zone(conn, slug), status_code=201, media_type=GEOJSON)
 
 
 @router.put("/zones/{slug}", response_class=Response, responses=_FEATURE)
-async def replace_zone(request: Request, conn: ConnDep, user: PlannerDep, slug: str) -> Response:
+async def replace_zone(
+    body: Annotated[Any, Depends(body_of(MAX_ZONE_BODY))],
+    conn: ConnDep,
+    user: PlannerDep,
+    slug: str,
+) -> Response:
     """Replace a zone's outline and properties; ``properties.version`` must be current (409)."""
-    body = await read_body(request, limit=MAX_ZONE_BODY)
     await run_in_threadpool(zone_store.replace_zone, conn, slug, body)
     return geojson_response(_zone(conn, slug))
 

@@ -7,11 +7,11 @@ import re
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.accounts import User
-from api.bodies import read_body
+from api.bodies import body_of
 from api.deps import ConnDep
 from api.routers.layers import GEOJSON, geojson_response
 from api.security import PlannerDep, UserDep
@@ -94,7 +94,7 @@ def list_routes(conn: ConnDep, user: UserDep, area: str | None = None) -> Respon
 
 @router.post("/routes", status_code=201, response_class=Response)
 async def create_route(
-    request: Request,
+    body: Annotated[Any, Depends(body_of(MAX_ROUTE_BODY))],
     conn: ConnDep,
     user: PlannerDep,
     snap: Annotated[bool, Query(description="Snap the line to the street network")] = False,
@@ -105,13 +105,12 @@ async def create_route(
     ``area`` and ``notes``). With ``?snap=true`` the line follows the streets: shortest paths
     between the drawn vertices, each moved to the nearest street node; ``properties.snap``
     says how far each moved."""
-    body = await read_body(request, limit=MAX_ROUTE_BODY)
     return await _create(conn, body, user=user, snap=snap, key=idempotency_key, source="drawn")
 
 
 @router.post("/routes/gpx", status_code=201, response_class=Response)
 async def import_gpx(
-    request: Request,
+    raw: Annotated[bytes, Depends(body_of(MAX_GPX_BYTES, parse=False))],
     conn: ConnDep,
     user: PlannerDep,
     name: Annotated[str, Query(min_length=1, max_length=200)],
@@ -121,7 +120,6 @@ async def import_gpx(
 ) -> Response:
     """Create a walk route from an uploaded GPX track or route (the request body, as sent by
     ``curl --data-binary @walk.gpx``), at most 10 MB."""
-    raw = await read_body(request, limit=MAX_GPX_BYTES, parse=False)
     points = parse_gpx(raw)
     feature_body = {"type": "Feature", "geometry": {"type": "LineString",
                     "coordinates": [list(p) for p in points]},
@@ -158,10 +156,13 @@ def get_route(conn: ConnDep, user: UserDep, route_id: int) -> Response:
 
 @router.put("/routes/{route_id}", response_class=Response)
 async def replace_route(
-    request: Request, conn: ConnDep, user: PlannerDep, route_id: int, snap: bool = False
+    body: Annotated[Any, Depends(body_of(MAX_ROUTE_BODY))],
+    conn: ConnDep,
+    user: PlannerDep,
+    route_id: int,
+    snap: bool = False,
 ) -> Response:
     """Replace a route; ``properties.version`` must be the version you changed (else 409)."""
-    body = await read_body(request, limit=MAX_ROUTE_BODY)
     def work() -> str:
         route = parse_route(body)
         report = None

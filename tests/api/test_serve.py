@@ -6,6 +6,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
 from tests.browser import PHONE, launch
@@ -40,7 +41,12 @@ def test_map_page_in_chromium_shows_solberga_and_talks_to_no_third_party(
             page.fill("#email", email)
             page.fill("#password", password)
             page.click("button[type=submit]")
-            page.wait_for_selector(".leaflet-container")
+            page.wait_for_load_state()
+            try:
+                page.wait_for_selector(".leaflet-container", timeout=60_000)
+            except PlaywrightTimeout:
+                raise AssertionError(f"no map at {page.url}: {page.inner_text('body')[:500]!r}; "
+                                     f"page errors: {errors}") from None
             page.wait_for_selector("body[data-deviations]", state="attached")
             page.wait_for_selector("path.leaflet-interactive")
             assert errors == []
