@@ -410,7 +410,7 @@ def heatmap(settings: AppSettings, **kw: Any) -> None:
     import json
     from pathlib import Path
 
-    from geo import heat, heat_image
+    from geo import heat, heat_image, isopleths
     from geo.analysis import HeatParams, heat_map
 
     out = Path(kw["out"])
@@ -434,7 +434,7 @@ def heatmap(settings: AppSettings, **kw: Any) -> None:
         if kw["compare"]:
             raise click.BadParameter("a comparison has no isopleths: write .png or .tif",
                                      param_hint="--out")  # fmt: skip
-        fc = heat.isopleths_geojson(raster)
+        fc = isopleths.isopleths_geojson(raster)
         fc["parameters"] = described
         out.write_text(json.dumps(fc, ensure_ascii=False), encoding="utf-8")
     else:

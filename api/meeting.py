@@ -24,7 +24,7 @@ from api.accounts import User
 from geo import deviation_store, export_store, route_store, store
 from geo.analysis import HeatParams, HotSpotParams, Window, heat_map, hot_spot_map
 from geo.errors import Forbidden, InvalidParameter
-from geo.heat import isopleths_geojson
+from geo.isopleths import isopleths_geojson
 from geo.privacy import detail_rows, partner_aggregates, zone_category_counts
 from maps import export as layers_out
 from maps import layers as ml

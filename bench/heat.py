@@ -21,8 +21,9 @@ from scipy.stats import gaussian_kde
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from geo.grid import grid_cells  # noqa: E402
 from geo.heat import kde_grid  # noqa: E402
-from geo.hotspots import gi_star, grid_cells  # noqa: E402
+from geo.hotspots import gi_star  # noqa: E402
 
 KDE_POINTS = 1_000_000
 KDE_SIDE_M = 3000.0
@@ -188,6 +189,7 @@ def bench_api() -> list[bool]:
         params = {"area": "solberga", "since": (until - timedelta(days=365)).isoformat(),
                   "until": until.isoformat()}  # fmt: skip
         for fmt in ("overlay", "geojson", "json"):
+
             def once(fmt: str = fmt) -> None:
                 client.get("/api/v1/heatmap", params={**params, "format": fmt},
                            headers=headers).raise_for_status()  # fmt: skip

@@ -18,6 +18,7 @@ from scipy import ndimage
 from geo import heat, hotspots
 from geo.errors import InvalidParameter
 from geo.geometry import WGS84, transformer
+from geo.grid import assign, grid_cells
 from geo.timeofweek import in_time_of_week
 
 WEEK_S = 7 * 24 * 3600.0
@@ -180,17 +181,16 @@ def hot_spot_map(
     ``gone`` against the previous period of the same length (Swedish in ``change_sv``), and
     the cells that were hot before but are not now are included.
     """
-    grid = hotspots.grid_cells(selection.region.bounds, cell_m=params.cell_m,
-                               shape=params.shape, mask=selection.region,
-                               crs=f"EPSG:{selection.epsg}")  # fmt: skip
+    grid = grid_cells(selection.region.bounds, cell_m=params.cell_m, shape=params.shape,
+                      mask=selection.region, crs=f"EPSG:{selection.epsg}")  # fmt: skip
     now = in_window(selection, window)
-    result = hotspots.hot_spots(grid, hotspots.assign(grid, now.x_m, now.y_m))
+    result = hotspots.hot_spots(grid, assign(grid, now.x_m, now.y_m))
     fc = hotspots.hotspots_geojson(grid, result.counts, result.z, result.p, result.q,
                                    result.classes, significant_only=False)  # fmt: skip
     keep = result.classes != 0 if params.significant_only else np.ones(len(grid), dtype=bool)
     if compare_previous:
         before = in_window(selection, window.previous())
-        prev = hotspots.hot_spots(grid, hotspots.assign(grid, before.x_m, before.y_m))
+        prev = hotspots.hot_spots(grid, assign(grid, before.x_m, before.y_m))
         change = hotspots.compare(result.classes, prev.classes)
         keep |= change == "gone"
         for feature, status, prev_class in zip(fc["features"], change, prev.classes,
@@ -232,10 +232,10 @@ def route_candidates(
     """
     hot = hot or HotSpotParams()
     heat_params = heat_params or HeatParams()
-    grid = hotspots.grid_cells(selection.region.bounds, cell_m=hot.cell_m, shape=hot.shape,
-                               mask=selection.region, crs=f"EPSG:{selection.epsg}")  # fmt: skip
+    grid = grid_cells(selection.region.bounds, cell_m=hot.cell_m, shape=hot.shape,
+                      mask=selection.region, crs=f"EPSG:{selection.epsg}")  # fmt: skip
     now = in_window(selection, window)
-    result = hotspots.hot_spots(grid, hotspots.assign(grid, now.x_m, now.y_m))
+    result = hotspots.hot_spots(grid, assign(grid, now.x_m, now.y_m))
     chosen: list[tuple[float, float, float, str, str]] = []
     # Neighbouring hot cells are one place to walk to: a weaker cell within ``min_gap_m`` of a
     # stronger one adds its z-score to that one's priority instead of becoming a stop itself.

@@ -9,9 +9,11 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
 import shapely
 from pyproj import Transformer
 from shapely import Geometry
@@ -108,3 +110,18 @@ def display_name(upper: str) -> str:
     'Örby slott'
     """
     return upper.strip().capitalize()
+
+
+# A lon/lat mapping: a pyproj Transformer, or a function (x, y) -> (lon, lat) on arrays.
+LonLat = Transformer | Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def lonlat_function(
+    to_wgs84: LonLat | None, crs: str
+) -> Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """A vectorised ``(x, y) -> (lon, lat)`` from a Transformer, a function or None (``crs``)."""
+    if to_wgs84 is None:
+        return transformer(int(crs.split(":")[-1]), WGS84).transform  # type: ignore[no-any-return]
+    if isinstance(to_wgs84, Transformer):
+        return to_wgs84.transform  # type: ignore[no-any-return]
+    return to_wgs84

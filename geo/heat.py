@@ -2,30 +2,25 @@
 
 Everything here is pure computation on arrays in metres (SWEREF 99 TM, EPSG:3006, for Swedish
 areas): the caller transforms coordinates first. Densities are in reports per km² per week, so
-maps of periods of different lengths compare. `isopleths_geojson` returns a dict, and
-`geo.heat_image` turns a raster into a map overlay or JSON; nothing here touches files, the
-database or the network.
+maps of periods of different lengths compare. `geo.isopleths` outlines a raster's densest
+parts and `geo.heat_image` turns a raster into a map overlay or JSON; nothing here touches
+files, the database or the network.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
-import shapely
-from pyproj import Transformer
-from rasterio.features import geometry_mask, shapes
+from rasterio.features import geometry_mask
 from rasterio.transform import Affine
 from scipy import signal
 from shapely import Geometry
 
 from geo.errors import InvalidParameter
-from geo.geometry import WGS84, transformer
 
 UNIT = "reports per km² per week"
 MAX_CELLS = 4_000_000
@@ -33,9 +28,6 @@ KERNELS = ("gaussian", "quartic")
 GAUSSIAN_TRUNCATE_SD = 4.0  # the Gaussian kernel is cut at 4 standard deviations (~3e-4 of peak)
 M2_PER_KM2 = 1e6
 _BIN_THREADS = min(4, os.cpu_count() or 1)
-
-# A lon/lat mapping: a pyproj Transformer, or a function (x, y) -> (lon, lat) on arrays.
-LonLat = Transformer | Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass(frozen=True, eq=False)
@@ -383,97 +375,3 @@ def difference(current: Raster, previous: Raster) -> Raster:
         crs=current.crs,
         unit=f"change in {current.unit}",
     )
-
-
-def lonlat_function(
-    to_wgs84: LonLat | None, crs: str
-) -> Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """A vectorised ``(x, y) -> (lon, lat)`` from a Transformer, a function or None (``crs``)."""
-    if to_wgs84 is None:
-        return transformer(int(crs.split(":")[-1]), WGS84).transform  # type: ignore[no-any-return]
-    if isinstance(to_wgs84, Transformer):
-        return to_wgs84.transform  # type: ignore[no-any-return]
-    return to_wgs84
-
-
-def isopleths(
-    raster: Raster, *, levels: tuple[float, ...] = (0.5, 0.75, 0.9)
-) -> list[tuple[float, Geometry]]:
-    """The smallest sets of cells that hold each share of the total density.
-
-    For each level p (ascending), the cells are taken from the densest down until they hold p
-    of the total; every cell at least as dense as the last one taken is included, so the areas
-    are nested. Returns ``(threshold, geometry)`` pairs: the density of the least dense cell
-    inside, and the cells' union as a (Multi)Polygon in the raster's CRS. A raster with no
-    positive density gives ``[]``.
-    """
-    if not all(0.0 < p < 1.0 for p in levels):
-        raise InvalidParameter(
-            "levels must be shares between 0 and 1, such as 0.5,0.75,0.9", field="levels"
-        )
-    values = np.where(np.isfinite(raster.values), raster.values, 0.0)
-    values = np.maximum(values, 0.0)
-    total = float(values.sum())
-    if total <= 0.0:
-        return []
-    ordered = np.sort(values, axis=None)[::-1]
-    cumulative = np.cumsum(ordered)
-    result = []
-    for p in sorted(levels):
-        k = min(int(np.searchsorted(cumulative, p * total)), ordered.size - 1)
-        threshold = float(ordered[k])
-        selected = values >= threshold
-        polygons = [
-            shapely.geometry.shape(geom)
-            for geom, _ in shapes(
-                selected.astype(np.uint8), mask=selected, transform=Affine(*raster.transform)
-            )
-        ]
-        result.append((threshold, shapely.union_all(polygons)))
-    return result
-
-
-def _round_coords(geom: Geometry, fn: Callable[..., Any]) -> Geometry:
-    # 1e-7 degrees is about a centimetre: enough for cell edges, and it keeps the JSON small.
-    def lonlat(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        lon, lat = fn(x, y)
-        return np.round(lon, 7), np.round(lat, 7)
-
-    return shapely.transform(geom, lambda xy: np.column_stack(lonlat(xy[:, 0], xy[:, 1])))
-
-
-def isopleths_geojson(
-    raster: Raster, *, levels: tuple[float, ...] = (0.5, 0.75, 0.9), to_wgs84: LonLat | None = None
-) -> dict[str, Any]:
-    """The isopleths as a GeoJSON FeatureCollection in WGS 84 lon/lat.
-
-    Features come largest first (90 %, 75 %, 50 %) so that a map draws the inner ones on top.
-    Properties: ``level`` (0.5), ``percent`` (50), ``threshold`` (density at the boundary) and
-    ``unit``. ``to_wgs84`` defaults to the raster's CRS → EPSG:4326.
-    """
-    fn = lonlat_function(to_wgs84, raster.crs)
-    features = []
-    for level, (threshold, geom) in sorted(
-        zip(sorted(levels), isopleths(raster, levels=levels), strict=False), reverse=True
-    ):
-        features.append(
-            {
-                "type": "Feature",
-                # Exterior rings anticlockwise, as RFC 7946 asks.
-                "geometry": shapely.geometry.mapping(
-                    shapely.orient_polygons(_round_coords(geom, fn))
-                ),
-                "properties": {
-                    "level": level,
-                    "percent": _percent(level),
-                    "threshold": threshold,
-                    "unit": raster.unit,
-                },
-            }
-        )
-    return {"type": "FeatureCollection", "features": features}
-
-
-def _percent(level: float) -> float | int:
-    percent = level * 100
-    return int(round(percent)) if abs(percent - round(percent)) < 1e-9 else percent

@@ -241,7 +241,7 @@ def tracks_layer(fc: Mapping[str, Any]) -> Layer:
 
 
 def isopleths_layer(fc: Mapping[str, Any]) -> Layer:
-    """``varmekarta`` from `geo.heat.isopleths_geojson` (percent, threshold, unit)."""
+    """``varmekarta`` from `geo.isopleths.isopleths_geojson` (percent, threshold, unit)."""
     rows = [{"andel": int(round(float(p["percent"]))), "troskel": p.get("threshold"),
              "enhet": "rapporter per km² och vecka", "geometry": g}
             for p, g in _features(fc)]  # fmt: skip

@@ -15,7 +15,7 @@ from api.accounts import User
 from api.deps import ConnDep, SettingsDep
 from api.routers.layers import GEOJSON
 from api.security import require_role
-from geo import heat, heat_image, hotspots
+from geo import heat, heat_image, hotspots, isopleths
 from geo.analysis import (
     HeatParams,
     HotSpotParams,
@@ -115,7 +115,7 @@ def heatmap(
             fc: dict[str, Any] = {"type": "FeatureCollection", "features": []}
             parameters["note"] = "isopleths of a difference are not defined; use png or json"
         else:
-            fc = heat.isopleths_geojson(raster)
+            fc = isopleths.isopleths_geojson(raster)
         fc["parameters"] = parameters
         return Response(json.dumps(fc, ensure_ascii=False), media_type=GEOJSON)
     png, bounds, legend = heat_image.raster_png(raster, ramp="RdBu" if f.compare else "YlOrRd")

@@ -19,11 +19,10 @@ from geo.heat import (
     Raster,
     decay_weights,
     difference,
-    isopleths,
-    isopleths_geojson,
     kde_grid,
 )
 from geo.heat_image import raster_json, raster_png
+from geo.isopleths import isopleths, isopleths_geojson
 
 # Södermalm, Stockholm, in SWEREF 99 TM metres.
 X0, Y0 = 674_000.0, 6_579_000.0

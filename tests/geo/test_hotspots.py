@@ -14,15 +14,14 @@ from scipy import sparse
 
 from geo.errors import InvalidParameter
 from geo.geometry import transformer
+from geo.grid import assign, grid_cells
 from geo.hotspots import (
     CLASS_COLOURS,
     COMPARE_LABELS,
-    assign,
     compare,
     fdr_classes,
     fdr_qvalues,
     gi_star,
-    grid_cells,
     hot_spots,
     hotspots_geojson,
     legend,
