@@ -22,7 +22,6 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import shapely
@@ -30,15 +29,12 @@ from shapely import Geometry
 
 from geo.errors import InvalidParameter
 from geo.geometry import SWEREF99TM, WGS84, transformer
+from geo.timeofweek import bucket_days, bucket_label, check_bucket, local_wall_clock
 
 PROFILES = ("partner", "detail")
-BUCKETS = ("week", "night")
-BUCKET_SV = {"week": "vecka", "night": "natt"}
 MIN_PARTNER_COUNT = 3
-NIGHT_STARTS_H = 12  # a night runs 12:00–12:00 local time and is named by its first date
 
 _US_PER_DAY = 86_400_000_000
-_SLOT_US = 900_000_000  # zone offsets are looked up per 15 minutes (every real DST step fits)
 
 # A zone: (slug, Swedish name, polygon or multipolygon in WGS 84 lon/lat).
 Zone = tuple[str, str, Geometry]
@@ -179,81 +175,6 @@ def as_deviations(records: Deviations | Iterable[DeviationRecord]) -> Deviations
     return records if isinstance(records, Deviations) else Deviations.from_records(records)
 
 
-def local_wall_clock(utc: np.ndarray, tz: str = "Europe/Stockholm") -> np.ndarray:
-    """UTC instants (``datetime64``) as the wall-clock time of ``tz``, ``datetime64[us]``.
-
-    The offset is looked up at the start and end of each day present in the data, and per
-    15-minute slot only on the days it changes (DST), rather than once per row.
-
-    >>> t = np.array(["2026-07-01T22:30", "2026-12-01T22:30"], dtype="datetime64[us]")
-    >>> [str(v) for v in local_wall_clock(t)]
-    ['2026-07-02T00:30:00.000000', '2026-12-01T23:30:00.000000']
-    >>> t = np.array(["2026-03-29T00:59", "2026-03-29T01:00"], dtype="datetime64[us]")  # DST
-    >>> [str(v)[11:16] for v in local_wall_clock(t)]
-    ['01:59', '03:00']
-    """
-    us = np.asarray(utc).astype("datetime64[us]").astype(np.int64)
-    if us.size == 0:
-        return us.astype("datetime64[us]")
-    zone = ZoneInfo(tz)
-
-    def offsets_at(instants_us: np.ndarray) -> np.ndarray:
-        return np.array([_offset_us(datetime.fromtimestamp(int(v) / 1e6, tz=zone))
-                         for v in instants_us.tolist()], dtype=np.int64)  # fmt: skip
-
-    days, inverse = np.unique(us // _US_PER_DAY, return_inverse=True)
-    inverse = inverse.ravel()
-    at_start = offsets_at(days * _US_PER_DAY)
-    at_end = offsets_at((days + 1) * _US_PER_DAY)
-    offsets = at_start[inverse]
-    changing = (at_start != at_end)[inverse]
-    if changing.any():
-        slots, slot_inverse = np.unique(us[changing] // _SLOT_US, return_inverse=True)
-        offsets[changing] = offsets_at(slots * _SLOT_US)[slot_inverse.ravel()]
-    return (us + offsets).astype("datetime64[us]")
-
-
-def _offset_us(moment: datetime) -> int:
-    offset = moment.utcoffset()
-    return 0 if offset is None else offset // timedelta(microseconds=1)
-
-
-def bucket_days(utc: np.ndarray, *, bucket: str, tz: str = "Europe/Stockholm") -> np.ndarray:
-    """The first local date of each instant's bucket, as days since 1970-01-01 (int64).
-
-    ``night``: the night runs 12:00–12:00 local time and starts on the returned date; ``week``:
-    the ISO week's Monday.
-
-    >>> t = np.array(["2026-11-20T00:30", "2026-11-20T11:30"], dtype="datetime64[us]")
-    >>> [str(np.datetime64(int(d), "D")) for d in bucket_days(t, bucket="night")]
-    ['2026-11-19', '2026-11-20']
-    >>> [str(np.datetime64(int(d), "D")) for d in bucket_days(t, bucket="week")]
-    ['2026-11-16', '2026-11-16']
-    """
-    _check_bucket(bucket)
-    local_us = local_wall_clock(utc, tz).astype(np.int64)
-    if bucket == "night":
-        return (local_us - NIGHT_STARTS_H * 3_600_000_000) // _US_PER_DAY
-    days = local_us // _US_PER_DAY
-    return days - (days + 3) % 7  # 1970-01-01 was a Thursday (ISO weekday 4)
-
-
-def bucket_label(day: date, *, bucket: str) -> str:
-    """The label of the bucket that starts on ``day``: an ISO week or the night's date.
-
-    >>> bucket_label(date(2026, 11, 16), bucket="week"), bucket_label(date(2026, 11, 19),
-    ...     bucket="night")
-    ('2026-W47', '2026-11-19')
-    >>> bucket_label(date(2026, 12, 28), bucket="week")  # ISO week 53 of 2026
-    '2026-W53'
-    """
-    _check_bucket(bucket)
-    if bucket == "night":
-        return day.isoformat()
-    iso = day.isocalendar()
-    return f"{iso.year}-W{iso.week:02d}"
-
-
 def cell_id(col: int, row: int) -> str:
     """The id of grid cell (col, row): its lower-left corner in EPSG:3006 in cell units.
 
@@ -311,7 +232,7 @@ def partner_aggregates(
     >>> partner_aggregates(recs[:2], zones=[zone]).suppressed_cell_reports
     2
     """
-    _check_bucket(bucket)
+    check_bucket(bucket)
     if not (isinstance(cell_m, int | float) and math.isfinite(cell_m) and 10 <= cell_m <= 5000):
         raise InvalidParameter(f"cell_m must be 10–5000 metres; got {cell_m!r}", field="cell_m")
     if int(min_count) != min_count or min_count < MIN_PARTNER_COUNT:
@@ -441,12 +362,6 @@ def detail_rows(
             ids, dev.lon.tolist(), dev.lat.tolist(), dev.category.tolist(), times, local_days,
             dev.severity.tolist(), texts, strict=True)
     ]  # fmt: skip
-
-
-def _check_bucket(bucket: str) -> None:
-    if bucket not in BUCKETS:
-        raise InvalidParameter(f"bucket must be one of {', '.join(BUCKETS)}; got {bucket!r}",
-                               field="bucket")  # fmt: skip
 
 
 def _group_counts(keys: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:

@@ -1,4 +1,7 @@
-"""Time-of-week filters: "Friday–Saturday 20–02" as a vectorised test on UTC timestamps.
+"""Local time in an area: time-of-week filters and time buckets (weeks, nights).
+
+"Friday–Saturday 20–02" becomes a vectorised test on UTC timestamps, and a timestamp's bucket
+its local week or night.
 
 A night belongs to the day it STARTS: ``days=fri-sat, hours=20-02`` selects Friday 20:00 to
 Saturday 02:00 and Saturday 20:00 to Sunday 02:00, but not the small hours of Friday (that is
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -48,6 +51,9 @@ _DASH = re.compile(r"\s*[-–—]\s*")
 _HOURS = re.compile(r"^\s*(\d{1,2})(?::00)?\s*[-–—]\s*(\d{1,2})(?::00)?\s*$")
 _US_PER_HOUR = 3_600_000_000
 _US_PER_DAY = 24 * _US_PER_HOUR
+BUCKETS = ("week", "night")
+BUCKET_SV = {"week": "vecka", "night": "natt"}
+NIGHT_STARTS_H = 12  # a night runs 12:00–12:00 local time and is named by its first date
 
 
 def _day(token: str) -> int:
@@ -134,7 +140,7 @@ def _utc_offsets_us(utc_us: np.ndarray, tz: ZoneInfo) -> np.ndarray:
     """The zone's UTC offset (µs) at each instant, from a table of its transitions.
 
     zoneinfo has no public list of transitions, so they are found by sampling the offset once a
-    day over the data's range and bisecting each day on which it changes down to the second (no
+    day over the data's range and bisecting each day on which it changes down to the microsecond (no
     zone changes its offset twice within a day). Each timestamp then looks up its offset with
     ``searchsorted``: a few hundred ``utcoffset`` calls per year of data instead of one per row.
     """
@@ -157,7 +163,7 @@ def _utc_offsets_us(utc_us: np.ndarray, tz: ZoneInfo) -> np.ndarray:
     for k in range(1, len(samples)):
         if offsets[k] != offsets[k - 1]:
             lo, hi = samples[k - 1], samples[k]  # offset(lo) is old, offset(hi) is new
-            while hi - lo > 1_000_000:
+            while hi - lo > 1:  # to the microsecond: an instant on the change has the new offset
                 mid = (lo + hi) // 2
                 if offset_at(mid) == offsets[k - 1]:
                     lo = mid
@@ -167,6 +173,24 @@ def _utc_offsets_us(utc_us: np.ndarray, tz: ZoneInfo) -> np.ndarray:
             values.append(offsets[k])
     index = np.searchsorted(np.asarray(starts, dtype=np.int64), utc_us, side="right") - 1
     return np.asarray(values, dtype=np.int64)[np.maximum(index, 0)]
+
+
+def local_wall_clock(utc: np.ndarray, tz: str = "Europe/Stockholm") -> np.ndarray:
+    """UTC instants (``datetime64``) as the wall-clock time of ``tz``, ``datetime64[us]``.
+
+    NaT stays NaT.
+
+    >>> t = np.array(["2026-07-01T22:30", "2026-12-01T22:30"], dtype="datetime64[us]")
+    >>> [str(v) for v in local_wall_clock(t)]
+    ['2026-07-02T00:30:00.000000', '2026-12-01T23:30:00.000000']
+    >>> t = np.array(["2026-03-29T00:59", "2026-03-29T01:00"], dtype="datetime64[us]")  # DST
+    >>> [str(v)[11:16] for v in local_wall_clock(t)]
+    ['01:59', '03:00']
+    """
+    utc_us = np.asarray(utc).astype("datetime64[us]").astype(np.int64)
+    nat = utc_us == np.iinfo(np.int64).min
+    local_us = utc_us + _utc_offsets_us(np.where(nat, 0, utc_us), ZoneInfo(tz))
+    return np.where(nat, utc_us, local_us).astype("datetime64[us]")
 
 
 def in_time_of_week(
@@ -220,3 +244,46 @@ def in_time_of_week(
         # Evening part on a selected day, small hours on the day after a selected day.
         inside = (on_day[weekday] & (hour >= start)) | (on_day[(weekday - 1) % 7] & (hour < end))
     return valid & inside
+
+
+def bucket_days(utc: np.ndarray, *, bucket: str, tz: str = "Europe/Stockholm") -> np.ndarray:
+    """The first local date of each instant's bucket, as days since 1970-01-01 (int64).
+
+    ``night``: the night runs 12:00–12:00 local time and starts on the returned date; ``week``:
+    the ISO week's Monday.
+
+    >>> t = np.array(["2026-11-20T00:30", "2026-11-20T11:30"], dtype="datetime64[us]")
+    >>> [str(np.datetime64(int(d), "D")) for d in bucket_days(t, bucket="night")]
+    ['2026-11-19', '2026-11-20']
+    >>> [str(np.datetime64(int(d), "D")) for d in bucket_days(t, bucket="week")]
+    ['2026-11-16', '2026-11-16']
+    """
+    check_bucket(bucket)
+    local_us = local_wall_clock(utc, tz).astype(np.int64)
+    if bucket == "night":
+        return (local_us - NIGHT_STARTS_H * _US_PER_HOUR) // _US_PER_DAY
+    days = local_us // _US_PER_DAY
+    return days - (days + 3) % 7  # 1970-01-01 was a Thursday (ISO weekday 4)
+
+
+def bucket_label(day: date, *, bucket: str) -> str:
+    """The label of the bucket that starts on ``day``: an ISO week or the night's date.
+
+    >>> bucket_label(date(2026, 11, 16), bucket="week"), bucket_label(date(2026, 11, 19),
+    ...     bucket="night")
+    ('2026-W47', '2026-11-19')
+    >>> bucket_label(date(2026, 12, 28), bucket="week")  # ISO week 53 of 2026
+    '2026-W53'
+    """
+    check_bucket(bucket)
+    if bucket == "night":
+        return day.isoformat()
+    iso = day.isocalendar()
+    return f"{iso.year}-W{iso.week:02d}"
+
+
+def check_bucket(bucket: str) -> None:
+    """Raise `InvalidParameter` unless ``bucket`` is one of `BUCKETS`."""
+    if bucket not in BUCKETS:
+        raise InvalidParameter(f"bucket must be one of {', '.join(BUCKETS)}; got {bucket!r}",
+                               field="bucket")  # fmt: skip

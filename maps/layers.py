@@ -19,7 +19,8 @@ import shapely
 from shapely import Geometry
 
 from geo.hotspots import COMPARE_LABELS, class_label
-from geo.privacy import BUCKET_SV, MIN_PARTNER_COUNT, DetailRow, PartnerAggregates
+from geo.privacy import MIN_PARTNER_COUNT, DetailRow, PartnerAggregates
+from geo.timeofweek import BUCKET_SV
 from maps.situation import PLACE_COLOURS, PLACE_KINDS_SV
 from maps.styles import (
     CATEGORIES,

@@ -19,12 +19,11 @@ from geo.privacy import (
     DeviationRecord,
     Deviations,
     ZoneCount,
-    bucket_days,
     detail_rows,
-    local_wall_clock,
     partner_aggregates,
     zone_category_counts,
 )
+from geo.timeofweek import bucket_days, local_wall_clock
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 STATION = (18.0104, 59.2786)
