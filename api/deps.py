@@ -37,6 +37,10 @@ async def bbox_param(
     return parse_bbox(bbox) if bbox is not None else None
 
 
-ConnDep = Annotated[psycopg.Connection, Depends(get_conn)]
+# scope="function": the connection is given back, and what the request wrote committed, before
+# the response is sent. With FastAPI's default ("request") the commit ran after the response, so a
+# browser that followed the sign-in redirect at once could arrive before its session existed, and
+# a client reading back what it had just written could miss it.
+ConnDep = Annotated[psycopg.Connection, Depends(get_conn, scope="function")]
 SettingsDep = Annotated[AppSettings, Depends(get_settings)]
 BBoxDep = Annotated[BBox | None, Depends(bbox_param)]
