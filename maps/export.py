@@ -11,40 +11,40 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import re
 import sqlite3
 import tempfile
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree as ET
 
 import numpy as np
 import pyogrio.raw
 import shapely
-from shapely import Geometry
 
 from geo.errors import InvalidParameter
-from maps.layers import FieldType, Layer, as_date
-from maps.styles import (
-    geometry_family,
-    kml_colour,
-    qml,
+from maps.formatting import (
+    COORD_DECIMALS,
+    as_text,
+    as_utc,
+    check_unique_names,
+    json_value,
+    metadata_items,
+    prepared_geometries,
 )
+from maps.kml import kml_document
+from maps.layers import Layer, as_date
+from maps.styles import qml
 
 logger = logging.getLogger(__name__)
 
 FORMATS = ("gpkg", "geojson", "kml", "csv", "shp")
 # The layer a CSV export holds: the first of these present (a CSV has one table).
 CSV_LAYERS = ("avvikelser", "avvikelser_ruta", "avvikelser_zon")
-COORD_DECIMALS = 7  # ~1 cm; more digits only make the files larger
 GPKG_GEOMETRY_COLUMN = "geom"
 SHP_FIELD_CHARS = 10
 DBF_MAX_BYTES = 254
-KML_NS = "http://www.opengis.net/kml/2.2"
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", re.IGNORECASE)
 
 # The QGIS layer_styles table exactly as QGIS (QgsOgrProviderMetadata::saveStyle) has OGR create
 # it in a GeoPackage, so QGIS finds, lists and updates these styles like its own.
@@ -56,72 +56,6 @@ CREATE TABLE "layer_styles" (
   "useAsDefault" BOOLEAN, "description" TEXT, "owner" TEXT(30), "ui" TEXT(30),
   "update_time" DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))
 """
-
-
-def _geometries(layer: Layer) -> np.ndarray:
-    """The rows' geometries rounded to `COORD_DECIMALS`, multi-part when the type says so, with
-    exterior rings anticlockwise (RFC 7946)."""
-    geoms = np.array([row["geometry"] for row in layer.rows], dtype=object)
-    if not len(geoms):
-        return geoms
-    if not all(isinstance(g, Geometry) for g in geoms):
-        raise ValueError(f"layer {layer.name}: every row needs a shapely 'geometry'")
-    geoms = shapely.transform(geoms, lambda xy: np.round(xy, COORD_DECIMALS))
-    multi = layer.geometry_type.startswith("Multi")
-    single = layer.geometry_type.removeprefix("Multi")
-    type_ids = shapely.get_type_id(geoms)
-    rings = type_ids == 2  # a LinearRing is a closed LineString to every format
-    if rings.any():
-        geoms[rings] = [shapely.LineString(shapely.get_coordinates(g)) for g in geoms[rings]]
-        type_ids = shapely.get_type_id(geoms)
-    expected = {"Point": 0, "LineString": 1, "Polygon": 3}[single]
-    if multi:
-        promote = type_ids == expected
-        if promote.any():
-            make = {0: shapely.multipoints, 1: shapely.multilinestrings, 3: shapely.multipolygons}
-            geoms[promote] = [make[expected]([g]) for g in geoms[promote]]
-        expected = {0: 4, 1: 5, 3: 6}[expected]
-    bad = shapely.get_type_id(geoms) != expected
-    if bad.any():
-        raise ValueError(f"layer {layer.name}: geometry types other than {layer.geometry_type}")
-    if geometry_family(layer.geometry_type) == "polygon":
-        geoms = shapely.orient_polygons(geoms, exterior_cw=False)
-    return geoms
-
-
-def _text(value: Any) -> str:
-    """A value as text for CSV, KML and README: ISO dates and UTC times, ``true``/``false``."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return _utc(value).isoformat().replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return f"{value:.10g}"
-    return str(value)
-
-
-def _utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError("datetime field values must be timezone-aware")
-    return value.astimezone(UTC)
-
-
-def _json_value(value: Any, ftype: FieldType) -> Any:
-    if value is None:
-        return None
-    if ftype in ("date", "datetime"):
-        return _text(value)
-    if ftype == "int":
-        return int(value)
-    if ftype == "float":
-        return float(value)
-    if ftype == "bool":
-        return bool(value)
-    return str(value)
 
 
 def _ogr_columns(
@@ -138,7 +72,7 @@ def _ogr_columns(
         missing = np.array([v is None for v in values], dtype=bool)
         mask = missing if missing.any() else None
         if f.type == "str" or (f.type == "datetime" and shapefile):
-            col = np.array([None if v is None else _text(v) for v in values], dtype=object)
+            col = np.array([None if v is None else as_text(v) for v in values], dtype=object)
             if shapefile:
                 col = np.array([None if v is None else _dbf_text(v) for v in col], dtype=object)
             mask = None
@@ -156,7 +90,7 @@ def _ogr_columns(
                            dtype="datetime64[D]")  # fmt: skip
             mask = None  # NaT is written as null
         else:  # datetime, stored as UTC
-            col = np.array([None if v is None else _utc(v).replace(tzinfo=None) for v in values],
+            col = np.array([None if v is None else as_utc(v).replace(tzinfo=None) for v in values],
                            dtype="datetime64[ms]")  # fmt: skip
             tz[f.name] = np.full(n, 100, dtype=np.int32)
             mask = None
@@ -165,20 +99,13 @@ def _ogr_columns(
     return data, masks, tz
 
 
+def _wkb(layer: Layer) -> np.ndarray:
+    return shapely.to_wkb(prepared_geometries(layer)) if layer.rows else np.array([], dtype=object)
+
+
 def _dbf_text(text: str) -> str:
     """Text cut to the 254 bytes a DBF field holds, never inside a UTF-8 character."""
     return text.encode("utf-8")[:DBF_MAX_BYTES].decode("utf-8", "ignore")
-
-
-def _metadata_items(metadata: Mapping[str, Any] | None) -> list[tuple[str, str]]:
-    """The metadata as text; refuses an e-mail address (who exported belongs in the audit log,
-    not in a file that leaves the district)."""
-    items = [(str(k), _text(v)) for k, v in (metadata or {}).items()]
-    for key, value in items:
-        if _EMAIL.search(value) or _EMAIL.search(key):
-            raise ValueError(f"export metadata {key!r} holds an e-mail address; exports carry "
-                             "no personal data (the audit row records who exported)")
-    return items
 
 
 # ---------------------------------------------------------------------------------------------
@@ -198,12 +125,12 @@ def write_gpkg(
     warning.
     """
     path = Path(path)
-    _check_unique(layers)
+    check_unique_names(layers)
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     for i, layer in enumerate(layers):
         data, masks, tz = _ogr_columns(layer)
-        wkb = shapely.to_wkb(_geometries(layer)) if layer.rows else np.array([], dtype=object)
+        wkb = _wkb(layer)
         pyogrio.raw.write(
             str(path), wkb, data, [f.name for f in layer.fields], field_mask=masks,
             layer=layer.name, driver="GPKG", geometry_type=layer.geometry_type,
@@ -211,7 +138,7 @@ def write_gpkg(
             dataset_options={"VERSION": "1.3"} if i == 0 else None,
             layer_options={"IDENTIFIER": layer.title_sv, "DESCRIPTION": layer.title_sv},
         )  # fmt: skip
-    items = _metadata_items(metadata)
+    items = metadata_items(metadata)
     pyogrio.raw.write(
         str(path), None,
         [np.array([k for k, _ in items], dtype=object),
@@ -221,7 +148,7 @@ def write_gpkg(
         layer_options={"IDENTIFIER": "Exportens uppgifter", "DESCRIPTION": "Exportens uppgifter"},
     )  # fmt: skip
     generated = (metadata or {}).get("generated_at")
-    when = _utc(generated) if isinstance(generated, datetime) else datetime.now(UTC)
+    when = as_utc(generated) if isinstance(generated, datetime) else datetime.now(UTC)
     # GeoPackage DATETIME is ISO 8601 in UTC with milliseconds; GDAL warns about other forms.
     stamp = when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     _add_layer_styles(path, layers, update_time=stamp)
@@ -259,11 +186,11 @@ def _add_layer_styles(path: Path, layers: Sequence[Layer], *, update_time: str) 
 
 
 def _feature_collection(layer: Layer) -> str:
-    geoms = _geometries(layer)
+    geoms = prepared_geometries(layer)
     geometry_json = shapely.to_geojson(geoms).tolist() if len(geoms) else []
     parts = []
     for row, geometry in zip(layer.rows, geometry_json, strict=True):
-        props = {f.name: _json_value(row.get(f.name), f.type) for f in layer.fields}
+        props = {f.name: json_value(row.get(f.name), f.type) for f in layer.fields}
         parts.append(
             '{"type":"Feature","properties":'
             + json.dumps(props, ensure_ascii=False)
@@ -291,7 +218,7 @@ def _readme(
     ]
     if metadata:
         lines += ["Uppgifter om exporten:"]
-        lines += [f"  {k}: {v}" for k, v in _metadata_items(metadata)]
+        lines += [f"  {k}: {v}" for k, v in metadata_items(metadata)]
         lines.append("")
     for layer in layers:
         lines.append(f"{layer.name}: {layer.title_sv} ({layer.geometry_type}, "
@@ -308,7 +235,7 @@ def write_geojson_zip(
     layers: Sequence[Layer], path: str | Path, *, metadata: Mapping[str, Any] | None = None
 ) -> None:
     """A zip with ``<layer>.geojson`` per layer (RFC 7946: lon/lat, no ``crs``) and README.txt."""
-    _check_unique(layers)
+    check_unique_names(layers)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for layer in layers:
             zf.writestr(f"{layer.name}.geojson", _feature_collection(layer))
@@ -322,99 +249,10 @@ def write_kml(
     metadata: Mapping[str, Any] | None = None,
     title: str = "Nattvandring",
 ) -> None:
-    """KML 2.2: a ``<Style>`` per category or hot-spot class, a ``<Folder>`` per layer.
-
-    Placemarks have readable Swedish names (e.g. ``Skadegörelse – vecka 2026-W47 – 4
-    rapporter``), their fields as ``<ExtendedData>`` with Swedish display names, and lon,lat
-    coordinates. The XML library does the escaping.
-    """
-    _check_unique(layers)
-
-    # Unprefixed tags: the root's default namespace applies to every element.
-    root = ET.Element("kml", xmlns=KML_NS)
-    doc = ET.SubElement(root, "Document")
-    ET.SubElement(doc, "name").text = title
-    items = _metadata_items(metadata)
-    for layer in layers:
-        for style_id, colour in _kml_styles(layer):
-            style = ET.SubElement(doc, "Style", id=style_id)
-            family = geometry_family(layer.geometry_type)
-            if family == "point":
-                icon = ET.SubElement(style, "IconStyle")
-                ET.SubElement(icon, "color").text = kml_colour(colour)
-                ET.SubElement(icon, "scale").text = "0.8"
-            line = ET.SubElement(style, "LineStyle")
-            line_colour = colour if family == "line" else layer.style.stroke
-            ET.SubElement(line, "color").text = kml_colour(line_colour)
-            ET.SubElement(line, "width").text = f"{max(1.0, layer.style.stroke_width_mm * 4):g}"
-            if family == "polygon":
-                poly = ET.SubElement(style, "PolyStyle")
-                ET.SubElement(poly, "color").text = kml_colour(colour, layer.style.fill_opacity)
-                ET.SubElement(poly, "fill").text = "1" if layer.style.fill_opacity > 0 else "0"
-    if items:  # after the styles: KML's schema orders StyleSelector before ExtendedData
-        ext = ET.SubElement(doc, "ExtendedData")
-        for key, value in items:
-            ET.SubElement(ET.SubElement(ext, "Data", name=key), "value").text = value
-    for layer in layers:
-        folder = ET.SubElement(doc, "Folder")
-        ET.SubElement(folder, "name").text = layer.title_sv
-        geoms = _geometries(layer)
-        for row, geom in zip(layer.rows, geoms, strict=True):
-            pm = ET.SubElement(folder, "Placemark")
-            ET.SubElement(pm, "name").text = layer.name_of(row)
-            ET.SubElement(pm, "styleUrl").text = "#" + _kml_style_id(layer, row)
-            ext = ET.SubElement(pm, "ExtendedData")
-            for f in layer.fields:
-                data = ET.SubElement(ext, "Data", name=f.name)
-                ET.SubElement(data, "displayName").text = f.title_sv
-                ET.SubElement(data, "value").text = _text(row.get(f.name))
-            pm.append(_kml_geometry(geom))
-    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
-
-
-def _kml_style_id(layer: Layer, row: Mapping[str, Any]) -> str:
-    if layer.style.categorised_by and layer.style.classes:
-        value = row.get(layer.style.categorised_by)
-        if any(c.value == value for c in layer.style.classes):
-            return f"{layer.name}-{value}"
-    return layer.name
-
-
-def _kml_styles(layer: Layer) -> list[tuple[str, str]]:
-    styles = [(layer.name, layer.style.colour)]
-    if layer.style.categorised_by:
-        styles += [(f"{layer.name}-{c.value}", c.colour) for c in layer.style.classes]
-    return styles
-
-
-def _kml_coords(coords: np.ndarray) -> str:
-    return " ".join(f"{x:.{COORD_DECIMALS}f},{y:.{COORD_DECIMALS}f}" for x, y in coords[:, :2])
-
-
-def _kml_geometry(geom: Geometry) -> ET.Element:
-    kind = geom.geom_type
-    if kind.startswith("Multi"):
-        multi = ET.Element("MultiGeometry")
-        for part in shapely.get_parts(geom):
-            multi.append(_kml_geometry(part))
-        return multi
-    if kind == "Point":
-        el = ET.Element("Point")
-        ET.SubElement(el, "coordinates").text = _kml_coords(shapely.get_coordinates(geom))
-        return el
-    if kind == "LineString":
-        el = ET.Element("LineString")
-        ET.SubElement(el, "tessellate").text = "1"
-        ET.SubElement(el, "coordinates").text = _kml_coords(shapely.get_coordinates(geom))
-        return el
-    el = ET.Element("Polygon")
-    for tag, ring in [("outerBoundaryIs", geom.exterior)] + [
-        ("innerBoundaryIs", r) for r in geom.interiors
-    ]:
-        boundary = ET.SubElement(el, tag)
-        lr = ET.SubElement(boundary, "LinearRing")
-        ET.SubElement(lr, "coordinates").text = _kml_coords(shapely.get_coordinates(ring))
-    return el
+    """A KML 2.2 file of the layers (`maps.kml.kml_document`)."""
+    kml_document(layers, metadata=metadata, title=title).write(
+        path, encoding="utf-8", xml_declaration=True
+    )
 
 
 def write_csv(layer: Layer, path: str | Path) -> None:
@@ -423,7 +261,7 @@ def write_csv(layer: Layer, path: str | Path) -> None:
     Point layers get ``lon`` and ``lat``; other layers ``centre_lon`` and ``centre_lat``, the
     centroid of each row's geometry (for grid cells, the cell's centre).
     """
-    geoms = _geometries(layer)
+    geoms = prepared_geometries(layer)
     point = layer.geometry_type == "Point"
     centres = geoms if point or not len(geoms) else shapely.centroid(geoms)
     xy = shapely.get_coordinates(centres) if len(geoms) else np.zeros((0, 2))
@@ -435,7 +273,7 @@ def write_csv(layer: Layer, path: str | Path) -> None:
         )
         for row, (x, y) in zip(layer.rows, xy.tolist(), strict=True):
             writer.writerow(
-                [_text(row.get(f.name)) for f in layer.fields]
+                [as_text(row.get(f.name)) for f in layer.fields]
                 + [f"{x:.{COORD_DECIMALS}f}", f"{y:.{COORD_DECIMALS}f}"]
             )
 
@@ -470,13 +308,13 @@ def write_shapefile_zip(
     Field names are shortened to 10 characters by `short_field_names` (fields.txt lists the long
     names); texts are cut to DBF's 254 bytes; times are ISO text in UTC (DBF has no time type).
     """
-    _check_unique(layers)
+    check_unique_names(layers)
     mapping = {layer.name: short_field_names([f.name for f in layer.fields]) for layer in layers}
     with tempfile.TemporaryDirectory(prefix="nv-shp-") as tmp, \
             zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:  # fmt: skip
         for layer in layers:
             data, masks, _ = _ogr_columns(layer, shapefile=True)
-            wkb = shapely.to_wkb(_geometries(layer)) if layer.rows else np.array([], dtype=object)
+            wkb = _wkb(layer)
             shp = Path(tmp) / f"{layer.name}.shp"
             pyogrio.raw.write(
                 str(shp), wkb, data, [mapping[layer.name][f.name] for f in layer.fields],
@@ -535,11 +373,3 @@ def write(
     counts = {layer.name: len(layer.rows) for layer in layers}
     logger.info("wrote %s export %s: %s", fmt, path, counts)
     return counts
-
-
-def _check_unique(layers: Sequence[Layer]) -> None:
-    names = [layer.name for layer in layers]
-    if len(set(names)) != len(names):
-        raise ValueError(f"layer names must be unique; got {names}")
-    if "layer_styles" in names or "export_metadata" in names:
-        raise ValueError("layer_styles and export_metadata are reserved table names")

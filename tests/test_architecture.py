@@ -21,6 +21,8 @@ PURE = [
     "geo/privacy.py",
     "maps/situation.py",
     "maps/leaflet.py",
+    "maps/kml.py",
+    "maps/formatting.py",
 ]
 IO_MODULES = {"psycopg", "psycopg_pool", "fastapi", "httpx", "requests", "subprocess"}
 

@@ -1,0 +1,107 @@
+"""Layer values as files want them: geometries rounded and oriented, values as text or JSON,
+and the export's metadata checked for personal data.
+
+Pure: shared by the file writers (`maps.export`, `maps.kml`); nothing here writes a file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely import Geometry
+
+from maps.layers import FieldType, Layer
+from maps.styles import geometry_family
+
+COORD_DECIMALS = 7  # ~1 cm; more digits only make the files larger
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", re.IGNORECASE)
+
+
+def prepared_geometries(layer: Layer) -> np.ndarray:
+    """The rows' geometries rounded to `COORD_DECIMALS`, multi-part when the type says so, with
+    exterior rings anticlockwise (RFC 7946)."""
+    geoms = np.array([row["geometry"] for row in layer.rows], dtype=object)
+    if not len(geoms):
+        return geoms
+    if not all(isinstance(g, Geometry) for g in geoms):
+        raise ValueError(f"layer {layer.name}: every row needs a shapely 'geometry'")
+    geoms = shapely.transform(geoms, lambda xy: np.round(xy, COORD_DECIMALS))
+    multi = layer.geometry_type.startswith("Multi")
+    single = layer.geometry_type.removeprefix("Multi")
+    type_ids = shapely.get_type_id(geoms)
+    rings = type_ids == 2  # a LinearRing is a closed LineString to every format
+    if rings.any():
+        geoms[rings] = [shapely.LineString(shapely.get_coordinates(g)) for g in geoms[rings]]
+        type_ids = shapely.get_type_id(geoms)
+    expected = {"Point": 0, "LineString": 1, "Polygon": 3}[single]
+    if multi:
+        promote = type_ids == expected
+        if promote.any():
+            make = {0: shapely.multipoints, 1: shapely.multilinestrings, 3: shapely.multipolygons}
+            geoms[promote] = [make[expected]([g]) for g in geoms[promote]]
+        expected = {0: 4, 1: 5, 3: 6}[expected]
+    bad = shapely.get_type_id(geoms) != expected
+    if bad.any():
+        raise ValueError(f"layer {layer.name}: geometry types other than {layer.geometry_type}")
+    if geometry_family(layer.geometry_type) == "polygon":
+        geoms = shapely.orient_polygons(geoms, exterior_cw=False)
+    return geoms
+
+
+def as_text(value: Any) -> str:
+    """A value as text for CSV, KML and README: ISO dates and UTC times, ``true``/``false``."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return as_utc(value).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.10g}"
+    return str(value)
+
+
+def as_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("datetime field values must be timezone-aware")
+    return value.astimezone(UTC)
+
+
+def json_value(value: Any, ftype: FieldType) -> Any:
+    if value is None:
+        return None
+    if ftype in ("date", "datetime"):
+        return as_text(value)
+    if ftype == "int":
+        return int(value)
+    if ftype == "float":
+        return float(value)
+    if ftype == "bool":
+        return bool(value)
+    return str(value)
+
+
+def metadata_items(metadata: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """The metadata as text; refuses an e-mail address (who exported belongs in the audit log,
+    not in a file that leaves the district)."""
+    items = [(str(k), as_text(v)) for k, v in (metadata or {}).items()]
+    for key, value in items:
+        if _EMAIL.search(value) or _EMAIL.search(key):
+            raise ValueError(f"export metadata {key!r} holds an e-mail address; exports carry "
+                             "no personal data (the audit row records who exported)")
+    return items
+
+
+def check_unique_names(layers: Sequence[Layer]) -> None:
+    names = [layer.name for layer in layers]
+    if len(set(names)) != len(names):
+        raise ValueError(f"layer names must be unique; got {names}")
+    if "layer_styles" in names or "export_metadata" in names:
+        raise ValueError("layer_styles and export_metadata are reserved table names")
