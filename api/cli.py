@@ -4,33 +4,18 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
+from api.cli_analysis import heatmap, hotspots
+from api.cli_errors import exits_on_error
 from api.settings import AppSettings
 from geo import postgis
 from geo.cluster import EmbeddedCluster
 from geo.errors import NattvandringError
 
-F = TypeVar("F", bound=Callable[..., Any])
 DEMO_OSM = "osm_langbro_solberga_west_2020.osm"
-
-
-def _clear_errors(fn: F) -> F:
-    """Turn our errors into one line on stderr and exit status 1 (no traceback)."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except NattvandringError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]
 
 
 @click.group()
@@ -55,7 +40,7 @@ def db() -> None:
 
 @db.command("start")
 @click.pass_obj
-@_clear_errors
+@exits_on_error
 def db_start(settings: AppSettings) -> None:
     """Create (first time) and start the embedded PostGIS; harmless when it runs already."""
     if not settings.db.embedded:
@@ -74,7 +59,7 @@ def db_start(settings: AppSettings) -> None:
 
 @db.command("stop")
 @click.pass_obj
-@_clear_errors
+@exits_on_error
 def db_stop(settings: AppSettings) -> None:
     """Stop the embedded PostGIS (fast shutdown)."""
     if not settings.db.embedded:
@@ -86,7 +71,7 @@ def db_stop(settings: AppSettings) -> None:
 
 @db.command("status")
 @click.pass_obj
-@_clear_errors
+@exits_on_error
 def db_status(settings: AppSettings) -> None:
     """Say whether the database runs; exit status 0 when it does, 3 when it does not."""
     if not settings.db.embedded:
@@ -118,7 +103,7 @@ def db_status(settings: AppSettings) -> None:
 
 @db.command("url")
 @click.pass_obj
-@_clear_errors
+@exits_on_error
 def db_url(settings: AppSettings) -> None:
     """Print the database URL (with its password) for psql or another program."""
     click.echo(postgis.database_url(settings.db, start=False))
@@ -126,7 +111,7 @@ def db_url(settings: AppSettings) -> None:
 
 @db.command("migrate")
 @click.pass_obj
-@_clear_errors
+@exits_on_error
 def db_migrate(settings: AppSettings) -> None:
     """Apply pending schema migrations (the server also does this at start-up)."""
     url = postgis.database_url(settings.db)
@@ -153,7 +138,7 @@ def demo() -> None:
     help="Replace the synthetic deviations with a history that ends now.",
 )
 @click.pass_obj
-@_clear_errors
+@exits_on_error
 def demo_load(settings: AppSettings, refresh: bool) -> None:
     """Load the Solberga/Älvsjö demo data (idempotent: a second run changes nothing)."""
     from api.accounts import add_demo_users
@@ -199,7 +184,7 @@ def import_() -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--area", default=None, help="Keep only the streets within 500 m of this area.")
 @click.pass_obj
-@_clear_errors
+@exits_on_error
 def import_osm_command(settings: AppSettings, path: str, area: str | None) -> None:
     """Import the walkable streets of an .osm or .osm.pbf file (again: changes nothing)."""
     from routes.store import import_osm
@@ -245,7 +230,7 @@ def export() -> None:
                    "have).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output file.")
 @click.pass_obj
-@_clear_errors
+@exits_on_error
 def export_meeting(settings: AppSettings, area: str | None, since: Any, until: Any, fmt: str,
                    profile: str, include_descriptions: bool, bucket: str, email: str,
                    out: str) -> None:  # fmt: skip
@@ -289,7 +274,7 @@ def _read_password() -> str:
 @click.option("--role", required=True, type=click.Choice(["walker", "planner", "partner", "admin"]))
 @click.option("--org", "organisation", required=True, help="Organisation (created if new).")
 @click.pass_obj
-@_clear_errors
+@exits_on_error
 def users_add(settings: AppSettings, email: str, role: str, organisation: str) -> None:
     """Add a user; the password is read from stdin (or prompted for), never from arguments."""
     from api.accounts import add_user
@@ -304,7 +289,7 @@ def users_add(settings: AppSettings, email: str, role: str, organisation: str) -
 
 @users.command("list")
 @click.pass_obj
-@_clear_errors
+@exits_on_error
 def users_list(settings: AppSettings) -> None:
     """List the users."""
     from api.accounts import list_users
@@ -318,7 +303,7 @@ def users_list(settings: AppSettings) -> None:
 @users.command("password")
 @click.argument("email")
 @click.pass_obj
-@_clear_errors
+@exits_on_error
 def users_password(settings: AppSettings, email: str) -> None:
     """Set a new password (read from stdin or prompted for); ends the user's sign-ins."""
     from api.accounts import set_password
@@ -332,7 +317,7 @@ def users_password(settings: AppSettings, email: str) -> None:
 @users.command("disable")
 @click.argument("email")
 @click.pass_obj
-@_clear_errors
+@exits_on_error
 def users_disable(settings: AppSettings, email: str) -> None:
     """Disable a user; their sign-ins end at once."""
     from api.accounts import disable_user
@@ -342,134 +327,8 @@ def users_disable(settings: AppSettings, email: str) -> None:
     click.echo(f"disabled {email}")
 
 
-# -- heat maps and hot spots ---------------------------------------------------------------------
-
-
-def _analysis_options(fn: F) -> F:
-    for option in reversed([
-        click.option("--area", default=None, help="Area slug (default: the app's area)."),
-        click.option("--zone", default=None, help="Only this collaboration zone (slug)."),
-        click.option("--since", default=None, help="Start, ISO 8601 (default: 90 days ago)."),
-        click.option("--until", default=None, help="End, ISO 8601 (default: now)."),
-        click.option("--category", multiple=True, help="Category code (repeatable)."),
-        click.option("--days", default=None, help="Days of week, e.g. fri-sat or fre-lör."),
-        click.option("--hours", default=None, help="Local hours, e.g. 20-02."),
-        click.option("--compare", is_flag=True, help="Against the previous period of the same "
-                     "length."),
-        click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
-                     help="Output file."),
-    ]):  # fmt: skip
-        fn = option(fn)
-    return fn
-
-
-def _moment(text: str | None, name: str) -> Any:
-    from datetime import UTC, datetime
-
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(
-            f"{text!r} is not an ISO 8601 date or time", param_hint=name
-        ) from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _selection(settings: AppSettings, kw: dict[str, Any], *, margin_m: float) -> Any:
-    from datetime import UTC, datetime, timedelta
-
-    from geo.analysis import Window
-    from geo.deviation_store import select_points
-    from geo.timeofweek import parse_days, parse_hours
-
-    until = _moment(kw["until"], "--until") or datetime.now(UTC)
-    since = _moment(kw["since"], "--since") or until - timedelta(days=90)
-    window = Window(since, until, parse_days(kw["days"]), parse_hours(kw["hours"]), kw["days"],
-                    kw["hours"])  # fmt: skip
-    area = kw["area"] or settings.default_area
-    first = window.previous().since if kw["compare"] else since
-    with postgis.connect(postgis.database_url(settings.db), autocommit=True) as conn:
-        selection = select_points(conn, area=area, zone=kw["zone"], since=first, until=until,
-                                  categories=list(kw["category"]) or None, margin_m=margin_m)
-    return selection, window
-
-
-@main.command()
-@_analysis_options
-@click.option("--bandwidth-m", default=150.0, show_default=True, type=click.FloatRange(10, 2000))
-@click.option("--cell-m", default=25.0, show_default=True, type=click.FloatRange(5, 500))
-@click.option("--kernel", default="gaussian", show_default=True,
-              type=click.Choice(["gaussian", "quartic"]))
-@click.option("--half-life-days", default=None, type=click.FloatRange(min=0, min_open=True))
-@click.pass_obj
-@_clear_errors
-def heatmap(settings: AppSettings, **kw: Any) -> None:
-    """A heat map (kernel density, reports per km² per week) as .png, .geojson or .tif."""
-    import json
-    from pathlib import Path
-
-    from geo import heat, heat_image, isopleths
-    from geo.analysis import HeatParams, heat_map
-
-    out = Path(kw["out"])
-    if out.suffix.lower() not in (".png", ".geojson", ".tif", ".tiff"):
-        raise click.BadParameter("the file must end in .png, .geojson or .tif", param_hint="--out")
-    params = HeatParams(bandwidth_m=kw["bandwidth_m"], cell_m=kw["cell_m"], kernel=kw["kernel"],
-                        half_life_days=kw["half_life_days"])  # fmt: skip
-    margin = 4 * params.bandwidth_m if params.kernel == "gaussian" else params.bandwidth_m
-    selection, window = _selection(settings, kw, margin_m=margin)
-    raster = heat_map(selection, window, params)
-    if kw["compare"]:
-        raster = heat.difference(raster, heat_map(selection, window.previous(), params))
-    described = {**window.describe(), **params.describe(), "area": selection.area,
-                 "region": selection.region_name}  # fmt: skip
-    if out.suffix.lower() == ".png":
-        ramp = "RdBu" if kw["compare"] else "YlOrRd"
-        png, bounds, legend = heat_image.raster_png(raster, ramp=ramp)
-        out.write_bytes(png)
-        click.echo(f"bounds (lat/lon): {bounds}; colour scale 0–{legend['max']:.3g} {raster.unit}")
-    elif out.suffix.lower() == ".geojson":
-        if kw["compare"]:
-            raise click.BadParameter("a comparison has no isopleths: write .png or .tif",
-                                     param_hint="--out")  # fmt: skip
-        fc = isopleths.isopleths_geojson(raster)
-        fc["parameters"] = described
-        out.write_text(json.dumps(fc, ensure_ascii=False), encoding="utf-8")
-    else:
-        from maps.geotiff import write_geotiff
-
-        write_geotiff(raster, out, tags=described)
-    click.echo(f"wrote {out} ({raster.width}×{raster.height} cells of {params.cell_m:g} m, "
-               f"{raster.crs}, {raster.unit})")  # fmt: skip
-
-
-@main.command()
-@_analysis_options
-@click.option("--cell-m", default=100.0, show_default=True, type=click.FloatRange(25, 1000))
-@click.option("--shape", default="square", show_default=True, type=click.Choice(["square", "hex"]))
-@click.option("--all-cells", is_flag=True, help="Also the cells that are not significant.")
-@click.pass_obj
-@_clear_errors
-def hotspots(settings: AppSettings, **kw: Any) -> None:
-    """Hot spots (Getis-Ord Gi* with FDR) as GeoJSON polygons."""
-    import json
-    from pathlib import Path
-
-    from geo.analysis import HotSpotParams, hot_spot_map
-
-    out = Path(kw["out"])
-    if out.suffix.lower() != ".geojson":
-        raise click.BadParameter("the file must end in .geojson", param_hint="--out")
-    params = HotSpotParams(cell_m=kw["cell_m"], shape=kw["shape"],
-                           significant_only=not kw["all_cells"])  # fmt: skip
-    selection, window = _selection(settings, kw, margin_m=0)
-    fc = hot_spot_map(selection, window, params, compare_previous=kw["compare"])
-    fc["parameters"] = {**window.describe(), **params.describe(), "area": selection.area}
-    out.write_text(json.dumps(fc, ensure_ascii=False), encoding="utf-8")
-    hot = sum(1 for f in fc["features"] if f["properties"]["class"] > 0)
-    click.echo(f"wrote {out}: {len(fc['features'])} cells ({hot} hot)")
+main.add_command(heatmap)
+main.add_command(hotspots)
 
 
 # -- serve ---------------------------------------------------------------------------------------
@@ -479,7 +338,7 @@ def hotspots(settings: AppSettings, **kw: Any) -> None:
 @click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port to listen on (default 8000).")
 @click.pass_obj
-@_clear_errors
+@exits_on_error
 def serve(settings: AppSettings, host: str | None, port: int | None) -> None:
     """Serve the web app and API (starts the embedded PostGIS when needed)."""
     import uvicorn
