@@ -21,7 +21,7 @@ import shapely
 from shapely.geometry import shape
 
 from api.accounts import User
-from geo import deviation_store, export_store, route_store, store
+from geo import category_store, deviation_store, export_store, route_store, store
 from geo.analysis import HeatParams, HotSpotParams, Window, heat_map, hot_spot_map
 from geo.errors import Forbidden, InvalidParameter
 from geo.isopleths import isopleths_geojson
@@ -115,7 +115,7 @@ def _layers(
         with_descriptions=req.include_descriptions,
     )  # fmt: skip
     categories = {c["code"]: (c["name_sv"], c["colour"])
-                  for c in deviation_store.categories_json(conn)}  # fmt: skip
+                  for c in category_store.categories_json(conn)}  # fmt: skip
     raster = heat_map(selection, window, HEAT)
     hot_fc = hot_spot_map(selection, window, HOT, compare_previous=True)
     changes = [f["properties"].get("change") or "" for f in hot_fc["features"]]
@@ -190,7 +190,7 @@ def _pdf(conn: Any, req: Request, selection: Any, window: Window, area_name: str
     now = export_store.deviations(conn, area=req.area, since=req.start, until=req.end)
     before = window.previous()
     prev = export_store.deviations(conn, area=req.area, since=before.since, until=before.until)
-    categories = {c["code"]: c["name_sv"] for c in deviation_store.categories_json(conn)}
+    categories = {c["code"]: c["name_sv"] for c in category_store.categories_json(conn)}
     now_counts = zone_category_counts(now, zones=zones)
     prev_counts = zone_category_counts(prev, zones=zones)
     table = [CategoryZoneRow(categories.get(code, code), name, now_counts.get((slug, code), 0),

@@ -15,7 +15,7 @@ from api.bodies import body_of
 from api.deps import BBoxDep, ConnDep
 from api.routers.layers import GEOJSON, geojson_response
 from api.security import AdminDep, PlannerDep, ReporterDep, UserDep
-from geo import deviation_store, export_store
+from geo import category_store, deviation_store, export_store
 from geo.deviation_store import DEFAULT_LIMIT, MAX_LIMIT, Viewer
 from geo.deviations import parse_report
 from geo.errors import Forbidden, InvalidParameter
@@ -26,7 +26,7 @@ router = APIRouter(prefix="/api/v1", tags=["deviations"])
 @router.get("/categories")
 def categories(conn: ConnDep) -> list[dict[str, Any]]:
     """Deviation categories: code, Swedish name, map colour and default weight."""
-    return deviation_store.categories_json(conn)
+    return category_store.categories_json(conn)
 
 
 class CategoryChange(BaseModel):
@@ -45,7 +45,7 @@ class NewCategory(CategoryChange):
 def create_category(conn: ConnDep, user: AdminDep, new: NewCategory) -> dict[str, Any]:
     """Add a category (admins): ``code`` (a-z and _), ``name_sv``, ``colour`` (#rrggbb),
     ``weight`` (0–10, default 1; the heat map's weight)."""
-    return deviation_store.save_category(
+    return category_store.save_category(
         conn, new.code, name_sv=new.name_sv, colour=new.colour, weight=new.weight,
         active=new.active, create=True,
     )  # fmt: skip
@@ -57,7 +57,7 @@ def change_category(
 ) -> dict[str, Any]:
     """Change a category's name, colour, weight, or make it inactive (admins). Categories are
     never deleted: old reports keep theirs."""
-    return deviation_store.save_category(
+    return category_store.save_category(
         conn, code, name_sv=change.name_sv, colour=change.colour, weight=change.weight,
         active=change.active,
     )  # fmt: skip

@@ -15,7 +15,7 @@ from api.app_paths import STATIC_DIR
 from api.deps import ConnDep, SettingsDep
 from api.headers import page_response
 from api.security import SESSION_COOKIE, OptionalUserDep
-from geo import deviation_store, store
+from geo import category_store, store
 from geo.errors import NotFound, TooManyAttempts, Unauthorized
 from maps.situation import PLACE_KINDS_SV, situation_map_html
 
@@ -170,7 +170,7 @@ def planners_map(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) ->
                           "kind_sv": PLACE_KINDS_SV.get(r[2], r[2])} for r in places],
         "categories": [
             {"code": c["code"], "name_sv": c["name_sv"], "colour": c["colour"]}
-            for c in deviation_store.categories_json(conn)
+            for c in category_store.categories_json(conn)
         ],
     }  # fmt: skip
     page = situation_map_html(**_base_layers(conn, settings), app=app, mode="plan",
@@ -201,7 +201,7 @@ def situation_map(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) -
         "area": settings.default_area,
         "categories": [
             {"code": c["code"], "name_sv": c["name_sv"], "colour": c["colour"]}
-            for c in deviation_store.categories_json(conn)
+            for c in category_store.categories_json(conn)
         ],
         "routes": json.loads(store.tonight_routes_geojson(conn, now=datetime.now(UTC))),
         "default_days": DEFAULT_DAYS,

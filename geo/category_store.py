@@ -1,0 +1,81 @@
+"""Deviation categories in PostGIS: the active list, checks of codes, and admins' changes.
+
+A category is never deleted (reports keep theirs); one that is no longer wanted is made inactive.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from geo.errors import Conflict, InvalidInput, InvalidParameter, NotFound
+
+
+def category_codes(conn: psycopg.Connection) -> list[str]:
+    rows = conn.execute(
+        "SELECT code FROM deviation_categories WHERE active ORDER BY sort_order, code"
+    )
+    return [str(r[0]) for r in rows]
+
+
+def check_categories(conn: psycopg.Connection, categories: list[str]) -> None:
+    """`InvalidParameter` naming the first unknown category code and the known ones."""
+    codes = category_codes(conn)
+    unknown = [c for c in categories if c not in codes]
+    if unknown:
+        raise InvalidParameter(
+            f"unknown category {unknown[0]!r}: use one of {', '.join(codes)}", field="category"
+        )
+
+
+def save_category(
+    conn: psycopg.Connection,
+    code: str,
+    *,
+    name_sv: str | None = None,
+    colour: str | None = None,
+    weight: float | None = None,
+    active: bool | None = None,
+    create: bool = False,
+) -> dict[str, Any]:
+    """Create a category (``create``) or change one; returns it. Reports keep their category:
+    one that is no longer wanted is made inactive, never deleted."""
+    with conn.transaction():
+        exists = conn.execute("SELECT 1 FROM deviation_categories WHERE code = %s",
+                              (code,)).fetchone()  # fmt: skip
+        if create:
+            if exists:
+                raise Conflict(f"the category {code!r} exists already; change it with PATCH")
+            if name_sv is None or colour is None:
+                raise InvalidInput("a new category needs name_sv and colour", field="name_sv")
+            conn.execute(
+                "INSERT INTO deviation_categories (code, name_sv, colour, weight, active, "
+                "sort_order) VALUES (%s, %s, %s, %s, %s, (SELECT coalesce(max(sort_order), 0) "
+                "+ 10 FROM deviation_categories))",
+                (code, name_sv, colour, 1.0 if weight is None else weight,
+                 True if active is None else active),
+            )  # fmt: skip
+        else:
+            if not exists:
+                raise NotFound(f"no category {code!r}; GET /api/v1/categories lists them")
+            conn.execute(
+                "UPDATE deviation_categories SET name_sv = coalesce(%s, name_sv), "
+                "colour = coalesce(%s, colour), weight = coalesce(%s, weight), "
+                "active = coalesce(%s, active) WHERE code = %s",
+                (name_sv, colour, weight, active, code),
+            )
+        row = conn.execute(
+            "SELECT code, name_sv, colour, weight, active FROM deviation_categories "
+            "WHERE code = %s", (code,)).fetchone()  # fmt: skip
+    assert row is not None
+    return {"code": row[0], "name_sv": row[1], "colour": row[2], "weight": row[3],
+            "active": row[4]}  # fmt: skip
+
+
+def categories_json(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        "SELECT code, name_sv, colour, weight FROM deviation_categories WHERE active "
+        "ORDER BY sort_order, code"
+    ).fetchall()
+    return [{"code": r[0], "name_sv": r[1], "colour": r[2], "weight": r[3]} for r in rows]
