@@ -31,7 +31,8 @@ if sys.path and Path(sys.path[0] or ".").resolve() == _REPO / "bench":
 from routes import orienteering as orient  # noqa: E402
 from routes.network import StreetNetwork, distance_matrix, shortest_path  # noqa: E402
 from routes.osm import read_walkable_edges  # noqa: E402
-from routes.planner import Candidate, plan_route  # noqa: E402
+from routes.plan import Candidate  # noqa: E402
+from routes.planner import plan_route  # noqa: E402
 
 HELSINKI_EPSG = 3067  # ETRS-TM35FIN
 BUDGET_S = 3 * 3600.0

@@ -24,7 +24,7 @@ DECIMALS = 7
 
 
 class NamedPoint(Protocol):
-    """Anything with a name and a lon/lat position (a `routes.planner.PlannedStop`, say)."""
+    """Anything with a name and a lon/lat position (a `routes.plan.PlannedStop`, say)."""
 
     @property
     def name(self) -> str: ...

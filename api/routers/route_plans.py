@@ -18,7 +18,8 @@ from geo.deviation_store import select_points
 from geo.errors import InvalidInput
 from geo.timeofweek import parse_days, parse_hours
 from routes.network import StreetNetwork
-from routes.planner import Candidate, Plan, plan_route
+from routes.plan import Candidate, Plan
+from routes.planner import plan_route
 from routes.store import network_for
 
 router = APIRouter(prefix="/api/v1", tags=["route plans"])

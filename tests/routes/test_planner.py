@@ -18,7 +18,8 @@ from geo.geometry import transformer
 from routes.errors import BudgetTooShort, NotNearNetwork
 from routes.gpx import parse_gpx, route_to_gpx
 from routes.network import StreetNetwork, distance_matrix, shortest_paths
-from routes.planner import Candidate, Plan, plan_route
+from routes.plan import Candidate, Plan
+from routes.planner import plan_route
 
 GEOD = Geod(ellps="WGS84")
 
