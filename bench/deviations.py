@@ -18,6 +18,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -64,7 +65,7 @@ def main() -> int:
     ok = True
     with live_server(url) as base, httpx.Client(base_url=base, timeout=30) as client:
         since = (datetime.now(UTC) - timedelta(days=14)).isoformat()
-        params = {"area": "solberga", "since": since, "limit": 5000}
+        params: dict[str, str | int] = {"area": "solberga", "since": since, "limit": 5000}
         headers = token(base, planner)
         first = client.get("/api/v1/deviations", params=params, headers=headers)
         first.raise_for_status()
@@ -80,7 +81,7 @@ def main() -> int:
 
         headers = token(base, walker)
         now = datetime.now(UTC)
-        features = [
+        features: list[dict[str, Any]] = [
             {"type": "Feature",
              "geometry": {"type": "Point",
                           "coordinates": [18.0104 + (i % 50) * 1e-4, 59.2786 + (i // 50) * 1e-5]},

@@ -169,11 +169,11 @@ def bench_pdf(inputs: dict[str, Any], *, runs: int = 3) -> bool:
     start = time.perf_counter()
     from maps.report import (
         CategoryZoneRow,
-        HeatRaster,
         HotspotChange,
         MethodNote,
         meeting_report_pdf,
     )
+    from maps.report_map import HeatRaster
 
     imported = time.perf_counter() - start
     inputs = {**inputs, "heat": HeatRaster(*inputs["heat"])}

@@ -60,19 +60,20 @@ def central_node(net: StreetNetwork) -> int:
 def bench_plans(net: StreetNetwork, start: int) -> bool:
     ok = True
     main = net.node_ids[(net.component == net.largest) & (net.node_ids != start)]
-    start_lonlat = tuple(float(v) for v in net.lonlat[net.index_of(start)])
+    start_lon, start_lat = (float(v) for v in net.lonlat[net.index_of(start)])
     for n in (40, 150):
         rng = np.random.default_rng(n)
         nodes = rng.choice(main, size=n, replace=False)
         priorities = rng.integers(1, 6, size=n).astype(float)
         cands = [
-            Candidate(f"stop {i}", *(float(v) for v in net.lonlat[net.index_of(int(k))]), p)
+            Candidate(f"stop {i}", float(lonlat[0]), float(lonlat[1]), float(p))
             for i, (k, p) in enumerate(zip(nodes, priorities, strict=True))
+            for lonlat in [net.lonlat[net.index_of(int(k))]]
         ]
         t0 = time.perf_counter()
         plan = plan_route(
             net,
-            start=start_lonlat,
+            start=(start_lon, start_lat),
             budget_s=BUDGET_S,
             candidates=cands,
             speed_kmh=SPEED_KMH,
