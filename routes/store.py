@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,12 +27,15 @@ from psycopg import sql
 from geo.geometry import SWEREF99TM, BBox
 from geo.store import area_id
 from routes.errors import NetworkNotImported
-from routes.network import Edge, StreetNetwork
+from routes.network import Edge, LonLat, StreetNetwork
 from routes.osm import Progress, file_sha256, read_walkable_edges
 
 logger = logging.getLogger(__name__)
 
 AREA_BUFFER_M = 500.0
+# A walk's start, end or must-visit place up to this far outside its area grows the network to
+# cover it; one farther away is left outside (and the plan says how far it is from the streets).
+AROUND_MAX_M = 5000.0
 _CACHE_SIZE = 8
 
 
@@ -366,6 +370,45 @@ def network_for(
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
     return network
+
+
+def network_around(
+    conn: psycopg.Connection, area: str, points: Sequence[LonLat]
+) -> StreetNetwork:
+    """The street graph of ``area``, grown to cover ``points`` that lie outside it.
+
+    A walk's meeting point is often just outside the district the walk is for (a station or a
+    school across the border): the streets around it and between it and the area are then part
+    of the walk. Points within `AREA_BUFFER_M` of the area give `network_for` ``(area)``; others
+    up to `AROUND_MAX_M` away give the graph of the box around the buffered area and buffered
+    points (in the area's metric CRS).
+    """
+    own = network_for(conn, area)  # an area without streets of its own is NetworkNotImported
+    aid, srid = _area_row(conn, area)
+    lons = [float(p[0]) for p in points]
+    lats = [float(p[1]) for p in points]
+    row = conn.execute(
+        """
+        WITH a AS (SELECT geom, metric_srid FROM areas WHERE id = %(aid)s),
+        p AS (SELECT ST_SetSRID(ST_MakePoint(x, y), 4326) AS geom
+              FROM unnest(%(lons)s::float8[], %(lats)s::float8[]) AS t(x, y)),
+        outside AS (SELECT p.geom FROM p, a
+                    WHERE NOT ST_DWithin(a.geom::geography, p.geom::geography, %(buffer)s)
+                      AND ST_DWithin(a.geom::geography, p.geom::geography, %(max)s)),
+        box AS (SELECT ST_Extent(ST_Transform(ST_Buffer(ST_Transform(g, a.metric_srid),
+                                                        %(buffer)s), 4326)) AS e
+                FROM a, (SELECT geom AS g FROM a UNION ALL SELECT geom FROM outside) AS u)
+        SELECT (SELECT count(*) FROM outside), ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
+        FROM box
+        """,
+        {"aid": aid, "lons": lons, "lats": lats, "buffer": AREA_BUFFER_M, "max": AROUND_MAX_M},
+    ).fetchone()
+    assert row is not None
+    if not row[0]:
+        return own
+    box = BBox(*(round(float(v), 6) for v in row[1:]))
+    logger.info("network for %s grown to %s for %d point(s) outside it", area, box, row[0])
+    return network_for(conn, bbox=box, metric_epsg=srid)
 
 
 def clear_network_cache() -> None:

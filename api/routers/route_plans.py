@@ -20,7 +20,7 @@ from geo.timeofweek import parse_days, parse_hours
 from routes.network import StreetNetwork
 from routes.plan import Candidate, Plan
 from routes.planner import plan_route
-from routes.store import network_for
+from routes.store import network_around
 
 router = APIRouter(prefix="/api/v1", tags=["route plans"])
 PlannerOrWalker = Annotated[User, Depends(require_role("planner", "admin", "walker"))]
@@ -194,7 +194,6 @@ def create_route_plan(conn: ConnDep, user: PlannerOrWalker, req: PlanRequest) ->
     if budget_min is None:
         assert req.start_at and req.end_at
         budget_min = (req.end_at - req.start_at).total_seconds() / 60
-    network = network_for(conn, req.area)
     candidates = (
         [Candidate(c.name, c.point.coordinates[0], c.point.coordinates[1], c.priority)
          for c in req.candidates] if req.candidates is not None
@@ -207,6 +206,10 @@ def create_route_plan(conn: ConnDep, user: PlannerOrWalker, req: PlanRequest) ->
         else:
             candidates.append(Candidate(m.name, m.point.coordinates[0], m.point.coordinates[1],
                                         m.priority, must_visit=True))  # fmt: skip
+    # The meeting point and the must-visit places may lie outside the area: their streets too.
+    anchors = [start, *([end] if end else []), *((c.lon, c.lat) for c in candidates
+                                                 if c.must_visit)]  # fmt: skip
+    network = network_around(conn, req.area, anchors)
     plan = plan_route(
         network, start=start, end=end, budget_s=budget_min * 60, candidates=candidates,
         speed_kmh=req.speed_kmh, dwell_s=req.dwell_min * 60, time_limit_s=req.time_limit_s,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from collections.abc import Callable
 
@@ -237,6 +238,29 @@ def test_a_route_plan_along_the_streets_within_the_budget(
     default = _plan(client, h)
     assert default.status_code == 200, default.text
     assert default.json()["properties"]["stops"], default.json()["properties"]["left_out"]
+
+
+def test_a_meeting_point_outside_the_area_brings_its_streets(
+    client: TestClient, headers, network: None, conn: psycopg.Connection  # type: ignore[no-untyped-def]
+) -> None:
+    """Johan Skytteskolan lies in Långbro, over 1 km from Solberga: a walk for Solberga that meets
+    there walks from the school's own streets, not from the nearest street inside Solberga."""
+    school = conn.execute(
+        "SELECT id, ST_X(geom), ST_Y(geom) FROM places "
+        "WHERE name = 'Johan Skytteskolan' AND kind = 'school'"
+    ).fetchone()
+    assert school is not None
+    candidates = [{"name": "Spadvägen", "priority": 3,
+                   "point": {"type": "Point", "coordinates": list(SPADVAGEN[0])}}]  # fmt: skip
+    r = _plan(client, headers("planner"), area="solberga", start={"place_id": school[0]},
+              candidates=candidates, duration_min=60)  # fmt: skip
+    assert r.status_code == 200, r.text
+    props = r.json()["properties"]
+    assert [s["name"] for s in props["stops"]] == ["Spadvägen"]
+    first = r.json()["geometry"]["coordinates"][0]
+    x0, y0 = TO_3006.transform(school[1], school[2])
+    x1, y1 = TO_3006.transform(*first)
+    assert math.hypot(x1 - x0, y1 - y0) < 150  # the nearest street node is ~100 m away
 
 
 @pytest.mark.parametrize(
