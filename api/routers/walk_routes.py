@@ -20,7 +20,7 @@ from geo.errors import InvalidInput
 from geo.route_store import RouteInput, parse_route
 from routes.gpx import MAX_GPX_BYTES, parse_gpx, route_to_gpx
 from routes.snap import snap_line
-from routes.store import network_for
+from routes.store import network_around
 
 router = APIRouter(prefix="/api/v1", tags=["walk routes"])
 MAX_ROUTE_BODY = 2 * 1024 * 1024
@@ -41,7 +41,8 @@ def _snapped(conn: ConnDep, route: RouteInput) -> tuple[RouteInput, dict[str, An
     area = route.area
     if area is None:
         area = _area_of(conn, route)
-    network = network_for(conn, area)
+    # A route may leave its area: the streets where it was drawn are snapped to.
+    network = network_around(conn, area, route.coords)
     snapped = snap_line(network, route.coords)
     result = RouteInput(name=route.name, coords=[(x, y) for x, y in snapped.coords],
                         area=route.area, notes=route.notes, source="snapped")  # fmt: skip

@@ -152,6 +152,11 @@ def test_snap_follows_the_streets_and_reports_the_moves(
                       json=line([SPADVAGEN[0], (18.0104, 59.2786)]), headers=headers("planner"))
     assert far.status_code == 422
     assert "vertex 1" in far.json()["detail"][0]["msg"]
+    # Drawn for Solberga but along Spadvägen in Långbro: snapped to Spadvägen, not to Solberga.
+    other = client.post("/api/v1/routes", params={"snap": "true"},
+                        json=line(drawn, area="solberga"), headers=headers("planner"))  # fmt: skip
+    assert other.status_code == 201, other.text
+    assert other.json()["properties"]["snap"]["max_moved_m"] < 60
 
 
 def test_gpx_download_and_upload_round_trip(client: TestClient, headers) -> None:  # type: ignore[no-untyped-def]
