@@ -152,9 +152,12 @@ def test_snap_follows_the_streets_and_reports_the_moves(
                       json=line([SPADVAGEN[0], (18.0104, 59.2786)]), headers=headers("planner"))
     assert far.status_code == 422
     assert "vertex 1" in far.json()["detail"][0]["msg"]
-    # Drawn for Solberga but along Spadvägen in Långbro: snapped to Spadvägen, not to Solberga.
+    # Drawn for Solberga but along Västerängsvägen by Johan Skytteskolan in Långbro, over 1 km
+    # from Solberga: snapped to Västerängsvägen, not to the nearest street near Solberga.
+    vasterangsvagen = offset([(17.9817760, 59.2782385), (17.9836232, 59.2774143)], 15.0)
     other = client.post("/api/v1/routes", params={"snap": "true"},
-                        json=line(drawn, area="solberga"), headers=headers("planner"))  # fmt: skip
+                        json=line(vasterangsvagen, area="solberga"),
+                        headers=headers("planner"))  # fmt: skip
     assert other.status_code == 201, other.text
     assert other.json()["properties"]["snap"]["max_moved_m"] < 60
 
