@@ -197,7 +197,6 @@ def json_for_script(value: Any) -> str:
 def _chrome(config: dict[str, Any]) -> str:
     """The page's controls around the map (Swedish); filled in by ``static/situation.js``."""
     user = config["user"]
-    who = html.escape(f"{user['email']} ({ROLES_SV.get(user['role'], user['role'])})")
     days = "".join(
         f'<button type="button" data-days="{d}"'
         + (' class="nv-active"' if d == config["default_days"] else "")
@@ -216,8 +215,7 @@ def _chrome(config: dict[str, Any]) -> str:
     )
     plan_link = '<a href="/plan">Planering</a>' if user["role"] in ("planner", "admin") else ""
     return f"""
-<div class="nv-user">{who} {plan_link}
-  <form method="post" action="/logout"><button type="submit">Logga ut</button></form></div>
+{_user_bar(user, links=plan_link)}
 <div class="nv-panel">
   <div class="nv-filters" role="group" aria-label="Tidsperiod">{days}
     <select id="nv-category" aria-label="Kategori">
@@ -293,10 +291,18 @@ EXPORT_PROFILES_SV = [
 ]
 
 
+def _user_bar(user: dict[str, Any], *, links: str) -> str:
+    """Who is signed in, links to the other pages and "Logga ut". On a phone the e-mail address
+    is shortened, never the button."""
+    who = html.escape(f"{user['email']} ({ROLES_SV.get(user['role'], user['role'])})")
+    return (f'<div class="nv-user"><span class="nv-who" title="{who}">{who}</span>{links}'
+            '<form method="post" action="/logout"><button type="submit">Logga ut</button></form>'
+            "</div>")  # fmt: skip
+
+
 def _plan_chrome(config: dict[str, Any]) -> str:
     """The planners' panel (Swedish): route plans, drawing, heat map and hot spots, export."""
     user = config["user"]
-    who = html.escape(f"{user['email']} ({ROLES_SV.get(user['role'], user['role'])})")
     areas = _options([(a["slug"], a["name"] + ("" if a["network"] else " (inget gatunät)"))
                       for a in config["areas"]], config["area"])  # fmt: skip
     starts = _options([(str(p["id"]), f"{p['name']} ({p['kind_sv']})")
@@ -305,9 +311,7 @@ def _plan_chrome(config: dict[str, Any]) -> str:
                         ("365", "år")], "90")  # fmt: skip
     tows = _options(list(TIME_OF_WEEK_SV), "fri-sat|20-02")
     return f"""
-<div class="nv-user">{who}
-  <a href="/">Lägesbild</a>
-  <form method="post" action="/logout"><button type="submit">Logga ut</button></form></div>
+{_user_bar(user, links='<a href="/">Lägesbild</a>')}
 <aside class="nv-plan-panel" id="nv-plan-panel">
  <details open><summary>Ruttförslag</summary>
   <form id="nv-plan-form" class="nv-form">

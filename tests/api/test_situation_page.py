@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -217,6 +218,21 @@ def test_partner_sees_the_map_without_descriptions_or_report_button(
                     l.feature.properties.reporter !== undefined) n++; }); return n; }"""
         )
         assert descriptions == 0
+
+
+def test_a_walker_can_sign_out_on_a_phone(
+    browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]]
+) -> None:
+    """A club's shared phone: the next walker must not report in the last one's name."""
+    email, password = web_users["walker"]
+    with signed_in(browser, live_server, email, password) as page:
+        button = page.locator(".nv-user button", has_text="Logga ut")
+        box = button.bounding_box()
+        assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= PHONE["width"]
+        button.click(timeout=5000)  # fails when something else (or nothing) is on top of it
+        page.wait_for_url("**/login")
+        page.goto(f"{live_server}/")
+        assert urlsplit(page.url).path == "/login"
 
 
 def test_planner_sees_heat_map_and_hot_spots_with_legends(
