@@ -88,7 +88,8 @@ def situation_map_html(
     tile_url
         A ``{z}/{x}/{y}`` tile URL template, or None for no base map (closed networks).
     """
-    m = folium.Map(location=None, tiles=None, control_scale=True, prefer_canvas=False)
+    # The scale bar is added by the page's script, metric only (it fits above a phone's panel).
+    m = folium.Map(location=None, tiles=None, control_scale=False, prefer_canvas=False)
     _local_assets(m, static_url)
     root = m.get_root()
     root.header.add_child(  # type: ignore[attr-defined]

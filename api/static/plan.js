@@ -10,6 +10,7 @@
 
   var config = JSON.parse(document.getElementById("nv-config").textContent);
   var map = window[config.map];
+  L.control.scale({ imperial: false }).addTo(map);
   var layerControl = window.nvLayerControl;
   function $(id) { return document.getElementById(id); }
   var el = window.nv.el, uuid4 = window.nv.uuid4, toast = window.nv.toast;

@@ -14,6 +14,7 @@
 
   var config = JSON.parse(document.getElementById("nv-config").textContent);
   var map = window[config.map];
+  L.control.scale({ imperial: false }).addTo(map);
   var QUEUE_KEY = "nattvandring.pending." + config.user.id;
   var categories = {};
   config.categories.forEach(function (c) { categories[c.code] = c; });
