@@ -320,6 +320,24 @@
     });
   }
 
+  /* Why the server refused a report, in Swedish for the mistakes a walker can make; the API's
+   * own (English) message otherwise. */
+  var REFUSED_SV = {
+    geometry: "positionen ligger mer än 2 km från alla områden. Kontrollera positionen.",
+    observed_at: "tiden godtogs inte. Kontrollera att telefonens klocka går rätt.",
+    category: "kategorin finns inte längre. Välj en annan.",
+    description: "anteckningen är för lång (högst 2 000 tecken).",
+  };
+  function reportErrorText(body, status) {
+    var d = body && body.detail;
+    var loc = Array.isArray(d) && d.length && d[0].loc ? d[0].loc : [];
+    var field = loc.length ? loc[loc.length - 1] : null;
+    if (status === 422 && field === "geometry" && /swapped/.test(d[0].msg)) {
+      return "koordinaterna verkar omkastade (longitud och latitud).";
+    }
+    return (status === 422 && REFUSED_SV[field]) || window.nv.errorText(body, status);
+  }
+
   function send(feature) {
     return fetch("/api/v1/deviations", {
       method: "POST",
@@ -342,7 +360,7 @@
         // The server will never take this report as it is: say why and drop it.
         return r.json().then(function (body) {
           removeFromQueue(feature.properties.id);
-          toast("Rapporten kunde inte sparas: " + window.nv.errorText(body, r.status), "nv-error");
+          toast("Rapporten kunde inte sparas: " + reportErrorText(body, r.status), "nv-error");
         });
       }
       throw new Error("server " + r.status);  // 5xx, 408, 429: keep it and retry later

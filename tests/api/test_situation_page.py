@@ -129,6 +129,23 @@ def test_gps_report_takes_two_taps_and_keeps_the_accuracy(
         assert (round(lon, 4), round(lat, 4), accuracy) == (18.0104, 59.2786, 12.0)
 
 
+def test_a_refused_report_says_why_in_swedish(
+    browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]], live_db_url: str
+) -> None:
+    email, password = web_users["walker"]
+    gothenburg = {"latitude": 57.7089, "longitude": 11.9746, "accuracy": 20}
+    gps = {"geolocation": gothenburg, "permissions": ["geolocation"]}
+    with signed_in(browser, live_server, email, password, **gps) as page:
+        note = f"Fel plats {uuid.uuid4()}"
+        page.click("#nv-report-open")
+        page.wait_for_selector("text=din GPS-position, ±20 m")
+        page.fill("#nv-note", note)
+        page.click("[data-category='trasig_belysning']")
+        page.wait_for_selector("text=positionen ligger mer än 2 km från alla områden")
+        page.wait_for_selector("body[data-pending='0']", state="attached")
+    assert rows(live_db_url, "SELECT 1 FROM deviations WHERE description = %s", note) == []
+
+
 def test_offline_report_waits_survives_a_reload_and_is_stored_once(
     browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]], live_db_url: str
 ) -> None:
