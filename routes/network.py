@@ -6,12 +6,13 @@ geodesic metres on the WGS 84 ellipsoid (computed once, at import), so path leng
 depend on a projection. Nearest-node look-ups run in a metric CRS (SWEREF 99 TM, EPSG:3006, for
 Swedish areas) where a KD-tree's Euclidean distance is in metres.
 
-Stops are snapped to the nearest *node* (`nearest_node`): in a network split at every
-intersection that moves a point by at most half a block, and the distance moved is always
-reported. Drawn lines are snapped onto the nearest point of an *edge* (`nearest_edges`), so that
-a line beside a street lands on that street. Both are restricted to the largest connected
-component, so that every snapped point can reach every other one (OSM extracts hold small
-unconnected pieces: a footway in a courtyard, a way cut off at the extract's edge).
+Stops are snapped to the nearest *node* (`nearest_node`): the service's networks have nodes at
+every intersection and at most 50 m apart along the streets (`routes.densify`), so that moves a
+point little, and the distance moved is always reported. Drawn lines are snapped onto the
+nearest point of an *edge* (`nearest_edges`), so that a line beside a street lands on that
+street. Both are restricted to the largest connected component, so that every snapped point can
+reach every other one (OSM extracts hold small unconnected pieces: a footway in a courtyard, a
+way cut off at the extract's edge).
 """
 
 from __future__ import annotations

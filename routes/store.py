@@ -26,6 +26,7 @@ from psycopg import sql
 
 from geo.geometry import SWEREF99TM, BBox
 from geo.store import area_id
+from routes.densify import split_long_edges
 from routes.errors import NetworkNotImported
 from routes.network import Edge, LonLat, StreetNetwork
 from routes.osm import Progress, file_sha256, read_walkable_edges
@@ -364,7 +365,8 @@ def network_for(
             f"no street network is imported for {where}; import an OpenStreetMap extract "
             "(.osm or .osm.pbf) that covers it first"
         )
-    network = StreetNetwork(edges, metric_epsg=srid)
+    # Nodes every 50 m at most, so that stops and meeting points snap close to where they are.
+    network = StreetNetwork(split_long_edges(edges), metric_epsg=srid)
     with _cache_lock:
         _cache[key] = network
         while len(_cache) > _CACHE_SIZE:

@@ -19,6 +19,7 @@ PURE = [
     "geo/grid.py",
     "geo/timeofweek.py",
     "geo/privacy.py",
+    "routes/densify.py",
     "maps/situation.py",
     "maps/leaflet.py",
     "maps/kml.py",

@@ -9,6 +9,7 @@ import pytest
 import shapely
 from pyproj import Geod
 
+from routes.densify import split_long_edges
 from routes.errors import NetworkNotImported, NoRoute, UnknownNode
 from routes.network import (
     StreetNetwork,
@@ -26,12 +27,13 @@ GEOD = Geod(ellps="WGS84")
 
 @pytest.fixture(scope="module")
 def graph(helsinki_db: tuple[str, object]) -> nx.Graph:
-    """networkx's graph of the stored edges (the shortest of parallel edges)."""
+    """networkx's graph of the edges the service loads (the stored edges cut into pieces of at
+    most 50 m, `routes.densify`; the shortest of parallel edges)."""
     from geo import postgis
 
     g = nx.Graph()
     with postgis.connect(helsinki_db[0]) as conn:
-        for e in load_network(conn):
+        for e in split_long_edges(load_network(conn)):
             if e.source != e.target and not (
                 g.has_edge(e.source, e.target) and g[e.source][e.target]["w"] <= e.length_m
             ):
