@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class NattvandringError(Exception):
-    """Base class of every error nattvandring raises on purpose."""
+    """Base class of every error nattvandring raises on purpose.
+
+    ``code`` names the kind of error for programs (the API sends it, and the pages show a
+    Swedish text for it); ``ctx`` holds the figures that text needs.
+    """
+
+    code: str | None = None
+
+    @property
+    def ctx(self) -> dict[str, Any]:
+        return {}
 
 
 class NotFound(NattvandringError):
@@ -15,6 +27,7 @@ class InvalidInput(NattvandringError):
     """Input that the caller can fix; the message says how."""
 
     location = "body"
+    code = "value_error"
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)

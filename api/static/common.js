@@ -33,10 +33,36 @@
     toast.timer = setTimeout(function () { t.hidden = true; }, 7000);
   }
 
-  /* The message of an API error body: FastAPI's list of {msg} or a plain detail. */
+  /* Swedish texts for the API's error codes ("type" of a 422 item, "code" of other errors),
+   * with the figures the API sends in "ctx". Errors without a code keep the API's message. */
+  var WHAT_SV = { start: "Startpunkten", end: "Slutpunkten", candidates: "Ett obligatoriskt stopp" };
+  var ERRORS_SV = {
+    not_near_network: function (x) {
+      var field = x.loc && x.loc.length ? x.loc[x.loc.length - 1] : null;
+      return (WHAT_SV[field] || "En punkt") + " ligger " + x.ctx.distance_m +
+        " m från närmaste gata i gatunätet. Flytta den närmare en gata (eller importera ett " +
+        "gatunät som täcker platsen).";
+    },
+    budget_too_short: function (x) {
+      return "Tiden räcker inte: öka den med minst " + x.ctx.shortfall_min +
+        " min eller ta bort obligatoriska stopp.";
+    },
+    no_route: function () { return "Ingen gångväg i gatunätet förbinder punkterna."; },
+    invalid_gpx: function (x) { return "GPX-filen kunde inte läsas (" + x.msg + ")."; },
+    network_not_imported: function () {
+      return "Inget gatunät är importerat för området: importera ett OpenStreetMap-utdrag först.";
+    },
+  };
+
+  /* The message of an API error body: FastAPI's list of {msg} or a plain detail, in Swedish
+   * where the error has a code we know. */
   function errorText(body, status) {
     var d = body && body.detail;
-    if (Array.isArray(d)) return d.map(function (x) { return x.msg; }).join("; ");
+    if (Array.isArray(d)) {
+      return d.map(function (x) { return ERRORS_SV[x.type] ? ERRORS_SV[x.type](x) : x.msg; })
+        .join("; ");
+    }
+    if (body && ERRORS_SV[body.code]) return ERRORS_SV[body.code]({ msg: String(d) });
     return d ? String(d) : "fel " + status;
   }
 

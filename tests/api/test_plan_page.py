@@ -9,7 +9,9 @@ from playwright.sync_api import sync_playwright
 
 from geo import postgis
 from routes.gpx import route_to_gpx
+from routes.store import import_osm
 from tests.browser import launch
+from tests.conftest import DATA_DIR
 
 
 def test_planner_draws_and_saves_a_route_and_a_zone(
@@ -80,3 +82,32 @@ def test_planner_draws_and_saves_a_route_and_a_zone(
     assert len(route) == 1 and route[0][0] == 3 and route[0][1] == "drawn"
     assert 100 < float(route[0][2]) < 1000
     assert len(zone) == 1 and zone[0][0] in ("solberga", "alvsjo")  # by the station
+
+
+def test_a_refused_route_plan_says_why_in_swedish(
+    live_server: str, web_users: dict[str, tuple[str, str]], live_db_url: str
+) -> None:
+    """Älvsjö station lies over 500 m from the imported streets: the page names the distance."""
+    with postgis.connect(live_db_url, autocommit=True) as conn:
+        import_osm(conn, DATA_DIR / "osm_langbro_solberga_west_2020.osm")  # as `demo load` does
+    email, password = web_users["planner"]
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 850})
+            page.goto(f"{live_server}/plan")
+            page.fill("#email", email)
+            page.fill("#password", password)
+            page.click("button[type=submit]")
+            page.wait_for_selector("body[data-routes]", state="attached")
+            options = page.locator("#nv-plan-form select[name=start] option")
+            station = options.filter(has_text="Älvsjö station").first.get_attribute("value")
+            assert station
+            page.select_option("#nv-plan-form select[name=start]", station)
+            page.click("#nv-plan-form button[type=submit]")
+            page.wait_for_selector("#nv-plan-status:has-text('Inget ruttförslag')")
+            status = page.inner_text("#nv-plan-status")
+            assert "Startpunkten ligger" in status and " m från närmaste gata" in status
+            assert "nearest street" not in status
+        finally:
+            browser.close()

@@ -295,6 +295,23 @@ def test_route_plan_errors_say_what_to_fix(
     assert fragment in text
 
 
+def test_route_plan_errors_carry_a_code_and_their_figures(
+    client: TestClient, headers, network: None  # type: ignore[no-untyped-def]
+) -> None:
+    """Programs (and the pages' Swedish texts) read ``type`` and ``ctx``, not the message."""
+    h = headers("planner")
+    far = _plan(client, h, start={"type": "Point", "coordinates": [18.0104, 59.2786]}).json()
+    item = far["detail"][0]
+    assert item["type"] == "not_near_network" and item["loc"] == ["body", "start"]
+    assert item["ctx"]["distance_m"] > 300
+    short = _plan(client, h, duration_min=5, must_visit=[{"name": "Långt", "point": {
+        "type": "Point", "coordinates": [17.9785, 59.2750]}}]).json()  # fmt: skip
+    assert short["detail"][0]["type"] == "budget_too_short"
+    assert short["detail"][0]["ctx"]["shortfall_min"] >= 1
+    none = _plan(client, h, area="orby-slott")
+    assert none.status_code == 404 and none.json()["code"] == "network_not_imported"
+
+
 def test_the_planners_page_is_for_planners(client: TestClient, conn: psycopg.Connection) -> None:
     assert client.get("/plan", follow_redirects=False).headers["location"] == "/login?next=/plan"
     for role, status in (("walker", 403), ("planner", 200)):
