@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Annotated
 
 import psycopg
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Header, Query, Request
 from psycopg_pool import PoolTimeout
 
 from api.settings import AppSettings
-from geo.errors import DatabaseError
+from geo.errors import DatabaseError, InvalidHeader
 from geo.geometry import BBOX_FORM, BBox, parse_bbox
 
 
@@ -41,6 +42,21 @@ async def bbox_param(
 # the response is sent. With FastAPI's default ("request") the commit ran after the response, so a
 # browser that followed the sign-in redirect at once could arrive before its session existed, and
 # a client reading back what it had just written could miss it.
+async def idempotency_key(
+    idempotency_key: Annotated[str | None, Header(
+        description="A UUID made by the client: a retry with the same key and body is stored "
+                    "once (and answered 200 with what was stored); another body is a 409")] = None,
+) -> uuid.UUID | None:
+    if idempotency_key is None:
+        return None
+    try:
+        return uuid.UUID(idempotency_key)
+    except ValueError:
+        raise InvalidHeader("the Idempotency-Key header must be a UUID",
+                            field="Idempotency-Key") from None  # fmt: skip
+
+
 ConnDep = Annotated[psycopg.Connection, Depends(get_conn, scope="function")]
 SettingsDep = Annotated[AppSettings, Depends(get_settings)]
 BBoxDep = Annotated[BBox | None, Depends(bbox_param)]
+IdempotencyKeyDep = Annotated[uuid.UUID | None, Depends(idempotency_key)]

@@ -44,6 +44,12 @@ class InvalidParameter(InvalidInput):
     location = "query"
 
 
+class InvalidHeader(InvalidInput):
+    """A request header that is malformed (an Idempotency-Key that is not a UUID, say)."""
+
+    location = "header"
+
+
 class DatabaseError(NattvandringError):
     """The database cannot be reached, set up or migrated; the message says what to do."""
 

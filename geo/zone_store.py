@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import uuid
 from typing import Any
 
 import psycopg
@@ -76,10 +79,29 @@ def _area_for(conn: psycopg.Connection, geom: Any, area: str | None) -> int:
     return int(row[1])
 
 
-def create_zone(conn: psycopg.Connection, body: Any, *, user_id: int) -> str:
-    """Store a new zone; its slug comes from the name (numbered when taken)."""
+def create_zone(
+    conn: psycopg.Connection, body: Any, *, user_id: int, client_id: uuid.UUID | None = None
+) -> tuple[str, bool]:
+    """Store a new zone; its slug comes from the name (numbered when taken).
+
+    Returns the slug and whether the zone is new: with ``client_id`` a retry of the same body
+    returns the stored zone's slug (and ``False``); another body with that id is a `Conflict`.
+    """
     name, description, area, geom = parse_zone(body)
+    digest = hashlib.sha256(json.dumps([name, description, area, shapely.to_geojson(geom)])
+                            .encode()).hexdigest()  # fmt: skip
     with conn.transaction():
+        if client_id is not None:
+            # Concurrent retries wait here for the first one's commit (the unique key).
+            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                         (str(client_id),))  # fmt: skip
+            stored = conn.execute("SELECT slug, body_sha256 FROM zones WHERE client_id = %s",
+                                  (client_id,)).fetchone()  # fmt: skip
+            if stored is not None:
+                if stored[1] != digest:
+                    raise Conflict(f"another zone was created with the key {client_id}: use a "
+                                   "new Idempotency-Key for a new zone")  # fmt: skip
+                return str(stored[0]), False
         area_id = _area_for(conn, geom, area)
         base = slugify(name) or "zon"
         slug, n = base, 1
@@ -87,11 +109,12 @@ def create_zone(conn: psycopg.Connection, body: Any, *, user_id: int) -> str:
             n += 1
             slug = f"{base}-{n}"
         conn.execute(
-            "INSERT INTO zones (slug, name, area_id, description, geom, created_by) VALUES "
-            "(%s, %s, %s, %s, ST_Multi(ST_SetSRID(ST_GeomFromWKB(%s), 4326)), %s)",
-            (slug, name, area_id, description, shapely.to_wkb(geom), user_id),
+            "INSERT INTO zones (slug, name, area_id, description, geom, created_by, client_id, "
+            "body_sha256) VALUES (%s, %s, %s, %s, ST_Multi(ST_SetSRID(ST_GeomFromWKB(%s), 4326)), "
+            "%s, %s, %s)",
+            (slug, name, area_id, description, shapely.to_wkb(geom), user_id, client_id, digest),
         )
-    return slug
+    return slug, True
 
 
 def replace_zone(conn: psycopg.Connection, slug: str, body: Any) -> None:

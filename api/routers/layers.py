@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.bodies import body_of
-from api.deps import BBoxDep, ConnDep
+from api.deps import BBoxDep, ConnDep, IdempotencyKeyDep
 from api.security import PlannerDep
 from geo import store, zone_store
 
@@ -58,12 +58,18 @@ def list_zones(
 
 @router.post("/zones", status_code=201, response_class=Response, responses=_FEATURE)
 async def create_zone(
-    body: Annotated[Any, Depends(body_of(MAX_ZONE_BODY))], conn: ConnDep, user: PlannerDep
+    body: Annotated[Any, Depends(body_of(MAX_ZONE_BODY))],
+    conn: ConnDep,
+    user: PlannerDep,
+    key: IdempotencyKeyDep,
 ) -> Response:
     """Draw a collaboration zone: a GeoJSON (Multi)Polygon Feature with ``properties.name``
-    (optional ``description``, ``area``). Planners and admins."""
-    slug = await run_in_threadpool(zone_store.create_zone, conn, body, user_id=user.id)
-    return Response(_zone(conn, slug), status_code=201, media_type=GEOJSON)
+    (optional ``description``, ``area``). Planners and admins. With an ``Idempotency-Key`` a
+    retry is stored once (200 with the stored zone)."""
+    slug, created = await run_in_threadpool(
+        zone_store.create_zone, conn, body, user_id=user.id, client_id=key
+    )
+    return Response(_zone(conn, slug), status_code=201 if created else 200, media_type=GEOJSON)
 
 
 @router.put("/zones/{slug}", response_class=Response, responses=_FEATURE)

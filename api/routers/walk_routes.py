@@ -7,12 +7,12 @@ import re
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.accounts import User
 from api.bodies import body_of
-from api.deps import ConnDep
+from api.deps import ConnDep, IdempotencyKeyDep
 from api.routers.layers import GEOJSON, geojson_response
 from api.security import PlannerDep, UserDep
 from geo import route_store
@@ -24,16 +24,6 @@ from routes.store import network_around
 
 router = APIRouter(prefix="/api/v1", tags=["walk routes"])
 MAX_ROUTE_BODY = 2 * 1024 * 1024
-
-
-def _client_id(key: str | None) -> uuid.UUID | None:
-    if key is None:
-        return None
-    try:
-        return uuid.UUID(key)
-    except ValueError:
-        raise InvalidInput("the Idempotency-Key header must be a UUID",
-                           field="Idempotency-Key") from None  # fmt: skip
 
 
 def _snapped(conn: ConnDep, route: RouteInput) -> tuple[RouteInput, dict[str, Any]]:
@@ -71,7 +61,7 @@ def _with_snap_report(feature: str, report: dict[str, Any] | None) -> str:
 
 
 async def _create(
-    conn: ConnDep, body: Any, *, user: User, snap: bool, key: str | None, source: str
+    conn: ConnDep, body: Any, *, user: User, snap: bool, key: uuid.UUID | None, source: str
 ) -> Response:
     def work() -> tuple[str, bool]:
         route = parse_route(body, source=source)
@@ -79,7 +69,7 @@ async def _create(
         if snap:
             route, report = _snapped(conn, route)
         feature, created = route_store.create_route(
-            conn, route, user_id=user.id, client_id=_client_id(key)
+            conn, route, user_id=user.id, client_id=key
         )
         return _with_snap_report(feature, report), created
 
@@ -98,15 +88,14 @@ async def create_route(
     body: Annotated[Any, Depends(body_of(MAX_ROUTE_BODY))],
     conn: ConnDep,
     user: PlannerDep,
+    key: IdempotencyKeyDep,
     snap: Annotated[bool, Query(description="Snap the line to the street network")] = False,
-    idempotency_key: Annotated[str | None, Header(description="A UUID: a retry with the same "
-                                                   "key and body is stored once")] = None,
 ) -> Response:
     """Create a walk route from a GeoJSON LineString Feature (``properties.name``, optional
     ``area`` and ``notes``). With ``?snap=true`` the line follows the streets: shortest paths
-    between the drawn vertices, each moved to the nearest street node; ``properties.snap``
-    says how far each moved."""
-    return await _create(conn, body, user=user, snap=snap, key=idempotency_key, source="drawn")
+    between the drawn vertices, each moved to the nearest point of a street;
+    ``properties.snap`` says how far each moved."""
+    return await _create(conn, body, user=user, snap=snap, key=key, source="drawn")
 
 
 @router.post("/routes/gpx", status_code=201, response_class=Response)
@@ -114,10 +103,10 @@ async def import_gpx(
     raw: Annotated[bytes, Depends(body_of(MAX_GPX_BYTES, parse=False))],
     conn: ConnDep,
     user: PlannerDep,
+    key: IdempotencyKeyDep,
     name: Annotated[str, Query(min_length=1, max_length=200)],
     area: str | None = None,
     snap: bool = False,
-    idempotency_key: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Create a walk route from an uploaded GPX track or route (the request body, as sent by
     ``curl --data-binary @walk.gpx``), at most 10 MB."""
@@ -125,8 +114,7 @@ async def import_gpx(
     feature_body = {"type": "Feature", "geometry": {"type": "LineString",
                     "coordinates": [list(p) for p in points]},
                     "properties": {"name": name, "area": area}}  # fmt: skip
-    return await _create(conn, feature_body, user=user, snap=snap, key=idempotency_key,
-                         source="gpx")  # fmt: skip
+    return await _create(conn, feature_body, user=user, snap=snap, key=key, source="gpx")
 
 
 @router.get("/routes/{route_id}.gpx", response_class=Response,

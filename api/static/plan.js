@@ -139,28 +139,27 @@
     if (!pending) return;
     var name = $("nv-drawn-name").value.trim();
     if (!name) { $("nv-edit-status").textContent = "Skriv ett namn först."; return; }
-    var area = $("nv-plan-form").querySelector("[name=area]").value;
-    var request;
-    if (pending.kind === "route") {
-      var coords = pending.layer.getLatLngs().map(function (ll) { return [ll.lng, ll.lat]; });
-      var snap = $("nv-snap").checked ? "?snap=true" : "";
-      request = api("POST", "/api/v1/routes" + snap,
-        { type: "Feature", geometry: { type: "LineString", coordinates: coords }, properties: { name: name } },
-        { "Idempotency-Key": uuid4() }).then(function (f) {
-          var moved = f.properties.snap ? " Punkterna flyttades högst " + Math.round(f.properties.snap.max_moved_m) + " m till gatorna." : "";
-          toast("Rutten " + f.properties.name + " är sparad (" + km(f.properties.length_m) + ")." + moved, "nv-ok");
-          return loadRoutes();
-        });
-    } else {
-      var ring = pending.layer.getLatLngs()[0].map(function (ll) { return [ll.lng, ll.lat]; });
-      ring.push(ring[0]);
-      request = api("POST", "/api/v1/zones",
-        { type: "Feature", geometry: { type: "Polygon", coordinates: [ring] }, properties: { name: name } })
-        .then(function (f) {
-          L.geoJSON(f, { style: { color: "#6a3d9a", weight: 2, fillOpacity: 0.15, className: "nv-new-zone" } }).addTo(zonesDrawn);
-          toast("Zonen " + f.properties.name + " är sparad.", "nv-ok");
-        });
-    }
+    var route = pending.kind === "route";
+    var url = route ? "/api/v1/routes" + ($("nv-snap").checked ? "?snap=true" : "") : "/api/v1/zones";
+    var ring = route ? null : pending.layer.getLatLngs()[0].map(function (ll) { return [ll.lng, ll.lat]; });
+    if (ring) ring.push(ring[0]);
+    var body = { type: "Feature", properties: { name: name }, geometry: route
+      ? { type: "LineString", coordinates: pending.layer.getLatLngs().map(function (ll) { return [ll.lng, ll.lat]; }) }
+      : { type: "Polygon", coordinates: [ring] } };
+    // One key per request: pressing "Spara" again after a lost answer stores the shape once;
+    // a changed name, shape or snapping is another request with a key of its own.
+    var variant = url + JSON.stringify(body);
+    pending.keys = pending.keys || {};
+    var key = pending.keys[variant] || (pending.keys[variant] = uuid4());
+    var request = api("POST", url, body, { "Idempotency-Key": key }).then(function (f) {
+      if (route) {
+        var moved = f.properties.snap ? " Punkterna flyttades högst " + Math.round(f.properties.snap.max_moved_m) + " m till gatorna." : "";
+        toast("Rutten " + f.properties.name + " är sparad (" + km(f.properties.length_m) + ")." + moved, "nv-ok");
+        return loadRoutes();
+      }
+      L.geoJSON(f, { style: { color: "#6a3d9a", weight: 2, fillOpacity: 0.15, className: "nv-new-zone" } }).addTo(zonesDrawn);
+      toast("Zonen " + f.properties.name + " är sparad.", "nv-ok");
+    });
     request.then(function () {
       drawnLayer.clearLayers(); pending = null; $("nv-save-drawn").hidden = true;
       $("nv-edit-status").textContent = "";

@@ -204,6 +204,57 @@ def test_zones_drawn_by_planners(client: TestClient, headers) -> None:  # type: 
     assert client.delete(f"/api/v1/zones/{slug}", headers=h).status_code == 204
 
 
+def test_a_retried_zone_is_stored_once(client: TestClient, headers,  # type: ignore[no-untyped-def]
+                                       conn: psycopg.Connection) -> None:  # fmt: skip
+    ring = [[17.980, 59.282], [17.985, 59.282], [17.985, 59.285], [17.980, 59.282]]
+    zone = {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
+            "properties": {"name": "Två gånger"}}  # fmt: skip
+    h = {**headers("planner"), "Idempotency-Key": str(uuid.uuid4())}
+    first = client.post("/api/v1/zones", json=zone, headers=h)
+    again = client.post("/api/v1/zones", json=zone, headers=h)
+    assert (first.status_code, again.status_code) == (201, 200), again.text
+    assert first.json()["id"] == again.json()["id"] == "tva-ganger"
+    other = client.post("/api/v1/zones", json={**zone, "properties": {"name": "Annan"}}, headers=h)
+    assert other.status_code == 409
+    assert conn.execute("SELECT count(*) FROM zones WHERE name = 'Två gånger'").fetchone() == (1,)
+    # Without a key every POST is a new zone, as before.
+    plain = client.post("/api/v1/zones", json=zone, headers=headers("planner"))
+    assert plain.status_code == 201 and plain.json()["id"] == "tva-ganger-2"
+    bad = client.post("/api/v1/zones", json=zone,
+                      headers={**h, "Idempotency-Key": "not-a-uuid"})  # fmt: skip
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
+
+
+def test_concurrent_retries_of_a_zone_store_one_row(db_url: str, demo_report: object) -> None:
+    """Eight connections store the same zone with one key at once: one row, seven replays."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from geo import postgis, zone_store
+
+    key = uuid.uuid4()
+    ring = [[17.980, 59.282], [17.985, 59.282], [17.985, 59.285], [17.980, 59.282]]
+    zone = {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
+            "properties": {"name": f"Samtidig {key.hex[:6]}"}}  # fmt: skip
+    with postgis.connect(db_url, autocommit=True) as conn:
+        user = add_user(conn, f"z{key.hex[:8]}@example.org", PASSWORD, role="planner",
+                        organisation="Älvsjö AIK")  # fmt: skip
+
+    def store(_: int) -> tuple[str, bool]:
+        with postgis.connect(db_url, autocommit=True) as c:
+            return zone_store.create_zone(c, zone, user_id=user.id, client_id=key)
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(store, range(8)))
+    assert [created for _, created in results].count(True) == 1
+    assert len({slug for slug, _ in results}) == 1
+    with postgis.connect(db_url, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM zones WHERE client_id = %s",
+                            (key,)).fetchone() == (1,)  # fmt: skip
+        conn.execute("DELETE FROM zones WHERE client_id = %s", (key,))
+        conn.execute("DELETE FROM users WHERE id = %s", (user.id,))
+
+
 def _plan(client: TestClient, h: dict[str, str], **body: object):  # type: ignore[no-untyped-def]
     base = {"area": "langbro", "start": {"type": "Point", "coordinates": [17.9815, 59.2830]},
             "duration_min": 120, "time_limit_s": 0.5}  # fmt: skip
