@@ -38,15 +38,12 @@ async def bbox_param(
     return parse_bbox(bbox) if bbox is not None else None
 
 
-# scope="function": the connection is given back, and what the request wrote committed, before
-# the response is sent. With FastAPI's default ("request") the commit ran after the response, so a
-# browser that followed the sign-in redirect at once could arrive before its session existed, and
-# a client reading back what it had just written could miss it.
 async def idempotency_key(
     idempotency_key: Annotated[str | None, Header(
         description="A UUID made by the client: a retry with the same key and body is stored "
                     "once (and answered 200 with what was stored); another body is a 409")] = None,
 ) -> uuid.UUID | None:
+    """The ``Idempotency-Key`` header as a UUID (None without one); 422 for anything else."""
     if idempotency_key is None:
         return None
     try:
@@ -56,6 +53,10 @@ async def idempotency_key(
                             field="Idempotency-Key") from None  # fmt: skip
 
 
+# scope="function": the connection is given back, and what the request wrote committed, before
+# the response is sent. With FastAPI's default ("request") the commit ran after the response, so a
+# browser that followed the sign-in redirect at once could arrive before its session existed, and
+# a client reading back what it had just written could miss it.
 ConnDep = Annotated[psycopg.Connection, Depends(get_conn, scope="function")]
 SettingsDep = Annotated[AppSettings, Depends(get_settings)]
 BBoxDep = Annotated[BBox | None, Depends(bbox_param)]
