@@ -47,6 +47,18 @@ class Grid:
         return int(self.x.size)
 
 
+def check_cell_count(cells: int, *, cell_m: float, max_cells: int) -> None:
+    """`InvalidParameter` when a grid of ``cells`` cells is over ``max_cells``, with the
+    ``cell_m`` that would fit."""
+    if cells > max_cells:
+        suggestion = math.ceil(cell_m * math.sqrt(cells / max_cells))
+        raise InvalidParameter(
+            f"cell_m {cell_m:g} gives {cells:,} cells over this area, more than "
+            f"{max_cells:,}; use cell_m {suggestion} or more, or a smaller area",
+            field="cell_m",
+        )
+
+
 def _hex_xy(cols: np.ndarray, rows: np.ndarray, cell_m: float) -> tuple[np.ndarray, np.ndarray]:
     # Pointy-topped hexagons in "odd-r" offset rows: odd rows shift east by half a cell. The
     # lattice is anchored at the CRS origin, so grids over different areas line up.
@@ -90,13 +102,7 @@ def grid_cells(
         c0, c1 = math.floor(minx / cell_m) - 1, math.ceil(maxx / cell_m) + 1
         r0, r1 = math.floor(miny / dy) - 1, math.ceil(maxy / dy) + 1
     ncols, nrows = max(c1 - c0, 1), max(r1 - r0, 1)
-    if ncols * nrows > MAX_CELLS:
-        suggestion = math.ceil(cell_m * math.sqrt(ncols * nrows / MAX_CELLS))
-        raise InvalidParameter(
-            f"cell_m {cell_m:g} gives {ncols * nrows:,} cells over this area, more than "
-            f"{MAX_CELLS:,}; use cell_m {suggestion} or more, or a smaller area",
-            field="cell_m",
-        )
+    check_cell_count(ncols * nrows, cell_m=cell_m, max_cells=MAX_CELLS)
     # Row-major from the north-west corner, like a raster.
     rr, cc = np.meshgrid(np.arange(r1 - 1, r0 - 1, -1), np.arange(c0, c1), indexing="ij")
     rows, cols = rr.ravel(), cc.ravel()

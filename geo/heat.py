@@ -21,6 +21,7 @@ from scipy import signal
 from shapely import Geometry
 
 from geo.errors import InvalidParameter
+from geo.grid import check_cell_count
 
 UNIT = "reports per km² per week"
 MAX_CELLS = 4_000_000
@@ -99,13 +100,7 @@ def _check_grid(
     south = math.floor(miny / cell_m + 1e-9) * cell_m
     width = max(1, math.ceil((maxx - west) / cell_m - 1e-9))
     height = max(1, math.ceil((maxy - south) / cell_m - 1e-9))
-    if width * height > MAX_CELLS:
-        suggestion = math.ceil(cell_m * math.sqrt(width * height / MAX_CELLS))
-        raise InvalidParameter(
-            f"cell_m {cell_m:g} gives {width * height:,} cells over this area, more than "
-            f"{MAX_CELLS:,}; use cell_m {suggestion} or more, or a smaller area",
-            field="cell_m",
-        )
+    check_cell_count(width * height, cell_m=cell_m, max_cells=MAX_CELLS)
     return west, south + height * cell_m, width, height
 
 

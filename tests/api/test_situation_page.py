@@ -105,18 +105,27 @@ def test_walker_sees_deviations_and_reports_one_by_tapping_the_map(
         ) + 1
 
 
+def _gps(position: dict[str, float]) -> dict[str, Any]:
+    """Browser-context options: the phone's GPS at ``position``, permission granted."""
+    return {"geolocation": position, "permissions": ["geolocation"]}
+
+
+def _report_here(page: Page, note: str, *, accuracy_m: int) -> None:
+    """Report broken lighting where the GPS says, with a note: two taps."""
+    page.click("#nv-report-open")  # tap 1; the GPS gives the position
+    page.wait_for_selector(f"text=din GPS-position, ±{accuracy_m} m")
+    page.fill("#nv-note", note)
+    page.click("[data-category='trasig_belysning']")  # tap 2
+
+
 def test_gps_report_takes_two_taps_and_keeps_the_accuracy(
     browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]], live_db_url: str
 ) -> None:
     email, password = web_users["walker"]
     station = {"latitude": 59.2786, "longitude": 18.0104, "accuracy": 12}
-    gps = {"geolocation": station, "permissions": ["geolocation"]}
-    with signed_in(browser, live_server, email, password, **gps) as page:
+    with signed_in(browser, live_server, email, password, **_gps(station)) as page:
         note = f"Trasig lampa {uuid.uuid4()}"
-        page.click("#nv-report-open")  # tap 1; the GPS gives the position
-        page.wait_for_selector("text=din GPS-position, ±12 m")
-        page.fill("#nv-note", note)
-        page.click("[data-category='trasig_belysning']")  # tap 2
+        _report_here(page, note, accuracy_m=12)
         page.wait_for_selector("body[data-pending='0']", state="attached")
         page.wait_for_selector("text=Avvikelsen är sparad.")
         stored = rows(
@@ -134,13 +143,9 @@ def test_a_refused_report_says_why_in_swedish(
 ) -> None:
     email, password = web_users["walker"]
     gothenburg = {"latitude": 57.7089, "longitude": 11.9746, "accuracy": 20}
-    gps = {"geolocation": gothenburg, "permissions": ["geolocation"]}
-    with signed_in(browser, live_server, email, password, **gps) as page:
+    with signed_in(browser, live_server, email, password, **_gps(gothenburg)) as page:
         note = f"Fel plats {uuid.uuid4()}"
-        page.click("#nv-report-open")
-        page.wait_for_selector("text=din GPS-position, ±20 m")
-        page.fill("#nv-note", note)
-        page.click("[data-category='trasig_belysning']")
+        _report_here(page, note, accuracy_m=20)
         page.wait_for_selector("text=positionen ligger mer än 2 km från alla områden")
         page.wait_for_selector("body[data-pending='0']", state="attached")
     assert rows(live_db_url, "SELECT 1 FROM deviations WHERE description = %s", note) == []
