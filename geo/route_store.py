@@ -230,12 +230,8 @@ def replace_route(
              to_wkb(LineString(route.coords)), route_id, version),
         ).fetchone()  # fmt: skip
         if row is None:
-            current = conn.execute("SELECT version FROM walk_routes WHERE id = %s",
-                                   (route_id,)).fetchone()  # fmt: skip
-            if current is None:
-                raise NotFound(f"no walk route {route_id}")
-            raise Conflict(f"the route was changed by someone else (now version {current[0]}, "
-                           f"you sent {version}): reload it and make your change again")
+            raise store.stale_version(conn, "walk_routes", "id", route_id, version, noun="route",
+                                      missing=f"no walk route {route_id}")  # fmt: skip
     return get_route(conn, route_id)
 
 

@@ -15,7 +15,7 @@ import psycopg
 from psycopg import sql
 from shapely import Geometry, MultiPolygon, Point, Polygon, to_wkb
 
-from geo.errors import InvalidGeometry, NotFound
+from geo.errors import Conflict, InvalidGeometry, NattvandringError, NotFound
 from geo.geometry import BBox
 
 GEOJSON_DECIMALS = 6
@@ -205,6 +205,20 @@ def tonight_routes_geojson(conn: psycopg.Connection, *, now: datetime) -> str:
         """
     ).format(decimals=sql.Literal(GEOJSON_DECIMALS))
     return feature_collection(conn, query, [now, now])
+
+
+def stale_version(
+    conn: psycopg.Connection, table: str, key_column: str, key: object, sent: int, *,
+    noun: str, missing: str,
+) -> NattvandringError:
+    """Why a versioned update changed no row: `NotFound` (``missing``) when the row is gone,
+    else a `Conflict` naming the stored version (optimistic concurrency)."""
+    row = conn.execute(sql.SQL("SELECT version FROM {} WHERE {} = %s").format(
+        sql.Identifier(table), sql.Identifier(key_column)), (key,)).fetchone()  # fmt: skip
+    if row is None:
+        return NotFound(missing)
+    return Conflict(f"the {noun} was changed by someone else (now version {row[0]}, you sent "
+                    f"{sent}): reload it and make your change again")  # fmt: skip
 
 
 def database_health(conn: psycopg.Connection) -> dict[str, str]:

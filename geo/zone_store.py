@@ -133,12 +133,8 @@ def replace_zone(conn: psycopg.Connection, slug: str, body: Any) -> None:
             (name, description, area_id, shapely.to_wkb(geom), slug, version),
         ).fetchone()
         if row is None:
-            current = conn.execute("SELECT version FROM zones WHERE slug = %s",
-                                   (slug,)).fetchone()  # fmt: skip
-            if current is None:
-                raise NotFound(f"no zone {slug!r}")
-            raise Conflict(f"the zone was changed by someone else (now version {current[0]}, "
-                           f"you sent {version}): reload it and make your change again")
+            raise store.stale_version(conn, "zones", "slug", slug, version, noun="zone",
+                                      missing=f"no zone {slug!r}")  # fmt: skip
 
 
 def delete_zone(conn: psycopg.Connection, slug: str) -> None:
