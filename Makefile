@@ -1,5 +1,5 @@
 # The commands a person runs. `make run` and `make test` set up what is missing first:
-# system packages (PostgreSQL, PostGIS, pgRouting), the virtual environment and the package.
+# system packages (PostgreSQL, PostGIS, Chromium, GDAL), the virtual environment and the package.
 
 VENV    ?= .venv
 PYTHON  ?= python3
@@ -23,8 +23,9 @@ run: setup
 	exec $(VENV)/bin/nattvandring serve
 
 test: setup
-	@echo "[test] ruff and mypy"
+	@echo "[test] ruff (lint and format) and mypy"
 	$(VENV)/bin/ruff check geo routes api maps tests bench
+	$(VENV)/bin/ruff format --check geo routes api maps tests bench
 	$(VENV)/bin/mypy
 	@echo "[test] running the test suite against a real PostGIS"
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -47,6 +48,7 @@ bench: setup
 
 lint: setup
 	$(VENV)/bin/ruff check geo routes api maps tests bench
+	$(VENV)/bin/ruff format --check geo routes api maps tests bench
 	$(VENV)/bin/mypy
 
 clean:

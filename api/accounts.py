@@ -48,8 +48,9 @@ _USER_SELECT = """
 
 
 def _user(row: tuple[object, ...]) -> User:
-    return User(int(str(row[0])), str(row[1]), str(row[2]), int(str(row[3])), str(row[4]),
-                bool(row[5]))  # fmt: skip
+    return User(
+        int(str(row[0])), str(row[1]), str(row[2]), int(str(row[3])), str(row[4]), bool(row[5])
+    )
 
 
 def add_user(
@@ -105,8 +106,9 @@ def add_demo_users(conn: psycopg.Connection) -> list[tuple[User, str]]:
         if conn.execute("SELECT 1 FROM users WHERE lower(email) = %s", (email,)).fetchone():
             continue
         password = secrets.token_urlsafe(12)
-        made.append((add_user(conn, email, password, role=role, organisation=organisation),
-                     password))  # fmt: skip
+        made.append(
+            (add_user(conn, email, password, role=role, organisation=organisation), password)
+        )
     return made
 
 
@@ -239,4 +241,3 @@ def user_for_token(conn: psycopg.Connection, token: str, *, kind: str) -> User |
         (_digest(token), kind),
     ).fetchone()
     return _user(row) if row else None
-

@@ -28,6 +28,7 @@ from geo import postgis
 
 logger = logging.getLogger(__name__)
 
+
 def create_app(settings: AppSettings | None = None) -> FastAPI:
     """The nattvandring web app.
 

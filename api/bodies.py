@@ -16,9 +16,10 @@ async def read_body(request: Request, *, limit: int = MAX_BODY_BYTES, parse: boo
     """The request body, refused with 413 as soon as it passes ``limit`` bytes (a declared
     Content-Length over the limit is refused before reading); parsed as JSON when ``parse``."""
     too_large = PayloadTooLarge(
-        f"the body is over {limit // 1024:,} KB" if limit < 1024 * 1024
+        f"the body is over {limit // 1024:,} KB"
+        if limit < 1024 * 1024
         else f"the body is over {limit // (1024 * 1024)} MB"
-    )  # fmt: skip
+    )
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise too_large

@@ -82,13 +82,17 @@ def db_status(settings: AppSettings) -> None:
         except NattvandringError as exc:
             click.echo(f"external database: {postgis.describe_url(url)}: not reachable ({exc})")
             sys.exit(3)
-        click.echo(f"external database: {postgis.describe_url(url)}: running "
-                   f"(PostgreSQL {version[0] if version else '?'})")  # fmt: skip
+        click.echo(
+            f"external database: {postgis.describe_url(url)}: running "
+            f"(PostgreSQL {version[0] if version else '?'})"
+        )
         return
     st = EmbeddedCluster.from_settings(settings.db).status()
     if not st.initialised:
-        click.echo(f"embedded PostGIS: not created yet (data directory {st.data_dir}); "
-                   "`nattvandring db start` creates it")  # fmt: skip
+        click.echo(
+            f"embedded PostGIS: not created yet (data directory {st.data_dir}); "
+            "`nattvandring db start` creates it"
+        )
         sys.exit(3)
     state = "running" if st.running else "stopped"
     click.echo(f"embedded PostGIS: {state}")
@@ -159,8 +163,10 @@ def demo_load(settings: AppSettings, refresh: bool) -> None:
         if n:
             click.echo(f"  {table}: {n} row(s) added or changed")
     if network.changed:
-        click.echo(f"  street network ({DEMO_OSM}): {network.nodes_added:,} nodes and "
-                   f"{network.edges_added:,} edges added")  # fmt: skip
+        click.echo(
+            f"  street network ({DEMO_OSM}): {network.nodes_added:,} nodes and "
+            f"{network.edges_added:,} edges added"
+        )
     click.echo("note: the demo's deviation reports are SYNTHETIC (generated, not real reports)")
     if new_users:
         click.echo("demo users (the passwords are shown only now; only their hashes are stored):")
@@ -191,17 +197,22 @@ def import_osm_command(settings: AppSettings, path: str, area: str | None) -> No
 
     with postgis.connect(postgis.database_url(settings.db), autocommit=True) as conn:
         postgis.migrate(conn)
-        report = import_osm(conn, path, area=area,
-                            progress=lambda msg: click.echo(f"  {msg}", err=True))  # fmt: skip
+        report = import_osm(
+            conn, path, area=area, progress=lambda msg: click.echo(f"  {msg}", err=True)
+        )
     _echo_import(report)
 
 
 def _echo_import(report: Any) -> None:
-    click.echo(f"{report.file_name}: {report.ways_walkable:,} walkable ways of "
-               f"{report.ways_read:,}; {report.edges_in_file:,} street edges")  # fmt: skip
+    click.echo(
+        f"{report.file_name}: {report.ways_walkable:,} walkable ways of "
+        f"{report.ways_read:,}; {report.edges_in_file:,} street edges"
+    )
     if report.changed:
-        click.echo(f"  added {report.nodes_added:,} nodes and {report.edges_added:,} edges; "
-                   f"updated {report.edges_updated:,}, removed {report.edges_removed:,}")
+        click.echo(
+            f"  added {report.nodes_added:,} nodes and {report.edges_added:,} edges; "
+            f"updated {report.edges_updated:,}, removed {report.edges_removed:,}"
+        )
     else:
         click.echo("  the network is up to date: nothing changed")
 
@@ -217,35 +228,62 @@ def export() -> None:
 @export.command("meeting")
 @click.option("--area", default=None, help="Area slug (default: the app's area).")
 @click.option("--since", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day.")
-@click.option("--until", required=True, type=click.DateTime(["%Y-%m-%d"]),
-              help="Last day (inclusive).")
-@click.option("--format", "fmt", default="gpkg", show_default=True,
-              type=click.Choice(["gpkg", "geojson", "kml", "csv", "shp", "pdf"]))
-@click.option("--profile", default="partner", show_default=True,
-              type=click.Choice(["partner", "detail"]))
+@click.option(
+    "--until", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last day (inclusive)."
+)
+@click.option(
+    "--format",
+    "fmt",
+    default="gpkg",
+    show_default=True,
+    type=click.Choice(["gpkg", "geojson", "kml", "csv", "shp", "pdf"]),
+)
+@click.option(
+    "--profile", default="partner", show_default=True, type=click.Choice(["partner", "detail"])
+)
 @click.option("--include-descriptions", is_flag=True, help="Detail profile: with descriptions.")
 @click.option("--bucket", default="week", show_default=True, type=click.Choice(["week", "night"]))
-@click.option("--user", "email", required=True,
-              help="The account the export is made for (audited; its role decides what it may "
-                   "have).")
+@click.option(
+    "--user",
+    "email",
+    required=True,
+    help="The account the export is made for (audited; its role decides what it may have).",
+)
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output file.")
 @click.pass_obj
 @exits_on_error
-def export_meeting(settings: AppSettings, area: str | None, since: Any, until: Any, fmt: str,
-                   profile: str, include_descriptions: bool, bucket: str, email: str,
-                   out: str) -> None:  # fmt: skip
+def export_meeting(
+    settings: AppSettings,
+    area: str | None,
+    since: Any,
+    until: Any,
+    fmt: str,
+    profile: str,
+    include_descriptions: bool,
+    bucket: str,
+    email: str,
+    out: str,
+) -> None:
     """The same files as GET /api/v1/exports/meeting (layers or the PDF report)."""
     from pathlib import Path
 
     from api import meeting
     from api.accounts import list_users
 
-    req = meeting.Request(area=area or settings.default_area, since=since.date(),
-                          until=until.date(), fmt=fmt, profile=profile,
-                          include_descriptions=include_descriptions, bucket=bucket)  # fmt: skip
+    req = meeting.Request(
+        area=area or settings.default_area,
+        since=since.date(),
+        until=until.date(),
+        fmt=fmt,
+        profile=profile,
+        include_descriptions=include_descriptions,
+        bucket=bucket,
+    )
     with postgis.connect(postgis.database_url(settings.db), autocommit=True) as conn:
-        user = next((u for u in list_users(conn) if u.email.lower() == email.lower()
-                     and not u.disabled), None)  # fmt: skip
+        user = next(
+            (u for u in list_users(conn) if u.email.lower() == email.lower() and not u.disabled),
+            None,
+        )
         if user is None:
             raise click.BadParameter(f"no enabled user {email}", param_hint="--user")
         result = meeting.export(conn, req, user)

@@ -12,19 +12,23 @@ from geo import postgis
 
 
 def _analysis_options(fn: F) -> F:
-    for option in reversed([
-        click.option("--area", default=None, help="Area slug (default: the app's area)."),
-        click.option("--zone", default=None, help="Only this collaboration zone (slug)."),
-        click.option("--since", default=None, help="Start, ISO 8601 (default: 90 days ago)."),
-        click.option("--until", default=None, help="End, ISO 8601 (default: now)."),
-        click.option("--category", multiple=True, help="Category code (repeatable)."),
-        click.option("--days", default=None, help="Days of week, e.g. fri-sat or fre-lör."),
-        click.option("--hours", default=None, help="Local hours, e.g. 20-02."),
-        click.option("--compare", is_flag=True, help="Against the previous period of the same "
-                     "length."),
-        click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
-                     help="Output file."),
-    ]):  # fmt: skip
+    for option in reversed(
+        [
+            click.option("--area", default=None, help="Area slug (default: the app's area)."),
+            click.option("--zone", default=None, help="Only this collaboration zone (slug)."),
+            click.option("--since", default=None, help="Start, ISO 8601 (default: 90 days ago)."),
+            click.option("--until", default=None, help="End, ISO 8601 (default: now)."),
+            click.option("--category", multiple=True, help="Category code (repeatable)."),
+            click.option("--days", default=None, help="Days of week, e.g. fri-sat or fre-lör."),
+            click.option("--hours", default=None, help="Local hours, e.g. 20-02."),
+            click.option(
+                "--compare", is_flag=True, help="Against the previous period of the same length."
+            ),
+            click.option(
+                "--out", "out", required=True, type=click.Path(dir_okay=False), help="Output file."
+            ),
+        ]
+    ):
         fn = option(fn)
     return fn
 
@@ -52,13 +56,21 @@ def _selection(settings: AppSettings, kw: dict[str, Any], *, margin_m: float) ->
 
     until = _moment(kw["until"], "--until") or datetime.now(UTC)
     since = _moment(kw["since"], "--since") or until - timedelta(days=90)
-    window = Window(since, until, parse_days(kw["days"]), parse_hours(kw["hours"]), kw["days"],
-                    kw["hours"])  # fmt: skip
+    window = Window(
+        since, until, parse_days(kw["days"]), parse_hours(kw["hours"]), kw["days"], kw["hours"]
+    )
     area = kw["area"] or settings.default_area
     first = window.previous().since if kw["compare"] else since
     with postgis.connect(postgis.database_url(settings.db), autocommit=True) as conn:
-        selection = select_points(conn, area=area, zone=kw["zone"], since=first, until=until,
-                                  categories=list(kw["category"]) or None, margin_m=margin_m)
+        selection = select_points(
+            conn,
+            area=area,
+            zone=kw["zone"],
+            since=first,
+            until=until,
+            categories=list(kw["category"]) or None,
+            margin_m=margin_m,
+        )
     return selection, window
 
 
@@ -66,8 +78,9 @@ def _selection(settings: AppSettings, kw: dict[str, Any], *, margin_m: float) ->
 @_analysis_options
 @click.option("--bandwidth-m", default=150.0, show_default=True, type=click.FloatRange(10, 2000))
 @click.option("--cell-m", default=25.0, show_default=True, type=click.FloatRange(5, 500))
-@click.option("--kernel", default="gaussian", show_default=True,
-              type=click.Choice(["gaussian", "quartic"]))
+@click.option(
+    "--kernel", default="gaussian", show_default=True, type=click.Choice(["gaussian", "quartic"])
+)
 @click.option("--half-life-days", default=None, type=click.FloatRange(min=0, min_open=True))
 @click.pass_obj
 @exits_on_error
@@ -82,15 +95,23 @@ def heatmap(settings: AppSettings, **kw: Any) -> None:
     out = Path(kw["out"])
     if out.suffix.lower() not in (".png", ".geojson", ".tif", ".tiff"):
         raise click.BadParameter("the file must end in .png, .geojson or .tif", param_hint="--out")
-    params = HeatParams(bandwidth_m=kw["bandwidth_m"], cell_m=kw["cell_m"], kernel=kw["kernel"],
-                        half_life_days=kw["half_life_days"])  # fmt: skip
+    params = HeatParams(
+        bandwidth_m=kw["bandwidth_m"],
+        cell_m=kw["cell_m"],
+        kernel=kw["kernel"],
+        half_life_days=kw["half_life_days"],
+    )
     margin = 4 * params.bandwidth_m if params.kernel == "gaussian" else params.bandwidth_m
     selection, window = _selection(settings, kw, margin_m=margin)
     raster = heat_map(selection, window, params)
     if kw["compare"]:
         raster = heat.difference(raster, heat_map(selection, window.previous(), params))
-    described = {**window.describe(), **params.describe(), "area": selection.area,
-                 "region": selection.region_name}  # fmt: skip
+    described = {
+        **window.describe(),
+        **params.describe(),
+        "area": selection.area,
+        "region": selection.region_name,
+    }
     if out.suffix.lower() == ".png":
         ramp = "RdBu" if kw["compare"] else "YlOrRd"
         png, bounds, legend = heat_image.raster_png(raster, ramp=ramp)
@@ -98,8 +119,9 @@ def heatmap(settings: AppSettings, **kw: Any) -> None:
         click.echo(f"bounds (lat/lon): {bounds}; colour scale 0–{legend['max']:.3g} {raster.unit}")
     elif out.suffix.lower() == ".geojson":
         if kw["compare"]:
-            raise click.BadParameter("a comparison has no isopleths: write .png or .tif",
-                                     param_hint="--out")  # fmt: skip
+            raise click.BadParameter(
+                "a comparison has no isopleths: write .png or .tif", param_hint="--out"
+            )
         fc = isopleths.isopleths_geojson(raster)
         fc["parameters"] = described
         out.write_text(json.dumps(fc, ensure_ascii=False), encoding="utf-8")
@@ -107,8 +129,10 @@ def heatmap(settings: AppSettings, **kw: Any) -> None:
         from maps.geotiff import write_geotiff
 
         write_geotiff(raster, out, tags=described)
-    click.echo(f"wrote {out} ({raster.width}×{raster.height} cells of {params.cell_m:g} m, "
-               f"{raster.crs}, {raster.unit})")  # fmt: skip
+    click.echo(
+        f"wrote {out} ({raster.width}×{raster.height} cells of {params.cell_m:g} m, "
+        f"{raster.crs}, {raster.unit})"
+    )
 
 
 @click.command()
@@ -128,8 +152,9 @@ def hotspots(settings: AppSettings, **kw: Any) -> None:
     out = Path(kw["out"])
     if out.suffix.lower() != ".geojson":
         raise click.BadParameter("the file must end in .geojson", param_hint="--out")
-    params = HotSpotParams(cell_m=kw["cell_m"], shape=kw["shape"],
-                           significant_only=not kw["all_cells"])  # fmt: skip
+    params = HotSpotParams(
+        cell_m=kw["cell_m"], shape=kw["shape"], significant_only=not kw["all_cells"]
+    )
     selection, window = _selection(settings, kw, margin_m=0)
     fc = hot_spot_map(selection, window, params, compare_previous=kw["compare"])
     fc["parameters"] = {**window.describe(), **params.describe(), "area": selection.area}

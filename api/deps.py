@@ -39,9 +39,13 @@ async def bbox_param(
 
 
 async def idempotency_key(
-    idempotency_key: Annotated[str | None, Header(
-        description="A UUID made by the client: a retry with the same key and body is stored "
-                    "once (and answered 200 with what was stored); another body is a 409")] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            description="A UUID made by the client: a retry with the same key and body is stored "
+            "once (and answered 200 with what was stored); another body is a 409"
+        ),
+    ] = None,
 ) -> uuid.UUID | None:
     """The ``Idempotency-Key`` header as a UUID (None without one); 422 for anything else."""
     if idempotency_key is None:
@@ -49,8 +53,9 @@ async def idempotency_key(
     try:
         return uuid.UUID(idempotency_key)
     except ValueError:
-        raise InvalidHeader("the Idempotency-Key header must be a UUID",
-                            field="Idempotency-Key") from None  # fmt: skip
+        raise InvalidHeader(
+            "the Idempotency-Key header must be a UUID", field="Idempotency-Key"
+        ) from None
 
 
 # scope="function": the connection is given back, and what the request wrote committed, before

@@ -41,8 +41,14 @@ MEDIA_TYPES = {
     "shp": "application/zip",
     "pdf": "application/pdf",
 }
-SUFFIX = {"gpkg": "gpkg", "geojson": "geojson.zip", "kml": "kml", "csv": "csv", "shp": "shp.zip",
-          "pdf": "pdf"}  # fmt: skip
+SUFFIX = {
+    "gpkg": "gpkg",
+    "geojson": "geojson.zip",
+    "kml": "kml",
+    "csv": "csv",
+    "shp": "shp.zip",
+    "pdf": "pdf",
+}
 HEAT = HeatParams()
 HOT = HotSpotParams()
 MAX_DAYS = 3 * 366
@@ -83,17 +89,21 @@ def check(req: Request, user: User) -> None:
     if user.role not in ("planner", "admin", "partner"):
         raise Forbidden(f"exports are for planners, admins and partners; you are {user.role}")
     if req.profile not in PROFILES:
-        raise InvalidParameter(f"profile must be partner or detail; got {req.profile!r}",
-                               field="profile")  # fmt: skip
+        raise InvalidParameter(
+            f"profile must be partner or detail; got {req.profile!r}", field="profile"
+        )
     if req.fmt not in FORMATS:
-        raise InvalidParameter(f"format must be one of {', '.join(FORMATS)}; got {req.fmt!r}",
-                               field="format")  # fmt: skip
+        raise InvalidParameter(
+            f"format must be one of {', '.join(FORMATS)}; got {req.fmt!r}", field="format"
+        )
     if req.profile == "detail" and user.role == "partner":
-        raise Forbidden("partners may download the partner profile only (aggregated, without "
-                        "personal data)")  # fmt: skip
+        raise Forbidden(
+            "partners may download the partner profile only (aggregated, without personal data)"
+        )
     if req.include_descriptions and req.profile != "detail":
-        raise InvalidParameter("include_descriptions needs profile=detail",
-                               field="include_descriptions")  # fmt: skip
+        raise InvalidParameter(
+            "include_descriptions needs profile=detail", field="include_descriptions"
+        )
     if req.bucket not in ("week", "night"):
         raise InvalidParameter("bucket must be week or night", field="bucket")
     if req.since > req.until:
@@ -105,17 +115,22 @@ def check(req: Request, user: User) -> None:
 def _layers(
     conn: Any, req: Request, selection: Any, window: Window
 ) -> tuple[list[Any], dict[str, Any]]:
-    area_fc = {"type": "FeatureCollection",
-               "features": [json.loads(store.area_geojson(conn, req.area))]}  # fmt: skip
+    area_fc = {
+        "type": "FeatureCollection",
+        "features": [json.loads(store.area_geojson(conn, req.area))],
+    }
     zones_fc = json.loads(store.zones_geojson(conn, area=req.area))
-    zones = [(f["id"], f["properties"]["name"], shape(f["geometry"]))
-             for f in zones_fc["features"]]  # fmt: skip
+    zones = [(f["id"], f["properties"]["name"], shape(f["geometry"])) for f in zones_fc["features"]]
     records = export_store.deviations(
-        conn, area=req.area, since=req.start, until=req.end,
+        conn,
+        area=req.area,
+        since=req.start,
+        until=req.end,
         with_descriptions=req.include_descriptions,
-    )  # fmt: skip
-    categories = {c["code"]: (c["name_sv"], c["colour"])
-                  for c in category_store.categories_json(conn)}  # fmt: skip
+    )
+    categories = {
+        c["code"]: (c["name_sv"], c["colour"]) for c in category_store.categories_json(conn)
+    }
     raster = heat_map(selection, window, HEAT)
     hot_fc = hot_spot_map(selection, window, HOT, compare_previous=True)
     changes = [f["properties"].get("change") or "" for f in hot_fc["features"]]
@@ -125,19 +140,23 @@ def _layers(
         ml.places_layer(json.loads(store.places_geojson(conn, area=req.area))),
         ml.routes_layer(json.loads(route_store.list_routes(conn, area=req.area))),
         ml.isopleths_layer(isopleths_geojson(raster)),
-        ml.hotspots_layer(hot_fc, changes=changes,
-                                  min_count=3 if req.profile == "partner" else 0),
-    ]  # fmt: skip
+        ml.hotspots_layer(hot_fc, changes=changes, min_count=3 if req.profile == "partner" else 0),
+    ]
     meta: dict[str, Any] = {"reports": len(records)}
     if req.profile == "partner":
         agg = partner_aggregates(records, zones=zones, bucket=req.bucket)
         out += ml.partner_layers(agg, categories=categories)
-        meta.update(suppressed_zone_reports=agg.suppressed_zone_reports,
-                    suppressed_cell_reports=agg.suppressed_cell_reports)  # fmt: skip
+        meta.update(
+            suppressed_zone_reports=agg.suppressed_zone_reports,
+            suppressed_cell_reports=agg.suppressed_cell_reports,
+        )
     else:
         rows = detail_rows(records, include_descriptions=req.include_descriptions)
-        out.append(ml.detail_layer(rows, include_descriptions=req.include_descriptions,
-                                           categories=categories))  # fmt: skip
+        out.append(
+            ml.detail_layer(
+                rows, include_descriptions=req.include_descriptions, categories=categories
+            )
+        )
     tracks = export_store.walked_tracks(conn, area=req.area, since=req.start, until=req.end)
     if tracks["features"]:
         out.append(ml.tracks_layer(tracks))
@@ -147,28 +166,34 @@ def _layers(
 def _selection(conn: Any, req: Request) -> tuple[Any, Window]:
     window = Window(req.start, req.end)
     selection = deviation_store.select_points(
-        conn, area=req.area, since=window.previous().since, until=window.until,
+        conn,
+        area=req.area,
+        since=window.previous().since,
+        until=window.until,
         margin_m=4 * HEAT.bandwidth_m,
-    )  # fmt: skip
+    )
     return selection, window
 
 
 def _metadata(req: Request, area_name: str) -> dict[str, Any]:
     return {
-        "omrade": area_name, "omrade_kod": req.area, "period_fran": req.since.isoformat(),
-        "period_till": req.until.isoformat(), "profil": req.profile,
+        "omrade": area_name,
+        "omrade_kod": req.area,
+        "period_fran": req.since.isoformat(),
+        "period_till": req.until.isoformat(),
+        "profil": req.profile,
         "skapad": datetime.now(UTC).isoformat(timespec="seconds"),
         "tidsindelning": "vecka" if req.bucket == "week" else "natt",
         "metod_varmekarta": f"kärntäthet, Gauss, bandbredd {HEAT.bandwidth_m:g} m, rutor "
-                            f"{HEAT.cell_m:g} m, rapporter per km² och vecka",
+        f"{HEAT.cell_m:g} m, rapporter per km² och vecka",
         "metod_hotspots": f"Getis-Ord Gi*, rutor {HOT.cell_m:g} m, FDR (Benjamini–Hochberg), "
-                          "90/95/99 %",
+        "90/95/99 %",
         "sekretess": "partnerprofil: aggregerat per zon och 250 m-ruta, antal under 3 utelämnade; "
-                     "inga fritexter, rapportörer eller exakta tider"
-                     if req.profile == "partner" else
-                     "detaljprofil: enskilda rapporter utan rapportör"
-                     + (", med beskrivningar" if req.include_descriptions else ""),
-    }  # fmt: skip
+        "inga fritexter, rapportörer eller exakta tider"
+        if req.profile == "partner"
+        else "detaljprofil: enskilda rapporter utan rapportör"
+        + (", med beskrivningar" if req.include_descriptions else ""),
+    }
 
 
 def preview(conn: Any, req: Request, user: User) -> dict[str, Any]:
@@ -176,27 +201,41 @@ def preview(conn: Any, req: Request, user: User) -> dict[str, Any]:
     check(req, user)
     selection, window = _selection(conn, req)
     layers, meta = _layers(conn, req, selection, window)
-    return {"profile": req.profile, "area": req.area, "since": req.since.isoformat(),
-            "until": req.until.isoformat(),
-            "layers": [{"name": layer.name, "title": layer.title_sv, "rows": len(layer.rows)}
-                       for layer in layers], **meta}  # fmt: skip
+    return {
+        "profile": req.profile,
+        "area": req.area,
+        "since": req.since.isoformat(),
+        "until": req.until.isoformat(),
+        "layers": [
+            {"name": layer.name, "title": layer.title_sv, "rows": len(layer.rows)}
+            for layer in layers
+        ],
+        **meta,
+    }
 
 
-def _pdf(conn: Any, req: Request, selection: Any, window: Window, area_name: str,
-         outline: Any) -> tuple[bytes, dict[str, int]]:  # fmt: skip
+def _pdf(
+    conn: Any, req: Request, selection: Any, window: Window, area_name: str, outline: Any
+) -> tuple[bytes, dict[str, int]]:
     zones_fc = json.loads(store.zones_geojson(conn, area=req.area))
-    zones = [(f["id"], f["properties"]["name"], shape(f["geometry"]))
-             for f in zones_fc["features"]]  # fmt: skip
+    zones = [(f["id"], f["properties"]["name"], shape(f["geometry"])) for f in zones_fc["features"]]
     now = export_store.deviations(conn, area=req.area, since=req.start, until=req.end)
     before = window.previous()
     prev = export_store.deviations(conn, area=req.area, since=before.since, until=before.until)
     categories = {c["code"]: c["name_sv"] for c in category_store.categories_json(conn)}
     now_counts = zone_category_counts(now, zones=zones)
     prev_counts = zone_category_counts(prev, zones=zones)
-    table = [CategoryZoneRow(categories.get(code, code), name, now_counts.get((slug, code), 0),
-                             prev_counts.get((slug, code), 0))
-             for slug, name, _ in zones for code in categories
-             if now_counts.get((slug, code)) or prev_counts.get((slug, code))]  # fmt: skip
+    table = [
+        CategoryZoneRow(
+            categories.get(code, code),
+            name,
+            now_counts.get((slug, code), 0),
+            prev_counts.get((slug, code), 0),
+        )
+        for slug, name, _ in zones
+        for code in categories
+        if now_counts.get((slug, code)) or prev_counts.get((slug, code))
+    ]
     raster = heat_map(selection, window, HEAT)
     hot_fc = hot_spot_map(selection, window, HOT, compare_previous=True)
     hot = [(shape(f["geometry"]), int(f["properties"]["class"])) for f in hot_fc["features"]]
@@ -209,15 +248,22 @@ def _pdf(conn: Any, req: Request, selection: Any, window: Window, area_name: str
             changes.append(HotspotChange(f"Ruta vid {c.y:.4f} N, {c.x:.4f} Ö", status))
     routes = json.loads(route_store.list_routes(conn, area=req.area))
     pdf = meeting_report_pdf(
-        area_name=area_name, period=(req.since, req.until), issued=date.today(),
-        area_outline=outline, base_lines=export_store.street_lines(conn, area=req.area),
-        zones=[(name, geom) for _, name, geom in zones], heat=raster, hotspots=hot,
+        area_name=area_name,
+        period=(req.since, req.until),
+        issued=date.today(),
+        area_outline=outline,
+        base_lines=export_store.street_lines(conn, area=req.area),
+        zones=[(name, geom) for _, name, geom in zones],
+        heat=raster,
+        hotspots=hot,
         routes=[(f["properties"]["name"], shape(f["geometry"])) for f in routes["features"]],
-        category_table=table, hotspot_changes=changes,
-        method=MethodNote(bandwidth_m=HEAT.bandwidth_m, cell_m=HEAT.cell_m,
-                          hotspot_cell_m=HOT.cell_m),
+        category_table=table,
+        hotspot_changes=changes,
+        method=MethodNote(
+            bandwidth_m=HEAT.bandwidth_m, cell_m=HEAT.cell_m, hotspot_cell_m=HOT.cell_m
+        ),
         profile="partner" if req.profile == "partner" else "detail",
-    )  # fmt: skip
+    )
     return pdf, {"kategori_zon": len(table), "hotspots": len(hot), "andringar": len(changes)}
 
 
@@ -238,10 +284,22 @@ def export(conn: Any, req: Request, user: User) -> Export:
     digest = hashlib.sha256(content).hexdigest()
     filename = f"samverkan-{req.area}-{req.since}-{req.until}-{req.profile}.{SUFFIX[req.fmt]}"
     audit_id = export_store.write_audit(
-        conn, user_id=user.id, action="export.meeting", subject=req.area,
-        details={"profile": req.profile, "format": req.fmt, "since": req.since.isoformat(),
-                 "until": req.until.isoformat(), "bucket": req.bucket,
-                 "include_descriptions": req.include_descriptions, "rows": counts,
-                 "sha256": digest, "bytes": len(content), "file": filename, **meta},
-    )  # fmt: skip
+        conn,
+        user_id=user.id,
+        action="export.meeting",
+        subject=req.area,
+        details={
+            "profile": req.profile,
+            "format": req.fmt,
+            "since": req.since.isoformat(),
+            "until": req.until.isoformat(),
+            "bucket": req.bucket,
+            "include_descriptions": req.include_descriptions,
+            "rows": counts,
+            "sha256": digest,
+            "bytes": len(content),
+            "file": filename,
+            **meta,
+        },
+    )
     return Export(content, filename, MEDIA_TYPES[req.fmt], counts, digest, audit_id, meta)

@@ -43,8 +43,9 @@ def bench_database(n_deviations: int, *, focus_area: str = "solberga", days: int
         row = conn.execute("SELECT count(*) FROM deviations").fetchone()
         if row and row[0] == n_deviations:
             return url
-        print(f"[bench] filling {BENCH_DB} with {n_deviations:,} synthetic deviations …",
-              flush=True)  # fmt: skip
+        print(
+            f"[bench] filling {BENCH_DB} with {n_deviations:,} synthetic deviations …", flush=True
+        )
         with conn.transaction():
             conn.execute("DELETE FROM deviations")
             # Points: 60 % uniformly inside the focus area, the rest inside any demo district;
@@ -72,9 +73,13 @@ def bench_database(n_deviations: int, *, focus_area: str = "solberga", days: int
                        true, 'SYNTETISK benchmark', ST_SetSRID(p.geom, 4326)
                 FROM pts p
                 """,
-                {"focus": focus_area, "n_focus": int(n_deviations * 0.6),
-                 "n_rest": n_deviations - int(n_deviations * 0.6), "days": days},
-            )  # fmt: skip
+                {
+                    "focus": focus_area,
+                    "n_focus": int(n_deviations * 0.6),
+                    "n_rest": n_deviations - int(n_deviations * 0.6),
+                    "days": days,
+                },
+            )
         conn.execute("ANALYZE deviations")
     return url
 
@@ -94,8 +99,12 @@ def live_server(url: str) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "NATTVANDRING_DATABASE_URL": url}
     cli = Path(sys.executable).parent / "nattvandring"
-    proc = subprocess.Popen([str(cli), "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        [str(cli), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -115,8 +124,9 @@ def live_server(url: str) -> Iterator[str]:
 
 
 def token(base: str, email: str) -> dict[str, str]:
-    r = httpx.post(f"{base}/api/v1/auth/token",
-                   data={"username": email, "password": BENCH_PASSWORD})  # fmt: skip
+    r = httpx.post(
+        f"{base}/api/v1/auth/token", data={"username": email, "password": BENCH_PASSWORD}
+    )
     r.raise_for_status()
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
@@ -136,8 +146,10 @@ def report(name: str, value: float, target: float, unit: str, *, higher_is_bette
     """Print one figure with its target and ratio; True when the target is met."""
     ok = value >= target if higher_is_better else value <= target
     ratio = value / target if higher_is_better else target / value if value else float("inf")
-    print(f"  {name:<58} {value:>10.1f} {unit:<9} target {'≥' if higher_is_better else '≤'} "
-          f"{target:g} {unit}  ({ratio:.2f}× the target)  {'OK' if ok else 'MISSED'}")  # fmt: skip
+    print(
+        f"  {name:<58} {value:>10.1f} {unit:<9} target {'≥' if higher_is_better else '≤'} "
+        f"{target:g} {unit}  ({ratio:.2f}× the target)  {'OK' if ok else 'MISSED'}"
+    )
     return ok
 
 

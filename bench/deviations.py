@@ -70,26 +70,42 @@ def main() -> int:
         first = client.get("/api/v1/deviations", params=params, headers=headers)
         first.raise_for_status()
         n = first.json()["numberReturned"]
+
         def list_once() -> None:
             client.get("/api/v1/deviations", params=params, headers=headers).raise_for_status()
 
         times = timed(list_once, repeat=20)
-        print(f"{args.deviations:,} deviations in the database; Solberga, last 14 days: "
-              f"{n:,} features, {len(first.content) / 1e6:.1f} MB")  # fmt: skip
-        ok &= report("GET /api/v1/deviations, one area, 14 days (median of 20)",
-                     median_ms(times), 300, "ms", higher_is_better=False)  # fmt: skip
+        print(
+            f"{args.deviations:,} deviations in the database; Solberga, last 14 days: "
+            f"{n:,} features, {len(first.content) / 1e6:.1f} MB"
+        )
+        ok &= report(
+            "GET /api/v1/deviations, one area, 14 days (median of 20)",
+            median_ms(times),
+            300,
+            "ms",
+            higher_is_better=False,
+        )
 
         headers = token(base, walker)
         now = datetime.now(UTC)
         features: list[dict[str, Any]] = [
-            {"type": "Feature",
-             "geometry": {"type": "Point",
-                          "coordinates": [18.0104 + (i % 50) * 1e-4, 59.2786 + (i // 50) * 1e-5]},
-             "properties": {"id": str(uuid.uuid4()), "category": "skadegorelse", "severity": 2,
-                            "observed_at": (now - timedelta(seconds=i)).isoformat(),
-                            "description": "SYNTETISK benchmark"}}
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "Point",
+                    "coordinates": [18.0104 + (i % 50) * 1e-4, 59.2786 + (i // 50) * 1e-5],
+                },
+                "properties": {
+                    "id": str(uuid.uuid4()),
+                    "category": "skadegorelse",
+                    "severity": 2,
+                    "observed_at": (now - timedelta(seconds=i)).isoformat(),
+                    "description": "SYNTETISK benchmark",
+                },
+            }
             for i in range(args.posts)
-        ]  # fmt: skip
+        ]
         # A lean HTTP/1.1 client with one kept-alive connection (http.client), so that the
         # figure is the server's, not the Python client's: httpx costs about a millisecond a
         # request on this machine.
@@ -105,16 +121,25 @@ def main() -> int:
                 raise SystemExit(f"POST failed: {r.status} {body.decode()}")
         elapsed = time.perf_counter() - t0
         commit_ms = _commit_latency_ms(url)
-        print(f"  (this database's commit latency, the disk's flush: median {commit_ms[0]:.2f} ms,"
-              f" p95 {commit_ms[1]:.2f} ms; every report is one durable commit)")
-        ok &= report(f"POST /api/v1/deviations, {args.posts:,} one after another",
-                     args.posts / elapsed, 200, "reports/s", higher_is_better=True)  # fmt: skip
+        print(
+            f"  (this database's commit latency, the disk's flush: median {commit_ms[0]:.2f} ms,"
+            f" p95 {commit_ms[1]:.2f} ms; every report is one durable commit)"
+        )
+        ok &= report(
+            f"POST /api/v1/deviations, {args.posts:,} one after another",
+            args.posts / elapsed,
+            200,
+            "reports/s",
+            higher_is_better=True,
+        )
     # Keep the database at the size the next run expects.
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("DELETE FROM deviations WHERE id = ANY(%s)",
-                     ([uuid.UUID(f["properties"]["id"]) for f in features],))  # fmt: skip
+        conn.execute(
+            "DELETE FROM deviations WHERE id = ANY(%s)",
+            ([uuid.UUID(f["properties"]["id"]) for f in features],),
+        )
         # Now, not by autovacuum in the middle of the next run.
         conn.execute("VACUUM ANALYZE deviations")
     return 0 if ok else 1

@@ -36,15 +36,32 @@ from maps import layers as ml  # noqa: E402
 
 TARGET_GPKG_S = 5.0
 TARGET_PDF_S = 10.0
-CATEGORIES = np.array(["skadegorelse", "narkotika", "ungdomar_samlas", "hot_vald",
-                       "trasig_belysning", "nedskrapning", "brand", "otrygg_plats", "ovrigt"],
-                      dtype=object)  # fmt: skip
+CATEGORIES = np.array(
+    [
+        "skadegorelse",
+        "narkotika",
+        "ungdomar_samlas",
+        "hot_vald",
+        "trasig_belysning",
+        "nedskrapning",
+        "brand",
+        "otrygg_plats",
+        "ovrigt",
+    ],
+    dtype=object,
+)
 # Real places in Solberga/Älvsjö where the synthetic reports cluster: (lon, lat, spread in m).
-HOT_PLACES = [(18.0104, 59.2786, 120.0), (18.0062, 59.2903, 150.0), (17.9866, 59.2842, 200.0),
-              (18.0065, 59.2770, 90.0)]  # fmt: skip
-ZONES = [("alvsjo-station-centrum", "Älvsjö station och centrum", 18.0092, 59.2785, 260.0),
-         ("solbergaskolan", "Solbergaskolan", 18.0062, 59.2903, 200.0),
-         ("langbro-vastra-solberga", "Långbro/västra Solberga", 17.9866, 59.2842, 260.0)]
+HOT_PLACES = [
+    (18.0104, 59.2786, 120.0),
+    (18.0062, 59.2903, 150.0),
+    (17.9866, 59.2842, 200.0),
+    (18.0065, 59.2770, 90.0),
+]
+ZONES = [
+    ("alvsjo-station-centrum", "Älvsjö station och centrum", 18.0092, 59.2785, 260.0),
+    ("solbergaskolan", "Solbergaskolan", 18.0062, 59.2903, 200.0),
+    ("langbro-vastra-solberga", "Långbro/västra Solberga", 17.9866, 59.2842, 260.0),
+]
 CENTRE = (18.0030, 59.2840)
 
 
@@ -66,21 +83,31 @@ def synthetic_deviations(n: int, *, seed: int = 2026, days: int = 365) -> Deviat
     offsets = rng.integers(0, days * 86_400_000_000, n).astype("timedelta64[us]")
     texts = np.array(["SYNTETISK benchmark", None], dtype=object)[rng.integers(0, 2, n)]
     return Deviations(
-        lon=np.asarray(lon), lat=np.asarray(lat), category=CATEGORIES[rng.integers(0, 9, n)],
-        observed_at=start + offsets, severity=rng.integers(1, 4, n), description=texts,
+        lon=np.asarray(lon),
+        lat=np.asarray(lat),
+        category=CATEGORIES[rng.integers(0, 9, n)],
+        observed_at=start + offsets,
+        severity=rng.integers(1, 4, n),
+        description=texts,
         reporter=np.full(n, "bench@example.org", dtype=object),
-    )  # fmt: skip
+    )
 
 
 def zones() -> list[Zone]:
-    return [(slug, name, to_wgs84(to_metric(shapely.Point(lon, lat)).buffer(r, 32)))
-            for slug, name, lon, lat, r in ZONES]  # fmt: skip
+    return [
+        (slug, name, to_wgs84(to_metric(shapely.Point(lon, lat)).buffer(r, 32)))
+        for slug, name, lon, lat, r in ZONES
+    ]
 
 
 def _fc(geoms: list[shapely.Geometry], props: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": p}
-        for g, p in zip(geoms, props, strict=True)]}  # fmt: skip
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": p}
+            for g, p in zip(geoms, props, strict=True)
+        ],
+    }
 
 
 def context_layers(dev: Deviations) -> tuple[list[ml.Layer], dict[str, Any]]:
@@ -94,10 +121,18 @@ def context_layers(dev: Deviations) -> tuple[list[ml.Layer], dict[str, Any]]:
     cells, counts = np.unique(np.column_stack([col, row]), axis=0, return_counts=True)
     ranks = np.argsort(np.argsort(-counts))
     classes = np.where(ranks < 20, 3, np.where(ranks < 60, 2, np.where(ranks < 150, 1, 0)))
-    boxes = to_wgs84(shapely.box(cells[:, 0] * 100, cells[:, 1] * 100, cells[:, 0] * 100 + 100,
-                                 cells[:, 1] * 100 + 100))  # fmt: skip
-    hot_fc = _fc(list(boxes), [{"class": int(c), "count": int(n), "z": 0.0}
-                               for c, n in zip(classes, counts, strict=True)])  # fmt: skip
+    boxes = to_wgs84(
+        shapely.box(
+            cells[:, 0] * 100, cells[:, 1] * 100, cells[:, 0] * 100 + 100, cells[:, 1] * 100 + 100
+        )
+    )
+    hot_fc = _fc(
+        list(boxes),
+        [
+            {"class": int(c), "count": int(n), "z": 0.0}
+            for c, n in zip(classes, counts, strict=True)
+        ],
+    )
     # Heat: a 25 m Gaussian density (bandwidth 150 m) on a 200 × 200 grid.
     edges_x = np.arange(cx - 2500, cx + 2501, 25.0)
     edges_y = np.arange(cy - 2500, cy + 2501, 25.0)
@@ -114,27 +149,43 @@ def context_layers(dev: Deviations) -> tuple[list[ml.Layer], dict[str, Any]]:
     for t in np.linspace(-2400, 2400, 50):
         xs = np.linspace(cx - 2400, cx + 2400, 51)
         ys = cy + t + rng.normal(0, 8, 51)
-        streets += [to_wgs84(shapely.LineString([(xs[i], ys[i]), (xs[i + 1], ys[i + 1])]))
-                    for i in range(50)]  # fmt: skip
-        streets += [to_wgs84(shapely.LineString([(ys[i] - cy + cx, xs[i] - cx + cy),
-                                                 (ys[i + 1] - cy + cx, xs[i + 1] - cx + cy)]))
-                    for i in range(50)]  # fmt: skip
-    routes = [to_wgs84(to_metric(shapely.Point(lon, lat)).buffer(300, 8).exterior)
-              for lon, lat, _ in HOT_PLACES[:3]]  # fmt: skip
-    isopleths = [(p, to_wgs84(to_metric(shapely.Point(*HOT_PLACES[0][:2])).buffer(r, 32)))
-                 for p, r in ((90, 900.0), (75, 500.0), (50, 250.0))]  # fmt: skip
+        streets += [
+            to_wgs84(shapely.LineString([(xs[i], ys[i]), (xs[i + 1], ys[i + 1])]))
+            for i in range(50)
+        ]
+        streets += [
+            to_wgs84(
+                shapely.LineString(
+                    [(ys[i] - cy + cx, xs[i] - cx + cy), (ys[i + 1] - cy + cx, xs[i + 1] - cx + cy)]
+                )
+            )
+            for i in range(50)
+        ]
+    routes = [
+        to_wgs84(to_metric(shapely.Point(lon, lat)).buffer(300, 8).exterior)
+        for lon, lat, _ in HOT_PLACES[:3]
+    ]
+    isopleths = [
+        (p, to_wgs84(to_metric(shapely.Point(*HOT_PLACES[0][:2])).buffer(r, 32)))
+        for p, r in ((90, 900.0), (75, 500.0), (50, 250.0))
+    ]
     layers = [
         ml.areas_layer(_fc([area], [{"slug": "solberga", "name": "Solberga"}])),
-        ml.zones_layer(_fc([g for _, _, g in zs], [{"slug": s, "name": n}
-                                                       for s, n, _ in zs])),  # fmt: skip
+        ml.zones_layer(_fc([g for _, _, g in zs], [{"slug": s, "name": n} for s, n, _ in zs])),
         ml.routes_layer(_fc(routes, [{"name": f"Rutt {i + 1}"} for i in range(3)])),
-        ml.isopleths_layer(_fc([g for _, g in isopleths],
-                                   [{"percent": p, "threshold": 1.0} for p, _ in isopleths])),
+        ml.isopleths_layer(
+            _fc([g for _, g in isopleths], [{"percent": p, "threshold": 1.0} for p, _ in isopleths])
+        ),
         ml.hotspots_layer(hot_fc),
-    ]  # fmt: skip
-    inputs = {"area_outline": area, "base_lines": streets, "zones": [(n, g) for _, n, g in zs],
-              "heat": heat, "routes": [(f"Rutt {i + 1}", g) for i, g in enumerate(routes)],
-              "hotspots": [(g, int(c)) for g, c in zip(boxes, classes, strict=True)]}  # fmt: skip
+    ]
+    inputs = {
+        "area_outline": area,
+        "base_lines": streets,
+        "zones": [(n, g) for _, n, g in zs],
+        "heat": heat,
+        "routes": [(f"Rutt {i + 1}", g) for i, g in enumerate(routes)],
+        "hotspots": [(g, int(c)) for g, c in zip(boxes, classes, strict=True)],
+    }
     return layers, inputs
 
 
@@ -146,22 +197,41 @@ def bench_gpkg(dev: Deviations, layers: list[ml.Layer], *, runs: int = 3) -> boo
             start = time.perf_counter()
             agg = partner_aggregates(dev, zones=zs, bucket="week")
             all_layers = ml.partner_layers(agg) + layers
-            export.write_gpkg(all_layers, Path(tmp) / f"export{i}.gpkg", metadata={
-                "area": "Solberga", "profile": "partner", "bucket": "week",
-                "suppressed_cell_reports": agg.suppressed_cell_reports,
-                "generated_at": datetime.now(UTC)})  # fmt: skip
+            export.write_gpkg(
+                all_layers,
+                Path(tmp) / f"export{i}.gpkg",
+                metadata={
+                    "area": "Solberga",
+                    "profile": "partner",
+                    "bucket": "week",
+                    "suppressed_cell_reports": agg.suppressed_cell_reports,
+                    "generated_at": datetime.now(UTC),
+                },
+            )
             times.append(time.perf_counter() - start)
         rows = len(agg.zone_counts) + len(agg.cell_counts)
         start = time.perf_counter()
         night = partner_aggregates(dev, zones=zs, bucket="night")
         export.write_gpkg(ml.partner_layers(night) + layers, Path(tmp) / "night.gpkg")
         night_s = time.perf_counter() - start
-    print(f"  {len(dev):,} reports → {rows:,} partner rows by week "
-          f"({agg.suppressed_cell_reports:,} reports in suppressed cell rows)")
-    ok = report("partner GeoPackage, one year, by week (median of 3)",
-                statistics.median(times), TARGET_GPKG_S, "s", higher_is_better=False)
-    ok &= report("partner GeoPackage, one year, by night", night_s, TARGET_GPKG_S, "s",
-                 higher_is_better=False)  # fmt: skip
+    print(
+        f"  {len(dev):,} reports → {rows:,} partner rows by week "
+        f"({agg.suppressed_cell_reports:,} reports in suppressed cell rows)"
+    )
+    ok = report(
+        "partner GeoPackage, one year, by week (median of 3)",
+        statistics.median(times),
+        TARGET_GPKG_S,
+        "s",
+        higher_is_better=False,
+    )
+    ok &= report(
+        "partner GeoPackage, one year, by night",
+        night_s,
+        TARGET_GPKG_S,
+        "s",
+        higher_is_better=False,
+    )
     return ok
 
 
@@ -177,19 +247,39 @@ def bench_pdf(inputs: dict[str, Any], *, runs: int = 3) -> bool:
 
     imported = time.perf_counter() - start
     inputs = {**inputs, "heat": HeatRaster(*inputs["heat"])}
-    table = [CategoryZoneRow(c, z, 40 + i, 35 + i) for i, (c, z) in enumerate(
-        (c, z) for c in ("Skadegörelse", "Narkotika", "Ungdomar samlas", "Hot/våld",
-                         "Trasig belysning", "Nedskräpning", "Brand", "Otrygg plats", "Övrigt")
-        for z in ("Älvsjö station och centrum", "Solbergaskolan", "Långbro/västra Solberga"))]
-    changes = [HotspotChange(f"Ruta {i} vid Älvsjö station", ("new", "persistent", "gone")[i % 3])
-               for i in range(30)]  # fmt: skip
+    table = [
+        CategoryZoneRow(c, z, 40 + i, 35 + i)
+        for i, (c, z) in enumerate(
+            (c, z)
+            for c in (
+                "Skadegörelse",
+                "Narkotika",
+                "Ungdomar samlas",
+                "Hot/våld",
+                "Trasig belysning",
+                "Nedskräpning",
+                "Brand",
+                "Otrygg plats",
+                "Övrigt",
+            )
+            for z in ("Älvsjö station och centrum", "Solbergaskolan", "Långbro/västra Solberga")
+        )
+    ]
+    changes = [
+        HotspotChange(f"Ruta {i} vid Älvsjö station", ("new", "persistent", "gone")[i % 3])
+        for i in range(30)
+    ]
 
     def make() -> bytes:
-        return meeting_report_pdf(area_name="Solberga", period=(date(2026, 11, 2),
-                                  date(2026, 11, 29)), issued=date(2026, 11, 30),
-                                  category_table=table, hotspot_changes=changes,
-                                  method=MethodNote(bandwidth_m=150, cell_m=25,
-                                                    hotspot_cell_m=100), **inputs)  # fmt: skip
+        return meeting_report_pdf(
+            area_name="Solberga",
+            period=(date(2026, 11, 2), date(2026, 11, 29)),
+            issued=date(2026, 11, 30),
+            category_table=table,
+            hotspot_changes=changes,
+            method=MethodNote(bandwidth_m=150, cell_m=25, hotspot_cell_m=100),
+            **inputs,
+        )
 
     start = time.perf_counter()
     pdf = make()
@@ -199,12 +289,24 @@ def bench_pdf(inputs: dict[str, Any], *, runs: int = 3) -> bool:
         start = time.perf_counter()
         make()
         warm.append(time.perf_counter() - start)
-    print(f"  report: {len(pdf) / 1e6:.1f} MB, imports {imported:.2f} s, "
-          f"{len(inputs['base_lines']):,} street segments, {len(inputs['hotspots']):,} cells")
-    ok = report("PDF meeting report, first (imports matplotlib/reportlab)", cold, TARGET_PDF_S,
-                "s", higher_is_better=False)  # fmt: skip
-    ok &= report("PDF meeting report, warm (median of 3)", statistics.median(warm), TARGET_PDF_S,
-                 "s", higher_is_better=False)  # fmt: skip
+    print(
+        f"  report: {len(pdf) / 1e6:.1f} MB, imports {imported:.2f} s, "
+        f"{len(inputs['base_lines']):,} street segments, {len(inputs['hotspots']):,} cells"
+    )
+    ok = report(
+        "PDF meeting report, first (imports matplotlib/reportlab)",
+        cold,
+        TARGET_PDF_S,
+        "s",
+        higher_is_better=False,
+    )
+    ok &= report(
+        "PDF meeting report, warm (median of 3)",
+        statistics.median(warm),
+        TARGET_PDF_S,
+        "s",
+        higher_is_better=False,
+    )
     return ok
 
 
@@ -237,20 +339,31 @@ def bench_api() -> bool:
     print("[bench] exports through GET /api/v1/exports/meeting (PostGIS, 100,000 deviations)")
     ok = True
     with live_server(url) as base, httpx.Client(base_url=base, timeout=120) as client:
-        r = client.post("/api/v1/auth/token",
-                        data={"username": planner, "password": "benchmark-password-not-secret"})
-        headers = {"Authorization": f"Bearer {r.json()['access_token']}"}  # fmt: skip
+        r = client.post(
+            "/api/v1/auth/token",
+            data={"username": planner, "password": "benchmark-password-not-secret"},
+        )
+        headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
         until = date.today()
-        params = {"area": "solberga", "since": (until - timedelta(days=365)).isoformat(),
-                  "until": until.isoformat()}  # fmt: skip
+        params = {
+            "area": "solberga",
+            "since": (until - timedelta(days=365)).isoformat(),
+            "until": until.isoformat(),
+        }
         for fmt, target in (("gpkg", 5.0), ("pdf", 10.0)):
             t0 = time.perf_counter()
-            got = client.get("/api/v1/exports/meeting", params={**params, "format": fmt},
-                             headers=headers)  # fmt: skip
+            got = client.get(
+                "/api/v1/exports/meeting", params={**params, "format": fmt}, headers=headers
+            )
             got.raise_for_status()
             seconds = time.perf_counter() - t0
-            ok &= show(f"API partner {fmt}, Solberga, one year ({len(got.content):,} bytes)",
-                       seconds, target, "s", higher_is_better=False)  # fmt: skip
+            ok &= show(
+                f"API partner {fmt}, Solberga, one year ({len(got.content):,} bytes)",
+                seconds,
+                target,
+                "s",
+                higher_is_better=False,
+            )
     return ok
 
 

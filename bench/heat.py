@@ -186,17 +186,27 @@ def bench_api() -> list[bool]:
     with live_server(url) as base, httpx.Client(base_url=base, timeout=60) as client:
         headers = token(base, planner)
         until = datetime.now(UTC)
-        params = {"area": "solberga", "since": (until - timedelta(days=365)).isoformat(),
-                  "until": until.isoformat()}  # fmt: skip
+        params = {
+            "area": "solberga",
+            "since": (until - timedelta(days=365)).isoformat(),
+            "until": until.isoformat(),
+        }
         for fmt in ("overlay", "geojson", "json"):
 
             def once(fmt: str = fmt) -> None:
-                client.get("/api/v1/heatmap", params={**params, "format": fmt},
-                           headers=headers).raise_for_status()  # fmt: skip
+                client.get(
+                    "/api/v1/heatmap", params={**params, "format": fmt}, headers=headers
+                ).raise_for_status()
 
-            ok.append(report(f"API heat map, Solberga, 1 year, format={fmt} (median of 10)",
-                             median_ms(timed(once, repeat=10)), 500, "ms",
-                             higher_is_better=False))  # fmt: skip
+            ok.append(
+                report(
+                    f"API heat map, Solberga, 1 year, format={fmt} (median of 10)",
+                    median_ms(timed(once, repeat=10)),
+                    500,
+                    "ms",
+                    higher_is_better=False,
+                )
+            )
 
         def hot() -> None:
             client.get("/api/v1/hotspots", params=params, headers=headers).raise_for_status()

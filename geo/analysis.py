@@ -51,11 +51,18 @@ class PointSelection:
 
     def subset(self, keep: np.ndarray) -> PointSelection:
         return PointSelection(
-            area=self.area, area_name=self.area_name, epsg=self.epsg, region=self.region,
-            region_name=self.region_name, x_m=self.x_m[keep], y_m=self.y_m[keep],
-            observed_at=self.observed_at[keep], severity=self.severity[keep],
-            weight=self.weight[keep], category=self.category[keep],
-        )  # fmt: skip
+            area=self.area,
+            area_name=self.area_name,
+            epsg=self.epsg,
+            region=self.region,
+            region_name=self.region_name,
+            x_m=self.x_m[keep],
+            y_m=self.y_m[keep],
+            observed_at=self.observed_at[keep],
+            severity=self.severity[keep],
+            weight=self.weight[keep],
+            category=self.category[keep],
+        )
 
 
 @dataclass(frozen=True)
@@ -85,12 +92,17 @@ class Window:
     def previous(self) -> Window:
         """The period of the same length just before this one (same time of week)."""
         length = self.until - self.since
-        return Window(self.since - length, self.since, self.days, self.hours,
-                      self.days_text, self.hours_text)  # fmt: skip
+        return Window(
+            self.since - length, self.since, self.days, self.hours, self.days_text, self.hours_text
+        )
 
     def describe(self) -> dict[str, Any]:
-        return {"since": self.since.isoformat(), "until": self.until.isoformat(),
-                "days": self.days_text, "hours": self.hours_text}  # fmt: skip
+        return {
+            "since": self.since.isoformat(),
+            "until": self.until.isoformat(),
+            "days": self.days_text,
+            "hours": self.hours_text,
+        }
 
 
 def in_window(selection: PointSelection, window: Window) -> PointSelection:
@@ -119,10 +131,14 @@ class HeatParams:
     weights: dict[str, Any] = field(default_factory=dict)
 
     def describe(self) -> dict[str, Any]:
-        return {"bandwidth_m": self.bandwidth_m, "cell_m": self.cell_m, "kernel": self.kernel,
-                "half_life_days": self.half_life_days,
-                "weights": "severity × category weight"
-                + (" × time decay" if self.half_life_days else "")}  # fmt: skip
+        return {
+            "bandwidth_m": self.bandwidth_m,
+            "cell_m": self.cell_m,
+            "kernel": self.kernel,
+            "half_life_days": self.half_life_days,
+            "weights": "severity × category weight"
+            + (" × time decay" if self.half_life_days else ""),
+        }
 
 
 def report_weights(
@@ -163,9 +179,14 @@ class HotSpotParams:
     significant_only: bool = True
 
     def describe(self) -> dict[str, Any]:
-        return {"cell_m": self.cell_m, "shape": self.shape, "statistic": "Getis-Ord Gi*",
-                "neighbours": "queen (8)" if self.shape == "square" else "hexagonal (6)",
-                "correction": "Benjamini-Hochberg FDR", "confidence": [90, 95, 99]}  # fmt: skip
+        return {
+            "cell_m": self.cell_m,
+            "shape": self.shape,
+            "statistic": "Getis-Ord Gi*",
+            "neighbours": "queen (8)" if self.shape == "square" else "hexagonal (6)",
+            "correction": "Benjamini-Hochberg FDR",
+            "confidence": [90, 95, 99],
+        }
 
 
 def hot_spot_map(
@@ -181,20 +202,25 @@ def hot_spot_map(
     ``gone`` against the previous period of the same length (Swedish in ``change_sv``), and
     the cells that were hot before but are not now are included.
     """
-    grid = grid_cells(selection.region.bounds, cell_m=params.cell_m, shape=params.shape,
-                      mask=selection.region, crs=f"EPSG:{selection.epsg}")  # fmt: skip
+    grid = grid_cells(
+        selection.region.bounds,
+        cell_m=params.cell_m,
+        shape=params.shape,
+        mask=selection.region,
+        crs=f"EPSG:{selection.epsg}",
+    )
     now = in_window(selection, window)
     result = hotspots.hot_spots(grid, assign(grid, now.x_m, now.y_m))
-    fc = hotspots.hotspots_geojson(grid, result.counts, result.z, result.p, result.q,
-                                   result.classes, significant_only=False)  # fmt: skip
+    fc = hotspots.hotspots_geojson(
+        grid, result.counts, result.z, result.p, result.q, result.classes, significant_only=False
+    )
     keep = result.classes != 0 if params.significant_only else np.ones(len(grid), dtype=bool)
     if compare_previous:
         before = in_window(selection, window.previous())
         prev = hotspots.hot_spots(grid, assign(grid, before.x_m, before.y_m))
         change = hotspots.compare(result.classes, prev.classes)
         keep |= change == "gone"
-        for feature, status, prev_class in zip(fc["features"], change, prev.classes,
-                                               strict=True):  # fmt: skip
+        for feature, status, prev_class in zip(fc["features"], change, prev.classes, strict=True):
             feature["properties"]["change"] = str(status) or None
             feature["properties"]["change_sv"] = hotspots.COMPARE_LABELS.get(str(status))
             feature["properties"]["previous_class"] = int(prev_class)
@@ -232,8 +258,13 @@ def route_candidates(
     """
     hot = hot or HotSpotParams()
     heat_params = heat_params or HeatParams()
-    grid = grid_cells(selection.region.bounds, cell_m=hot.cell_m, shape=hot.shape,
-                      mask=selection.region, crs=f"EPSG:{selection.epsg}")  # fmt: skip
+    grid = grid_cells(
+        selection.region.bounds,
+        cell_m=hot.cell_m,
+        shape=hot.shape,
+        mask=selection.region,
+        crs=f"EPSG:{selection.epsg}",
+    )
     now = in_window(selection, window)
     result = hotspots.hot_spots(grid, assign(grid, now.x_m, now.y_m))
     chosen: list[tuple[float, float, float, str, str]] = []
@@ -243,8 +274,14 @@ def route_candidates(
         if result.classes[i] <= 0:
             break
         x, y, z = float(grid.x[i]), float(grid.y[i]), float(result.z[i])
-        near = next((k for k, (cx, cy, *_) in enumerate(chosen)
-                     if (x - cx) ** 2 + (y - cy) ** 2 < min_gap_m**2), None)  # fmt: skip
+        near = next(
+            (
+                k
+                for k, (cx, cy, *_) in enumerate(chosen)
+                if (x - cx) ** 2 + (y - cy) ** 2 < min_gap_m**2
+            ),
+            None,
+        )
         if near is not None:
             cx, cy, cz, kind, label = chosen[near]
             chosen[near] = (cx, cy, cz + z, kind, label)
@@ -262,13 +299,16 @@ def route_candidates(
             y = f + e * (rows[k] + 0.5)
             if any((x - cx) ** 2 + (y - cy) ** 2 < min_gap_m**2 for cx, cy, *_ in chosen):
                 continue
-            chosen.append((x, y, 3.0 * float(values[rows[k], cols[k]]) / top, "peak",
-                           "Topp i värmekartan"))  # fmt: skip
+            chosen.append(
+                (x, y, 3.0 * float(values[rows[k], cols[k]]) / top, "peak", "Topp i värmekartan")
+            )
     chosen.sort(key=lambda item: -item[2])
     chosen = chosen[:max_candidates]
     if not chosen:
         return []
     xs, ys = np.array([c[0] for c in chosen]), np.array([c[1] for c in chosen])
     lon, lat = transformer(selection.epsg, WGS84).transform(xs, ys)
-    return [Hotspot(float(lo), float(la), round(c[2], 3), c[3], c[4])
-            for lo, la, c in zip(lon, lat, chosen, strict=True)]  # fmt: skip
+    return [
+        Hotspot(float(lo), float(la), round(c[2], 3), c[3], c[4])
+        for lo, la, c in zip(lon, lat, chosen, strict=True)
+    ]

@@ -42,8 +42,9 @@ def save_category(
     """Create a category (``create``) or change one; returns it. Reports keep their category:
     one that is no longer wanted is made inactive, never deleted."""
     with conn.transaction():
-        exists = conn.execute("SELECT 1 FROM deviation_categories WHERE code = %s",
-                              (code,)).fetchone()  # fmt: skip
+        exists = conn.execute(
+            "SELECT 1 FROM deviation_categories WHERE code = %s", (code,)
+        ).fetchone()
         if create:
             if exists:
                 raise Conflict(f"the category {code!r} exists already; change it with PATCH")
@@ -53,9 +54,14 @@ def save_category(
                 "INSERT INTO deviation_categories (code, name_sv, colour, weight, active, "
                 "sort_order) VALUES (%s, %s, %s, %s, %s, (SELECT coalesce(max(sort_order), 0) "
                 "+ 10 FROM deviation_categories))",
-                (code, name_sv, colour, 1.0 if weight is None else weight,
-                 True if active is None else active),
-            )  # fmt: skip
+                (
+                    code,
+                    name_sv,
+                    colour,
+                    1.0 if weight is None else weight,
+                    True if active is None else active,
+                ),
+            )
         else:
             if not exists:
                 raise NotFound(f"no category {code!r}; GET /api/v1/categories lists them")
@@ -67,10 +73,11 @@ def save_category(
             )
         row = conn.execute(
             "SELECT code, name_sv, colour, weight, active FROM deviation_categories "
-            "WHERE code = %s", (code,)).fetchone()  # fmt: skip
+            "WHERE code = %s",
+            (code,),
+        ).fetchone()
     assert row is not None
-    return {"code": row[0], "name_sv": row[1], "colour": row[2], "weight": row[3],
-            "active": row[4]}  # fmt: skip
+    return {"code": row[0], "name_sv": row[1], "colour": row[2], "weight": row[3], "active": row[4]}
 
 
 def categories_json(conn: psycopg.Connection) -> list[dict[str, Any]]:

@@ -204,9 +204,18 @@ def _load_deviations(
     ) as copy:
         for d in devs:
             copy.write_row(
-                (d.id, d.category, d.observed_at, d.reported_at, d.severity, d.status,
-                 d.description, d.lon, d.lat)
-            )  # fmt: skip
+                (
+                    d.id,
+                    d.category,
+                    d.observed_at,
+                    d.reported_at,
+                    d.severity,
+                    d.status,
+                    d.description,
+                    d.lon,
+                    d.lat,
+                )
+            )
     cur = conn.execute(
         """
         INSERT INTO deviations (id, category, observed_at, reported_at, severity, status,
@@ -254,9 +263,13 @@ def load_demo(
             geom = shape(f["geometry"])
             slug = slugify(name)
             _, changed = store.upsert_area(
-                conn, slug=slug, name=display_name(name), geom=geom, metric_srid=SWEREF99TM,
+                conn,
+                slug=slug,
+                name=display_name(name),
+                geom=geom,
+                metric_srid=SWEREF99TM,
                 source=AREA_SOURCE,
-            )  # fmt: skip
+            )
             report.add("areas", int(changed))
             areas[slug] = geom
         _load_organisations(conn, demo, report)
@@ -267,9 +280,14 @@ def load_demo(
                 (s for s, g in areas.items() if g.contains(Point(z["centre"]))), "solberga"
             )
             _, changed = store.upsert_zone(
-                conn, slug=z["slug"], name=z["name"], area_slug=area_slug,
-                description=z["description"], illustrative=True, geom=geom,
-            )  # fmt: skip
+                conn,
+                slug=z["slug"],
+                name=z["name"],
+                area_slug=area_slug,
+                description=z["description"],
+                illustrative=True,
+                geom=geom,
+            )
             report.add("zones", int(changed))
         if refresh_deviations:
             cur = conn.execute("DELETE FROM deviations WHERE synthetic")

@@ -129,10 +129,22 @@ def insert_report(
                 SELECT {feature}::text FROM d {joins}
                 """
             ).format(feature=_feature_sql(viewer), joins=_JOINS),
-            (report.id, report.category, report.observed_at, report.severity,
-             report.description, report.accuracy_m, reporter_id, organisation_id,
-             report.walk_id, area_id, digest, report.lon, report.lat),
-        ).fetchone()  # fmt: skip
+            (
+                report.id,
+                report.category,
+                report.observed_at,
+                report.severity,
+                report.description,
+                report.accuracy_m,
+                reporter_id,
+                organisation_id,
+                report.walk_id,
+                area_id,
+                digest,
+                report.lon,
+                report.lat,
+            ),
+        ).fetchone()
         if row is not None:
             return str(row[0]), True
         stored = conn.execute(
@@ -357,9 +369,15 @@ def select_points(
                coalesce(string_agg(p.category, ','), '')
         FROM pts p
         """,
-        {"wkb": shapely.envelope(region).wkb, "srid": epsg, "margin": margin_m, "since": since,
-         "until": until, "categories": categories or None},
-    ).fetchone()  # fmt: skip
+        {
+            "wkb": shapely.envelope(region).wkb,
+            "srid": epsg,
+            "margin": margin_m,
+            "since": since,
+            "until": until,
+            "categories": categories or None,
+        },
+    ).fetchone()
     assert row is not None
     floats = store.unpack_float8
     epoch_s = floats(row[2])

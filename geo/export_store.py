@@ -45,7 +45,7 @@ def deviations(
           AND d.status <> 'dismissed'
         """,  # noqa: S608 (a constant column choice; the values are parameters)
         (area_id, since, until),
-    ).fetchone()  # fmt: skip
+    ).fetchone()
     assert row is not None
     floats = store.unpack_float8
     epoch = floats(row[2])
@@ -102,8 +102,9 @@ def street_lines(conn: psycopg.Connection, *, area: str, buffer_m: float = 300.0
 
 def area_outline(conn: psycopg.Connection, area: str) -> tuple[str, Any]:
     """The area's name and outline (lon/lat)."""
-    row = conn.execute("SELECT name, ST_AsBinary(geom) FROM areas WHERE slug = %s",
-                       (area,)).fetchone()  # fmt: skip
+    row = conn.execute(
+        "SELECT name, ST_AsBinary(geom) FROM areas WHERE slug = %s", (area,)
+    ).fetchone()
     if row is None:
         store.area_id(conn, area)  # raises NotFound with the usual message
     assert row is not None
@@ -137,5 +138,15 @@ def list_audit(
         """,
         (action, action, limit, offset),
     ).fetchall()
-    return [{"id": r[0], "at": r[1].isoformat(), "user": r[2], "role": r[3], "action": r[4],
-             "subject": r[5], "details": r[6]} for r in rows]  # fmt: skip
+    return [
+        {
+            "id": r[0],
+            "at": r[1].isoformat(),
+            "user": r[2],
+            "role": r[3],
+            "action": r[4],
+            "subject": r[5],
+            "details": r[6],
+        }
+        for r in rows
+    ]

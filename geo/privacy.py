@@ -75,8 +75,16 @@ class Deviations:
 
     def __post_init__(self) -> None:
         n = len(self.lon)
-        columns = [self.lat, self.category, self.observed_at, self.severity, self.description,
-                   self.reporter, self.organisation, self.id]  # fmt: skip
+        columns = [
+            self.lat,
+            self.category,
+            self.observed_at,
+            self.severity,
+            self.description,
+            self.reporter,
+            self.organisation,
+            self.id,
+        ]
         if any(c is not None and len(c) != n for c in columns):
             raise ValueError("every column of Deviations must have the same length")
         if not np.issubdtype(self.observed_at.dtype, np.datetime64):
@@ -265,12 +273,22 @@ def partner_aggregates(
         (cats, bdays), counts = _group_counts([cat_index[inside], days[inside]])
         keep = counts >= min_count
         suppressed_zone += int(counts[~keep].sum())
-        for c, d, k in zip(cats[keep].tolist(), bdays[keep].tolist(), counts[keep].tolist(),
-                           strict=True):  # fmt: skip
+        for c, d, k in zip(
+            cats[keep].tolist(), bdays[keep].tolist(), counts[keep].tolist(), strict=True
+        ):
             period, start = label_of(d)
-            zone_rows.append(ZoneCount(zone=slug, zone_name=name, category=str(categories[c]),
-                                       bucket=bucket, period=period, period_start=start,
-                                       count=int(k), geometry=geom))  # fmt: skip
+            zone_rows.append(
+                ZoneCount(
+                    zone=slug,
+                    zone_name=name,
+                    category=str(categories[c]),
+                    bucket=bucket,
+                    period=period,
+                    period_start=start,
+                    count=int(k),
+                    geometry=geom,
+                )
+            )
 
     # Grid cells: floor of the SWEREF 99 TM coordinates in cell units.
     x, y = transformer(WGS84, SWEREF99TM).transform(dev.lon, dev.lat)
@@ -282,12 +300,24 @@ def partner_aggregates(
     cols, rows, cats, bdays, counts = cols[keep], rows[keep], cats[keep], bdays[keep], counts[keep]
     polygons = _cell_polygons(cols, rows, cell_m)
     cell_rows = [
-        CellCount(cell=cell_id(c, r), category=str(categories[k]), bucket=bucket,
-                  period=label_of(d)[0], period_start=label_of(d)[1], count=int(m),
-                  geometry=polygons[(c, r)])
-        for c, r, k, d, m in zip(cols.tolist(), rows.tolist(), cats.tolist(), bdays.tolist(),
-                                 counts.tolist(), strict=True)
-    ]  # fmt: skip
+        CellCount(
+            cell=cell_id(c, r),
+            category=str(categories[k]),
+            bucket=bucket,
+            period=label_of(d)[0],
+            period_start=label_of(d)[1],
+            count=int(m),
+            geometry=polygons[(c, r)],
+        )
+        for c, r, k, d, m in zip(
+            cols.tolist(),
+            rows.tolist(),
+            cats.tolist(),
+            bdays.tolist(),
+            counts.tolist(),
+            strict=True,
+        )
+    ]
     return PartnerAggregates(
         zone_counts=zone_rows,
         cell_counts=cell_rows,
@@ -320,8 +350,10 @@ def zone_category_counts(
     categories, cat_index = np.unique(dev.category.astype(str), return_inverse=True)
     for slug, _name, geom in zones:
         shapely.prepare(geom)
-        counts = np.bincount(cat_index.ravel()[shapely.intersects_xy(geom, dev.lon, dev.lat)],
-                             minlength=len(categories))  # fmt: skip
+        counts = np.bincount(
+            cat_index.ravel()[shapely.intersects_xy(geom, dev.lon, dev.lat)],
+            minlength=len(categories),
+        )
         for k in np.flatnonzero(counts).tolist():
             out[(slug, str(categories[k]))] = int(counts[k])
     return out
@@ -350,18 +382,35 @@ def detail_rows(
     local_days = (local_wall_clock(dev.observed_at, tz).astype(np.int64) // _US_PER_DAY).tolist()
     times = dev.observed_at.astype("datetime64[us]").astype(datetime).tolist()
     ids = dev.id.tolist() if dev.id is not None else [None] * n
-    texts = (dev.description.tolist() if include_descriptions and dev.description is not None
-             else [None] * n)  # fmt: skip
+    texts = (
+        dev.description.tolist()
+        if include_descriptions and dev.description is not None
+        else [None] * n
+    )
     epoch = date(1970, 1, 1)
     return [
-        DetailRow(id=None if i is None else str(i), lon=float(lo), lat=float(la),
-                  category=str(c), observed_at=t.replace(tzinfo=UTC),
-                  local_date=epoch + timedelta(days=d), severity=int(s),
-                  description=None if text is None else str(text))
+        DetailRow(
+            id=None if i is None else str(i),
+            lon=float(lo),
+            lat=float(la),
+            category=str(c),
+            observed_at=t.replace(tzinfo=UTC),
+            local_date=epoch + timedelta(days=d),
+            severity=int(s),
+            description=None if text is None else str(text),
+        )
         for i, lo, la, c, t, d, s, text in zip(
-            ids, dev.lon.tolist(), dev.lat.tolist(), dev.category.tolist(), times, local_days,
-            dev.severity.tolist(), texts, strict=True)
-    ]  # fmt: skip
+            ids,
+            dev.lon.tolist(),
+            dev.lat.tolist(),
+            dev.category.tolist(),
+            times,
+            local_days,
+            dev.severity.tolist(),
+            texts,
+            strict=True,
+        )
+    ]
 
 
 def _group_counts(keys: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:

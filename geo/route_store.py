@@ -40,9 +40,13 @@ class RouteInput:
     plan: dict[str, Any] | None = None
 
     def sha256(self) -> str:
-        canonical = {"name": self.name, "area": self.area, "notes": self.notes,
-                     "source": self.source,
-                     "coords": [[round(x, 7), round(y, 7)] for x, y in self.coords]}  # fmt: skip
+        canonical = {
+            "name": self.name,
+            "area": self.area,
+            "notes": self.notes,
+            "source": self.source,
+            "coords": [[round(x, 7), round(y, 7)] for x, y in self.coords],
+        }
         return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
@@ -57,27 +61,44 @@ def parse_route(body: Any, *, source: str = "drawn") -> RouteInput:
     if not isinstance(coords, list) or len(coords) < 2:
         raise InvalidGeometry("a LineString needs at least two positions", field="geometry")
     if len(coords) > MAX_VERTICES:
-        raise InvalidGeometry(f"at most {MAX_VERTICES:,} positions; simplify the line first",
-                              field="geometry")  # fmt: skip
+        raise InvalidGeometry(
+            f"at most {MAX_VERTICES:,} positions; simplify the line first", field="geometry"
+        )
     points: list[tuple[float, float]] = []
     for i, c in enumerate(coords):
-        if (not isinstance(c, list) or len(c) not in (2, 3)
-                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in c)):
+        if (
+            not isinstance(c, list)
+            or len(c) not in (2, 3)
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in c)
+        ):
             raise InvalidGeometry(f"position {i} must be [longitude, latitude]", field="geometry")
         lon, lat = float(c[0]), float(c[1])
         if not (-180 <= lon <= 180 and -90 <= lat <= 90):
             raise InvalidGeometry(
                 f"position {i} [{lon}, {lat}] is out of range: longitude −180…180, latitude "
-                "−90…90, in that order (GeoJSON is [longitude, latitude])", field="geometry")
+                "−90…90, in that order (GeoJSON is [longitude, latitude])",
+                field="geometry",
+            )
         points.append((lon, lat))
     if len(set(points)) < 2:
-        raise InvalidGeometry("the line has no length: all positions are the same",
-                              field="geometry")  # fmt: skip
+        raise InvalidGeometry(
+            "the line has no length: all positions are the same", field="geometry"
+        )
     props = body.get("properties") or {}
     if not isinstance(props, dict):
         raise InvalidInput("properties must be an object", field="properties")
-    unknown = set(props) - {"name", "area", "notes", "version", "id", "length_m", "source",
-                            "created_at", "updated_at", "plan"}  # fmt: skip
+    unknown = set(props) - {
+        "name",
+        "area",
+        "notes",
+        "version",
+        "id",
+        "length_m",
+        "source",
+        "created_at",
+        "updated_at",
+        "plan",
+    }
     if unknown:
         raise InvalidInput(f"unknown properties: {', '.join(sorted(unknown))}", field="properties")
     name = props.get("name")
@@ -93,8 +114,14 @@ def parse_route(body: Any, *, source: str = "drawn") -> RouteInput:
         raise InvalidInput("area must be an area slug such as 'solberga'", field="area")
     if props.get("source") in SOURCES:
         source = str(props["source"])
-    return RouteInput(name=name.strip(), coords=points, area=area, notes=notes, source=source,
-                      plan=props.get("plan") if isinstance(props.get("plan"), dict) else None)
+    return RouteInput(
+        name=name.strip(),
+        coords=points,
+        area=area,
+        notes=notes,
+        source=source,
+        plan=props.get("plan") if isinstance(props.get("plan"), dict) else None,
+    )
 
 
 def _check_place(conn: psycopg.Connection, route: RouteInput) -> int | None:
@@ -117,11 +144,15 @@ def _check_place(conn: psycopg.Connection, route: RouteInput) -> int | None:
     if length_m > MAX_LENGTH_M:
         raise InvalidGeometry(
             f"the route is {length_m / 1000:.1f} km long; a walk route may be at most "
-            f"{MAX_LENGTH_M / 1000:g} km (is it in lon/lat, EPSG:4326?)", field="geometry")
+            f"{MAX_LENGTH_M / 1000:g} km (is it in lon/lat, EPSG:4326?)",
+            field="geometry",
+        )
     if nearest is None:
         raise InvalidGeometry(
             f"the route is farther than {NEAR_AREA_M / 1000:g} km from every known area; check "
-            "the coordinates (GeoJSON order is [longitude, latitude], WGS 84)", field="geometry")
+            "the coordinates (GeoJSON order is [longitude, latitude], WGS 84)",
+            field="geometry",
+        )
     if route.area is not None:
         return store.area_id(conn, route.area)
     return int(nearest)
@@ -171,9 +202,7 @@ def list_routes(conn: psycopg.Connection, *, area: str | None = None) -> str:
     if area is not None:
         where = sql.SQL("r.area_id = %s")
         params.append(store.area_id(conn, area))
-    return store.feature_collection(
-        conn, sql.SQL("{} WHERE {}").format(_FEATURE, where), params
-    )
+    return store.feature_collection(conn, sql.SQL("{} WHERE {}").format(_FEATURE, where), params)
 
 
 def create_route(
@@ -192,10 +221,18 @@ def create_route(
             ON CONFLICT (client_id) DO NOTHING
             RETURNING id
             """,
-            (area_id, route.name, route.notes, user_id, client_id, digest, route.source,
-             json.dumps(route.plan) if route.plan else None,
-             to_wkb(LineString(route.coords))),
-        ).fetchone()  # fmt: skip
+            (
+                area_id,
+                route.name,
+                route.notes,
+                user_id,
+                client_id,
+                digest,
+                route.source,
+                json.dumps(route.plan) if route.plan else None,
+                to_wkb(LineString(route.coords)),
+            ),
+        ).fetchone()
         if row is not None:
             return get_route(conn, int(row[0])), True
         stored = conn.execute(
@@ -203,8 +240,10 @@ def create_route(
         ).fetchone()
         assert stored is not None
         if stored[1] != digest:
-            raise Conflict(f"another route was created with the key {client_id}: use a new "
-                           "Idempotency-Key for a new route")  # fmt: skip
+            raise Conflict(
+                f"another route was created with the key {client_id}: use a new "
+                "Idempotency-Key for a new route"
+            )
         return get_route(conn, int(stored[0])), False
 
 
@@ -213,8 +252,11 @@ def replace_route(
 ) -> str:
     """Replace a route's line and properties; ``version`` must be the stored one."""
     if version is None:
-        raise InvalidInput("properties.version is required: the version you are changing "
-                           "(GET the route to see it)", field="version")  # fmt: skip
+        raise InvalidInput(
+            "properties.version is required: the version you are changing "
+            "(GET the route to see it)",
+            field="version",
+        )
     area_id = _check_place(conn, route)
     with conn.transaction():
         row = conn.execute(
@@ -226,24 +268,43 @@ def replace_route(
             WHERE id = %s AND version = %s
             RETURNING id
             """,
-            (route.name, route.notes, area_id, to_wkb(LineString(route.coords)), route.source,
-             to_wkb(LineString(route.coords)), route_id, version),
-        ).fetchone()  # fmt: skip
+            (
+                route.name,
+                route.notes,
+                area_id,
+                to_wkb(LineString(route.coords)),
+                route.source,
+                to_wkb(LineString(route.coords)),
+                route_id,
+                version,
+            ),
+        ).fetchone()
         if row is None:
-            raise store.stale_version(conn, "walk_routes", "id", route_id, version, noun="route",
-                                      missing=f"no walk route {route_id}")  # fmt: skip
+            raise store.stale_version(
+                conn,
+                "walk_routes",
+                "id",
+                route_id,
+                version,
+                noun="route",
+                missing=f"no walk route {route_id}",
+            )
     return get_route(conn, route_id)
 
 
 def delete_route(conn: psycopg.Connection, route_id: int) -> None:
     """Delete a route; one that walks refer to cannot be deleted (their history needs it)."""
     with conn.transaction():
-        used = conn.execute("SELECT count(*) FROM walks WHERE route_id = %s",
-                            (route_id,)).fetchone()  # fmt: skip
+        used = conn.execute(
+            "SELECT count(*) FROM walks WHERE route_id = %s", (route_id,)
+        ).fetchone()
         if used and used[0]:
-            raise Conflict(f"walk route {route_id} is used by {used[0]} walk(s) and cannot be "
-                           "deleted; rename it instead")  # fmt: skip
-        row = conn.execute("DELETE FROM walk_routes WHERE id = %s RETURNING id",
-                           (route_id,)).fetchone()  # fmt: skip
+            raise Conflict(
+                f"walk route {route_id} is used by {used[0]} walk(s) and cannot be "
+                "deleted; rename it instead"
+            )
+        row = conn.execute(
+            "DELETE FROM walk_routes WHERE id = %s RETURNING id", (route_id,)
+        ).fetchone()
         if row is None:
             raise NotFound(f"no walk route {route_id}")

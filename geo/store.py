@@ -55,9 +55,7 @@ def unpack_float8(packed: bytes) -> np.ndarray:
     return np.frombuffer(bytes(packed), dtype=">f8").astype(np.float64)
 
 
-def feature_collection(
-    conn: psycopg.Connection, query: sql.Composable, params: list[Any]
-) -> str:
+def feature_collection(conn: psycopg.Connection, query: sql.Composable, params: list[Any]) -> str:
     """A FeatureCollection (JSON text) of a query's ``feature`` column, ordered by ``sort_key``."""
     wrapped = sql.SQL(
         "SELECT json_build_object('type', 'FeatureCollection', 'features', "
@@ -208,17 +206,29 @@ def tonight_routes_geojson(conn: psycopg.Connection, *, now: datetime) -> str:
 
 
 def stale_version(
-    conn: psycopg.Connection, table: str, key_column: str, key: object, sent: int, *,
-    noun: str, missing: str,
+    conn: psycopg.Connection,
+    table: str,
+    key_column: str,
+    key: object,
+    sent: int,
+    *,
+    noun: str,
+    missing: str,
 ) -> NattvandringError:
     """Why a versioned update changed no row: `NotFound` (``missing``) when the row is gone,
     else a `Conflict` naming the stored version (optimistic concurrency)."""
-    row = conn.execute(sql.SQL("SELECT version FROM {} WHERE {} = %s").format(
-        sql.Identifier(table), sql.Identifier(key_column)), (key,)).fetchone()  # fmt: skip
+    row = conn.execute(
+        sql.SQL("SELECT version FROM {} WHERE {} = %s").format(
+            sql.Identifier(table), sql.Identifier(key_column)
+        ),
+        (key,),
+    ).fetchone()
     if row is None:
         return NotFound(missing)
-    return Conflict(f"the {noun} was changed by someone else (now version {row[0]}, you sent "
-                    f"{sent}): reload it and make your change again")  # fmt: skip
+    return Conflict(
+        f"the {noun} was changed by someone else (now version {row[0]}, you sent "
+        f"{sent}): reload it and make your change again"
+    )
 
 
 def database_health(conn: psycopg.Connection) -> dict[str, str]:

@@ -29,9 +29,33 @@ DESCRIPTION = f"{SYNTHETIC_PREFIX} demoavvikelse (genererad, inte en verklig rap
 WEEKDAY_WEIGHTS = np.array([0.7, 0.7, 0.8, 0.9, 1.9, 2.2, 0.9])
 # Relative frequency by local hour: evenings and the hours after midnight.
 HOUR_WEIGHTS = np.array(
-    [2.2, 1.6, 1.0, 0.5, 0.2, 0.1, 0.1, 0.2, 0.3, 0.3, 0.3, 0.4,
-     0.5, 0.5, 0.6, 0.8, 1.0, 1.2, 1.6, 2.2, 3.0, 3.4, 3.4, 2.8]
-)  # fmt: skip
+    [
+        2.2,
+        1.6,
+        1.0,
+        0.5,
+        0.2,
+        0.1,
+        0.1,
+        0.2,
+        0.3,
+        0.3,
+        0.3,
+        0.4,
+        0.5,
+        0.5,
+        0.6,
+        0.8,
+        1.0,
+        1.2,
+        1.6,
+        2.2,
+        3.0,
+        3.4,
+        3.4,
+        2.8,
+    ]
+)
 SEVERITY_WEIGHTS = np.array([0.6, 0.3, 0.1])
 
 
@@ -127,9 +151,11 @@ def generate_deviations(
     first_day = end_local.date() - timedelta(days=days)
     day_list = [first_day + timedelta(days=i) for i in range(days + 1)]
     day_w = np.array(
-        [WEEKDAY_WEIGHTS[d.weekday()] * (1 + 0.3 * np.sin((d.timetuple().tm_yday - 100) / 58.1))
-         for d in day_list]
-    )  # fmt: skip
+        [
+            WEEKDAY_WEIGHTS[d.weekday()] * (1 + 0.3 * np.sin((d.timetuple().tm_yday - 100) / 58.1))
+            for d in day_list
+        ]
+    )
     day_w /= day_w.sum()
     hour_p = HOUR_WEIGHTS / HOUR_WEIGHTS.sum()
 

@@ -285,5 +285,6 @@ def bucket_label(day: date, *, bucket: str) -> str:
 def check_bucket(bucket: str) -> None:
     """Raise `InvalidParameter` unless ``bucket`` is one of `BUCKETS`."""
     if bucket not in BUCKETS:
-        raise InvalidParameter(f"bucket must be one of {', '.join(BUCKETS)}; got {bucket!r}",
-                               field="bucket")  # fmt: skip
+        raise InvalidParameter(
+            f"bucket must be one of {', '.join(BUCKETS)}; got {bucket!r}", field="bucket"
+        )

@@ -25,8 +25,9 @@ def parse_zone(body: Any) -> tuple[str, str, str | None, Any]:
         raise InvalidInput('the body must be a GeoJSON Feature ({"type": "Feature", …})')
     geometry = body.get("geometry")
     if not isinstance(geometry, dict) or geometry.get("type") not in ("Polygon", "MultiPolygon"):
-        raise InvalidGeometry("a zone's geometry must be a GeoJSON Polygon or MultiPolygon",
-                              field="geometry")  # fmt: skip
+        raise InvalidGeometry(
+            "a zone's geometry must be a GeoJSON Polygon or MultiPolygon", field="geometry"
+        )
     try:
         geom = shape(geometry)
     except (ValueError, TypeError, AttributeError, IndexError) as exc:
@@ -37,11 +38,14 @@ def parse_zone(body: Any) -> tuple[str, str, str | None, Any]:
         raise InvalidGeometry(f"at most {MAX_VERTICES:,} vertices", field="geometry")
     minx, miny, maxx, maxy = geom.bounds
     if not (-180 <= minx and maxx <= 180 and -90 <= miny and maxy <= 90):
-        raise InvalidGeometry("coordinates out of range: GeoJSON is [longitude, latitude] in "
-                              "WGS 84", field="geometry")  # fmt: skip
+        raise InvalidGeometry(
+            "coordinates out of range: GeoJSON is [longitude, latitude] in WGS 84", field="geometry"
+        )
     if not geom.is_valid:
-        raise InvalidGeometry(f"the polygon is not valid ({shapely.is_valid_reason(geom)}): "
-                              "its edges must not cross", field="geometry")  # fmt: skip
+        raise InvalidGeometry(
+            f"the polygon is not valid ({shapely.is_valid_reason(geom)}): its edges must not cross",
+            field="geometry",
+        )
     props = body.get("properties") or {}
     unknown = set(props) - {"name", "description", "area", "version", "slug", "illustrative"}
     if unknown:
@@ -69,13 +73,17 @@ def _area_for(conn: psycopg.Connection, geom: Any, area: str | None) -> int:
     ).fetchone()
     assert row is not None
     if row[0] > MAX_AREA_KM2:
-        raise InvalidGeometry(f"the zone covers {row[0]:.0f} km²; at most {MAX_AREA_KM2:g} km² "
-                              "(is it in lon/lat?)", field="geometry")  # fmt: skip
+        raise InvalidGeometry(
+            f"the zone covers {row[0]:.0f} km²; at most {MAX_AREA_KM2:g} km² (is it in lon/lat?)",
+            field="geometry",
+        )
     if area is not None:
         return store.area_id(conn, area)
     if row[1] is None:
-        raise InvalidGeometry("the zone lies in no known area; check the coordinates "
-                              "([longitude, latitude], WGS 84)", field="geometry")  # fmt: skip
+        raise InvalidGeometry(
+            "the zone lies in no known area; check the coordinates ([longitude, latitude], WGS 84)",
+            field="geometry",
+        )
     return int(row[1])
 
 
@@ -88,19 +96,22 @@ def create_zone(
     returns the stored zone's slug (and ``False``); another body with that id is a `Conflict`.
     """
     name, description, area, geom = parse_zone(body)
-    digest = hashlib.sha256(json.dumps([name, description, area, shapely.to_geojson(geom)])
-                            .encode()).hexdigest()  # fmt: skip
+    digest = hashlib.sha256(
+        json.dumps([name, description, area, shapely.to_geojson(geom)]).encode()
+    ).hexdigest()
     with conn.transaction():
         if client_id is not None:
             # Concurrent retries wait here for the first one's commit (the unique key).
-            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                         (str(client_id),))  # fmt: skip
-            stored = conn.execute("SELECT slug, body_sha256 FROM zones WHERE client_id = %s",
-                                  (client_id,)).fetchone()  # fmt: skip
+            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (str(client_id),))
+            stored = conn.execute(
+                "SELECT slug, body_sha256 FROM zones WHERE client_id = %s", (client_id,)
+            ).fetchone()
             if stored is not None:
                 if stored[1] != digest:
-                    raise Conflict(f"another zone was created with the key {client_id}: use a "
-                                   "new Idempotency-Key for a new zone")  # fmt: skip
+                    raise Conflict(
+                        f"another zone was created with the key {client_id}: use a "
+                        "new Idempotency-Key for a new zone"
+                    )
                 return str(stored[0]), False
         area_id = _area_for(conn, geom, area)
         base = slugify(name) or "zon"
@@ -122,8 +133,9 @@ def replace_zone(conn: psycopg.Connection, slug: str, body: Any) -> None:
     name, description, area, geom = parse_zone(body)
     version = (body.get("properties") or {}).get("version")
     if not isinstance(version, int) or isinstance(version, bool):
-        raise InvalidInput("properties.version is required: the version you are changing",
-                           field="version")  # fmt: skip
+        raise InvalidInput(
+            "properties.version is required: the version you are changing", field="version"
+        )
     with conn.transaction():
         area_id = _area_for(conn, geom, area)
         row = conn.execute(
@@ -133,8 +145,9 @@ def replace_zone(conn: psycopg.Connection, slug: str, body: Any) -> None:
             (name, description, area_id, shapely.to_wkb(geom), slug, version),
         ).fetchone()
         if row is None:
-            raise store.stale_version(conn, "zones", "slug", slug, version, noun="zone",
-                                      missing=f"no zone {slug!r}")  # fmt: skip
+            raise store.stale_version(
+                conn, "zones", "slug", slug, version, noun="zone", missing=f"no zone {slug!r}"
+            )
 
 
 def delete_zone(conn: psycopg.Connection, slug: str) -> None:

@@ -86,12 +86,15 @@ def _ogr_columns(
         elif f.type == "bool":
             col = np.array([bool(v) for v in values], dtype=bool)
         elif f.type == "date":
-            col = np.array([None if v is None else as_date(v) for v in values],
-                           dtype="datetime64[D]")  # fmt: skip
+            col = np.array(
+                [None if v is None else as_date(v) for v in values], dtype="datetime64[D]"
+            )
             mask = None  # NaT is written as null
         else:  # datetime, stored as UTC
-            col = np.array([None if v is None else as_utc(v).replace(tzinfo=None) for v in values],
-                           dtype="datetime64[ms]")  # fmt: skip
+            col = np.array(
+                [None if v is None else as_utc(v).replace(tzinfo=None) for v in values],
+                dtype="datetime64[ms]",
+            )
             tz[f.name] = np.full(n, 100, dtype=np.int32)
             mask = None
         data.append(col)
@@ -132,21 +135,34 @@ def write_gpkg(
         data, masks, tz = _ogr_columns(layer)
         wkb = _wkb(layer)
         pyogrio.raw.write(
-            str(path), wkb, data, [f.name for f in layer.fields], field_mask=masks,
-            layer=layer.name, driver="GPKG", geometry_type=layer.geometry_type,
-            crs="EPSG:4326", gdal_tz_offsets=tz,
+            str(path),
+            wkb,
+            data,
+            [f.name for f in layer.fields],
+            field_mask=masks,
+            layer=layer.name,
+            driver="GPKG",
+            geometry_type=layer.geometry_type,
+            crs="EPSG:4326",
+            gdal_tz_offsets=tz,
             dataset_options={"VERSION": "1.3"} if i == 0 else None,
             layer_options={"IDENTIFIER": layer.title_sv, "DESCRIPTION": layer.title_sv},
-        )  # fmt: skip
+        )
     items = metadata_items(metadata)
     pyogrio.raw.write(
-        str(path), None,
-        [np.array([k for k, _ in items], dtype=object),
-         np.array([v for _, v in items], dtype=object)],
-        ["key", "value"], layer="export_metadata", driver="GPKG", geometry_type=None,
+        str(path),
+        None,
+        [
+            np.array([k for k, _ in items], dtype=object),
+            np.array([v for _, v in items], dtype=object),
+        ],
+        ["key", "value"],
+        layer="export_metadata",
+        driver="GPKG",
+        geometry_type=None,
         dataset_options={"VERSION": "1.3"} if not layers else None,
         layer_options={"IDENTIFIER": "Exportens uppgifter", "DESCRIPTION": "Exportens uppgifter"},
-    )  # fmt: skip
+    )
     generated = (metadata or {}).get("generated_at")
     when = as_utc(generated) if isinstance(generated, datetime) else datetime.now(UTC)
     # GeoPackage DATETIME is ISO 8601 in UTC with milliseconds; GDAL warns about other forms.
@@ -156,10 +172,23 @@ def write_gpkg(
 
 def _add_layer_styles(path: Path, layers: Sequence[Layer], *, update_time: str) -> None:
     """The ``layer_styles`` table, registered in gpkg_contents as 'attributes' as OGR does."""
-    rows = [("", "", layer.name, GPKG_GEOMETRY_COLUMN, layer.name,
-             qml(layer.style, geometry_type=layer.geometry_type), "", 1,
-             f"{layer.title_sv} (nattvandring)", "", None, update_time)
-            for layer in layers]  # fmt: skip
+    rows = [
+        (
+            "",
+            "",
+            layer.name,
+            GPKG_GEOMETRY_COLUMN,
+            layer.name,
+            qml(layer.style, geometry_type=layer.geometry_type),
+            "",
+            1,
+            f"{layer.title_sv} (nattvandring)",
+            "",
+            None,
+            update_time,
+        )
+        for layer in layers
+    ]
     conn = sqlite3.connect(path)
     try:
         with conn:
@@ -179,8 +208,11 @@ def _add_layer_styles(path: Path, layers: Sequence[Layer], *, update_time: str) 
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'gpkg_ogr_contents'"
             ).fetchone()
             if has_ogr_contents:
-                conn.execute("INSERT INTO gpkg_ogr_contents (table_name, feature_count) "
-                             "VALUES ('layer_styles', ?)", (len(rows),))  # fmt: skip
+                conn.execute(
+                    "INSERT INTO gpkg_ogr_contents (table_name, feature_count) "
+                    "VALUES ('layer_styles', ?)",
+                    (len(rows),),
+                )
     finally:
         conn.close()
 
@@ -198,8 +230,13 @@ def _feature_collection(layer: Layer) -> str:
             + geometry
             + "}"
         )
-    return ('{"type":"FeatureCollection","name":' + json.dumps(layer.name) + ',"features":['
-            + ",\n".join(parts) + "]}\n")  # fmt: skip
+    return (
+        '{"type":"FeatureCollection","name":'
+        + json.dumps(layer.name)
+        + ',"features":['
+        + ",\n".join(parts)
+        + "]}\n"
+    )
 
 
 def _readme(
@@ -221,8 +258,9 @@ def _readme(
         lines += [f"  {k}: {v}" for k, v in metadata_items(metadata)]
         lines.append("")
     for layer in layers:
-        lines.append(f"{layer.name}: {layer.title_sv} ({layer.geometry_type}, "
-                     f"{len(layer.rows)} objekt)")  # fmt: skip
+        lines.append(
+            f"{layer.name}: {layer.title_sv} ({layer.geometry_type}, {len(layer.rows)} objekt)"
+        )
         short = (field_names or {}).get(layer.name, {})
         for f in layer.fields:
             alias = f" (i filen: {short[f.name]})" if short.get(f.name, f.name) != f.name else ""
@@ -310,28 +348,39 @@ def write_shapefile_zip(
     """
     check_unique_names(layers)
     mapping = {layer.name: short_field_names([f.name for f in layer.fields]) for layer in layers}
-    with tempfile.TemporaryDirectory(prefix="nv-shp-") as tmp, \
-            zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:  # fmt: skip
+    with (
+        tempfile.TemporaryDirectory(prefix="nv-shp-") as tmp,
+        zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf,
+    ):
         for layer in layers:
             data, masks, _ = _ogr_columns(layer, shapefile=True)
             wkb = _wkb(layer)
             shp = Path(tmp) / f"{layer.name}.shp"
             pyogrio.raw.write(
-                str(shp), wkb, data, [mapping[layer.name][f.name] for f in layer.fields],
-                field_mask=masks, driver="ESRI Shapefile", geometry_type=layer.geometry_type,
-                crs="EPSG:4326", encoding="UTF-8",
-            )  # fmt: skip
+                str(shp),
+                wkb,
+                data,
+                [mapping[layer.name][f.name] for f in layer.fields],
+                field_mask=masks,
+                driver="ESRI Shapefile",
+                geometry_type=layer.geometry_type,
+                crs="EPSG:4326",
+                encoding="UTF-8",
+            )
             for ext in ("shp", "shx", "dbf", "prj", "cpg"):
                 zf.write(Path(tmp) / f"{layer.name}.{ext}", f"{layer.name}.{ext}")
         lines = ["Fältnamn i Shapefile (högst 10 tecken) och deras fullständiga namn", ""]
         for layer in layers:
             lines.append(f"{layer.name}: {layer.title_sv}")
-            lines += [f"  {mapping[layer.name][f.name]:<10} = {f.name} ({f.title_sv})"
-                      for f in layer.fields]  # fmt: skip
+            lines += [
+                f"  {mapping[layer.name][f.name]:<10} = {f.name} ({f.title_sv})"
+                for f in layer.fields
+            ]
             lines.append("")
         zf.writestr("fields.txt", "\n".join(lines))
-        zf.writestr("README.txt", _readme(layers, metadata, fmt="ESRI Shapefile",
-                                          field_names=mapping))  # fmt: skip
+        zf.writestr(
+            "README.txt", _readme(layers, metadata, fmt="ESRI Shapefile", field_names=mapping)
+        )
 
 
 def csv_layer(layers: Sequence[Layer]) -> Layer:
@@ -357,8 +406,9 @@ def write(
     ``geojson`` and ``shp`` are zip files; ``csv`` holds only the deviation layer (`csv_layer`).
     """
     if fmt not in FORMATS:
-        raise InvalidParameter(f"format must be one of {', '.join(FORMATS)}; got {fmt!r}",
-                               field="format")  # fmt: skip
+        raise InvalidParameter(
+            f"format must be one of {', '.join(FORMATS)}; got {fmt!r}", field="format"
+        )
     if fmt == "csv":
         layer = csv_layer(layers)
         write_csv(layer, path)

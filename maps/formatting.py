@@ -94,8 +94,10 @@ def metadata_items(metadata: Mapping[str, Any] | None) -> list[tuple[str, str]]:
     items = [(str(k), as_text(v)) for k, v in (metadata or {}).items()]
     for key, value in items:
         if _EMAIL.search(value) or _EMAIL.search(key):
-            raise ValueError(f"export metadata {key!r} holds an e-mail address; exports carry "
-                             "no personal data (the audit row records who exported)")
+            raise ValueError(
+                f"export metadata {key!r} holds an e-mail address; exports carry "
+                "no personal data (the audit row records who exported)"
+            )
     return items
 
 

@@ -32,8 +32,7 @@ from maps.styles import (
 )
 
 FieldType = Literal["str", "int", "float", "date", "datetime", "bool"]
-GEOMETRY_TYPES = ("Point", "LineString", "Polygon", "MultiPoint", "MultiLineString",
-                  "MultiPolygon")  # fmt: skip
+GEOMETRY_TYPES = ("Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _RESERVED = {"fid", "geom", "geometry", "id"}
 
@@ -113,18 +112,32 @@ def partner_layers(
         Field("antal", "int", "Antal rapporter"),
     )
     zone_rows = [
-        {"zon": r.zone, "zon_namn": r.zone_name, "kategori": r.category,
-         "kategori_namn": _category_name(r.category, cats), "period_typ": BUCKET_SV[r.bucket],
-         "period": r.period, "period_start": r.period_start, "antal": r.count,
-         "geometry": r.geometry}
+        {
+            "zon": r.zone,
+            "zon_namn": r.zone_name,
+            "kategori": r.category,
+            "kategori_namn": _category_name(r.category, cats),
+            "period_typ": BUCKET_SV[r.bucket],
+            "period": r.period,
+            "period_start": r.period_start,
+            "antal": r.count,
+            "geometry": r.geometry,
+        }
         for r in aggregates.zone_counts
-    ]  # fmt: skip
+    ]
     cell_rows = [
-        {"ruta": r.cell, "kategori": r.category, "kategori_namn": _category_name(r.category, cats),
-         "period_typ": BUCKET_SV[r.bucket], "period": r.period, "period_start": r.period_start,
-         "antal": r.count, "geometry": r.geometry}
+        {
+            "ruta": r.cell,
+            "kategori": r.category,
+            "kategori_namn": _category_name(r.category, cats),
+            "period_typ": BUCKET_SV[r.bucket],
+            "period": r.period,
+            "period_start": r.period_start,
+            "antal": r.count,
+            "geometry": r.geometry,
+        }
         for r in aggregates.cell_counts
-    ]  # fmt: skip
+    ]
 
     def label(row: Mapping[str, Any]) -> str:
         when = f"{row['period_typ']} {row['period']}"
@@ -133,13 +146,25 @@ def partner_layers(
 
     cell = f"{aggregates.cell_m:g} m"
     return [
-        Layer("avvikelser_zon", "Avvikelser per samverkanszon", "MultiPolygon",
-              (Field("zon", "str", "Zon (kod)"), Field("zon_namn", "str", "Zon"), *period_fields),
-              zone_rows, category_style(categories=cats), label),
-        Layer("avvikelser_ruta", f"Avvikelser per ruta ({cell})", "Polygon",
-              (Field("ruta", "str", f"Ruta ({cell}, SWEREF 99 TM)"), *period_fields),
-              cell_rows, category_style(categories=cats), label),
-    ]  # fmt: skip
+        Layer(
+            "avvikelser_zon",
+            "Avvikelser per samverkanszon",
+            "MultiPolygon",
+            (Field("zon", "str", "Zon (kod)"), Field("zon_namn", "str", "Zon"), *period_fields),
+            zone_rows,
+            category_style(categories=cats),
+            label,
+        ),
+        Layer(
+            "avvikelser_ruta",
+            f"Avvikelser per ruta ({cell})",
+            "Polygon",
+            (Field("ruta", "str", f"Ruta ({cell}, SWEREF 99 TM)"), *period_fields),
+            cell_rows,
+            category_style(categories=cats),
+            label,
+        ),
+    ]
 
 
 def detail_layer(
@@ -166,65 +191,118 @@ def detail_layer(
     out = []
     for r in rows:
         row: dict[str, Any] = {
-            "rapport": r.id, "kategori": r.category,
-            "kategori_namn": _category_name(r.category, cats), "observerad": r.observed_at,
-            "datum": r.local_date, "allvarlighet": r.severity,
+            "rapport": r.id,
+            "kategori": r.category,
+            "kategori_namn": _category_name(r.category, cats),
+            "observerad": r.observed_at,
+            "datum": r.local_date,
+            "allvarlighet": r.severity,
             "geometry": shapely.Point(r.lon, r.lat),
-        }  # fmt: skip
+        }
         if include_descriptions:
             row["beskrivning"] = r.description
         out.append(row)
-    return Layer("avvikelser", "Avvikelser (enskilda rapporter)", "Point", tuple(fields), out,
-                 category_style(categories=cats),
-                 lambda row: f"{row['kategori_namn']} – {row['datum']}")  # fmt: skip
+    return Layer(
+        "avvikelser",
+        "Avvikelser (enskilda rapporter)",
+        "Point",
+        tuple(fields),
+        out,
+        category_style(categories=cats),
+        lambda row: f"{row['kategori_namn']} – {row['datum']}",
+    )
 
 
 def _features(fc: Mapping[str, Any]) -> list[tuple[Mapping[str, Any], Geometry]]:
-    return [(f.get("properties") or {}, shapely.geometry.shape(f["geometry"]))
-            for f in fc.get("features", []) if f.get("geometry")]  # fmt: skip
+    return [
+        (f.get("properties") or {}, shapely.geometry.shape(f["geometry"]))
+        for f in fc.get("features", [])
+        if f.get("geometry")
+    ]
 
 
 def areas_layer(fc: Mapping[str, Any]) -> Layer:
     """``omraden`` from the areas FeatureCollection (slug, name, area_km2)."""
-    rows = [{"slug": p.get("slug"), "namn": p.get("name"), "yta_km2": p.get("area_km2"),
-             "geometry": g} for p, g in _features(fc)]  # fmt: skip
-    return Layer("omraden", "Stadsdelar", "MultiPolygon",
-                 (Field("slug", "str", "Kod"), Field("namn", "str", "Stadsdel"),
-                  Field("yta_km2", "float", "Yta (km²)")),
-                 rows, LayerStyle(colour="#333333", stroke="#333333", fill_opacity=0.0,
-                                  stroke_width_mm=0.6))  # fmt: skip
+    rows = [
+        {"slug": p.get("slug"), "namn": p.get("name"), "yta_km2": p.get("area_km2"), "geometry": g}
+        for p, g in _features(fc)
+    ]
+    return Layer(
+        "omraden",
+        "Stadsdelar",
+        "MultiPolygon",
+        (
+            Field("slug", "str", "Kod"),
+            Field("namn", "str", "Stadsdel"),
+            Field("yta_km2", "float", "Yta (km²)"),
+        ),
+        rows,
+        LayerStyle(colour="#333333", stroke="#333333", fill_opacity=0.0, stroke_width_mm=0.6),
+    )
 
 
 def zones_layer(fc: Mapping[str, Any]) -> Layer:
     """``samverkanszoner`` from the zones FeatureCollection (slug, name, area)."""
-    rows = [{"slug": p.get("slug"), "namn": p.get("name"), "omrade": p.get("area"),
-             "geometry": g} for p, g in _features(fc)]  # fmt: skip
-    return Layer("samverkanszoner", "Platssamverkanszoner", "MultiPolygon",
-                 (Field("slug", "str", "Kod"), Field("namn", "str", "Zon"),
-                  Field("omrade", "str", "Stadsdel")),
-                 rows, LayerStyle(colour="#6a3d9a", stroke="#6a3d9a", fill_opacity=0.15,
-                                  stroke_width_mm=0.6))  # fmt: skip
+    rows = [
+        {"slug": p.get("slug"), "namn": p.get("name"), "omrade": p.get("area"), "geometry": g}
+        for p, g in _features(fc)
+    ]
+    return Layer(
+        "samverkanszoner",
+        "Platssamverkanszoner",
+        "MultiPolygon",
+        (
+            Field("slug", "str", "Kod"),
+            Field("namn", "str", "Zon"),
+            Field("omrade", "str", "Stadsdel"),
+        ),
+        rows,
+        LayerStyle(colour="#6a3d9a", stroke="#6a3d9a", fill_opacity=0.15, stroke_width_mm=0.6),
+    )
 
 
 def places_layer(fc: Mapping[str, Any]) -> Layer:
     """``platser`` from the places FeatureCollection (name, kind)."""
-    rows = [{"namn": p.get("name"), "typ": p.get("kind"),
-             "typ_namn": PLACE_KINDS_SV.get(str(p.get("kind")), p.get("kind")), "geometry": g}
-            for p, g in _features(fc)]  # fmt: skip
-    style = LayerStyle(colour=PLACE_COLOURS["other"], stroke="#ffffff", categorised_by="typ",
-                       classes=tuple(StyleClass(k, c, PLACE_KINDS_SV[k])
-                                     for k, c in PLACE_COLOURS.items()))  # fmt: skip
-    return Layer("platser", "Platser", "Point",
-                 (Field("namn", "str", "Namn"), Field("typ", "str", "Typ (kod)"),
-                  Field("typ_namn", "str", "Typ")), rows, style)  # fmt: skip
+    rows = [
+        {
+            "namn": p.get("name"),
+            "typ": p.get("kind"),
+            "typ_namn": PLACE_KINDS_SV.get(str(p.get("kind")), p.get("kind")),
+            "geometry": g,
+        }
+        for p, g in _features(fc)
+    ]
+    style = LayerStyle(
+        colour=PLACE_COLOURS["other"],
+        stroke="#ffffff",
+        categorised_by="typ",
+        classes=tuple(StyleClass(k, c, PLACE_KINDS_SV[k]) for k, c in PLACE_COLOURS.items()),
+    )
+    return Layer(
+        "platser",
+        "Platser",
+        "Point",
+        (
+            Field("namn", "str", "Namn"),
+            Field("typ", "str", "Typ (kod)"),
+            Field("typ_namn", "str", "Typ"),
+        ),
+        rows,
+        style,
+    )
 
 
 def routes_layer(fc: Mapping[str, Any]) -> Layer:
     """``rutter`` (walk routes) from a routes FeatureCollection; only the name is kept."""
     rows = [{"namn": p.get("name"), "geometry": g} for p, g in _features(fc)]
-    return Layer("rutter", "Nattvandringsrutter", "MultiLineString",
-                 (Field("namn", "str", "Rutt"),), rows,
-                 LayerStyle(colour="#00796b", stroke_width_mm=0.8))  # fmt: skip
+    return Layer(
+        "rutter",
+        "Nattvandringsrutter",
+        "MultiLineString",
+        (Field("namn", "str", "Rutt"),),
+        rows,
+        LayerStyle(colour="#00796b", stroke_width_mm=0.8),
+    )
 
 
 def tracks_layer(fc: Mapping[str, Any]) -> Layer:
@@ -232,25 +310,54 @@ def tracks_layer(fc: Mapping[str, Any]) -> Layer:
 
     Only the date is kept of the time: the partner profile shows no exact times.
     """
-    rows = [{"datum": as_date(p.get("date")), "vandrare": p.get("walkers"),
-             "rutt": p.get("route"), "geometry": g} for p, g in _features(fc)]  # fmt: skip
-    return Layer("gangna_spar", "Gångna spår", "MultiLineString",
-                 (Field("datum", "date", "Datum"), Field("vandrare", "int", "Antal vandrare"),
-                  Field("rutt", "str", "Rutt")), rows,
-                 LayerStyle(colour="#1565c0", stroke_width_mm=0.5),
-                 lambda row: f"Nattvandring {row['datum']}")  # fmt: skip
+    rows = [
+        {
+            "datum": as_date(p.get("date")),
+            "vandrare": p.get("walkers"),
+            "rutt": p.get("route"),
+            "geometry": g,
+        }
+        for p, g in _features(fc)
+    ]
+    return Layer(
+        "gangna_spar",
+        "Gångna spår",
+        "MultiLineString",
+        (
+            Field("datum", "date", "Datum"),
+            Field("vandrare", "int", "Antal vandrare"),
+            Field("rutt", "str", "Rutt"),
+        ),
+        rows,
+        LayerStyle(colour="#1565c0", stroke_width_mm=0.5),
+        lambda row: f"Nattvandring {row['datum']}",
+    )
 
 
 def isopleths_layer(fc: Mapping[str, Any]) -> Layer:
     """``varmekarta`` from `geo.isopleths.isopleths_geojson` (percent, threshold, unit)."""
-    rows = [{"andel": int(round(float(p["percent"]))), "troskel": p.get("threshold"),
-             "enhet": "rapporter per km² och vecka", "geometry": g}
-            for p, g in _features(fc)]  # fmt: skip
-    return Layer("varmekarta", "Värmekarta (isopleter)", "MultiPolygon",
-                 (Field("andel", "int", "Andel av tätheten (%)"),
-                  Field("troskel", "float", "Täthet vid gränsen"), Field("enhet", "str", "Enhet")),
-                 rows, isopleth_style(),
-                 lambda row: f"Högsta {row['andel']} % av tätheten")  # fmt: skip
+    rows = [
+        {
+            "andel": int(round(float(p["percent"]))),
+            "troskel": p.get("threshold"),
+            "enhet": "rapporter per km² och vecka",
+            "geometry": g,
+        }
+        for p, g in _features(fc)
+    ]
+    return Layer(
+        "varmekarta",
+        "Värmekarta (isopleter)",
+        "MultiPolygon",
+        (
+            Field("andel", "int", "Andel av tätheten (%)"),
+            Field("troskel", "float", "Täthet vid gränsen"),
+            Field("enhet", "str", "Enhet"),
+        ),
+        rows,
+        isopleth_style(),
+        lambda row: f"Högsta {row['andel']} % av tätheten",
+    )
 
 
 def hotspots_layer(
@@ -273,20 +380,31 @@ def hotspots_layer(
         if cls == 0 and change != "gone":
             continue
         count = None if p.get("count") is None else int(round(float(p["count"])))
-        rows.append({"klass": cls, "klass_namn": class_label(cls),
-                     "antal": count if count is not None and count >= min_count else None,
-                     "z": p.get("z"), "forandring": COMPARE_LABELS.get(change, ""),
-                     "geometry": g})  # fmt: skip
+        rows.append(
+            {
+                "klass": cls,
+                "klass_namn": class_label(cls),
+                "antal": count if count is not None and count >= min_count else None,
+                "z": p.get("z"),
+                "forandring": COMPARE_LABELS.get(change, ""),
+                "geometry": g,
+            }
+        )
 
     def label(row: Mapping[str, Any]) -> str:
         n = row["antal"]
         return row["klass_namn"] if n is None else f"{row['klass_namn']} – {_reports(n)}"
 
-    fields = (Field("klass", "int", "Klass (−3…3)"), Field("klass_namn", "str", "Klass"),
-              Field("antal", "int", "Antal rapporter i cellen"), Field("z", "float", "Gi* z"),
-              Field("forandring", "str", "Jämfört med föregående period"))  # fmt: skip
-    return Layer("hotspots", "Hot spots (Getis-Ord Gi*)", "Polygon", fields, rows,
-                 hotspot_style(), label)  # fmt: skip
+    fields = (
+        Field("klass", "int", "Klass (−3…3)"),
+        Field("klass_namn", "str", "Klass"),
+        Field("antal", "int", "Antal rapporter i cellen"),
+        Field("z", "float", "Gi* z"),
+        Field("forandring", "str", "Jämfört med föregående period"),
+    )
+    return Layer(
+        "hotspots", "Hot spots (Getis-Ord Gi*)", "Polygon", fields, rows, hotspot_style(), label
+    )
 
 
 def as_date(value: Any) -> date | None:

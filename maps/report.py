@@ -143,8 +143,9 @@ def change_text(now: int, previous: int, *, profile: str) -> str:
     >>> change_text(5, 2, profile="partner"), change_text(5, 2, profile="detail")
     ('–', '+3 (+150 %)')
     """
-    if count_text(now, profile=profile) != str(now) or \
-            count_text(previous, profile=profile) != str(previous):  # fmt: skip
+    if count_text(now, profile=profile) != str(now) or count_text(previous, profile=profile) != str(
+        previous
+    ):
         return "–"
     diff = now - previous
     if diff == 0:
@@ -152,8 +153,6 @@ def change_text(now: int, previous: int, *, profile: str) -> str:
     if previous == 0:
         return "ny"
     return f"{diff:+d} ({round(100 * diff / previous):+d} %)"
-
-
 
 
 # ---------------------------------------------------------------------------------------------
@@ -173,18 +172,27 @@ def _styles() -> dict[str, ParagraphStyle]:
     regular, bold = _fonts()
     return {
         "title": ParagraphStyle("title", fontName=bold, fontSize=24, leading=30, spaceAfter=6),
-        "subtitle": ParagraphStyle("subtitle", fontName=regular, fontSize=15, leading=20,
-                                   spaceAfter=18, textColor=colors.HexColor("#333333")),
-        "h1": ParagraphStyle("h1", fontName=bold, fontSize=15, leading=19, spaceBefore=4,
-                             spaceAfter=8),
-        "h2": ParagraphStyle("h2", fontName=bold, fontSize=12, leading=15, spaceBefore=10,
-                             spaceAfter=6),
+        "subtitle": ParagraphStyle(
+            "subtitle",
+            fontName=regular,
+            fontSize=15,
+            leading=20,
+            spaceAfter=18,
+            textColor=colors.HexColor("#333333"),
+        ),
+        "h1": ParagraphStyle(
+            "h1", fontName=bold, fontSize=15, leading=19, spaceBefore=4, spaceAfter=8
+        ),
+        "h2": ParagraphStyle(
+            "h2", fontName=bold, fontSize=12, leading=15, spaceBefore=10, spaceAfter=6
+        ),
         "body": ParagraphStyle("body", fontName=regular, fontSize=10, leading=14, spaceAfter=6),
-        "small": ParagraphStyle("small", fontName=regular, fontSize=8, leading=10,
-                                textColor=colors.HexColor("#444444")),
+        "small": ParagraphStyle(
+            "small", fontName=regular, fontSize=8, leading=10, textColor=colors.HexColor("#444444")
+        ),
         "cell": ParagraphStyle("cell", fontName=regular, fontSize=9, leading=11),
         "head": ParagraphStyle("head", fontName=bold, fontSize=9, leading=11),
-    }  # fmt: skip
+    }
 
 
 def _p(text: str, style: ParagraphStyle) -> Paragraph:
@@ -203,15 +211,19 @@ def _table(
     data = [[_p(h, st["head"]) for h in header]]
     data += [[_p(v, st["cell"]) for v in row] for row in rows]
     table = Table(data, colWidths=[w * mm for w in widths_mm], repeatRows=1)
-    table.setStyle(TableStyle([
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e4f0")),
-        ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.HexColor("#6a3d9a")),
-        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f6f6f6")]),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("ALIGN", (numeric_from, 1), (-1, -1), "RIGHT"),
-        ("TOPPADDING", (0, 0), (-1, -1), 2),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-    ]))  # fmt: skip
+    table.setStyle(
+        TableStyle(
+            [
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e4f0")),
+                ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.HexColor("#6a3d9a")),
+                ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f6f6f6")]),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("ALIGN", (numeric_from, 1), (-1, -1), "RIGHT"),
+                ("TOPPADDING", (0, 0), (-1, -1), 2),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+            ]
+        )
+    )
     return table
 
 
@@ -256,8 +268,9 @@ def meeting_report_pdf(
         An optional line for the title page (e.g. that the data are synthetic demo data).
     """
     if profile not in PROFILES_SV:
-        raise InvalidParameter(f"profile must be one of {', '.join(PROFILES_SV)}; got {profile!r}",
-                               field="profile")  # fmt: skip
+        raise InvalidParameter(
+            f"profile must be one of {', '.join(PROFILES_SV)}; got {profile!r}", field="profile"
+        )
     since, until = period
     prev_since, prev_until = previous_period(since, until)
     period_text = f"{since.isoformat()} – {until.isoformat()}"
@@ -279,14 +292,20 @@ def meeting_report_pdf(
             "nattvandringsrutter; avvikelser per kategori och zon; förändringar av hot spots; "
             "metod.",
             st["body"],
-        ),  # fmt: skip
+        ),
     ]
     if note:
         story.append(_p(note, st["body"]))
     story.append(PageBreak())
 
-    png = map_png(area_outline=area_outline, base_lines=base_lines, zones=zones, heat=heat,
-                  hotspots=hotspots, routes=routes)  # fmt: skip
+    png = map_png(
+        area_outline=area_outline,
+        base_lines=base_lines,
+        zones=zones,
+        heat=heat,
+        hotspots=hotspots,
+        routes=routes,
+    )
     image = Image(BytesIO(png))
     scale = min(170 * mm / image.imageWidth, 215 * mm / image.imageHeight)
     image.drawWidth, image.drawHeight = image.imageWidth * scale, image.imageHeight * scale
@@ -294,34 +313,61 @@ def meeting_report_pdf(
         _p(f"Karta: {area_name}, {period_text}", st["h1"]),
         image,
         Spacer(1, 3 * mm),
-        _p("Bakgrund: gatunätet från OpenStreetMap (© OpenStreetMap contributors, ODbL). "
-           "Skalstocken visar verkliga avstånd (SWEREF 99 TM); pilen pekar mot geografisk "
-           "nord.", st["small"]),  # fmt: skip
+        _p(
+            "Bakgrund: gatunätet från OpenStreetMap (© OpenStreetMap contributors, ODbL). "
+            "Skalstocken visar verkliga avstånd (SWEREF 99 TM); pilen pekar mot geografisk "
+            "nord.",
+            st["small"],
+        ),
         PageBreak(),
         _p("Avvikelser per kategori och zon", st["h1"]),
-        _p(f"Antal rapporter i perioden {period_text} jämfört med föregående period av samma "
-           f"längd ({prev_since.isoformat()} – {prev_until.isoformat()}).", st["body"]),
-    ]  # fmt: skip
+        _p(
+            f"Antal rapporter i perioden {period_text} jämfört med föregående period av samma "
+            f"längd ({prev_since.isoformat()} – {prev_until.isoformat()}).",
+            st["body"],
+        ),
+    ]
     if category_table:
-        rows = [[r.category_sv, r.zone_name, count_text(r.count, profile=profile),
-                 count_text(r.previous, profile=profile),
-                 change_text(r.count, r.previous, profile=profile)]
-                for r in category_table]  # fmt: skip
-        story.append(_table(["Kategori", "Zon", "Perioden", "Föregående", "Förändring"], rows,
-                            [34, 52, 22, 28, 34], st, numeric_from=2))  # fmt: skip
+        rows = [
+            [
+                r.category_sv,
+                r.zone_name,
+                count_text(r.count, profile=profile),
+                count_text(r.previous, profile=profile),
+                change_text(r.count, r.previous, profile=profile),
+            ]
+            for r in category_table
+        ]
+        story.append(
+            _table(
+                ["Kategori", "Zon", "Perioden", "Föregående", "Förändring"],
+                rows,
+                [34, 52, 22, 28, 34],
+                st,
+                numeric_from=2,
+            )
+        )
     else:
         story.append(_p("Inga rapporter i zonerna under perioderna.", st["body"]))
     if profile == "partner":
-        story.append(_p(f"Antal under {MIN_PARTNER_COUNT} visas som \u201d< {MIN_PARTNER_COUNT}"
-                        "\u201d, och förändringen visas då inte.", st["small"]))  # fmt: skip
+        story.append(
+            _p(
+                f"Antal under {MIN_PARTNER_COUNT} visas som \u201d< {MIN_PARTNER_COUNT}"
+                "\u201d, och förändringen visas då inte.",
+                st["small"],
+            )
+        )
 
     story.append(_p("Hot spots: nya, kvarstående och försvunna", st["h2"]))
     if hotspot_changes:
         order = {"new": 0, "persistent": 1, "gone": 2}
         changes = sorted(hotspot_changes, key=lambda c: (order.get(c.status, 3), c.label))
         rows = [[c.label, COMPARE_LABELS.get(c.status, c.status).capitalize()] for c in changes]
-        story.append(_table(["Hot spot", "Jämfört med föregående period"], rows, [110, 60], st,
-                            numeric_from=2))  # fmt: skip
+        story.append(
+            _table(
+                ["Hot spot", "Jämfört med föregående period"], rows, [110, 60], st, numeric_from=2
+            )
+        )
     else:
         story.append(_p("Inga heta punkter i någon av perioderna.", st["body"]))
 
@@ -339,11 +385,17 @@ def meeting_report_pdf(
 
     buf = BytesIO()
     doc = SimpleDocTemplate(
-        buf, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm, topMargin=18 * mm,
-        bottomMargin=20 * mm, title=f"Underlag för platssamverkan – {area_name}",
-        author="Nattvandring", subject=f"Nattvandring {area_name} {period_text}",
+        buf,
+        pagesize=A4,
+        leftMargin=20 * mm,
+        rightMargin=20 * mm,
+        topMargin=18 * mm,
+        bottomMargin=20 * mm,
+        title=f"Underlag för platssamverkan – {area_name}",
+        author="Nattvandring",
+        subject=f"Nattvandring {area_name} {period_text}",
         creator="Nattvandring",
-    )  # fmt: skip
+    )
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
     return buf.getvalue()
 
@@ -360,27 +412,41 @@ def _method(
     )
     parts = [
         _p("Metod", st["h2"]),
-        _p(f"Värmekarta: en kärnskattning (kernel density, {kernel}) av rapporterna med "
-           f"bandbredd {m.bandwidth_m:g} m på rutor om {m.cell_m:g} m i SWEREF 99 TM. Värdena "
-           f"är {HEAT_UNIT_SV}, så perioder av olika längd går att jämföra. Mörkare färg betyder "
-           "fler rapporter per ytenhet; isopleterna omger de rutor som tillsammans har 50, 75 "
-           "och 90 % av tätheten.", st["body"]),
-        _p(f"Hot spots: Getis-Ord Gi* på rutor om {m.hotspot_cell_m:g} m (rutan och dess "
-           f"grannar jämförs med hela området), {correction}. Rutorna klassas som heta eller "
-           f"kalla punkter med {levels} % konfidens: röd = het punkt, blå = kall punkt, mörkare "
-           "= högre konfidens. \u201dNy\u201d är het nu men inte i föregående period, "
-           "\u201dkvarstående\u201d het i båda, \u201dförsvunnen\u201d het bara i föregående "
-           f"period ({prev[0].isoformat()} – {prev[1].isoformat()}).", st["body"]),
-    ]  # fmt: skip
+        _p(
+            f"Värmekarta: en kärnskattning (kernel density, {kernel}) av rapporterna med "
+            f"bandbredd {m.bandwidth_m:g} m på rutor om {m.cell_m:g} m i SWEREF 99 TM. Värdena "
+            f"är {HEAT_UNIT_SV}, så perioder av olika längd går att jämföra. Mörkare färg betyder "
+            "fler rapporter per ytenhet; isopleterna omger de rutor som tillsammans har 50, 75 "
+            "och 90 % av tätheten.",
+            st["body"],
+        ),
+        _p(
+            f"Hot spots: Getis-Ord Gi* på rutor om {m.hotspot_cell_m:g} m (rutan och dess "
+            f"grannar jämförs med hela området), {correction}. Rutorna klassas som heta eller "
+            f"kalla punkter med {levels} % konfidens: röd = het punkt, blå = kall punkt, mörkare "
+            "= högre konfidens. \u201dNy\u201d är het nu men inte i föregående period, "
+            "\u201dkvarstående\u201d het i båda, \u201dförsvunnen\u201d het bara i föregående "
+            f"period ({prev[0].isoformat()} – {prev[1].isoformat()}).",
+            st["body"],
+        ),
+    ]
     if profile == "partner":
-        parts.append(_p(
-            "Integritet: underlaget innehåller inga personuppgifter – inga namn, inga "
-            "fritexter, inga rapportörer och inga tidpunkter för enskilda rapporter. I "
-            f"exporterade lager är avvikelser sammanställda per platssamverkanszon och per ruta "
-            f"om {m.partner_cell_m:g} m (SWEREF 99 TM) och vecka eller natt; antal under "
-            f"{m.min_count} redovisas inte.", st["body"]))  # fmt: skip
+        parts.append(
+            _p(
+                "Integritet: underlaget innehåller inga personuppgifter – inga namn, inga "
+                "fritexter, inga rapportörer och inga tidpunkter för enskilda rapporter. I "
+                "exporterade lager är avvikelser sammanställda per platssamverkanszon och per "
+                f"ruta om {m.partner_cell_m:g} m (SWEREF 99 TM) och vecka eller natt; antal under "
+                f"{m.min_count} redovisas inte.",
+                st["body"],
+            )
+        )
     else:
-        parts.append(_p(
-            "Integritet: rapporten innehåller endast sammanställda uppgifter och inga "
-            "personuppgifter. Detaljerade exporter loggas.", st["body"]))  # fmt: skip
+        parts.append(
+            _p(
+                "Integritet: rapporten innehåller endast sammanställda uppgifter och inga "
+                "personuppgifter. Detaljerade exporter loggas.",
+                st["body"],
+            )
+        )
     return parts

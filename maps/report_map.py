@@ -169,8 +169,9 @@ def map_png(
 
     lines = _metric(base_lines)
     if len(lines):
-        ax.add_collection(LineCollection(_segments(lines), colors="#9e9e9e", linewidths=0.6,
-                                         zorder=1))  # fmt: skip
+        ax.add_collection(
+            LineCollection(_segments(lines), colors="#9e9e9e", linewidths=0.6, zorder=1)
+        )
         handles.append(Line2D([], [], color="#9e9e9e", lw=1, label="Gator (OpenStreetMap)"))
 
     if heat is not None and not isinstance(heat, Sequence):
@@ -179,53 +180,112 @@ def map_png(
         peak = float(finite.max()) if finite.size else 0.0
         if peak > 0:
             hx0, hy0, hx1, hy1 = heat.bounds
-            image = ax.imshow(np.ma.masked_invalid(values), extent=(hx0, hx1, hy0, hy1),
-                              origin="upper", cmap=_heat_cmap(), vmin=0, vmax=peak, zorder=2,
-                              interpolation="bilinear")  # fmt: skip
+            image = ax.imshow(
+                np.ma.masked_invalid(values),
+                extent=(hx0, hx1, hy0, hy1),
+                origin="upper",
+                cmap=_heat_cmap(),
+                vmin=0,
+                vmax=peak,
+                zorder=2,
+                interpolation="bilinear",
+            )
             cax = fig.add_axes((0.3, 0.55 * strip, 0.4, 0.18 * strip))
             bar = fig.colorbar(image, cax=cax, orientation="horizontal")
             bar.ax.tick_params(labelsize=6, length=2, pad=1)
             bar.set_label(f"Värmekarta: {HEAT_UNIT_SV}", fontsize=6, labelpad=1)
-            handles.append(Patch(facecolor=_HEAT_RAMP[4], alpha=0.7,
-                                 label="Värmekarta (täthet av rapporter)"))  # fmt: skip
+            handles.append(
+                Patch(facecolor=_HEAT_RAMP[4], alpha=0.7, label="Värmekarta (täthet av rapporter)")
+            )
     elif heat:
         isopleths = sorted(heat, key=lambda item: -item[0])
         polys = _metric([g for _, g in isopleths])
         for (percent, _), poly in zip(isopleths, polys, strict=True):
             colour = ISOPLETH_COLOURS.get(int(percent), _HEAT_RAMP[3])
-            ax.add_patch(PathPatch(_polygon_path(poly), facecolor=colour, edgecolor="none",
-                                   alpha=0.55, zorder=2))  # fmt: skip
-            handles.append(Patch(facecolor=colour, alpha=0.55,
-                                 label=f"Högsta {int(percent)} % av tätheten"))  # fmt: skip
+            ax.add_patch(
+                PathPatch(
+                    _polygon_path(poly), facecolor=colour, edgecolor="none", alpha=0.55, zorder=2
+                )
+            )
+            handles.append(
+                Patch(facecolor=colour, alpha=0.55, label=f"Högsta {int(percent)} % av tätheten")
+            )
 
     drawn = [(g, int(c)) for g, c in hotspots if int(c) != 0 and CLASS_COLOURS.get(int(c))]
     if drawn:
         polys = _metric([g for g, _ in drawn])
         colours = [str(CLASS_COLOURS[c]) for _, c in drawn]
-        ax.add_collection(PatchCollection([PathPatch(_polygon_path(p)) for p in polys],
-                                          facecolors=colours, edgecolors="#555555",
-                                          linewidths=0.2, alpha=0.75, zorder=3))  # fmt: skip
+        ax.add_collection(
+            PatchCollection(
+                [PathPatch(_polygon_path(p)) for p in polys],
+                facecolors=colours,
+                edgecolors="#555555",
+                linewidths=0.2,
+                alpha=0.75,
+                zorder=3,
+            )
+        )
         for cls in sorted({c for _, c in drawn}, reverse=True):
-            handles.append(Patch(facecolor=str(CLASS_COLOURS[cls]), alpha=0.75,
-                                 edgecolor="#555555", label=class_label(cls)))  # fmt: skip
+            handles.append(
+                Patch(
+                    facecolor=str(CLASS_COLOURS[cls]),
+                    alpha=0.75,
+                    edgecolor="#555555",
+                    label=class_label(cls),
+                )
+            )
 
-    ax.add_patch(PathPatch(_polygon_path(area), facecolor="none", edgecolor="#222222",
-                           linewidth=1.4, linestyle=(0, (5, 3)), zorder=4))  # fmt: skip
+    ax.add_patch(
+        PathPatch(
+            _polygon_path(area),
+            facecolor="none",
+            edgecolor="#222222",
+            linewidth=1.4,
+            linestyle=(0, (5, 3)),
+            zorder=4,
+        )
+    )
     handles.insert(0, Line2D([], [], color="#222222", lw=1.4, ls="--", label="Stadsdel"))
     if zones:
         for (name, _), poly in zip(zones, _metric([g for _, g in zones]), strict=True):
-            ax.add_patch(PathPatch(_polygon_path(poly), facecolor="#6a3d9a", alpha=0.12,
-                                   edgecolor="none", zorder=4))  # fmt: skip
-            ax.add_patch(PathPatch(_polygon_path(poly), facecolor="none", edgecolor="#6a3d9a",
-                                   linewidth=1.2, zorder=5))  # fmt: skip
+            ax.add_patch(
+                PathPatch(
+                    _polygon_path(poly), facecolor="#6a3d9a", alpha=0.12, edgecolor="none", zorder=4
+                )
+            )
+            ax.add_patch(
+                PathPatch(
+                    _polygon_path(poly),
+                    facecolor="none",
+                    edgecolor="#6a3d9a",
+                    linewidth=1.2,
+                    zorder=5,
+                )
+            )
             c = poly.representative_point()
-            ax.text(c.x, c.y, name, fontsize=6, color="#4a2a6a", ha="center", va="center",
-                    zorder=8, clip_on=True)  # fmt: skip
-        handles.append(Patch(facecolor="#6a3d9a", alpha=0.3, edgecolor="#6a3d9a",
-                             label="Platssamverkanszon"))  # fmt: skip
+            ax.text(
+                c.x,
+                c.y,
+                name,
+                fontsize=6,
+                color="#4a2a6a",
+                ha="center",
+                va="center",
+                zorder=8,
+                clip_on=True,
+            )
+        handles.append(
+            Patch(facecolor="#6a3d9a", alpha=0.3, edgecolor="#6a3d9a", label="Platssamverkanszon")
+        )
     if routes:
-        ax.add_collection(LineCollection(_segments(_metric([g for _, g in routes])),
-                                         colors="#00796b", linewidths=2.0, zorder=6))  # fmt: skip
+        ax.add_collection(
+            LineCollection(
+                _segments(_metric([g for _, g in routes])),
+                colors="#00796b",
+                linewidths=2.0,
+                zorder=6,
+            )
+        )
         handles.append(Line2D([], [], color="#00796b", lw=2, label="Nattvandringsrutt"))
 
     _scale_bar(ax, minx, miny, maxx, maxy)
@@ -249,8 +309,10 @@ def map_png(
 
 def _heat_cmap() -> LinearSegmentedColormap:
     """YlOrRd fading in from transparent, so low densities do not hide the streets."""
-    rgba = [(*to_rgb(c), a) for c, a in zip(_HEAT_RAMP, np.linspace(0.0, 0.8, len(_HEAT_RAMP)),
-                                            strict=True)]  # fmt: skip
+    rgba = [
+        (*to_rgb(c), a)
+        for c, a in zip(_HEAT_RAMP, np.linspace(0.0, 0.8, len(_HEAT_RAMP)), strict=True)
+    ]
     return LinearSegmentedColormap.from_list("YlOrRd_fade", rgba)
 
 
@@ -271,9 +333,17 @@ def _scale_bar(ax: Any, minx: float, miny: float, maxx: float, maxy: float) -> N
         )
     )
     for i in range(2):
-        ax.add_patch(Rectangle((x0 + i * length / 2, y0), length / 2, h, zorder=10,
-                               facecolor="black" if i == 0 else "white", edgecolor="black",
-                               linewidth=0.6))  # fmt: skip
+        ax.add_patch(
+            Rectangle(
+                (x0 + i * length / 2, y0),
+                length / 2,
+                h,
+                zorder=10,
+                facecolor="black" if i == 0 else "white",
+                edgecolor="black",
+                linewidth=0.6,
+            )
+        )
 
     km = length >= 1000
     for m in (0.0, length / 2, length):
@@ -287,9 +357,17 @@ def _north_arrow(ax: Any, minx: float, miny: float, maxx: float, maxy: float) ->
     length = 0.07 * (maxy - miny)
     bx, by = maxx - 0.06 * (maxx - minx), maxy - 0.14 * (maxy - miny)
     tx, ty = bx + length * math.sin(angle), by + length * math.cos(angle)
-    ax.annotate("", xy=(tx, ty), xytext=(bx, by), zorder=10,
-                arrowprops={"arrowstyle": "-|>,head_width=0.35,head_length=0.7",
-                            "color": "black", "lw": 1.6})  # fmt: skip
+    ax.annotate(
+        "",
+        xy=(tx, ty),
+        xytext=(bx, by),
+        zorder=10,
+        arrowprops={
+            "arrowstyle": "-|>,head_width=0.35,head_length=0.7",
+            "color": "black",
+            "lw": 1.6,
+        },
+    )
     ax.text(
         tx + 0.012 * length * math.sin(angle),
         ty + 0.012 * (maxy - miny),

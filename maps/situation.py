@@ -108,7 +108,7 @@ def situation_map_html(
             "weight": 2,
             "fillOpacity": 0.03,
             "dashArray": "4 4",
-        },  # fmt: skip
+        },
         tooltip=folium.GeoJsonTooltip(fields=["name"], aliases=["Stadsdel"]),
     ).add_to(m)
     if zones["features"]:
@@ -161,10 +161,11 @@ def situation_map_html(
             extra = f'<link rel="stylesheet" href="{static}/vendor/leaflet-draw/leaflet.draw.css">'
         root.header.add_child(  # type: ignore[attr-defined]
             Element(
-                '<meta name="viewport" content="width=device-width, initial-scale=1">' + extra
+                '<meta name="viewport" content="width=device-width, initial-scale=1">'
+                + extra
                 + "".join(f'<script src="{static}/{name}" defer></script>' for name in scripts)
             )
-        )  # fmt: skip
+        )
         chrome = _plan_chrome(config) if mode == "plan" else _chrome(config)
         root.html.add_child(Element(chrome))  # type: ignore[attr-defined]
     page: str = root.render()
@@ -205,10 +206,11 @@ def _chrome(config: dict[str, Any]) -> str:
         for d, label in ((1, "24 h"), (7, "7 d"), (14, "14 d"), (30, "30 d"))
     )
     severities = "".join(
-        f'<button type="button" data-severity="{n}"' + (' class="nv-active"' if n == 2 else "")
+        f'<button type="button" data-severity="{n}"'
+        + (' class="nv-active"' if n == 2 else "")
         + f">{label}</button>"
         for n, label in ((1, "Låg"), (2, "Medel"), (3, "Hög"))
-    )  # fmt: skip
+    )
     report_button = (
         '<button type="button" id="nv-report-open" class="nv-primary">Rapportera avvikelse</button>'
         if config.get("can_report")
@@ -259,9 +261,8 @@ def analysis_form(config: dict[str, Any]) -> str:
     """The heat-map and hot-spot filters (Swedish), read by ``static/analysis.js``."""
     periods = "".join(
         f'<option value="{d}"' + (" selected" if d == 90 else "") + f">Senaste {label}</option>"
-        for d, label in ((30, "30 dagarna"), (90, "90 dagarna"), (180, "halvåret"),
-                         (365, "året"))
-    )  # fmt: skip
+        for d, label in ((30, "30 dagarna"), (90, "90 dagarna"), (180, "halvåret"), (365, "året"))
+    )
     tows = "".join(f'<option value="{v}">{label}</option>' for v, label in TIME_OF_WEEK_SV)
     return f"""<details class="nv-analysis"><summary>Värmekarta och hot spots</summary>
   <form id="nv-analysis-form" class="nv-analysis-form">
@@ -275,17 +276,21 @@ def analysis_form(config: dict[str, Any]) -> str:
 
 def _options(items: list[tuple[str, str]], selected: str | None = None) -> str:
     return "".join(
-        f'<option value="{html.escape(v)}"' + (" selected" if v == selected else "")
+        f'<option value="{html.escape(v)}"'
+        + (" selected" if v == selected else "")
         + f">{html.escape(label)}</option>"
         for v, label in items
-    )  # fmt: skip
+    )
 
 
 EXPORT_FORMATS_SV = [
-    ("gpkg", "GeoPackage (QGIS, ArcGIS)"), ("pdf", "Mötesrapport (PDF)"),
-    ("kml", "KML (Google Earth)"), ("geojson", "GeoJSON (zip)"), ("shp", "Shapefile (zip)"),
+    ("gpkg", "GeoPackage (QGIS, ArcGIS)"),
+    ("pdf", "Mötesrapport (PDF)"),
+    ("kml", "KML (Google Earth)"),
+    ("geojson", "GeoJSON (zip)"),
+    ("shp", "Shapefile (zip)"),
     ("csv", "CSV (avvikelser)"),
-]  # fmt: skip
+]
 EXPORT_PROFILES_SV = [
     ("partner", "Partner (polis, fastighetsägare): sammanställt, utan personuppgifter"),
     ("detail", "Detalj (planerare): enskilda rapporter utan rapportör"),
@@ -296,20 +301,29 @@ def _user_bar(user: dict[str, Any], *, links: str) -> str:
     """Who is signed in, links to the other pages and "Logga ut". On a phone the e-mail address
     is shortened, never the button."""
     who = html.escape(f"{user['email']} ({ROLES_SV.get(user['role'], user['role'])})")
-    return (f'<div class="nv-user"><span class="nv-who" title="{who}">{who}</span>{links}'
-            '<form method="post" action="/logout"><button type="submit">Logga ut</button></form>'
-            "</div>")  # fmt: skip
+    return (
+        f'<div class="nv-user"><span class="nv-who" title="{who}">{who}</span>{links}'
+        '<form method="post" action="/logout"><button type="submit">Logga ut</button></form>'
+        "</div>"
+    )
 
 
 def _plan_chrome(config: dict[str, Any]) -> str:
     """The planners' panel (Swedish): route plans, drawing, heat map and hot spots, export."""
     user = config["user"]
-    areas = _options([(a["slug"], a["name"] + ("" if a["network"] else " (inget gatunät)"))
-                      for a in config["areas"]], config["area"])  # fmt: skip
-    starts = _options([(str(p["id"]), f"{p['name']} ({p['kind_sv']})")
-                       for p in config["start_places"]])  # fmt: skip
-    periods = _options([("30", "30 dagar"), ("90", "90 dagar"), ("180", "halvår"),
-                        ("365", "år")], "90")  # fmt: skip
+    areas = _options(
+        [
+            (a["slug"], a["name"] + ("" if a["network"] else " (inget gatunät)"))
+            for a in config["areas"]
+        ],
+        config["area"],
+    )
+    starts = _options(
+        [(str(p["id"]), f"{p['name']} ({p['kind_sv']})") for p in config["start_places"]]
+    )
+    periods = _options(
+        [("30", "30 dagar"), ("90", "90 dagar"), ("180", "halvår"), ("365", "år")], "90"
+    )
     tows = _options(list(TIME_OF_WEEK_SV), "fri-sat|20-02")
     return f"""
 {_user_bar(user, links='<a href="/">Lägesbild</a>')}
@@ -377,5 +391,9 @@ def _plan_chrome(config: dict[str, Any]) -> str:
 """
 
 
-ROLES_SV = {"walker": "nattvandrare", "planner": "planerare", "partner": "partner",
-            "admin": "administratör"}  # fmt: skip
+ROLES_SV = {
+    "walker": "nattvandrare",
+    "planner": "planerare",
+    "partner": "partner",
+    "admin": "administratör",
+}

@@ -31,8 +31,11 @@ UNKNOWN_COLOUR = "#7f7f7f"
 # The heat map's ColorBrewer YlOrRd, one shade per isopleth (the innermost 50 % the darkest).
 ISOPLETH_COLOURS = {90: "#fed976", 75: "#fd8d3c", 50: "#e31a1c"}
 
-_QML_GEOMETRY = {"point": ("marker", "SimpleMarker", 0), "line": ("line", "SimpleLine", 1),
-                 "polygon": ("fill", "SimpleFill", 2)}  # fmt: skip
+_QML_GEOMETRY = {
+    "point": ("marker", "SimpleMarker", 0),
+    "line": ("line", "SimpleLine", 1),
+    "polygon": ("fill", "SimpleFill", 2),
+}
 
 
 @dataclass(frozen=True)
@@ -75,9 +78,12 @@ def category_style(
     """Deviation layers: one colour per category, as on the situation map."""
     cats = CATEGORIES if categories is None else categories
     return LayerStyle(
-        colour=UNKNOWN_COLOUR, stroke="#ffffff", fill_opacity=0.6, categorised_by=field,
+        colour=UNKNOWN_COLOUR,
+        stroke="#ffffff",
+        fill_opacity=0.6,
+        categorised_by=field,
         classes=tuple(StyleClass(code, colour, name) for code, (name, colour) in cats.items()),
-    )  # fmt: skip
+    )
 
 
 def hotspot_style(field: str = "klass") -> LayerStyle:
@@ -86,18 +92,34 @@ def hotspot_style(field: str = "klass") -> LayerStyle:
     >>> [c.label_sv for c in hotspot_style().classes][:2]
     ['Het punkt 99 %', 'Het punkt 95 %']
     """
-    classes = tuple(StyleClass(c, colour, class_label(c))
-                    for c, colour in CLASS_COLOURS.items() if colour is not None)  # fmt: skip
-    return LayerStyle(colour="#ffffff", stroke="#666666", fill_opacity=0.7, stroke_width_mm=0.2,
-                      categorised_by=field, classes=classes)  # fmt: skip
+    classes = tuple(
+        StyleClass(c, colour, class_label(c))
+        for c, colour in CLASS_COLOURS.items()
+        if colour is not None
+    )
+    return LayerStyle(
+        colour="#ffffff",
+        stroke="#666666",
+        fill_opacity=0.7,
+        stroke_width_mm=0.2,
+        categorised_by=field,
+        classes=classes,
+    )
 
 
 def isopleth_style(field: str = "andel") -> LayerStyle:
     """Heat-map isopleths: the cells holding the top 50/75/90 % of the density."""
-    classes = tuple(StyleClass(p, c, f"Högsta {p} % av tätheten")
-                    for p, c in sorted(ISOPLETH_COLOURS.items()))  # fmt: skip
-    return LayerStyle(colour="#feb24c", stroke="#b10026", fill_opacity=0.45,
-                      stroke_width_mm=0.2, categorised_by=field, classes=classes)  # fmt: skip
+    classes = tuple(
+        StyleClass(p, c, f"Högsta {p} % av tätheten") for p, c in sorted(ISOPLETH_COLOURS.items())
+    )
+    return LayerStyle(
+        colour="#feb24c",
+        stroke="#b10026",
+        fill_opacity=0.45,
+        stroke_width_mm=0.2,
+        categorised_by=field,
+        classes=classes,
+    )
 
 
 def geometry_family(geometry_type: str) -> str:
@@ -158,21 +180,39 @@ def qml(style: LayerStyle, *, geometry_type: str) -> str:
     kind, symbol_class, geometry_code = _QML_GEOMETRY[geometry_family(geometry_type)]
     root = ET.Element("qgis", version="3.34.0-Prizren", styleCategories="Symbology")
     if style.categorised_by and style.classes:
-        renderer = ET.SubElement(root, "renderer-v2", type="categorizedSymbol",
-                                 attr=style.categorised_by, symbollevels="0",
-                                 enableorderby="0", forceraster="0")  # fmt: skip
+        renderer = ET.SubElement(
+            root,
+            "renderer-v2",
+            type="categorizedSymbol",
+            attr=style.categorised_by,
+            symbollevels="0",
+            enableorderby="0",
+            forceraster="0",
+        )
         categories = ET.SubElement(renderer, "categories")
         symbols = ET.SubElement(renderer, "symbols")
         for i, c in enumerate(style.classes):
-            ET.SubElement(categories, "category", value=str(c.value),
-                          type="long" if isinstance(c.value, int) else "string",
-                          symbol=str(i), label=c.label_sv, render="true")  # fmt: skip
+            ET.SubElement(
+                categories,
+                "category",
+                value=str(c.value),
+                type="long" if isinstance(c.value, int) else "string",
+                symbol=str(i),
+                label=c.label_sv,
+                render="true",
+            )
             symbols.append(_qml_symbol(str(i), kind, symbol_class, c.colour, style))
         source = ET.SubElement(renderer, "source-symbol")
         source.append(_qml_symbol("0", kind, symbol_class, style.colour, style))
     else:
-        renderer = ET.SubElement(root, "renderer-v2", type="singleSymbol", symbollevels="0",
-                                 enableorderby="0", forceraster="0")  # fmt: skip
+        renderer = ET.SubElement(
+            root,
+            "renderer-v2",
+            type="singleSymbol",
+            symbollevels="0",
+            enableorderby="0",
+            forceraster="0",
+        )
         symbols = ET.SubElement(renderer, "symbols")
         symbols.append(_qml_symbol("0", kind, symbol_class, style.colour, style))
     ET.SubElement(renderer, "rotation")
@@ -210,13 +250,22 @@ def _qml_symbol(
             "joinstyle": "round",
         }
     else:
-        props = {"name": "circle", "color": q(colour), "outline_color": q(style.stroke),
-                 "outline_style": "solid", "outline_width": "0.2", "outline_width_unit": "MM",
-                 "size": f"{style.size_mm:g}", "size_unit": "MM"}  # fmt: skip
-    symbol = ET.Element("symbol", type=kind, name=name, alpha="1", clip_to_extent="1",
-                        force_rhr="0")  # fmt: skip
-    layer = ET.SubElement(symbol, "layer", {"class": symbol_class, "enabled": "1", "pass": "0",
-                                            "locked": "0"})  # fmt: skip
+        props = {
+            "name": "circle",
+            "color": q(colour),
+            "outline_color": q(style.stroke),
+            "outline_style": "solid",
+            "outline_width": "0.2",
+            "outline_width_unit": "MM",
+            "size": f"{style.size_mm:g}",
+            "size_unit": "MM",
+        }
+    symbol = ET.Element(
+        "symbol", type=kind, name=name, alpha="1", clip_to_extent="1", force_rhr="0"
+    )
+    layer = ET.SubElement(
+        symbol, "layer", {"class": symbol_class, "enabled": "1", "pass": "0", "locked": "0"}
+    )
     options = ET.SubElement(layer, "Option", type="Map")
     for k, v in props.items():
         ET.SubElement(options, "Option", name=k, type="QString", value=v)

@@ -65,6 +65,16 @@ def split_long_edges(edges: Sequence[Edge], *, max_m: float = MAX_EDGE_M) -> lis
             inner = edge.coords[(along > bounds[k]) & (along < bounds[k + 1])]
             coords = np.vstack([starts[k], inner, ends[k]])
             length_m = float(_GEOD.line_length(coords[:, 0], coords[:, 1]))
-            out.append(Edge(ids[k], ids[k + 1], length_m, coords, edge.osm_way_id, edge.seq,
-                            edge.highway, edge.name))  # fmt: skip
+            out.append(
+                Edge(
+                    ids[k],
+                    ids[k + 1],
+                    length_m,
+                    coords,
+                    edge.osm_way_id,
+                    edge.seq,
+                    edge.highway,
+                    edge.name,
+                )
+            )
     return out

@@ -370,6 +370,12 @@ def solve_ortools(
 
 # RoutingSearchStatus, numbered as in ortools.constraint_solver.routing_enums_pb2.
 _STATUS_NAMES = (
-    "not solved", "success", "success (time limit before a local optimum)", "failed",
-    "failed: time limit", "invalid model", "infeasible", "optimal",
-)  # fmt: skip
+    "not solved",
+    "success",
+    "success (time limit before a local optimum)",
+    "failed",
+    "failed: time limit",
+    "invalid model",
+    "infeasible",
+    "optimal",
+)

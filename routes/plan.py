@@ -102,6 +102,7 @@ def validate_request(
     time_limit_s: float,
 ) -> None:
     """`InvalidInput` naming the first parameter or candidate that is out of range."""
+
     def number(
         value: float, name: str, low: float, high: float, unit: str, *, zero: bool = False
     ) -> None:

@@ -374,9 +374,7 @@ def network_for(
     return network
 
 
-def network_around(
-    conn: psycopg.Connection, area: str, points: Sequence[LonLat]
-) -> StreetNetwork:
+def network_around(conn: psycopg.Connection, area: str, points: Sequence[LonLat]) -> StreetNetwork:
     """The street graph of ``area``, grown to cover ``points`` that lie outside it.
 
     A walk's meeting point is often just outside the district the walk is for (a station or a

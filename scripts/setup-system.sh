@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages nattvandring needs on Debian/Ubuntu, and only those that are missing:
-# a PostgreSQL server, PostGIS and pgRouting for the same PostgreSQL major version, Chromium for
-# the browser tests, and Python's venv module. Runs as root or, for a normal user, through sudo. Safe to run again: when everything
+# a PostgreSQL server, PostGIS for the same PostgreSQL major version, Chromium for the browser
+# tests, GDAL's and poppler's tools, and Python's venv module. Runs as root or, for a normal user, through sudo. Safe to run again: when everything
 # is present it says so and changes nothing.
 set -euo pipefail
 
@@ -52,10 +52,9 @@ if [ -z "$major" ]; then
   [ -n "$major" ] || die "PostgreSQL was installed but no initdb was found under /usr/lib/postgresql"
 fi
 
-# 2. PostGIS and pgRouting for that major version, plus the tools the tests and exports use.
-for pkg in "postgresql-${major}-postgis-3" "postgresql-${major}-pgrouting"; do
-  have_pkg "$pkg" || missing+=("$pkg")
-done
+# 2. PostGIS for that major version. (Route planning runs on the graph in memory, scipy and
+#    OR-Tools: pgRouting is not needed.)
+have_pkg "postgresql-${major}-postgis-3" || missing+=("postgresql-${major}-postgis-3")
 
 # 3. Debian's Chromium, which the browser tests drive through Playwright (Playwright's own
 #    browser download does not work on a closed network).
@@ -74,5 +73,5 @@ fi
 if [ ${#missing[@]} -gt 0 ]; then
   apt_install "${missing[@]}"
 else
-  say "system packages present (PostgreSQL ${major} with PostGIS and pgRouting, Chromium, GDAL and poppler tools, python3-venv)"
+  say "system packages present (PostgreSQL ${major} with PostGIS, Chromium, GDAL and poppler tools, python3-venv)"
 fi

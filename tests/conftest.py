@@ -143,8 +143,13 @@ def live_server(live_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
     cli = Path(sys.executable).parent / "nattvandring"
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     with log.open("w") as out:
-        proc = subprocess.Popen([str(cli), "serve", "--port", str(port)], env=env, stdout=out,
-                                stderr=subprocess.STDOUT, text=True)  # fmt: skip
+        proc = subprocess.Popen(
+            [str(cli), "serve", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -168,8 +173,11 @@ def web_users(live_db_url: str) -> dict[str, tuple[str, str]]:
     """Committed users for the live server, one per role: role → (e-mail, password)."""
     made = {}
     with postgis.connect(live_db_url, autocommit=True) as conn:
-        for role, org in (("walker", "Älvsjö AIK"), ("planner", "Hägersten-Älvsjö "
-                          "stadsdelsförvaltning"), ("partner", "Polisen")):  # fmt: skip
+        for role, org in (
+            ("walker", "Älvsjö AIK"),
+            ("planner", "Hägersten-Älvsjö stadsdelsförvaltning"),
+            ("partner", "Polisen"),
+        ):
             email = f"web-{role}-{secrets.token_hex(3)}@example.org"
             password = secrets.token_urlsafe(12)
             add_user(conn, email, password, role=role, organisation=org)

@@ -46,16 +46,23 @@ def filters(
     settings: SettingsDep,
     area: Annotated[str | None, Query(description="Area slug (default: the app's area)")] = None,
     zone: Annotated[str | None, Query(description="Only this collaboration zone")] = None,
-    since: Annotated[datetime | None, Query(description="Start, ISO 8601 with zone "
-                                             "(default: 90 days before until)")] = None,
+    since: Annotated[
+        datetime | None,
+        Query(description="Start, ISO 8601 with zone (default: 90 days before until)"),
+    ] = None,
     until: Annotated[datetime | None, Query(description="End (default: now)")] = None,
     category: Annotated[list[str] | None, Query(description="Repeatable")] = None,
-    days: Annotated[str | None, Query(description="Days of week a window starts, e.g. fri-sat, "
-                                      "fre-lör, mon,wed")] = None,  # fmt: skip
-    hours: Annotated[str | None, Query(description="Local hours, e.g. 20-02 (across midnight)")]
-    = None,
-    compare: Annotated[Literal["previous"] | None, Query(
-        description="previous: compare with the previous period of the same length")] = None,
+    days: Annotated[
+        str | None,
+        Query(description="Days of week a window starts, e.g. fri-sat, fre-lör, mon,wed"),
+    ] = None,
+    hours: Annotated[
+        str | None, Query(description="Local hours, e.g. 20-02 (across midnight)")
+    ] = None,
+    compare: Annotated[
+        Literal["previous"] | None,
+        Query(description="previous: compare with the previous period of the same length"),
+    ] = None,
 ) -> Filters:
     end = until or datetime.now(UTC)
     start = since or end - DEFAULT_PERIOD
@@ -68,28 +75,51 @@ FiltersDep = Annotated[Filters, Depends(filters)]
 
 def _select(conn: ConnDep, f: Filters, *, margin_m: float) -> PointSelection:
     since = f.window.previous().since if f.compare else f.window.since
-    return select_points(conn, area=f.area, zone=f.zone, since=since, until=f.window.until,
-                         categories=f.categories, margin_m=margin_m)  # fmt: skip
+    return select_points(
+        conn,
+        area=f.area,
+        zone=f.zone,
+        since=since,
+        until=f.window.until,
+        categories=f.categories,
+        margin_m=margin_m,
+    )
 
 
 def _parameters(f: Filters, selection: PointSelection, extra: dict[str, Any]) -> dict[str, Any]:
-    return {"area": f.area, "zone": f.zone, "region": selection.region_name,
-            **f.window.describe(), "category": f.categories,
-            "compare": "previous" if f.compare else None, **extra}  # fmt: skip
+    return {
+        "area": f.area,
+        "zone": f.zone,
+        "region": selection.region_name,
+        **f.window.describe(),
+        "category": f.categories,
+        "compare": "previous" if f.compare else None,
+        **extra,
+    }
 
 
-@router.get("/heatmap", response_class=Response, responses={200: {"content": {
-    "application/geo+json": {}, "image/png": {}, "application/json": {}}}})  # fmt: skip
+@router.get(
+    "/heatmap",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/geo+json": {}, "image/png": {}, "application/json": {}}}
+    },
+)
 def heatmap(
     conn: ConnDep,
     user: AnalystDep,
     f: FiltersDep,
-    bandwidth_m: Annotated[float, Query(ge=10, le=2000, description="Kernel bandwidth, metres "
-                                        "(Gaussian: standard deviation; quartic: radius)")] = 150,
+    bandwidth_m: Annotated[
+        float,
+        Query(
+            ge=10,
+            le=2000,
+            description="Kernel bandwidth, metres (Gaussian: standard deviation; quartic: radius)",
+        ),
+    ] = 150,
     cell_m: Annotated[float, Query(ge=5, le=500, description="Cell size, metres")] = 25,
     kernel: Literal["gaussian", "quartic"] = "gaussian",
-    half_life_days: Annotated[float | None, Query(gt=0, le=3650, description="Time decay")]
-    = None,
+    half_life_days: Annotated[float | None, Query(gt=0, le=3650, description="Time decay")] = None,
     format: Literal["geojson", "png", "json", "overlay"] = "geojson",  # noqa: A002
 ) -> Response:
     """A kernel density estimate of the area's deviations in reports per km² per week.
@@ -100,8 +130,9 @@ def heatmap(
     grid (EPSG:3006, rasterio's transform order, rows north to south). With
     ``compare=previous`` the values are the change from the previous period of the same length.
     """
-    params = HeatParams(bandwidth_m=bandwidth_m, cell_m=cell_m, kernel=kernel,
-                        half_life_days=half_life_days)  # fmt: skip
+    params = HeatParams(
+        bandwidth_m=bandwidth_m, cell_m=cell_m, kernel=kernel, half_life_days=half_life_days
+    )
     margin = 4 * bandwidth_m if kernel == "gaussian" else bandwidth_m
     selection = _select(conn, f, margin_m=margin)
     raster = heat_map(selection, f.window, params)
@@ -120,13 +151,19 @@ def heatmap(
         return Response(json.dumps(fc, ensure_ascii=False), media_type=GEOJSON)
     png, bounds, legend = heat_image.raster_png(raster, ramp="RdBu" if f.compare else "YlOrRd")
     if format == "png":
-        return Response(png, media_type="image/png",
-                        headers={"X-Bounds": json.dumps(bounds),
-                                 "Cache-Control": "private, max-age=60"})  # fmt: skip
-    return JSONResponse({
-        "image": "data:image/png;base64," + base64.b64encode(png).decode(),
-        "bounds": bounds, "legend": legend, "parameters": parameters,
-    })  # fmt: skip
+        return Response(
+            png,
+            media_type="image/png",
+            headers={"X-Bounds": json.dumps(bounds), "Cache-Control": "private, max-age=60"},
+        )
+    return JSONResponse(
+        {
+            "image": "data:image/png;base64," + base64.b64encode(png).decode(),
+            "bounds": bounds,
+            "legend": legend,
+            "parameters": parameters,
+        }
+    )
 
 
 @router.get("/hotspots", response_class=Response)
@@ -136,8 +173,9 @@ def hot_spots(
     f: FiltersDep,
     cell_m: Annotated[float, Query(ge=25, le=1000, description="Cell size, metres")] = 100,
     shape: Literal["square", "hex"] = "square",
-    all_cells: Annotated[bool, Query(description="Also the cells that are not significant")]
-    = False,
+    all_cells: Annotated[
+        bool, Query(description="Also the cells that are not significant")
+    ] = False,
 ) -> Response:
     """Getis-Ord Gi* hot and cold spots of report counts on a grid, classified at 90/95/99 %
     confidence after a Benjamini–Hochberg false-discovery-rate correction (GeoJSON polygons).

@@ -46,9 +46,14 @@ def create_category(conn: ConnDep, user: AdminDep, new: NewCategory) -> dict[str
     """Add a category (admins): ``code`` (a-z and _), ``name_sv``, ``colour`` (#rrggbb),
     ``weight`` (0–10, default 1; the heat map's weight)."""
     return category_store.save_category(
-        conn, new.code, name_sv=new.name_sv, colour=new.colour, weight=new.weight,
-        active=new.active, create=True,
-    )  # fmt: skip
+        conn,
+        new.code,
+        name_sv=new.name_sv,
+        colour=new.colour,
+        weight=new.weight,
+        active=new.active,
+        create=True,
+    )
 
 
 @router.patch("/categories/{code}")
@@ -58,9 +63,13 @@ def change_category(
     """Change a category's name, colour, weight, or make it inactive (admins). Categories are
     never deleted: old reports keep theirs."""
     return category_store.save_category(
-        conn, code, name_sv=change.name_sv, colour=change.colour, weight=change.weight,
+        conn,
+        code,
+        name_sv=change.name_sv,
+        colour=change.colour,
+        weight=change.weight,
         active=change.active,
-    )  # fmt: skip
+    )
 
 
 @router.post(
@@ -103,9 +112,13 @@ def list_deviations(
     status: Annotated[list[str] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0)] = 0,
-    include_reporters: Annotated[bool, Query(description="Planners and admins: who reported "
-                                              "(personal data; each such read is audited)")]
-    = False,
+    include_reporters: Annotated[
+        bool,
+        Query(
+            description="Planners and admins: who reported "
+            "(personal data; each such read is audited)"
+        ),
+    ] = False,
 ) -> Response:
     """Deviations, newest first, as a GeoJSON FeatureCollection (``numberMatched`` for paging).
 
@@ -134,11 +147,21 @@ def list_deviations(
     )
     if include_reporters:
         export_store.write_audit(
-            conn, user_id=user.id, action="deviations.read_reporters", subject=area or "",
-            details={"bbox": bbox.as_tuple() if bbox else None, "since": since, "until": until,
-                     "category": category, "status": status, "limit": limit, "offset": offset,
-                     "returned": fc["numberReturned"]},
-        )  # fmt: skip
+            conn,
+            user_id=user.id,
+            action="deviations.read_reporters",
+            subject=area or "",
+            details={
+                "bbox": bbox.as_tuple() if bbox else None,
+                "since": since,
+                "until": until,
+                "category": category,
+                "status": status,
+                "limit": limit,
+                "offset": offset,
+                "returned": fc["numberReturned"],
+            },
+        )
     return geojson_response(json.dumps(fc, ensure_ascii=False))
 
 
@@ -149,8 +172,9 @@ def get_deviation(conn: ConnDep, user: UserDep, deviation_id: uuid.UUID) -> Resp
     viewer = Viewer(user.role, user.organisation_id)
     feature = deviation_store.get_feature(conn, deviation_id, viewer=viewer)
     if user.role in ("planner", "admin"):
-        export_store.write_audit(conn, user_id=user.id, action="deviation.read",
-                                 subject=str(deviation_id), details={})  # fmt: skip
+        export_store.write_audit(
+            conn, user_id=user.id, action="deviation.read", subject=str(deviation_id), details={}
+        )
     return geojson_response(feature)
 
 

@@ -22,8 +22,7 @@ def meeting_request(
     settings: SettingsDep,
     area: Annotated[str | None, Query(description="Area slug (default: the app's area)")] = None,
     since: Annotated[date | None, Query(description="First day (default: 90 days ago)")] = None,
-    until: Annotated[date | None, Query(description="Last day, inclusive (default: today)")]
-    = None,
+    until: Annotated[date | None, Query(description="Last day, inclusive (default: today)")] = None,
     format: Literal["gpkg", "geojson", "kml", "csv", "shp", "pdf"] = "gpkg",  # noqa: A002
     profile: Literal["partner", "detail"] = "partner",
     include_descriptions: bool = False,
@@ -31,16 +30,24 @@ def meeting_request(
 ) -> meeting.Request:
     last = until or date.today()
     return meeting.Request(
-        area=area or settings.default_area, since=since or last - timedelta(days=90), until=last,
-        fmt=format, profile=profile, include_descriptions=include_descriptions, bucket=bucket,
-    )  # fmt: skip
+        area=area or settings.default_area,
+        since=since or last - timedelta(days=90),
+        until=last,
+        fmt=format,
+        profile=profile,
+        include_descriptions=include_descriptions,
+        bucket=bucket,
+    )
 
 
 MeetingDep = Annotated[meeting.Request, Depends(meeting_request)]
 
 
-@router.get("/exports/meeting", response_class=Response, responses={200: {"content": {
-    t: {} for t in meeting.MEDIA_TYPES.values()}}})  # fmt: skip
+@router.get(
+    "/exports/meeting",
+    response_class=Response,
+    responses={200: {"content": {t: {} for t in meeting.MEDIA_TYPES.values()}}},
+)
 def export_meeting(conn: ConnDep, user: ExporterDep, req: MeetingDep) -> Response:
     """Map layers (GeoPackage with QGIS styles, zipped GeoJSON or Shapefile, KML, CSV) or the
     meeting report (PDF, A4, Swedish) for an area and period.
@@ -52,10 +59,15 @@ def export_meeting(conn: ConnDep, user: ExporterDep, req: MeetingDep) -> Respons
     Every download writes an audit row (``GET /api/v1/audit``).
     """
     result = meeting.export(conn, req, user)
-    return Response(result.content, media_type=result.media_type, headers={
-        "Content-Disposition": f'attachment; filename="{result.filename}"',
-        "X-Content-SHA256": result.sha256, "Cache-Control": "no-store",
-    })  # fmt: skip
+    return Response(
+        result.content,
+        media_type=result.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{result.filename}"',
+            "X-Content-SHA256": result.sha256,
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.get("/exports/meeting/preview")

@@ -80,8 +80,9 @@ def login(
     except TooManyAttempts as exc:
         page = _login_page(
             error=f"För många misslyckade försök. Försök igen om {exc.retry_after_s} sekunder.",
-            email=username, next_url=target,
-        )  # fmt: skip
+            email=username,
+            next_url=target,
+        )
         refused = page_response(page, tile_url=None, status_code=429)
         refused.headers["Retry-After"] = str(exc.retry_after_s)
         return refused
@@ -139,8 +140,12 @@ def _base_layers(conn: ConnDep, settings: SettingsDep) -> dict[str, Any]:
 
 
 def _user_config(user: User) -> dict[str, Any]:
-    return {"id": user.id, "email": user.email, "role": user.role,
-            "organisation": user.organisation}  # fmt: skip
+    return {
+        "id": user.id,
+        "email": user.email,
+        "role": user.role,
+        "organisation": user.organisation,
+    }
 
 
 @router.get("/plan")
@@ -150,9 +155,10 @@ def planners_map(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) ->
     if user is None:
         return RedirectResponse("/login?next=/plan", status_code=303)
     if user.role not in PLANNER_ROLES:
-        page = _message_page("Planeringskartan är till för planerare",
-                             "Ditt konto har inte behörighet att planera rutter. "
-                             "Lägesbilden finns på startsidan.")  # fmt: skip
+        page = _message_page(
+            "Planeringskartan är till för planerare",
+            "Ditt konto har inte behörighet att planera rutter. Lägesbilden finns på startsidan.",
+        )
         return page_response(page, tile_url=None, status_code=403)
     areas = conn.execute(
         "SELECT a.slug, a.name, EXISTS (SELECT 1 FROM street_edges e WHERE e.geom && a.geom) "
@@ -166,15 +172,18 @@ def planners_map(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) ->
         "user": _user_config(user),
         "area": settings.default_area,
         "areas": [{"slug": r[0], "name": r[1], "network": bool(r[2])} for r in areas],
-        "start_places": [{"id": r[0], "name": r[1], "kind": r[2],
-                          "kind_sv": PLACE_KINDS_SV.get(r[2], r[2])} for r in places],
+        "start_places": [
+            {"id": r[0], "name": r[1], "kind": r[2], "kind_sv": PLACE_KINDS_SV.get(r[2], r[2])}
+            for r in places
+        ],
         "categories": [
             {"code": c["code"], "name_sv": c["name_sv"], "colour": c["colour"]}
             for c in category_store.categories_json(conn)
         ],
-    }  # fmt: skip
-    page = situation_map_html(**_base_layers(conn, settings), app=app, mode="plan",
-                              title="Nattvandring – planering")  # fmt: skip
+    }
+    page = situation_map_html(
+        **_base_layers(conn, settings), app=app, mode="plan", title="Nattvandring – planering"
+    )
     return page_response(page, tile_url=settings.tile_url or None)
 
 

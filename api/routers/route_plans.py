@@ -82,11 +82,13 @@ class PlanRequest(BaseModel):
 
 
 def _place(conn: ConnDep, place_id: int, field: str) -> tuple[str, float, float]:
-    row = conn.execute("SELECT name, ST_X(geom), ST_Y(geom) FROM places WHERE id = %s",
-                       (place_id,)).fetchone()  # fmt: skip
+    row = conn.execute(
+        "SELECT name, ST_X(geom), ST_Y(geom) FROM places WHERE id = %s", (place_id,)
+    ).fetchone()
     if row is None:
-        raise InvalidInput(f"no place with id {place_id}; GET /api/v1/places lists them",
-                           field=field)  # fmt: skip
+        raise InvalidInput(
+            f"no place with id {place_id}; GET /api/v1/places lists them", field=field
+        )
     return str(row[0]), float(row[1]), float(row[2])
 
 
@@ -96,8 +98,10 @@ def _lonlat(conn: ConnDep, ref: PointGeometry | PlaceRef, field: str) -> tuple[f
         return lon, lat
     lon, lat = ref.coordinates
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise InvalidInput(f"{field} [{lon}, {lat}] is out of range (GeoJSON is [longitude, "
-                           "latitude])", field=field)  # fmt: skip
+        raise InvalidInput(
+            f"{field} [{lon}, {lat}] is out of range (GeoJSON is [longitude, latitude])",
+            field=field,
+        )
     return lon, lat
 
 
@@ -117,8 +121,7 @@ def _nearest_place_names(conn: ConnDep, points: list[tuple[float, float]]) -> li
 def _default_candidates(conn: ConnDep, req: PlanRequest) -> list[Candidate]:
     until = req.until or datetime.now(UTC)
     since = req.since or until - timedelta(days=90)
-    window = Window(since, until, parse_days(req.days), parse_hours(req.hours), req.days,
-                    req.hours)  # fmt: skip
+    window = Window(since, until, parse_days(req.days), parse_hours(req.hours), req.days, req.hours)
     selection = select_points(conn, area=req.area, since=since, until=until, margin_m=600)
     spots = route_candidates(selection, window, hot=HotSpotParams())
     names = _nearest_place_names(conn, [(s.lon, s.lat) for s in spots])
@@ -142,16 +145,27 @@ def _feature(
 
     # lon/lat: the stop's own position; on_route: the street corner where the walk stops for it
     # (snap_m metres away).
-    stops = [{"name": s.name, "lon": round(s.lon, 7), "lat": round(s.lat, 7),
-              "on_route": on_route(s.node),
-              "arrive_min": round(s.arrive_s / 60, 1), "arrive": clock(s.arrive_s),
-              "dwell_min": round(s.dwell_s / 60, 1), "priority": s.priority,
-              "must_visit": s.must_visit, "snap_m": round(s.snap_m, 1)}
-             for s in plan.stops]  # fmt: skip
+    stops = [
+        {
+            "name": s.name,
+            "lon": round(s.lon, 7),
+            "lat": round(s.lat, 7),
+            "on_route": on_route(s.node),
+            "arrive_min": round(s.arrive_s / 60, 1),
+            "arrive": clock(s.arrive_s),
+            "dwell_min": round(s.dwell_s / 60, 1),
+            "priority": s.priority,
+            "must_visit": s.must_visit,
+            "snap_m": round(s.snap_m, 1),
+        }
+        for s in plan.stops
+    ]
     return {
         "type": "Feature",
-        "geometry": {"type": "LineString",
-                     "coordinates": [[round(x, 7), round(y, 7)] for x, y in plan.coords]},
+        "geometry": {
+            "type": "LineString",
+            "coordinates": [[round(x, 7), round(y, 7)] for x, y in plan.coords],
+        },
         "properties": {
             "area": req.area,
             "length_m": round(plan.length_m, 1),
@@ -164,18 +178,19 @@ def _feature(
             "end_at": clock(plan.duration_s),
             "stops": stops,
             "left_out": [{"name": lo.name, "reason": lo.reason} for lo in plan.left_out],
-            "solver": {"method": plan.solver.method,
-                       "heuristic_priority": plan.solver.heuristic_priority,
-                       "ortools_priority": plan.solver.ortools_priority,
-                       "ortools_status": plan.solver.ortools_status,
-                       "matrix_s": round(plan.solver.matrix_s, 3),
-                       "search_s": round(plan.solver.search_s, 3)},
+            "solver": {
+                "method": plan.solver.method,
+                "heuristic_priority": plan.solver.heuristic_priority,
+                "ortools_priority": plan.solver.ortools_priority,
+                "ortools_status": plan.solver.ortools_status,
+                "matrix_s": round(plan.solver.matrix_s, 3),
+                "search_s": round(plan.solver.search_s, 3),
+            },
         },
-    }  # fmt: skip
+    }
 
 
-@router.post("/route-plans", response_class=Response, responses={200: {"content": {
-    GEOJSON: {}}}})  # fmt: skip
+@router.post("/route-plans", response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
 def create_route_plan(conn: ConnDep, user: PlannerOrWalker, req: PlanRequest) -> Response:
     """Plan a walk along the area's streets from ``start`` (a point or ``{"place_id": …}``) back
     to it (or to ``end``) that collects the most priority within the time budget
@@ -195,24 +210,43 @@ def create_route_plan(conn: ConnDep, user: PlannerOrWalker, req: PlanRequest) ->
         assert req.start_at and req.end_at
         budget_min = (req.end_at - req.start_at).total_seconds() / 60
     candidates = (
-        [Candidate(c.name, c.point.coordinates[0], c.point.coordinates[1], c.priority)
-         for c in req.candidates] if req.candidates is not None
+        [
+            Candidate(c.name, c.point.coordinates[0], c.point.coordinates[1], c.priority)
+            for c in req.candidates
+        ]
+        if req.candidates is not None
         else _default_candidates(conn, req)
-    )  # fmt: skip
+    )
     for i, m in enumerate(req.must_visit):
         if isinstance(m, int):
             name, lon, lat = _place(conn, m, f"must_visit[{i}]")
             candidates.append(Candidate(name, lon, lat, 1.0, must_visit=True))
         else:
-            candidates.append(Candidate(m.name, m.point.coordinates[0], m.point.coordinates[1],
-                                        m.priority, must_visit=True))  # fmt: skip
+            candidates.append(
+                Candidate(
+                    m.name,
+                    m.point.coordinates[0],
+                    m.point.coordinates[1],
+                    m.priority,
+                    must_visit=True,
+                )
+            )
     # The meeting point and the must-visit places may lie outside the area: their streets too.
-    anchors = [start, *([end] if end else []), *((c.lon, c.lat) for c in candidates
-                                                 if c.must_visit)]  # fmt: skip
+    anchors = [
+        start,
+        *([end] if end else []),
+        *((c.lon, c.lat) for c in candidates if c.must_visit),
+    ]
     network = network_around(conn, req.area, anchors)
     plan = plan_route(
-        network, start=start, end=end, budget_s=budget_min * 60, candidates=candidates,
-        speed_kmh=req.speed_kmh, dwell_s=req.dwell_min * 60, time_limit_s=req.time_limit_s,
-    )  # fmt: skip
+        network,
+        start=start,
+        end=end,
+        budget_s=budget_min * 60,
+        candidates=candidates,
+        speed_kmh=req.speed_kmh,
+        dwell_s=req.dwell_min * 60,
+        time_limit_s=req.time_limit_s,
+    )
     feature = _feature(plan, req, req.start_at, network)
     return Response(json.dumps(feature, ensure_ascii=False), media_type=GEOJSON)

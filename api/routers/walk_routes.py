@@ -34,11 +34,18 @@ def _snapped(conn: ConnDep, route: RouteInput) -> tuple[RouteInput, dict[str, An
     # A route may leave its area: the streets where it was drawn are snapped to.
     network = network_around(conn, area, route.coords)
     snapped = snap_line(network, route.coords)
-    result = RouteInput(name=route.name, coords=[(x, y) for x, y in snapped.coords],
-                        area=route.area, notes=route.notes, source="snapped")  # fmt: skip
-    return result, {"moved_m": [round(m, 1) for m in snapped.moved_m],
-                    "max_moved_m": round(max(snapped.moved_m), 1),
-                    "length_m": round(snapped.length_m, 1)}  # fmt: skip
+    result = RouteInput(
+        name=route.name,
+        coords=[(x, y) for x, y in snapped.coords],
+        area=route.area,
+        notes=route.notes,
+        source="snapped",
+    )
+    return result, {
+        "moved_m": [round(m, 1) for m in snapped.moved_m],
+        "max_moved_m": round(max(snapped.moved_m), 1),
+        "length_m": round(snapped.length_m, 1),
+    }
 
 
 def _area_of(conn: ConnDep, route: RouteInput) -> str:
@@ -68,9 +75,7 @@ async def _create(
         report = None
         if snap:
             route, report = _snapped(conn, route)
-        feature, created = route_store.create_route(
-            conn, route, user_id=user.id, client_id=key
-        )
+        feature, created = route_store.create_route(conn, route, user_id=user.id, client_id=key)
         return _with_snap_report(feature, report), created
 
     feature, created = await run_in_threadpool(work)
@@ -111,14 +116,19 @@ async def import_gpx(
     """Create a walk route from an uploaded GPX track or route (the request body, as sent by
     ``curl --data-binary @walk.gpx``), at most 10 MB."""
     points = parse_gpx(raw)
-    feature_body = {"type": "Feature", "geometry": {"type": "LineString",
-                    "coordinates": [list(p) for p in points]},
-                    "properties": {"name": name, "area": area}}  # fmt: skip
+    feature_body = {
+        "type": "Feature",
+        "geometry": {"type": "LineString", "coordinates": [list(p) for p in points]},
+        "properties": {"name": name, "area": area},
+    }
     return await _create(conn, feature_body, user=user, snap=snap, key=key, source="gpx")
 
 
-@router.get("/routes/{route_id}.gpx", response_class=Response,
-            responses={200: {"content": {"application/gpx+xml": {}}}})  # fmt: skip
+@router.get(
+    "/routes/{route_id}.gpx",
+    response_class=Response,
+    responses={200: {"content": {"application/gpx+xml": {}}}},
+)
 def route_gpx(conn: ConnDep, user: UserDep, route_id: int) -> Response:
     """The route as GPX 1.1 (a track, and the planned stops as waypoints) for a phone app."""
     feature = json.loads(route_store.get_route(conn, route_id))
@@ -126,8 +136,11 @@ def route_gpx(conn: ConnDep, user: UserDep, route_id: int) -> Response:
     stops = [_Stop(s) for s in ((feature["properties"].get("plan") or {}).get("stops") or [])]
     text = route_to_gpx(name, coords, stops=stops)
     filename = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-") or f"route-{route_id}"
-    return Response(text, media_type="application/gpx+xml",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}.gpx"'})
+    return Response(
+        text,
+        media_type="application/gpx+xml",
+        headers={"Content-Disposition": f'attachment; filename="{filename}.gpx"'},
+    )
 
 
 class _Stop:
@@ -152,6 +165,7 @@ async def replace_route(
     snap: bool = False,
 ) -> Response:
     """Replace a route; ``properties.version`` must be the version you changed (else 409)."""
+
     def work() -> str:
         route = parse_route(body)
         report = None
@@ -171,5 +185,3 @@ async def replace_route(
 def delete_route(conn: ConnDep, user: PlannerDep, route_id: int) -> Response:
     route_store.delete_route(conn, route_id)
     return Response(status_code=204)
-
-

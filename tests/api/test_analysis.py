@@ -30,8 +30,16 @@ ELSEWHERE = (18.0150, 59.2900)  # in Västberga, outside Solberga
 OLD_HOTSPOT = (18.0100, 59.2790)  # inside Solberga, 600 m from HOTSPOT
 
 
-def plant(conn: psycopg.Connection, lonlat: tuple[float, float], n: int, at: datetime, *,
-          spread_m: float = 20.0, severity: int = 1, seed: int = 0) -> None:  # fmt: skip
+def plant(
+    conn: psycopg.Connection,
+    lonlat: tuple[float, float],
+    n: int,
+    at: datetime,
+    *,
+    spread_m: float = 20.0,
+    severity: int = 1,
+    seed: int = 0,
+) -> None:
     """``n`` reports scattered ``spread_m`` around a point, all observed at ``at``."""
     rng = np.random.default_rng(seed)
     x, y = TO_3006.transform(*lonlat)
@@ -43,8 +51,10 @@ def plant(conn: psycopg.Connection, lonlat: tuple[float, float], n: int, at: dat
             "INSERT INTO deviations (id, category, observed_at, severity, geom, area_id) "
             "VALUES (%s, 'brand', %s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 4326), "
             "(SELECT id FROM areas WHERE slug = 'solberga'))",
-            [(uuid.uuid4(), at, severity, float(a), float(b))
-             for a, b in zip(lon, lat, strict=True)],
+            [
+                (uuid.uuid4(), at, severity, float(a), float(b))
+                for a, b in zip(lon, lat, strict=True)
+            ],
         )
 
 
@@ -82,12 +92,19 @@ def test_walkers_and_planners_may_read_partners_and_anonymous_may_not(
 
 @pytest.mark.parametrize(
     "params, field",
-    [({"bandwidth_m": 5}, "bandwidth_m"), ({"bandwidth_m": 2500}, "bandwidth_m"),
-     ({"cell_m": 4}, "cell_m"), ({"cell_m": 600}, "cell_m"),
-     ({"since": UNTIL, "until": SINCE}, "since"), ({"since": "2021-01-01T00:00:00"}, "since"),
-     ({"days": "friday-ish"}, "days"), ({"hours": "25-02"}, "hours"),
-     ({"category": "nonsense"}, "category"), ({"format": "tiff"}, "format")],
-)  # fmt: skip
+    [
+        ({"bandwidth_m": 5}, "bandwidth_m"),
+        ({"bandwidth_m": 2500}, "bandwidth_m"),
+        ({"cell_m": 4}, "cell_m"),
+        ({"cell_m": 600}, "cell_m"),
+        ({"since": UNTIL, "until": SINCE}, "since"),
+        ({"since": "2021-01-01T00:00:00"}, "since"),
+        ({"days": "friday-ish"}, "days"),
+        ({"hours": "25-02"}, "hours"),
+        ({"category": "nonsense"}, "category"),
+        ({"format": "tiff"}, "format"),
+    ],
+)
 def test_heatmap_parameters_are_validated(
     client: TestClient, planner: dict[str, str], params: dict[str, object], field: str
 ) -> None:
@@ -179,10 +196,16 @@ def test_time_of_week_keeps_friday_nights_only(
     plant(conn, HOTSPOT, 40, datetime(2021, 2, 6, 1, 30, tzinfo=STOCKHOLM), seed=1)
     plant(conn, ELSEWHERE, 40, datetime(2021, 2, 9, 23, 0, tzinfo=STOCKHOLM), seed=2)
     plant(conn, ELSEWHERE, 40, datetime(2021, 2, 5, 1, 0, tzinfo=STOCKHOLM), seed=3)
-    params = {"format": "json", "cell_m": 50, "bandwidth_m": 100, "days": "fri-sat",
-              "hours": "20-02"}  # fmt: skip
-    values = np.array(get(client, planner, "/api/v1/heatmap", **params).json()["values"],
-                      dtype=float)  # fmt: skip
+    params = {
+        "format": "json",
+        "cell_m": 50,
+        "bandwidth_m": 100,
+        "days": "fri-sat",
+        "hours": "20-02",
+    }
+    values = np.array(
+        get(client, planner, "/api/v1/heatmap", **params).json()["values"], dtype=float
+    )
     weeks = 8 / 1  # 2021-01-04 … 2021-03-01 is 8 weeks
     weight = conn.execute("SELECT weight FROM deviation_categories WHERE code = 'brand'").fetchone()
     assert weight is not None
@@ -200,8 +223,9 @@ def test_hot_spots_find_the_cluster_and_compare_with_the_previous_period(
     ).fetchone()
     assert region is not None
     # Background: reports spread over the area in both periods.
-    for k, at in enumerate((datetime(2021, 2, 1, 21, tzinfo=UTC), datetime(2020, 12, 1, 21,
-                            tzinfo=UTC))):  # fmt: skip
+    for k, at in enumerate(
+        (datetime(2021, 2, 1, 21, tzinfo=UTC), datetime(2020, 12, 1, 21, tzinfo=UTC))
+    ):
         for _ in range(60):
             lon = rng.uniform(region[0], region[2])
             lat = rng.uniform(region[1], region[3])
@@ -215,15 +239,19 @@ def test_hot_spots_find_the_cluster_and_compare_with_the_previous_period(
     from shapely.geometry import Point, shape
 
     def cells_at(point: tuple[float, float]) -> list[dict[str, object]]:
-        return [f["properties"] for f in fc["features"]
-                if shape(f["geometry"]).buffer(0.001).contains(Point(point))]  # fmt: skip
+        return [
+            f["properties"]
+            for f in fc["features"]
+            if shape(f["geometry"]).buffer(0.001).contains(Point(point))
+        ]
 
     at_hotspot = cells_at(HOTSPOT)
     assert at_hotspot and all(p["class"] > 0 for p in at_hotspot)
     assert {p["change"] for p in at_hotspot} == {"new"}
     assert any(p["change"] == "gone" for p in cells_at(OLD_HOTSPOT))
-    assert all(f["properties"]["class"] != 0 or f["properties"]["change"] == "gone"
-               for f in fc["features"])  # fmt: skip
+    assert all(
+        f["properties"]["class"] != 0 or f["properties"]["change"] == "gone" for f in fc["features"]
+    )
     assert {e["label"] for e in fc["legend"]} >= {"Het punkt 99 %", "Ej signifikant"}
 
 
@@ -236,10 +264,27 @@ def test_cli_heatmap_and_hotspots(db_url: str, conn: psycopg.Connection, tmp_pat
     for suffix in ("tif", "geojson", "png"):
         out = tmp_path / f"heat.{suffix}"
         done = subprocess.run(
-            [cli, "heatmap", "--area", "solberga", "--since", since, "--until", until,
-             "--days", "fri-sat", "--hours", "20-02", "--out", str(out)],
-            env=env, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            [
+                cli,
+                "heatmap",
+                "--area",
+                "solberga",
+                "--since",
+                since,
+                "--until",
+                until,
+                "--days",
+                "fri-sat",
+                "--hours",
+                "20-02",
+                "--out",
+                str(out),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
         assert out.stat().st_size > 0
     with rasterio.open(tmp_path / "heat.tif") as tif:
@@ -250,11 +295,30 @@ def test_cli_heatmap_and_hotspots(db_url: str, conn: psycopg.Connection, tmp_pat
     assert [f["properties"]["percent"] for f in isopleths["features"]] == [90, 75, 50]
     out = tmp_path / "hot.geojson"
     done = subprocess.run(
-        [cli, "hotspots", "--area", "solberga", "--since", since, "--until", until, "--out",
-         str(out)], env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            cli,
+            "hotspots",
+            "--area",
+            "solberga",
+            "--since",
+            since,
+            "--until",
+            until,
+            "--out",
+            str(out),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert any(f["properties"]["class"] > 0 for f in json.loads(out.read_text())["features"])
-    bad = subprocess.run([cli, "heatmap", "--out", str(tmp_path / "x.jpg")], env=env,
-                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    bad = subprocess.run(
+        [cli, "heatmap", "--out", str(tmp_path / "x.jpg")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2 and ".png, .geojson or .tif" in bad.stderr

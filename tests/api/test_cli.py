@@ -96,8 +96,9 @@ def test_demo_load_shows_the_demo_users_passwords_once(
     shown = dict(re.findall(r"(\S+@demo\.nattvandring\.example)  password: (\S+)", first.stdout))
     assert len(shown) == 4
     with psycopg.connect(url) as conn:
-        roles = {email: authenticate(conn, email, password).role
-                 for email, password in shown.items()}  # fmt: skip
+        roles = {
+            email: authenticate(conn, email, password).role for email, password in shown.items()
+        }
         hashes = [r[0] for r in conn.execute("SELECT password_hash FROM users")]
     assert sorted(roles.values()) == ["admin", "partner", "planner", "walker"]
     assert all(h.startswith("$argon2id$") for h in hashes)
@@ -110,9 +111,13 @@ def test_demo_load_shows_the_demo_users_passwords_once(
     # A forgotten demo password can be replaced (read from stdin, never from argv).
     email = next(iter(shown))
     reset = subprocess.run(
-        [CLI, "users", "password", email], env=home_env, input="ett nytt långt lösenord\n",
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [CLI, "users", "password", email],
+        env=home_env,
+        input="ett nytt långt lösenord\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert reset.returncode == 0, reset.stderr
     with psycopg.connect(url) as conn:
         assert authenticate(conn, email, "ett nytt långt lösenord").email == email
@@ -124,8 +129,12 @@ def test_users_add_list_disable(home_env: dict[str, str], make_database) -> None
     def add(email: str, password: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [CLI, "users", "add", email, "--role", "walker", "--org", "Nya klubben"],
-            env=home_env, input=password + "\n", capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+            env=home_env,
+            input=password + "\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     added = add("ny@example.org", "ett långt lösenord")
     assert added.returncode == 0, added.stderr

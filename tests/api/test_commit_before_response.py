@@ -60,8 +60,9 @@ def test_the_session_exists_when_the_sign_in_redirect_arrives(
     before = _count(live_db_url, sessions, email)
     seen: list[object] = []
     with _client(live_db_url, lambda: _count(live_db_url, sessions, email), seen) as client:
-        r = client.post("/login", data={"username": email, "password": password},
-                        follow_redirects=False)  # fmt: skip
+        r = client.post(
+            "/login", data={"username": email, "password": password}, follow_redirects=False
+        )
     assert r.status_code == 303, r.text
     assert seen == [before + 1]
 
@@ -87,7 +88,8 @@ def test_a_report_is_stored_when_its_201_arrives(
                 "severity": 1,
             },
         }
-        r = client.post("/api/v1/deviations", json=feature,
-                        headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        r = client.post(
+            "/api/v1/deviations", json=feature, headers={"Authorization": f"Bearer {token}"}
+        )
     assert r.status_code == 201, r.text
     assert seen == [0, 1]  # the token's answer, then the report's

@@ -55,8 +55,11 @@ def feature(**props: Any) -> dict[str, Any]:
         "description": "Krossad ruta vid busshållplatsen",
     }
     base.update(props)
-    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": coords},
-            "properties": base}  # fmt: skip
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": coords},
+        "properties": base,
+    }
 
 
 def test_token_and_wrong_password(client: TestClient, users: dict[str, str]) -> None:
@@ -85,8 +88,17 @@ def test_failed_logins_are_rate_limited_per_account(
 def test_categories(client: TestClient) -> None:
     cats = client.get("/api/v1/categories").json()
     codes = {c["code"] for c in cats}
-    assert {"skadegorelse", "narkotika", "ungdomar_samlas", "hot_vald", "trasig_belysning",
-            "nedskrapning", "brand", "otrygg_plats", "ovrigt"} <= codes  # fmt: skip
+    assert {
+        "skadegorelse",
+        "narkotika",
+        "ungdomar_samlas",
+        "hot_vald",
+        "trasig_belysning",
+        "nedskrapning",
+        "brand",
+        "otrygg_plats",
+        "ovrigt",
+    } <= codes
     assert all(c["colour"].startswith("#") and c["name_sv"] for c in cats)
 
 
@@ -120,14 +132,23 @@ def test_concurrent_duplicates_store_one_row(db_url: str, demo_report: object) -
     with postgis.connect(db_url, autocommit=True) as conn:
         org = conn.execute("SELECT id FROM organisations LIMIT 1").fetchone()
         assert org is not None
-        user = add_user(conn, f"c{uuid.uuid4().hex[:8]}@x.se", PASSWORD, role="walker",
-                        organisation="Älvsjö AIK")  # fmt: skip
+        user = add_user(
+            conn,
+            f"c{uuid.uuid4().hex[:8]}@x.se",
+            PASSWORD,
+            role="walker",
+            organisation="Älvsjö AIK",
+        )
 
     def insert(_: int) -> bool:
         with postgis.connect(db_url, autocommit=True) as c:
-            _, created = insert_report(c, report, reporter_id=user.id,
-                                       organisation_id=user.organisation_id,
-                                       viewer=Viewer("walker", user.organisation_id))  # fmt: skip
+            _, created = insert_report(
+                c,
+                report,
+                reporter_id=user.id,
+                organisation_id=user.organisation_id,
+                viewer=Viewer("walker", user.organisation_id),
+            )
             return created
 
     with ThreadPoolExecutor(8) as pool:
@@ -241,33 +262,42 @@ def test_who_sees_reporters_and_descriptions(
         else:
             assert "description" not in a and "description" not in b
     listing = client.get("/api/v1/deviations", params={"limit": 50}, headers=auth("partner"))
-    assert all("reporter" not in f["properties"] and "description" not in f["properties"]
-               for f in listing.json()["features"])  # fmt: skip
+    assert all(
+        "reporter" not in f["properties"] and "description" not in f["properties"]
+        for f in listing.json()["features"]
+    )
 
 
 def test_list_filters_and_paging(client: TestClient, auth: Callable[[str], dict[str, str]]) -> None:
     h = auth("planner")
     since = (datetime.now(UTC) - timedelta(days=14)).isoformat()
-    recent = client.get("/api/v1/deviations", params={"area": "solberga", "since": since},
-                        headers=h).json()  # fmt: skip
+    recent = client.get(
+        "/api/v1/deviations", params={"area": "solberga", "since": since}, headers=h
+    ).json()
     assert recent["numberMatched"] > 0
     assert all(f["properties"]["area"] == "solberga" for f in recent["features"])
     assert all(f["properties"]["observed_at"] >= since[:10] for f in recent["features"])
-    both = client.get("/api/v1/deviations",
-                      params=[("category", "narkotika"), ("category", "brand"), ("limit", 20)],
-                      headers=h).json()  # fmt: skip
+    both = client.get(
+        "/api/v1/deviations",
+        params=[("category", "narkotika"), ("category", "brand"), ("limit", 20)],
+        headers=h,
+    ).json()
     assert {f["properties"]["category"] for f in both["features"]} <= {"narkotika", "brand"}
     assert both["numberReturned"] == 20 < both["numberMatched"]
-    page2 = client.get("/api/v1/deviations",
-                       params=[("category", "narkotika"), ("category", "brand"), ("limit", 20),
-                               ("offset", 20)], headers=h).json()  # fmt: skip
+    page2 = client.get(
+        "/api/v1/deviations",
+        params=[("category", "narkotika"), ("category", "brand"), ("limit", 20), ("offset", 20)],
+        headers=h,
+    ).json()
     assert {f["id"] for f in page2["features"]}.isdisjoint({f["id"] for f in both["features"]})
     assert client.get("/api/v1/deviations", params={"limit": 100000}, headers=h).status_code == 422
     bad = client.get("/api/v1/deviations", params={"category": "ufo"}, headers=h)
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "category"]
-    swapped = client.get("/api/v1/deviations", params={"since": "2026-02-01T00:00:00Z",
-                                                       "until": "2026-01-01T00:00:00Z"},
-                         headers=h)  # fmt: skip
+    swapped = client.get(
+        "/api/v1/deviations",
+        params={"since": "2026-02-01T00:00:00Z", "until": "2026-01-01T00:00:00Z"},
+        headers=h,
+    )
     assert swapped.status_code == 422
     assert (
         client.get("/api/v1/deviations", params={"area": "atlantis"}, headers=h).status_code == 404
@@ -283,8 +313,9 @@ def test_admins_manage_categories(
     r = client.post("/api/v1/categories", json=new, headers=auth("admin"))
     assert r.status_code == 201 and r.json()["active"] is True
     assert client.post("/api/v1/categories", json=new, headers=auth("admin")).status_code == 409
-    bad = client.post("/api/v1/categories", json={**new, "code": "x2", "colour": "red"},
-                      headers=auth("admin"))  # fmt: skip
+    bad = client.post(
+        "/api/v1/categories", json={**new, "code": "x2", "colour": "red"}, headers=auth("admin")
+    )
     assert bad.status_code == 422
     listed = {c["code"]: c for c in client.get("/api/v1/categories").json()}
     assert listed["klotter"]["name_sv"] == "Klotter"
@@ -294,13 +325,18 @@ def test_admins_manage_categories(
     r = client.patch("/api/v1/categories/klotter", json={"active": False}, headers=auth("admin"))
     assert r.status_code == 200 and r.json()["active"] is False
     assert "klotter" not in {c["code"] for c in client.get("/api/v1/categories").json()}
-    again = client.post("/api/v1/deviations", json=feature(category="klotter"),
-                        headers=auth("walker"))  # fmt: skip
+    again = client.post(
+        "/api/v1/deviations", json=feature(category="klotter"), headers=auth("walker")
+    )
     assert again.status_code == 422
     old = client.get(f"/api/v1/deviations/{report['properties']['id']}", headers=auth("planner"))
     assert old.json()["properties"]["category"] == "klotter"
-    assert client.patch("/api/v1/categories/nope", json={"active": False},
-                        headers=auth("admin")).status_code == 404  # fmt: skip
+    assert (
+        client.patch(
+            "/api/v1/categories/nope", json={"active": False}, headers=auth("admin")
+        ).status_code
+        == 404
+    )
 
 
 def test_who_reported_is_shown_to_planners_only_on_request_and_audited(
@@ -315,13 +351,17 @@ def test_who_reported_is_shown_to_planners_only_on_request_and_audited(
     listed = client.get("/api/v1/deviations", params={"limit": 20}, headers=auth("planner"))
     assert all("reporter" not in f["properties"] for f in listed.json()["features"])
     before = audited("deviations.read_reporters")
-    named = client.get("/api/v1/deviations", params={"limit": 20, "include_reporters": "true"},
-                       headers=auth("planner")).json()  # fmt: skip
+    named = client.get(
+        "/api/v1/deviations",
+        params={"limit": 20, "include_reporters": "true"},
+        headers=auth("planner"),
+    ).json()
     mine = next(f for f in named["features"] if f["id"] == report["id"])
     assert mine["properties"]["reporter"] == "walker@example.org"
     assert audited("deviations.read_reporters") == before + 1
-    refused = client.get("/api/v1/deviations", params={"include_reporters": "true"},
-                         headers=auth("walker"))  # fmt: skip
+    refused = client.get(
+        "/api/v1/deviations", params={"include_reporters": "true"}, headers=auth("walker")
+    )
     assert refused.status_code == 403
     before = audited("deviation.read")
     client.get(f"/api/v1/deviations/{report['id']}", headers=auth("planner"))

@@ -31,13 +31,19 @@ STATION = (18.0104, 59.2786)  # in the zone "Älvsjö station/centrum"
 def seeded(conn: psycopg.Connection) -> dict[str, object]:
     """Reports with canaries in their text by a reporter with a canary e-mail, in a quiet
     period: 12 near the station (one week), 2 lone ones elsewhere (to be suppressed)."""
-    reporter = add_user(conn, "kanarie@example.org", PASSWORD, role="walker",
-                        organisation="Anna Anderssons klubb")  # fmt: skip
+    reporter = add_user(
+        conn, "kanarie@example.org", PASSWORD, role="walker", organisation="Anna Anderssons klubb"
+    )
     rng = np.random.default_rng(3)
     rows = []
     for i in range(12):
-        rows.append((STATION[0] + rng.normal(0, 2e-4), STATION[1] + rng.normal(0, 1e-4),
-                     datetime(2021, 1, 15, 22, i, tzinfo=STOCKHOLM)))  # fmt: skip
+        rows.append(
+            (
+                STATION[0] + rng.normal(0, 2e-4),
+                STATION[1] + rng.normal(0, 1e-4),
+                datetime(2021, 1, 15, 22, i, tzinfo=STOCKHOLM),
+            )
+        )
     rows.append((17.995, 59.285, datetime(2021, 2, 2, 21, 0, tzinfo=STOCKHOLM)))
     rows.append((18.000, 59.290, datetime(2021, 2, 9, 21, 0, tzinfo=STOCKHOLM)))
     for lon, lat, at in rows:
@@ -46,9 +52,16 @@ def seeded(conn: psycopg.Connection) -> dict[str, object]:
             "reporter_id, organisation_id, area_id, geom) VALUES (%s, 'narkotika', %s, 2, %s, "
             "%s, %s, (SELECT id FROM areas WHERE slug = 'solberga'), "
             "ST_SetSRID(ST_MakePoint(%s, %s), 4326))",
-            (uuid.uuid4(), at, "Såg Anna Andersson, ring 070-123 45 67, pnr 19800101-1234",
-             reporter.id, reporter.organisation_id, lon, lat),
-        )  # fmt: skip
+            (
+                uuid.uuid4(),
+                at,
+                "Såg Anna Andersson, ring 070-123 45 67, pnr 19800101-1234",
+                reporter.id,
+                reporter.organisation_id,
+                lon,
+                lat,
+            ),
+        )
     return {"reports": len(rows)}
 
 
@@ -58,9 +71,10 @@ def auth(client: TestClient, conn: psycopg.Connection):  # type: ignore[no-untyp
         add_user(conn, f"e-{role}@example.org", PASSWORD, role=role, organisation="Polisen")
 
     def headers(role: str) -> dict[str, str]:
-        r = client.post("/api/v1/auth/token",
-                        data={"username": f"e-{role}@example.org", "password": PASSWORD})
-        return {"Authorization": f"Bearer {r.json()['access_token']}"}  # fmt: skip
+        r = client.post(
+            "/api/v1/auth/token", data={"username": f"e-{role}@example.org", "password": PASSWORD}
+        )
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
     return headers
 
@@ -96,8 +110,10 @@ def test_roles(client: TestClient, auth, seeded: dict[str, object]) -> None:  # 
     assert get(client, auth("partner")).status_code == 200
     assert get(client, auth("planner"), profile="detail").status_code == 200
     r = get(client, auth("planner"), include_descriptions="true")
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query",
-                                                                     "include_descriptions"]
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == [
+        "query",
+        "include_descriptions",
+    ]
     assert get(client, auth("planner"), since="2021-03-01").status_code == 422
     assert get(client, auth("planner"), format="docx").status_code == 422
     assert get(client, auth("planner"), area="atlantis").status_code == 404
@@ -105,7 +121,10 @@ def test_roles(client: TestClient, auth, seeded: dict[str, object]) -> None:  # 
 
 @pytest.mark.parametrize("fmt", ["gpkg", "geojson", "kml", "csv", "shp", "pdf"])
 def test_partner_files_carry_no_personal_data(
-    client: TestClient, auth, seeded: dict[str, object], fmt: str,  # type: ignore[no-untyped-def]
+    client: TestClient,
+    auth,
+    seeded: dict[str, object],
+    fmt: str,  # type: ignore[no-untyped-def]
 ) -> None:
     r = get(client, auth("partner"), format=fmt)
     assert r.status_code == 200, r.text
@@ -114,8 +133,9 @@ def test_partner_files_carry_no_personal_data(
         path = Path(f"/tmp/nv-{uuid.uuid4()}.pdf")
         path.write_bytes(r.content)
         try:
-            text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True,
-                                  text=True, check=True).stdout  # fmt: skip
+            text = subprocess.run(
+                ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
+            ).stdout
         finally:
             path.unlink()
         assert "Underlag för platssamverkan" in text and "Solberga" in text
@@ -127,14 +147,24 @@ def test_partner_files_carry_no_personal_data(
 
 
 def test_partner_geopackage_layers_counts_and_styles(
-    client: TestClient, auth, seeded: dict[str, object], tmp_path: Path  # type: ignore[no-untyped-def]
+    client: TestClient,
+    auth,
+    seeded: dict[str, object],
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     r = get(client, auth("partner"), format="gpkg")
     path = tmp_path / "export.gpkg"
     path.write_bytes(r.content)
     names = [name for name, _ in pyogrio.list_layers(path)]
-    for layer in ("omraden", "samverkanszoner", "platser", "varmekarta", "hotspots",
-                  "avvikelser_zon", "avvikelser_ruta"):  # fmt: skip
+    for layer in (
+        "omraden",
+        "samverkanszoner",
+        "platser",
+        "varmekarta",
+        "hotspots",
+        "avvikelser_zon",
+        "avvikelser_ruta",
+    ):
         assert layer in names
     assert "avvikelser" not in names  # no single reports in the partner profile
     info = pyogrio.read_info(path, layer="avvikelser_ruta")
@@ -153,39 +183,50 @@ def test_partner_geopackage_layers_counts_and_styles(
     assert out.returncode == 0 and "avvikelser_ruta" in out.stdout
     assert "Warning" not in out.stderr and "ERROR" not in out.stderr
     with sqlite3.connect(path) as db:
-        styled = {row[0] for row in db.execute("SELECT f_table_name FROM layer_styles "
-                                               "WHERE useAsDefault")}  # fmt: skip
+        styled = {
+            row[0] for row in db.execute("SELECT f_table_name FROM layer_styles WHERE useAsDefault")
+        }
     assert {"avvikelser_ruta", "hotspots"} <= styled
 
 
 def test_detail_profile_and_descriptions(
-    client: TestClient, auth, seeded: dict[str, object], tmp_path: Path  # type: ignore[no-untyped-def]
+    client: TestClient,
+    auth,
+    seeded: dict[str, object],
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     plain = get(client, auth("planner"), profile="detail", format="csv")
     assert plain.status_code == 200
     text = plain.content.decode()
     assert text.count("\n") == 14 + 1  # header and 14 reports
     assert "Anna Andersson" not in text and "kanarie@example.org" not in text
-    full = get(client, auth("planner"), profile="detail", format="csv",
-               include_descriptions="true").content.decode()  # fmt: skip
+    full = get(
+        client, auth("planner"), profile="detail", format="csv", include_descriptions="true"
+    ).content.decode()
     assert "Anna Andersson" in full and "kanarie@example.org" not in full
 
 
 def test_every_export_leaves_one_audit_row(
-    client: TestClient, auth, seeded: dict[str, object], conn: psycopg.Connection  # type: ignore[no-untyped-def]
+    client: TestClient,
+    auth,
+    seeded: dict[str, object],
+    conn: psycopg.Connection,  # type: ignore[no-untyped-def]
 ) -> None:
-    before = conn.execute("SELECT count(*) FROM audit_log WHERE action = 'export.meeting'"
-                          ).fetchone()  # fmt: skip
+    before = conn.execute(
+        "SELECT count(*) FROM audit_log WHERE action = 'export.meeting'"
+    ).fetchone()
     r1 = get(client, auth("partner"), format="gpkg")
     r2 = get(client, auth("planner"), format="pdf")
     get(client, auth("walker"), format="gpkg")  # refused: no file, no row
     client.get("/api/v1/exports/meeting/preview", params=PERIOD, headers=auth("planner"))
-    after = conn.execute("SELECT count(*) FROM audit_log WHERE action = 'export.meeting'"
-                         ).fetchone()  # fmt: skip
+    after = conn.execute(
+        "SELECT count(*) FROM audit_log WHERE action = 'export.meeting'"
+    ).fetchone()
     assert before is not None and after is not None and after[0] - before[0] == 2
     assert client.get("/api/v1/audit", headers=auth("partner")).status_code == 403
-    rows = client.get("/api/v1/audit", params={"action": "export.meeting"},
-                      headers=auth("planner")).json()  # fmt: skip
+    rows = client.get(
+        "/api/v1/audit", params={"action": "export.meeting"}, headers=auth("planner")
+    ).json()
     newest, older = rows[0], rows[1]
     assert newest["user"] == "e-planner@example.org" and newest["details"]["format"] == "pdf"
     assert newest["details"]["sha256"] == r2.headers["x-content-sha256"]
@@ -194,10 +235,12 @@ def test_every_export_leaves_one_audit_row(
     assert older["details"]["rows"]["avvikelser_zon"] >= 1
 
 
-def test_preview_counts_rows_per_layer(client: TestClient, auth,  # type: ignore[no-untyped-def]
-                                       seeded: dict[str, object]) -> None:  # fmt: skip
-    p = client.get("/api/v1/exports/meeting/preview", params=PERIOD,
-                   headers=auth("planner")).json()  # fmt: skip
+def test_preview_counts_rows_per_layer(
+    client: TestClient,
+    auth,  # type: ignore[no-untyped-def]
+    seeded: dict[str, object],
+) -> None:
+    p = client.get("/api/v1/exports/meeting/preview", params=PERIOD, headers=auth("planner")).json()
     layers = {layer["name"]: layer["rows"] for layer in p["layers"]}
     assert p["reports"] == 14 and layers["avvikelser_zon"] >= 1
     assert p["suppressed_cell_reports"] >= 2
@@ -212,16 +255,48 @@ def test_cli_export_meeting(live_db_url: str, tmp_path: Path) -> None:
         add_user(conn, email, PASSWORD, role="planner", organisation="Polisen")
     out = tmp_path / "mote.gpkg"
     done = subprocess.run(
-        [cli, "export", "meeting", "--area", "solberga", "--since", "2026-01-01", "--until",
-         "2026-03-31", "--format", "gpkg", "--user", email, "--out", str(out)],
-        env=env, capture_output=True, text=True, timeout=180,
-    )  # fmt: skip
+        [
+            cli,
+            "export",
+            "meeting",
+            "--area",
+            "solberga",
+            "--since",
+            "2026-01-01",
+            "--until",
+            "2026-03-31",
+            "--format",
+            "gpkg",
+            "--user",
+            email,
+            "--out",
+            str(out),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert done.returncode == 0, done.stderr
     assert "SHA-256" in done.stdout and "audit row" in done.stdout
     assert "avvikelser_ruta" in [name for name, _ in pyogrio.list_layers(out)]
     refused = subprocess.run(
-        [cli, "export", "meeting", "--since", "2026-01-01", "--until", "2026-03-31",
-         "--user", "nobody@example.org", "--out", str(out)],
-        env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [
+            cli,
+            "export",
+            "meeting",
+            "--since",
+            "2026-01-01",
+            "--until",
+            "2026-03-31",
+            "--user",
+            "nobody@example.org",
+            "--out",
+            str(out),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert refused.returncode == 2 and "no enabled user" in refused.stderr

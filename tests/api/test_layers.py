@@ -102,17 +102,24 @@ def test_places_filter_by_kind_area_and_bbox(client: TestClient) -> None:
 def test_openapi_docs(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
     spec = client.get("/openapi.json").json()
-    assert {"/healthz", "/api/v1/areas", "/api/v1/areas/{slug}", "/api/v1/zones",
-            "/api/v1/places"} <= set(spec["paths"])  # fmt: skip
+    assert {
+        "/healthz",
+        "/api/v1/areas",
+        "/api/v1/areas/{slug}",
+        "/api/v1/zones",
+        "/api/v1/places",
+    } <= set(spec["paths"])
 
 
 def test_map_page_is_swedish_and_loads_scripts_only_from_the_app(
     client: TestClient, conn: psycopg.Connection
 ) -> None:
-    add_user(conn, "layers@example.org", "correct horse battery", role="partner",
-             organisation="Polisen")  # fmt: skip
-    client.post("/login", data={"username": "layers@example.org",
-                                "password": "correct horse battery"})  # fmt: skip
+    add_user(
+        conn, "layers@example.org", "correct horse battery", role="partner", organisation="Polisen"
+    )
+    client.post(
+        "/login", data={"username": "layers@example.org", "password": "correct horse battery"}
+    )
     r = client.get("/")
     assert r.status_code == 200
     page = r.text

@@ -46,9 +46,7 @@ def test_anonymous_visitors_are_sent_to_the_sign_in_page(client: TestClient) -> 
     assert '<html lang="sv">' in page.text and "Logga in" in page.text
 
 
-def test_sign_in_sets_an_httponly_samesite_session_cookie(
-    client: TestClient, walker: str
-) -> None:
+def test_sign_in_sets_an_httponly_samesite_session_cookie(client: TestClient, walker: str) -> None:
     r = sign_in(client, walker)
     assert r.status_code == 303 and r.headers["location"] == "/"
     cookie = r.headers["set-cookie"]
@@ -57,8 +55,12 @@ def test_sign_in_sets_an_httponly_samesite_session_cookie(
     page = client.get("/")
     assert page.status_code == 200
     config = config_of(page.text)
-    assert config["user"] == {"id": config["user"]["id"], "email": walker,  # type: ignore[index]
-                              "role": "walker", "organisation": "Älvsjö AIK"}  # fmt: skip
+    assert config["user"] == {
+        "id": config["user"]["id"],
+        "email": walker,  # type: ignore[index]
+        "role": "walker",
+        "organisation": "Älvsjö AIK",
+    }
     assert config["can_report"] is True
     codes = [c["code"] for c in config["categories"]]  # type: ignore[attr-defined]
     assert "skadegorelse" in codes and "trasig_belysning" in codes
@@ -86,9 +88,14 @@ def test_repeated_failures_lock_the_account_with_429(client: TestClient, walker:
 
 @pytest.mark.parametrize(
     "target, expected",
-    [("/", "/"), ("/?x=1", "/?x=1"), ("//evil.example/", "/"), ("https://evil.example", "/"),
-     ("/\\evil.example", "/")],
-)  # fmt: skip
+    [
+        ("/", "/"),
+        ("/?x=1", "/?x=1"),
+        ("//evil.example/", "/"),
+        ("https://evil.example", "/"),
+        ("/\\evil.example", "/"),
+    ],
+)
 def test_sign_in_never_redirects_to_another_site(
     client: TestClient, walker: str, target: str, expected: str
 ) -> None:
@@ -114,16 +121,18 @@ def test_a_cookie_write_from_another_site_is_refused(client: TestClient, walker:
     feature = {
         "type": "Feature",
         "geometry": {"type": "Point", "coordinates": [18.0104, 59.2786]},
-        "properties": {"id": str(uuid.uuid4()), "category": "brand", "severity": 1,
-                       "observed_at": datetime.now(UTC).isoformat()},
-    }  # fmt: skip
+        "properties": {
+            "id": str(uuid.uuid4()),
+            "category": "brand",
+            "severity": 1,
+            "observed_at": datetime.now(UTC).isoformat(),
+        },
+    }
     evil = client.post(
         "/api/v1/deviations", json=feature, headers={"Origin": "https://evil.example"}
     )
     assert evil.status_code == 403
-    same = client.post(
-        "/api/v1/deviations", json=feature, headers={"Origin": "http://testserver"}
-    )
+    same = client.post("/api/v1/deviations", json=feature, headers={"Origin": "http://testserver"})
     assert same.status_code == 201
 
 
@@ -155,8 +164,9 @@ def test_the_service_worker_is_served_from_the_root(client: TestClient) -> None:
     assert "caches" in r.text
 
 
-def test_tonight_s_route_is_on_the_map(client: TestClient, walker: str,
-                                       conn: psycopg.Connection) -> None:  # fmt: skip
+def test_tonight_s_route_is_on_the_map(
+    client: TestClient, walker: str, conn: psycopg.Connection
+) -> None:
     org = conn.execute("SELECT id FROM organisations WHERE name = 'Älvsjö AIK'").fetchone()
     assert org is not None
     route = conn.execute(
@@ -187,8 +197,9 @@ def test_tonight_s_route_is_on_the_map(client: TestClient, walker: str,
     assert routes["features"][0]["geometry"]["type"] == "LineString"  # type: ignore[index]
 
 
-def test_report_text_cannot_end_the_config_script(client: TestClient, walker: str,
-                                                  conn: psycopg.Connection) -> None:  # fmt: skip
+def test_report_text_cannot_end_the_config_script(
+    client: TestClient, walker: str, conn: psycopg.Connection
+) -> None:
     conn.execute(
         "INSERT INTO walk_routes (name, geom) VALUES (%s, "
         "ST_GeomFromText('LINESTRING(18.0104 59.2786, 18.0050 59.2800)', 4326))",

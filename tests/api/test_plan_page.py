@@ -75,10 +75,13 @@ def test_planner_draws_and_saves_a_route_and_a_zone(
     with postgis.connect(live_db_url) as conn:
         route = conn.execute(
             "SELECT ST_NPoints(geom), source, ST_Length(geom::geography) FROM walk_routes "
-            "WHERE name = %s", (name,)).fetchall()  # fmt: skip
+            "WHERE name = %s",
+            (name,),
+        ).fetchall()
         zone = conn.execute(
             "SELECT a.slug FROM zones z JOIN areas a ON a.id = z.area_id WHERE z.name = %s",
-            (zone_name,)).fetchall()  # fmt: skip
+            (zone_name,),
+        ).fetchall()
     assert len(route) == 1 and route[0][0] == 3 and route[0][1] == "drawn"
     assert 100 < float(route[0][2]) < 1000
     assert len(zone) == 1 and zone[0][0] in ("solberga", "alvsjo")  # by the station

@@ -45,8 +45,10 @@ def test_map_page_in_chromium_shows_solberga_and_talks_to_no_third_party(
             try:
                 page.wait_for_selector(".leaflet-container", timeout=60_000)
             except PlaywrightTimeout:
-                raise AssertionError(f"no map at {page.url}: {page.inner_text('body')[:500]!r}; "
-                                     f"page errors: {errors}") from None
+                raise AssertionError(
+                    f"no map at {page.url}: {page.inner_text('body')[:500]!r}; "
+                    f"page errors: {errors}"
+                ) from None
             page.wait_for_selector("body[data-deviations]", state="attached")
             page.wait_for_selector("path.leaflet-interactive")
             assert errors == []

@@ -31,9 +31,10 @@ def headers(client: TestClient, conn: psycopg.Connection) -> Callable[[str], dic
         add_user(conn, f"r-{role}@example.org", PASSWORD, role=role, organisation="Älvsjö AIK")
 
     def make(role: str) -> dict[str, str]:
-        r = client.post("/api/v1/auth/token",
-                        data={"username": f"r-{role}@example.org", "password": PASSWORD})
-        return {"Authorization": f"Bearer {r.json()['access_token']}"}  # fmt: skip
+        r = client.post(
+            "/api/v1/auth/token", data={"username": f"r-{role}@example.org", "password": PASSWORD}
+        )
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
     return make
 
@@ -45,8 +46,11 @@ def network(conn: psycopg.Connection) -> None:
 
 
 def line(coords: list[tuple[float, float]], name: str = "Kvällsrundan", **props: object):  # type: ignore[no-untyped-def]
-    return {"type": "Feature", "geometry": {"type": "LineString", "coordinates": coords},
-            "properties": {"name": name, **props}}  # fmt: skip
+    return {
+        "type": "Feature",
+        "geometry": {"type": "LineString", "coordinates": coords},
+        "properties": {"name": name, **props},
+    }
 
 
 def offset(points: list[tuple[float, float]], dx_m: float) -> list[tuple[float, float]]:
@@ -72,8 +76,9 @@ def test_planners_write_routes_others_read(client: TestClient, headers) -> None:
     for role in ("walker", "partner"):
         listed = client.get("/api/v1/routes", headers=headers(role)).json()
         assert route["id"] in [f["id"] for f in listed["features"]]
-    assert client.delete(f"/api/v1/routes/{route['id']}",
-                         headers=headers("walker")).status_code == 403  # fmt: skip
+    assert (
+        client.delete(f"/api/v1/routes/{route['id']}", headers=headers("walker")).status_code == 403
+    )
 
 
 def test_put_needs_the_current_version_and_delete_removes(client: TestClient, headers) -> None:  # type: ignore[no-untyped-def]
@@ -83,8 +88,9 @@ def test_put_needs_the_current_version_and_delete_removes(client: TestClient, he
     renamed = line(SPADVAGEN, "Nytt namn", version=1)
     r = client.put(f"/api/v1/routes/{rid}", json=renamed, headers=h)
     assert r.status_code == 200 and r.json()["properties"]["version"] == 2
-    stale = client.put(f"/api/v1/routes/{rid}", json=line(SPADVAGEN, "Gammalt", version=1),
-                       headers=h)  # fmt: skip
+    stale = client.put(
+        f"/api/v1/routes/{rid}", json=line(SPADVAGEN, "Gammalt", version=1), headers=h
+    )
     assert stale.status_code == 409 and "version 2" in stale.json()["detail"]
     missing = client.put(f"/api/v1/routes/{rid}", json=line(SPADVAGEN, "X"), headers=h)
     assert missing.status_code == 422
@@ -92,8 +98,11 @@ def test_put_needs_the_current_version_and_delete_removes(client: TestClient, he
     assert client.get(f"/api/v1/routes/{rid}", headers=h).status_code == 404
 
 
-def test_a_retried_creation_is_stored_once(client: TestClient, headers,  # type: ignore[no-untyped-def]
-                                           conn: psycopg.Connection) -> None:  # fmt: skip
+def test_a_retried_creation_is_stored_once(
+    client: TestClient,
+    headers,  # type: ignore[no-untyped-def]
+    conn: psycopg.Connection,
+) -> None:
     h = {**headers("planner"), "Idempotency-Key": str(uuid.uuid4())}
     first = client.post("/api/v1/routes", json=line(SPADVAGEN, "En gång"), headers=h)
     again = client.post("/api/v1/routes", json=line(SPADVAGEN, "En gång"), headers=h)
@@ -103,25 +112,44 @@ def test_a_retried_creation_is_stored_once(client: TestClient, headers,  # type:
     assert other.status_code == 409
     count = conn.execute("SELECT count(*) FROM walk_routes WHERE name = 'En gång'").fetchone()
     assert count == (1,)
-    bad = client.post("/api/v1/routes", json=line(SPADVAGEN),
-                      headers={**h, "Idempotency-Key": "not-a-uuid"})  # fmt: skip
+    bad = client.post(
+        "/api/v1/routes", json=line(SPADVAGEN), headers={**h, "Idempotency-Key": "not-a-uuid"}
+    )
     assert bad.status_code == 422
 
 
 @pytest.mark.parametrize(
     "body, fragment",
-    [({"type": "Feature", "geometry": {"type": "Point", "coordinates": [17.98, 59.28]},
-       "properties": {"name": "x"}}, "LineString"),
-     (line([(17.98, 59.28), (17.98, 95.0)]), "out of range"),
-     (line([(59.2838, 17.9837), (59.2833, 17.9840)]), "farther than 2 km"),
-     (line([(17.98, 59.28), (17.98, 59.28)]), "no length"),
-     (line(SPADVAGEN, colour="red"), "unknown properties"),
-     (line([(17.3, 59.28), (18.5, 59.28)]), "km long"),
-     ({"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[17.98, "x"],
-       [17.99, 59.28]]}, "properties": {"name": "x"}}, "position 0")],
-)  # fmt: skip
-def test_bad_routes_get_a_clear_422(client: TestClient, headers, body: object,  # type: ignore[no-untyped-def]
-                                    fragment: str) -> None:  # fmt: skip
+    [
+        (
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [17.98, 59.28]},
+                "properties": {"name": "x"},
+            },
+            "LineString",
+        ),
+        (line([(17.98, 59.28), (17.98, 95.0)]), "out of range"),
+        (line([(59.2838, 17.9837), (59.2833, 17.9840)]), "farther than 2 km"),
+        (line([(17.98, 59.28), (17.98, 59.28)]), "no length"),
+        (line(SPADVAGEN, colour="red"), "unknown properties"),
+        (line([(17.3, 59.28), (18.5, 59.28)]), "km long"),
+        (
+            {
+                "type": "Feature",
+                "geometry": {"type": "LineString", "coordinates": [[17.98, "x"], [17.99, 59.28]]},
+                "properties": {"name": "x"},
+            },
+            "position 0",
+        ),
+    ],
+)
+def test_bad_routes_get_a_clear_422(
+    client: TestClient,
+    headers,
+    body: object,  # type: ignore[no-untyped-def]
+    fragment: str,
+) -> None:
     r = client.post("/api/v1/routes", json=body, headers=headers("planner"))
     assert r.status_code == 422, r.text
     assert fragment in r.json()["detail"][0]["msg"]
@@ -134,11 +162,15 @@ def test_an_oversized_body_is_413(client: TestClient, headers) -> None:  # type:
 
 
 def test_snap_follows_the_streets_and_reports_the_moves(
-    client: TestClient, headers, network: None, conn: psycopg.Connection  # type: ignore[no-untyped-def]
+    client: TestClient,
+    headers,
+    network: None,
+    conn: psycopg.Connection,  # type: ignore[no-untyped-def]
 ) -> None:
     drawn = offset(SPADVAGEN, 15.0)  # drawn 15 m east of Spadvägen
-    r = client.post("/api/v1/routes", params={"snap": "true"}, json=line(drawn),
-                    headers=headers("planner"))  # fmt: skip
+    r = client.post(
+        "/api/v1/routes", params={"snap": "true"}, json=line(drawn), headers=headers("planner")
+    )
     assert r.status_code == 201, r.text
     props = r.json()["properties"]
     assert props["source"] == "snapped"
@@ -148,16 +180,23 @@ def test_snap_follows_the_streets_and_reports_the_moves(
     xs, ys = TO_3006.transform(*zip(*coords, strict=True))
     assert max(streets.distance(shapely.Point(x, y)) for x, y in zip(xs, ys, strict=True)) < 1.0
     # A vertex far from every street (eastern Solberga has none imported): a clear 422.
-    far = client.post("/api/v1/routes", params={"snap": "true"},
-                      json=line([SPADVAGEN[0], (18.0104, 59.2786)]), headers=headers("planner"))
+    far = client.post(
+        "/api/v1/routes",
+        params={"snap": "true"},
+        json=line([SPADVAGEN[0], (18.0104, 59.2786)]),
+        headers=headers("planner"),
+    )
     assert far.status_code == 422
     assert "vertex 1" in far.json()["detail"][0]["msg"]
     # Drawn for Solberga but along Västerängsvägen by Johan Skytteskolan in Långbro, over 1 km
     # from Solberga: snapped to Västerängsvägen, not to the nearest street near Solberga.
     vasterangsvagen = offset([(17.9817760, 59.2782385), (17.9836232, 59.2774143)], 15.0)
-    other = client.post("/api/v1/routes", params={"snap": "true"},
-                        json=line(vasterangsvagen, area="solberga"),
-                        headers=headers("planner"))  # fmt: skip
+    other = client.post(
+        "/api/v1/routes",
+        params={"snap": "true"},
+        json=line(vasterangsvagen, area="solberga"),
+        headers=headers("planner"),
+    )
     assert other.status_code == 201, other.text
     assert other.json()["properties"]["snap"]["max_moved_m"] < 60
 
@@ -171,22 +210,32 @@ def test_gpx_download_and_upload_round_trip(client: TestClient, headers) -> None
     gpx = gpxpy.parse(r.text)
     points = [(p.longitude, p.latitude) for p in gpx.tracks[0].segments[0].points]
     assert points == [pytest.approx(p, abs=1e-7) for p in SPADVAGEN]
-    uploaded = client.post("/api/v1/routes/gpx", params={"name": "Från telefonen"},
-                           content=r.content, headers=h)  # fmt: skip
+    uploaded = client.post(
+        "/api/v1/routes/gpx", params={"name": "Från telefonen"}, content=r.content, headers=h
+    )
     assert uploaded.status_code == 201, uploaded.text
     assert uploaded.json()["properties"]["source"] == "gpx"
     assert uploaded.json()["geometry"]["coordinates"] == [list(p) for p in SPADVAGEN]
-    broken = client.post("/api/v1/routes/gpx", params={"name": "Trasig"},
-                         content=b"<gpx><trk>", headers=h)  # fmt: skip
+    broken = client.post(
+        "/api/v1/routes/gpx", params={"name": "Trasig"}, content=b"<gpx><trk>", headers=h
+    )
     assert broken.status_code == 422 and "GPX" in broken.json()["detail"][0]["msg"]
 
 
 def test_zones_drawn_by_planners(client: TestClient, headers) -> None:  # type: ignore[no-untyped-def]
     h = headers("planner")
-    ring = [[17.980, 59.282], [17.985, 59.282], [17.985, 59.285], [17.980, 59.285],
-            [17.980, 59.282]]  # fmt: skip
-    zone = {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
-            "properties": {"name": "Krattvägen runt", "description": "Ny zon"}}  # fmt: skip
+    ring = [
+        [17.980, 59.282],
+        [17.985, 59.282],
+        [17.985, 59.285],
+        [17.980, 59.285],
+        [17.980, 59.282],
+    ]
+    zone = {
+        "type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+        "properties": {"name": "Krattvägen runt", "description": "Ny zon"},
+    }
     assert client.post("/api/v1/zones", json=zone, headers=headers("walker")).status_code == 403
     r = client.post("/api/v1/zones", json=zone, headers=h)
     assert r.status_code == 201, r.text
@@ -194,21 +243,42 @@ def test_zones_drawn_by_planners(client: TestClient, headers) -> None:  # type: 
     assert slug == "krattvagen-runt" and r.json()["properties"]["area"] == "langbro"
     assert slug in [f["id"] for f in client.get("/api/v1/zones").json()["features"]]
     zone["properties"]["version"] = 1
-    assert client.put(f"/api/v1/zones/{slug}", json=zone, headers=h).json()["properties"][
-        "version"] == 2  # fmt: skip
+    assert (
+        client.put(f"/api/v1/zones/{slug}", json=zone, headers=h).json()["properties"]["version"]
+        == 2
+    )
     assert client.put(f"/api/v1/zones/{slug}", json=zone, headers=h).status_code == 409
-    bowtie = {**zone, "geometry": {"type": "Polygon", "coordinates": [[[17.98, 59.282],
-              [17.985, 59.285], [17.985, 59.282], [17.98, 59.285], [17.98, 59.282]]]}}
+    bowtie = {
+        **zone,
+        "geometry": {
+            "type": "Polygon",
+            "coordinates": [
+                [
+                    [17.98, 59.282],
+                    [17.985, 59.285],
+                    [17.985, 59.282],
+                    [17.98, 59.285],
+                    [17.98, 59.282],
+                ]
+            ],
+        },
+    }
     bad = client.post("/api/v1/zones", json=bowtie, headers=h)
     assert bad.status_code == 422 and "not valid" in bad.json()["detail"][0]["msg"]
     assert client.delete(f"/api/v1/zones/{slug}", headers=h).status_code == 204
 
 
-def test_a_retried_zone_is_stored_once(client: TestClient, headers,  # type: ignore[no-untyped-def]
-                                       conn: psycopg.Connection) -> None:  # fmt: skip
+def test_a_retried_zone_is_stored_once(
+    client: TestClient,
+    headers,  # type: ignore[no-untyped-def]
+    conn: psycopg.Connection,
+) -> None:
     ring = [[17.980, 59.282], [17.985, 59.282], [17.985, 59.285], [17.980, 59.282]]
-    zone = {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
-            "properties": {"name": "Två gånger"}}  # fmt: skip
+    zone = {
+        "type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+        "properties": {"name": "Två gånger"},
+    }
     h = {**headers("planner"), "Idempotency-Key": str(uuid.uuid4())}
     first = client.post("/api/v1/zones", json=zone, headers=h)
     again = client.post("/api/v1/zones", json=zone, headers=h)
@@ -220,8 +290,7 @@ def test_a_retried_zone_is_stored_once(client: TestClient, headers,  # type: ign
     # Without a key every POST is a new zone, as before.
     plain = client.post("/api/v1/zones", json=zone, headers=headers("planner"))
     assert plain.status_code == 201 and plain.json()["id"] == "tva-ganger-2"
-    bad = client.post("/api/v1/zones", json=zone,
-                      headers={**h, "Idempotency-Key": "not-a-uuid"})  # fmt: skip
+    bad = client.post("/api/v1/zones", json=zone, headers={**h, "Idempotency-Key": "not-a-uuid"})
     assert bad.status_code == 422
     assert bad.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
 
@@ -234,11 +303,15 @@ def test_concurrent_retries_of_a_zone_store_one_row(db_url: str, demo_report: ob
 
     key = uuid.uuid4()
     ring = [[17.980, 59.282], [17.985, 59.282], [17.985, 59.285], [17.980, 59.282]]
-    zone = {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
-            "properties": {"name": f"Samtidig {key.hex[:6]}"}}  # fmt: skip
+    zone = {
+        "type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+        "properties": {"name": f"Samtidig {key.hex[:6]}"},
+    }
     with postgis.connect(db_url, autocommit=True) as conn:
-        user = add_user(conn, f"z{key.hex[:8]}@example.org", PASSWORD, role="planner",
-                        organisation="Älvsjö AIK")  # fmt: skip
+        user = add_user(
+            conn, f"z{key.hex[:8]}@example.org", PASSWORD, role="planner", organisation="Älvsjö AIK"
+        )
 
     def store(_: int) -> tuple[str, bool]:
         with postgis.connect(db_url, autocommit=True) as c:
@@ -249,35 +322,59 @@ def test_concurrent_retries_of_a_zone_store_one_row(db_url: str, demo_report: ob
     assert [created for _, created in results].count(True) == 1
     assert len({slug for slug, _ in results}) == 1
     with postgis.connect(db_url, autocommit=True) as conn:
-        assert conn.execute("SELECT count(*) FROM zones WHERE client_id = %s",
-                            (key,)).fetchone() == (1,)  # fmt: skip
+        assert conn.execute(
+            "SELECT count(*) FROM zones WHERE client_id = %s", (key,)
+        ).fetchone() == (1,)
         conn.execute("DELETE FROM zones WHERE client_id = %s", (key,))
         conn.execute("DELETE FROM users WHERE id = %s", (user.id,))
 
 
 def _plan(client: TestClient, h: dict[str, str], **body: object):  # type: ignore[no-untyped-def]
-    base = {"area": "langbro", "start": {"type": "Point", "coordinates": [17.9815, 59.2830]},
-            "duration_min": 120, "time_limit_s": 0.5}  # fmt: skip
+    base = {
+        "area": "langbro",
+        "start": {"type": "Point", "coordinates": [17.9815, 59.2830]},
+        "duration_min": 120,
+        "time_limit_s": 0.5,
+    }
     return client.post("/api/v1/route-plans", json={**base, **body}, headers=h)
 
 
 def test_a_route_plan_along_the_streets_within_the_budget(
-    client: TestClient, headers, network: None, conn: psycopg.Connection  # type: ignore[no-untyped-def]
+    client: TestClient,
+    headers,
+    network: None,
+    conn: psycopg.Connection,  # type: ignore[no-untyped-def]
 ) -> None:
     h = headers("planner")
     candidates = [
-        {"name": "Spadvägen", "point": {"type": "Point", "coordinates": list(SPADVAGEN[0])},
-         "priority": 3},
-        {"name": "Krattvägen", "point": {"type": "Point", "coordinates": [17.9790, 59.2820]},
-         "priority": 2},
-        {"name": "Långt bort", "point": {"type": "Point", "coordinates": [18.0104, 59.2786]},
-         "priority": 5},
-    ]  # fmt: skip
-    school = conn.execute("SELECT id FROM places WHERE name = 'Johan Skytteskolan' "
-                          "AND kind = 'school'").fetchone()  # fmt: skip
+        {
+            "name": "Spadvägen",
+            "point": {"type": "Point", "coordinates": list(SPADVAGEN[0])},
+            "priority": 3,
+        },
+        {
+            "name": "Krattvägen",
+            "point": {"type": "Point", "coordinates": [17.9790, 59.2820]},
+            "priority": 2,
+        },
+        {
+            "name": "Långt bort",
+            "point": {"type": "Point", "coordinates": [18.0104, 59.2786]},
+            "priority": 5,
+        },
+    ]
+    school = conn.execute(
+        "SELECT id FROM places WHERE name = 'Johan Skytteskolan' AND kind = 'school'"
+    ).fetchone()
     assert school is not None
-    r = _plan(client, h, start={"place_id": school[0]}, candidates=candidates, duration_min=60,
-              start_at="2026-11-27T20:00:00+01:00")  # fmt: skip
+    r = _plan(
+        client,
+        h,
+        start={"place_id": school[0]},
+        candidates=candidates,
+        duration_min=60,
+        start_at="2026-11-27T20:00:00+01:00",
+    )
     assert r.status_code == 200, r.text
     plan = r.json()
     props = plan["properties"]
@@ -292,7 +389,8 @@ def test_a_route_plan_along_the_streets_within_the_budget(
     xs, ys = TO_3006.transform(*zip(*plan["geometry"]["coordinates"], strict=True))
     assert max(streets.distance(shapely.Point(x, y)) for x, y in zip(xs, ys, strict=True)) < 1.0
     assert shapely.LineString(list(zip(xs, ys, strict=True))).length == pytest.approx(
-        props["length_m"], rel=0.01)  # fmt: skip
+        props["length_m"], rel=0.01
+    )
     # Without candidates the area's hot spots are used.
     default = _plan(client, h)
     assert default.status_code == 200, default.text
@@ -300,7 +398,10 @@ def test_a_route_plan_along_the_streets_within_the_budget(
 
 
 def test_a_meeting_point_outside_the_area_brings_its_streets(
-    client: TestClient, headers, network: None, conn: psycopg.Connection  # type: ignore[no-untyped-def]
+    client: TestClient,
+    headers,
+    network: None,
+    conn: psycopg.Connection,  # type: ignore[no-untyped-def]
 ) -> None:
     """Johan Skytteskolan lies in Långbro, over 1 km from Solberga: a walk for Solberga that meets
     there walks from the school's own streets, not from the nearest street inside Solberga."""
@@ -309,10 +410,21 @@ def test_a_meeting_point_outside_the_area_brings_its_streets(
         "WHERE name = 'Johan Skytteskolan' AND kind = 'school'"
     ).fetchone()
     assert school is not None
-    candidates = [{"name": "Spadvägen", "priority": 3,
-                   "point": {"type": "Point", "coordinates": list(SPADVAGEN[0])}}]  # fmt: skip
-    r = _plan(client, headers("planner"), area="solberga", start={"place_id": school[0]},
-              candidates=candidates, duration_min=60)  # fmt: skip
+    candidates = [
+        {
+            "name": "Spadvägen",
+            "priority": 3,
+            "point": {"type": "Point", "coordinates": list(SPADVAGEN[0])},
+        }
+    ]
+    r = _plan(
+        client,
+        headers("planner"),
+        area="solberga",
+        start={"place_id": school[0]},
+        candidates=candidates,
+        duration_min=60,
+    )
     assert r.status_code == 200, r.text
     props = r.json()["properties"]
     assert [s["name"] for s in props["stops"]] == ["Spadvägen"]
@@ -325,18 +437,35 @@ def test_a_meeting_point_outside_the_area_brings_its_streets(
 
 @pytest.mark.parametrize(
     "body, fragment, status",
-    [({"start": {"type": "Point", "coordinates": [18.0104, 59.2786]}}, "from the nearest street",
-      422),
-     ({"duration_min": -5}, "greater than 0", 422),
-     ({"duration_min": 100000}, "less than or equal to 720", 422),
-     ({"start": {"place_id": 999999}}, "no place with id 999999", 422),
-     ({"must_visit": [{"name": "Långt", "point": {"type": "Point",
-       "coordinates": [17.9785, 59.2750]}}], "duration_min": 5}, "more than the budget", 422),
-     ({"area": "orby-slott"}, "no street network", 404),
-     ({"area": "atlantis"}, "atlantis", 404)],
-)  # fmt: skip
+    [
+        (
+            {"start": {"type": "Point", "coordinates": [18.0104, 59.2786]}},
+            "from the nearest street",
+            422,
+        ),
+        ({"duration_min": -5}, "greater than 0", 422),
+        ({"duration_min": 100000}, "less than or equal to 720", 422),
+        ({"start": {"place_id": 999999}}, "no place with id 999999", 422),
+        (
+            {
+                "must_visit": [
+                    {"name": "Långt", "point": {"type": "Point", "coordinates": [17.9785, 59.2750]}}
+                ],
+                "duration_min": 5,
+            },
+            "more than the budget",
+            422,
+        ),
+        ({"area": "orby-slott"}, "no street network", 404),
+        ({"area": "atlantis"}, "atlantis", 404),
+    ],
+)
 def test_route_plan_errors_say_what_to_fix(
-    client: TestClient, headers, network: None, body: dict[str, object], fragment: str,  # type: ignore[no-untyped-def]
+    client: TestClient,
+    headers,
+    network: None,
+    body: dict[str, object],
+    fragment: str,  # type: ignore[no-untyped-def]
     status: int,
 ) -> None:
     r = _plan(client, headers("planner"), **body)
@@ -347,7 +476,9 @@ def test_route_plan_errors_say_what_to_fix(
 
 
 def test_route_plan_errors_carry_a_code_and_their_figures(
-    client: TestClient, headers, network: None  # type: ignore[no-untyped-def]
+    client: TestClient,
+    headers,
+    network: None,  # type: ignore[no-untyped-def]
 ) -> None:
     """Programs (and the pages' Swedish texts) read ``type`` and ``ctx``, not the message."""
     h = headers("planner")
@@ -355,8 +486,14 @@ def test_route_plan_errors_carry_a_code_and_their_figures(
     item = far["detail"][0]
     assert item["type"] == "not_near_network" and item["loc"] == ["body", "start"]
     assert item["ctx"]["distance_m"] > 300
-    short = _plan(client, h, duration_min=5, must_visit=[{"name": "Långt", "point": {
-        "type": "Point", "coordinates": [17.9785, 59.2750]}}]).json()  # fmt: skip
+    short = _plan(
+        client,
+        h,
+        duration_min=5,
+        must_visit=[
+            {"name": "Långt", "point": {"type": "Point", "coordinates": [17.9785, 59.2750]}}
+        ],
+    ).json()
     assert short["detail"][0]["type"] == "budget_too_short"
     assert short["detail"][0]["ctx"]["shortfall_min"] >= 1
     none = _plan(client, h, area="orby-slott")

@@ -64,8 +64,14 @@ def test_wrong_srid_is_rejected(conn: psycopg.Connection) -> None:
 
 def test_deviation_rules_hold_in_sql(conn: psycopg.Connection) -> None:
     def insert(**over: object) -> None:
-        row = {"id": uuid.uuid4(), "category": "skadegorelse", "severity": 2, "lat": 59.28,
-               "description": None, **over}  # fmt: skip
+        row = {
+            "id": uuid.uuid4(),
+            "category": "skadegorelse",
+            "severity": 2,
+            "lat": 59.28,
+            "description": None,
+            **over,
+        }
         with conn.transaction():
             conn.execute(
                 "INSERT INTO deviations (id, category, observed_at, severity, description, geom) "

@@ -11,8 +11,15 @@ from geo.demo_store import LoadReport, load_demo
 from geo.synthetic import SYNTHETIC_PREFIX
 from tests.conftest import DATA_DIR
 
-TABLES = ["areas", "zones", "places", "organisations", "agreements", "agreement_parties",
-          "deviations"]  # fmt: skip
+TABLES = [
+    "areas",
+    "zones",
+    "places",
+    "organisations",
+    "agreements",
+    "agreement_parties",
+    "deviations",
+]
 
 
 def _snapshot(conn: psycopg.Connection) -> dict[str, set[tuple[str, str]]]:

@@ -8,9 +8,20 @@ from geo import postgis
 from geo.errors import MigrationError
 
 TABLES = {
-    "areas", "zones", "places", "deviation_categories", "deviations", "walk_routes", "walks",
-    "organisations", "agreements", "agreement_parties", "users", "audit_log", "schema_migrations",
-}  # fmt: skip
+    "areas",
+    "zones",
+    "places",
+    "deviation_categories",
+    "deviations",
+    "walk_routes",
+    "walks",
+    "organisations",
+    "agreements",
+    "agreement_parties",
+    "users",
+    "audit_log",
+    "schema_migrations",
+}
 
 
 def test_migrations_from_empty_create_every_table_with_typed_geometries(make_database) -> None:  # type: ignore[no-untyped-def]
@@ -41,8 +52,13 @@ def test_migrations_from_empty_create_every_table_with_typed_geometries(make_dat
             r[0]
             for r in conn.execute("SELECT indexname FROM pg_indexes WHERE indexdef LIKE '%gist%'")
         }
-        assert {"areas_geom_idx", "zones_geom_idx", "places_geom_idx", "deviations_geom_idx",
-                "walk_routes_geom_idx"} <= gist  # fmt: skip
+        assert {
+            "areas_geom_idx",
+            "zones_geom_idx",
+            "places_geom_idx",
+            "deviations_geom_idx",
+            "walk_routes_geom_idx",
+        } <= gist
         id_type = conn.execute(
             "SELECT data_type FROM information_schema.columns "
             "WHERE table_name = 'deviations' AND column_name = 'id'"

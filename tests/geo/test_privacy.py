@@ -28,17 +28,29 @@ from geo.timeofweek import bucket_days, local_wall_clock
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 STATION = (18.0104, 59.2786)
 CANARIES = ("Anna Andersson", "070-123 45 67", "19800101-1234", "kanarie@example.org")
-CATEGORIES = ("skadegorelse", "narkotika", "ungdomar_samlas", "hot_vald", "trasig_belysning",
-              "nedskrapning", "brand", "otrygg_plats", "ovrigt")  # fmt: skip
+CATEGORIES = (
+    "skadegorelse",
+    "narkotika",
+    "ungdomar_samlas",
+    "hot_vald",
+    "trasig_belysning",
+    "nedskrapning",
+    "brand",
+    "otrygg_plats",
+    "ovrigt",
+)
 
 
-def _zone(slug: str, name: str, lon: float, lat: float, radius_m: float
-          ) -> tuple[str, str, shapely.Geometry]:  # fmt: skip
+def _zone(
+    slug: str, name: str, lon: float, lat: float, radius_m: float
+) -> tuple[str, str, shapely.Geometry]:
     return slug, name, to_wgs84(to_metric(shapely.Point(lon, lat)).buffer(radius_m, 32))
 
 
-ZONES = [_zone("alvsjo-station", "Älvsjö station", 18.0092, 59.2785, 260.0),
-         _zone("solbergaskolan", "Solbergaskolan", 18.0062, 59.2903, 200.0)]  # fmt: skip
+ZONES = [
+    _zone("alvsjo-station", "Älvsjö station", 18.0092, 59.2785, 260.0),
+    _zone("solbergaskolan", "Solbergaskolan", 18.0062, 59.2903, 200.0),
+]
 
 
 def _records(n: int, seed: int = 7, days: int = 365) -> list[DeviationRecord]:
@@ -49,14 +61,19 @@ def _records(n: int, seed: int = 7, days: int = 365) -> list[DeviationRecord]:
     lonlat = shapely.get_coordinates(to_wgs84(shapely.multipoints(xy)))
     start = datetime(2025, 12, 1, tzinfo=UTC)
     return [
-        DeviationRecord(float(lonlat[i, 0]), float(lonlat[i, 1]),
-                        CATEGORIES[int(rng.integers(0, 4))],
-                        start + timedelta(seconds=float(rng.uniform(0, days * 86400))),
-                        int(rng.integers(1, 4)),
-                        description=f"{CANARIES[0]} {CANARIES[1]} {CANARIES[2]}",
-                        reporter=CANARIES[3], organisation="Älvsjö AIK", id=f"id-{i}")
+        DeviationRecord(
+            float(lonlat[i, 0]),
+            float(lonlat[i, 1]),
+            CATEGORIES[int(rng.integers(0, 4))],
+            start + timedelta(seconds=float(rng.uniform(0, days * 86400))),
+            int(rng.integers(1, 4)),
+            description=f"{CANARIES[0]} {CANARIES[1]} {CANARIES[2]}",
+            reporter=CANARIES[3],
+            organisation="Älvsjö AIK",
+            id=f"id-{i}",
+        )
         for i in range(n)
-    ]  # fmt: skip
+    ]
 
 
 def _reference_bucket(t: datetime, bucket: str) -> date:
@@ -72,9 +89,16 @@ def _reference_bucket(t: datetime, bucket: str) -> date:
 def test_buckets_match_a_per_row_reference_in_local_time(bucket: str) -> None:
     recs = _records(3000)
     # Add instants around both DST changes of 2026 and around midnight and noon.
-    for moment in ("2026-03-29T00:59:59", "2026-03-29T01:00:00", "2026-10-25T00:59:59",
-                   "2026-10-25T01:00:00", "2026-11-20T22:59:59", "2026-11-20T23:00:00",
-                   "2026-11-21T10:59:59", "2026-11-21T11:00:00"):  # fmt: skip
+    for moment in (
+        "2026-03-29T00:59:59",
+        "2026-03-29T01:00:00",
+        "2026-10-25T00:59:59",
+        "2026-10-25T01:00:00",
+        "2026-11-20T22:59:59",
+        "2026-11-20T23:00:00",
+        "2026-11-21T10:59:59",
+        "2026-11-21T11:00:00",
+    ):
         recs.append(DeviationRecord(*STATION, "brand", datetime.fromisoformat(moment + "+00:00")))
     days = bucket_days(Deviations.from_records(recs).observed_at, bucket=bucket)
     got = [date(1970, 1, 1) + timedelta(days=int(d)) for d in days]
@@ -88,16 +112,20 @@ def test_local_wall_clock_follows_dst() -> None:
 
 def test_night_runs_noon_to_noon_and_week_is_iso() -> None:
     zone = ZONES[0]
-    at = [datetime(2026, 11, 20, 11, 30, tzinfo=UTC),  # Fri 12:30 local: night of Fri 20
-          datetime(2026, 11, 20, 23, 30, tzinfo=UTC),  # Sat 00:30 local: still night of Fri 20
-          datetime(2026, 11, 21, 10, 30, tzinfo=UTC)]  # Sat 11:30 local: still night of Fri 20
+    at = [
+        datetime(2026, 11, 20, 11, 30, tzinfo=UTC),  # Fri 12:30 local: night of Fri 20
+        datetime(2026, 11, 20, 23, 30, tzinfo=UTC),  # Sat 00:30 local: still night of Fri 20
+        datetime(2026, 11, 21, 10, 30, tzinfo=UTC),
+    ]  # Sat 11:30 local: still night of Fri 20
     recs = [DeviationRecord(*STATION, "brand", t) for t in at]
     night = partner_aggregates(recs, zones=[zone], bucket="night")
     assert [(r.period, r.period_start, r.count) for r in night.zone_counts] == [
-        ("2026-11-20", date(2026, 11, 20), 3)]
+        ("2026-11-20", date(2026, 11, 20), 3)
+    ]
     week = partner_aggregates(recs, zones=[zone], bucket="week")
     assert [(r.period, r.period_start) for r in week.zone_counts] == [
-        ("2026-W47", date(2026, 11, 16))]
+        ("2026-W47", date(2026, 11, 16))
+    ]
     # New Year's Day 2027 (a Friday) belongs to ISO week 53 of 2026.
     new_year = [DeviationRecord(*STATION, "brand", datetime(2027, 1, 1, 12, tzinfo=UTC))] * 3
     row = partner_aggregates(new_year, zones=[zone]).zone_counts[0]
@@ -115,13 +143,16 @@ def test_cells_are_aligned_250_m_squares_that_contain_their_reports() -> None:
         assert abs(maxx - minx - 250) < 0.01 and abs(maxy - miny - 250) < 0.01
     # Every report lies in the cell its id names: recount from the ids.
     dev = Deviations.from_records(recs)
-    pts = shapely.get_coordinates(to_metric(shapely.multipoints(
-        np.column_stack([dev.lon, dev.lat]))))  # fmt: skip
+    pts = shapely.get_coordinates(
+        to_metric(shapely.multipoints(np.column_stack([dev.lon, dev.lat])))
+    )
     ids = [f"E{int(x // 250)}_N{int(y // 250)}" for x, y in pts]
     cell_of = {(r.cell, r.category, r.period_start): r.count for r in agg.cell_counts}
     days = bucket_days(dev.observed_at, bucket="week")
-    recount = Counter((ids[i], recs[i].category, date(1970, 1, 1) + timedelta(days=int(days[i])))
-                      for i in range(len(recs)))  # fmt: skip
+    recount = Counter(
+        (ids[i], recs[i].category, date(1970, 1, 1) + timedelta(days=int(days[i])))
+        for i in range(len(recs))
+    )
     assert all(recount[key] == count for key, count in cell_of.items())
     # The same place gets the same cell id in another export (stable grid).
     again = partner_aggregates(recs[:1000], zones=ZONES, min_count=3)
@@ -149,8 +180,17 @@ def test_counts_under_three_are_suppressed_and_accounted_for() -> None:
 
 def test_partner_rows_carry_no_personal_data() -> None:
     agg = partner_aggregates(_records(800), zones=ZONES)
-    allowed = {"zone", "zone_name", "category", "bucket", "period", "period_start", "count",
-               "geometry", "cell"}  # fmt: skip
+    allowed = {
+        "zone",
+        "zone_name",
+        "category",
+        "bucket",
+        "period",
+        "period_start",
+        "count",
+        "geometry",
+        "cell",
+    }
     assert {f.name for f in dataclasses.fields(ZoneCount)} <= allowed
     assert {f.name for f in dataclasses.fields(CellCount)} <= allowed
     text = repr(agg)
@@ -158,8 +198,16 @@ def test_partner_rows_carry_no_personal_data() -> None:
     assert "Älvsjö AIK" not in text
 
 
-@pytest.mark.parametrize("kwargs", [{"min_count": 2}, {"min_count": 0}, {"bucket": "month"},
-                                    {"cell_m": 0.0}, {"cell_m": float("nan")}])  # fmt: skip
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"min_count": 2},
+        {"min_count": 0},
+        {"bucket": "month"},
+        {"cell_m": 0.0},
+        {"cell_m": float("nan")},
+    ],
+)
 def test_bad_parameters_are_refused(kwargs: dict[str, object]) -> None:
     with pytest.raises(InvalidParameter) as info:
         partner_aggregates(_records(10), zones=ZONES, **kwargs)  # type: ignore[arg-type]
@@ -171,8 +219,9 @@ def test_columns_and_records_give_the_same_result() -> None:
     dev = Deviations.from_records(recs)
     a = partner_aggregates(recs, zones=ZONES)
     b = partner_aggregates(dev, zones=ZONES)
-    assert [(r.cell, r.category, r.period, r.count) for r in a.cell_counts] == \
-        [(r.cell, r.category, r.period, r.count) for r in b.cell_counts]  # fmt: skip
+    assert [(r.cell, r.category, r.period, r.count) for r in a.cell_counts] == [
+        (r.cell, r.category, r.period, r.count) for r in b.cell_counts
+    ]
     assert partner_aggregates([], zones=ZONES).cell_counts == []
 
 
@@ -181,15 +230,15 @@ def test_zone_category_counts_are_unsuppressed_totals() -> None:
     counts = zone_category_counts(recs, zones=ZONES)
     dev = Deviations.from_records(recs)
     inside = shapely.intersects_xy(ZONES[0][2], dev.lon, dev.lat)
-    expected = Counter(c for c, ok in zip(dev.category.tolist(), inside.tolist(), strict=True)
-                       if ok)  # fmt: skip
+    expected = Counter(
+        c for c, ok in zip(dev.category.tolist(), inside.tolist(), strict=True) if ok
+    )
     assert {c: n for (z, c), n in counts.items() if z == ZONES[0][0]} == dict(expected)
 
 
 def test_detail_rows_never_hold_the_reporter_and_descriptions_only_on_request() -> None:
     recs = _records(50)
-    assert {f.name for f in dataclasses.fields(DetailRow)}.isdisjoint({"reporter",
-                                                                      "organisation"})
+    assert {f.name for f in dataclasses.fields(DetailRow)}.isdisjoint({"reporter", "organisation"})
     plain = detail_rows(recs)
     assert len(plain) == 50 and all(r.description is None for r in plain)
     assert not any(c in repr(plain) for c in CANARIES)

@@ -45,15 +45,39 @@ from tests.maps import (
 )
 
 KML = "{http://www.opengis.net/kml/2.2}"
-EXTENSIONS = {"gpkg": "gpkg", "geojson": "geojson.zip", "kml": "kml", "csv": "csv",
-              "shp": "shp.zip"}  # fmt: skip
-METADATA = {"area": "Solberga", "period_start": PERIOD[0], "period_end": PERIOD[1],
-            "profile": "partner", "bucket": "week", "cell_m": 250, "min_count": 3,
-            "generated_at": datetime(2026, 11, 30, 7, 45, tzinfo=UTC)}  # fmt: skip
+EXTENSIONS = {
+    "gpkg": "gpkg",
+    "geojson": "geojson.zip",
+    "kml": "kml",
+    "csv": "csv",
+    "shp": "shp.zip",
+}
+METADATA = {
+    "area": "Solberga",
+    "period_start": PERIOD[0],
+    "period_end": PERIOD[1],
+    "profile": "partner",
+    "bucket": "week",
+    "cell_m": 250,
+    "min_count": 3,
+    "generated_at": datetime(2026, 11, 30, 7, 45, tzinfo=UTC),
+}
 # QGIS's layer_styles columns, in its order.
-QGIS_STYLE_COLUMNS = ["id", "f_table_catalog", "f_table_schema", "f_table_name",
-                      "f_geometry_column", "styleName", "styleQML", "styleSLD", "useAsDefault",
-                      "description", "owner", "ui", "update_time"]  # fmt: skip
+QGIS_STYLE_COLUMNS = [
+    "id",
+    "f_table_catalog",
+    "f_table_schema",
+    "f_table_name",
+    "f_geometry_column",
+    "styleName",
+    "styleQML",
+    "styleSLD",
+    "useAsDefault",
+    "description",
+    "owner",
+    "ui",
+    "update_time",
+]
 
 
 def _fc(features: list[dict[str, Any]]) -> dict[str, Any]:
@@ -63,10 +87,21 @@ def _fc(features: list[dict[str, Any]]) -> dict[str, Any]:
 def _context_layers() -> list[Layer]:
     recs = records(1500)
     hotspots, changes = hotspot_feature_collection(recs)
-    zone_fc = _fc([{"type": "Feature", "geometry": shapely.geometry.mapping(g),
-                    "properties": {"slug": s, "name": n, "area": "solberga",
-                                   "description": f"Kontakt: {CANARY_NAME}"}}
-                   for s, n, g in zones()])  # fmt: skip
+    zone_fc = _fc(
+        [
+            {
+                "type": "Feature",
+                "geometry": shapely.geometry.mapping(g),
+                "properties": {
+                    "slug": s,
+                    "name": n,
+                    "area": "solberga",
+                    "description": f"Kontakt: {CANARY_NAME}",
+                },
+            }
+            for s, n, g in zones()
+        ]
+    )
     return [
         ml.areas_layer(_fc([area_feature()])),
         ml.zones_layer(zone_fc),
@@ -85,8 +120,9 @@ def partner_layers() -> list[Layer]:
 
 
 @pytest.fixture(scope="module")
-def partner_files(partner_layers: list[Layer], tmp_path_factory: pytest.TempPathFactory
-                  ) -> dict[str, Path]:  # fmt: skip
+def partner_files(
+    partner_layers: list[Layer], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("partner")
     files = {}
     for fmt, ext in EXTENSIONS.items():
@@ -103,12 +139,15 @@ def _by_name(layers: list[Layer]) -> dict[str, Layer]:
 # GeoPackage
 
 
-def test_gpkg_layers_types_crs_and_counts(partner_layers: list[Layer],
-                                          partner_files: dict[str, Path]) -> None:  # fmt: skip
+def test_gpkg_layers_types_crs_and_counts(
+    partner_layers: list[Layer], partner_files: dict[str, Path]
+) -> None:
     path = partner_files["gpkg"]
     listed = {str(name): geom for name, geom in pyogrio.list_layers(path)}
-    assert set(listed) == {layer.name for layer in partner_layers} | {"layer_styles",
-                                                                      "export_metadata"}
+    assert set(listed) == {layer.name for layer in partner_layers} | {
+        "layer_styles",
+        "export_metadata",
+    }
     assert listed["layer_styles"] is None and listed["export_metadata"] is None
     for layer in partner_layers:
         info = pyogrio.read_info(path, layer=layer.name)
@@ -117,8 +156,14 @@ def test_gpkg_layers_types_crs_and_counts(partner_layers: list[Layer],
         assert info["geometry_type"] == layer.geometry_type
         assert list(info["fields"]) == [f.name for f in layer.fields]
         ogr_types = dict(zip(info["fields"], info["ogr_types"], strict=True))
-        expected = {"str": "OFTString", "int": "OFTInteger", "float": "OFTReal",
-                    "date": "OFTDate", "datetime": "OFTDateTime", "bool": "OFTInteger"}
+        expected = {
+            "str": "OFTString",
+            "int": "OFTInteger",
+            "float": "OFTReal",
+            "date": "OFTDate",
+            "datetime": "OFTDateTime",
+            "bool": "OFTInteger",
+        }
         assert ogr_types == {f.name: expected[f.type] for f in layer.fields}
     cells = pyogrio.read_info(path, layer="avvikelser_ruta")
     types = dict(zip(cells["fields"], cells["ogr_types"], strict=True))
@@ -134,12 +179,17 @@ def test_gpkg_layers_types_crs_and_counts(partner_layers: list[Layer],
 
 def test_gpkg_is_valid_for_gdal_and_sqlite(partner_files: dict[str, Path]) -> None:
     path = partner_files["gpkg"]
-    done = subprocess.run(["ogrinfo", "-ro", "-so", "-al", str(path)], capture_output=True,
-                          text=True, check=True)  # fmt: skip
+    done = subprocess.run(
+        ["ogrinfo", "-ro", "-so", "-al", str(path)], capture_output=True, text=True, check=True
+    )
     assert "Warning" not in done.stderr and "ERROR" not in done.stderr, done.stderr
     assert "Warning" not in done.stdout and "ERROR" not in done.stdout
-    styles = subprocess.run(["ogrinfo", "-ro", "-q", str(path), "layer_styles"],
-                            capture_output=True, text=True, check=True)  # fmt: skip
+    styles = subprocess.run(
+        ["ogrinfo", "-ro", "-q", str(path), "layer_styles"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "Warning" not in styles.stderr and "ERROR" not in styles.stderr, styles.stderr
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
@@ -154,13 +204,16 @@ def test_gpkg_is_valid_for_gdal_and_sqlite(partner_files: dict[str, Path]) -> No
         assert identifiers["avvikelser_zon"] == "Avvikelser per samverkanszon"
 
 
-def test_gpkg_has_qgis_layer_styles(partner_layers: list[Layer],
-                                    partner_files: dict[str, Path]) -> None:  # fmt: skip
+def test_gpkg_has_qgis_layer_styles(
+    partner_layers: list[Layer], partner_files: dict[str, Path]
+) -> None:
     with sqlite3.connect(partner_files["gpkg"]) as conn:
         columns = [row[1] for row in conn.execute("PRAGMA table_info(layer_styles)")]
         assert columns == QGIS_STYLE_COLUMNS
-        rows = conn.execute('SELECT f_table_name, f_geometry_column, "styleName", "styleQML", '
-                            '"useAsDefault", f_table_schema FROM layer_styles').fetchall()
+        rows = conn.execute(
+            'SELECT f_table_name, f_geometry_column, "styleName", "styleQML", '
+            '"useAsDefault", f_table_schema FROM layer_styles'
+        ).fetchall()
     assert {r[0] for r in rows} == {layer.name for layer in partner_layers}
     for table, geom_column, name, qml_text, default, schema in rows:
         assert geom_column == "geom" and name == table and default == 1 and schema == ""
@@ -173,8 +226,9 @@ def test_gpkg_has_qgis_layer_styles(partner_layers: list[Layer],
             labels = {c.get("value"): c.get("label") for c in renderer.iter("category")}
             assert labels["skadegorelse"] == "Skadegörelse" and labels["hot_vald"] == "Hot/våld"
         if table == "hotspots":
-            values = {c.get("value"): (c.get("type"), c.get("label"))
-                      for c in renderer.iter("category")}  # fmt: skip
+            values = {
+                c.get("value"): (c.get("type"), c.get("label")) for c in renderer.iter("category")
+            }
             assert values["3"] == ("long", "Het punkt 99 %")
             assert values["-1"] == ("long", "Kall punkt 90 %")
         if table == "omraden":
@@ -182,8 +236,7 @@ def test_gpkg_has_qgis_layer_styles(partner_layers: list[Layer],
 
 
 def test_gpkg_metadata_table(partner_files: dict[str, Path]) -> None:
-    _m, _f, geoms, (keys, values) = pyogrio.raw.read(partner_files["gpkg"],
-                                                     layer="export_metadata")  # fmt: skip
+    _m, _f, geoms, (keys, values) = pyogrio.raw.read(partner_files["gpkg"], layer="export_metadata")
     meta = dict(zip(keys.tolist(), values.tolist(), strict=True))
     assert meta["area"] == "Solberga" and meta["profile"] == "partner"
     assert meta["period_start"] == "2026-10-05" and meta["generated_at"] == "2026-11-30T07:45:00Z"
@@ -209,19 +262,24 @@ def test_geojson_zip_has_one_rfc7946_collection_per_layer(
             if fc["features"]:
                 props = fc["features"][0]["properties"]
                 assert list(props) == [f.name for f in layer.fields]
-                x, y = fc["features"][0]["geometry"]["coordinates"][0][0] \
-                    if layer.geometry_type == "Polygon" else (18.0, 59.3)  # fmt: skip
+                x, y = (
+                    fc["features"][0]["geometry"]["coordinates"][0][0]
+                    if layer.geometry_type == "Polygon"
+                    else (18.0, 59.3)
+                )
                 assert 17.9 < x < 18.1 and 59.2 < y < 59.4
     for layer in partner_layers:
         info = pyogrio.read_info(f"/vsizip/{path}/{layer.name}.geojson")
         assert info["features"] == len(layer.rows) and info["crs"] == "EPSG:4326"
-    _m, _f, _g, fields = pyogrio.raw.read(f"/vsizip/{path}/avvikelser_ruta.geojson",
-                                          columns=["antal"])  # fmt: skip
+    _m, _f, _g, fields = pyogrio.raw.read(
+        f"/vsizip/{path}/avvikelser_ruta.geojson", columns=["antal"]
+    )
     assert fields[0].min() >= 3
 
 
-def test_kml_styles_folders_and_readable_names(partner_layers: list[Layer],
-                                               partner_files: dict[str, Path]) -> None:  # fmt: skip
+def test_kml_styles_folders_and_readable_names(
+    partner_layers: list[Layer], partner_files: dict[str, Path]
+) -> None:
     root = ET.parse(partner_files["kml"]).getroot()
     assert root.tag == f"{KML}kml"
     doc = root.find(f"{KML}Document")
@@ -241,8 +299,9 @@ def test_kml_styles_folders_and_readable_names(partner_layers: list[Layer],
     first = cells[0]
     assert (first.findtext(f"{KML}styleUrl") or "").startswith("#avvikelser_ruta-")
     data = {d.get("name"): d.findtext(f"{KML}value") for d in first.iter(f"{KML}Data")}
-    assert int(data["antal"] or 0) >= 3 and re.fullmatch(r"\d{4}-\d{2}-\d{2}",
-                                                          data["period_start"] or "")
+    assert int(data["antal"] or 0) >= 3 and re.fullmatch(
+        r"\d{4}-\d{2}-\d{2}", data["period_start"] or ""
+    )
     coords = (first.findtext(f".//{KML}coordinates") or "").split()
     lon, lat = (float(v) for v in coords[0].split(","))
     assert 17.9 < lon < 18.1 and 59.2 < lat < 59.4
@@ -253,8 +312,9 @@ def test_kml_styles_folders_and_readable_names(partner_layers: list[Layer],
     assert "Avvikelser per ruta (250 m)" in gdal_layers
 
 
-def test_csv_of_the_cells_has_centres(partner_layers: list[Layer],
-                                      partner_files: dict[str, Path]) -> None:  # fmt: skip
+def test_csv_of_the_cells_has_centres(
+    partner_layers: list[Layer], partner_files: dict[str, Path]
+) -> None:
     with open(partner_files["csv"], encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     layer = _by_name(partner_layers)["avvikelser_ruta"]
@@ -330,8 +390,12 @@ def test_an_export_without_reports_is_still_valid(fmt: str, tmp_path: Path) -> N
     assert set(counts.values()) == {0}
     if fmt == "gpkg":
         assert pyogrio.read_info(path, layer="avvikelser_ruta")["features"] == 0
-        assert "ERROR" not in subprocess.run(["ogrinfo", "-ro", "-so", str(path)],
-                                             capture_output=True, text=True).stderr
+        assert (
+            "ERROR"
+            not in subprocess.run(
+                ["ogrinfo", "-ro", "-so", str(path)], capture_output=True, text=True
+            ).stderr
+        )
 
 
 def _unpacked(path: Path) -> Iterator[tuple[str, bytes]]:
@@ -351,8 +415,9 @@ def _sqlite_text(path: Path) -> str:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         for table in tables:
             for row in conn.execute(f'SELECT * FROM "{table}"'):  # noqa: S608 (names from sqlite_master)
-                parts += [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
-                          for v in row]  # fmt: skip
+                parts += [
+                    v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in row
+                ]
     return "\n".join(parts)
 
 
@@ -373,16 +438,18 @@ def test_partner_files_hold_no_canary(fmt: str, partner_files: dict[str, Path]) 
 
 def test_partner_cells_never_count_under_three(partner_files: dict[str, Path]) -> None:
     for layer in ("avvikelser_zon", "avvikelser_ruta"):
-        _m, _f, _g, (antal,) = pyogrio.raw.read(partner_files["gpkg"], layer=layer,
-                                                columns=["antal"])  # fmt: skip
+        _m, _f, _g, (antal,) = pyogrio.raw.read(
+            partner_files["gpkg"], layer=layer, columns=["antal"]
+        )
         assert len(antal) and int(np.min(antal)) >= 3
 
 
 @pytest.mark.parametrize("include", [False, True])
 def test_detail_profile_descriptions_only_when_asked(include: bool, tmp_path: Path) -> None:
     recs = records(60)
-    layer = ml.detail_layer(detail_rows(recs, include_descriptions=include),
-                                include_descriptions=include)  # fmt: skip
+    layer = ml.detail_layer(
+        detail_rows(recs, include_descriptions=include), include_descriptions=include
+    )
     for fmt, ext in EXTENSIONS.items():
         path = tmp_path / f"detail.{ext}"
         export.write([layer], fmt, path, metadata={**METADATA, "profile": "detail"})
@@ -409,5 +476,9 @@ def test_layer_names_and_geometry_types_are_checked() -> None:
 def test_metadata_with_an_e_mail_address_is_refused(tmp_path: Path) -> None:
     layers = ml.partner_layers(partner_aggregates([], zones=zones()))
     with pytest.raises(ValueError, match="e-mail"):
-        export.write(layers, "gpkg", tmp_path / "x.gpkg",
-                     metadata={**METADATA, "exported_by": "planerare@stockholm.se"})
+        export.write(
+            layers,
+            "gpkg",
+            tmp_path / "x.gpkg",
+            metadata={**METADATA, "exported_by": "planerare@stockholm.se"},
+        )

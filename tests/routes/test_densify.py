@@ -50,8 +50,10 @@ def test_distances_between_street_corners_do_not_change(edges: list[Edge]) -> No
     raw = StreetNetwork(edges)
     dense = StreetNetwork(split_long_edges(edges))
     rng = np.random.default_rng(3)
-    corners = [int(n) for n in rng.choice(raw.node_ids[raw.component == raw.largest], size=12,
-                                          replace=False)]  # fmt: skip
+    corners = [
+        int(n)
+        for n in rng.choice(raw.node_ids[raw.component == raw.largest], size=12, replace=False)
+    ]
     assert np.allclose(distance_matrix(dense, corners), distance_matrix(raw, corners), atol=1e-6)
     assert dense.total_length_m == pytest.approx(raw.total_length_m, rel=1e-9)
 

@@ -9,8 +9,15 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-PURE = ["network.py", "onetoone.py", "planner.py", "orienteering.py", "snap.py", "gpx.py",
-        "errors.py"]  # fmt: skip
+PURE = [
+    "network.py",
+    "onetoone.py",
+    "planner.py",
+    "orienteering.py",
+    "snap.py",
+    "gpx.py",
+    "errors.py",
+]
 IO_MODULES = {"psycopg", "psycopg_pool", "fastapi", "httpx", "requests", "subprocess", "osmium"}
 
 
