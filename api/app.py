@@ -24,7 +24,7 @@ from api.routers import (
     walk_routes,
 )
 from api.settings import AppSettings
-from geo import postgis
+from geo.db import connection, migrate
 
 logger = logging.getLogger(__name__)
 
@@ -40,12 +40,12 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        url = postgis.database_url(settings.db)
-        with postgis.connect(url, autocommit=True) as conn:
-            applied = postgis.migrate(conn)
+        url = connection.database_url(settings.db)
+        with connection.connect(url, autocommit=True) as conn:
+            applied = migrate.migrate(conn)
         if applied:
             logger.info("applied migrations: %s", ", ".join(applied))
-        pool = postgis.open_pool(
+        pool = connection.open_pool(
             url, min_size=settings.db.pool_min_size, max_size=settings.db.pool_max_size
         )
         pool.open(wait=True, timeout=30)

@@ -11,8 +11,8 @@ import click
 from api.cli_analysis import heatmap, hotspots
 from api.cli_errors import exits_on_error
 from api.settings import AppSettings
-from geo import postgis
-from geo.cluster import EmbeddedCluster
+from geo.db import connection, migrate
+from geo.db.embedded import EmbeddedCluster
 from geo.errors import NattvandringError
 
 DEMO_OSM = "osm_langbro_solberga_west_2020.osm"
@@ -45,15 +45,15 @@ def db_start(settings: AppSettings) -> None:
     """Create (first time) and start the embedded PostGIS; harmless when it runs already."""
     if not settings.db.embedded:
         url = settings.db.database_url or ""
-        with postgis.connect(url):
+        with connection.connect(url):
             pass
         click.echo(
-            f"NATTVANDRING_DATABASE_URL is set: using {postgis.describe_url(url)}; "
+            f"NATTVANDRING_DATABASE_URL is set: using {connection.describe_url(url)}; "
             "no embedded cluster is started"
         )
         return
-    url = postgis.database_url(settings.db)
-    click.echo(f"embedded PostGIS running: {postgis.describe_url(url)}")
+    url = connection.database_url(settings.db)
+    click.echo(f"embedded PostGIS running: {connection.describe_url(url)}")
     click.echo(f"data directory: {settings.db.home_dir}")
 
 
@@ -77,14 +77,13 @@ def db_status(settings: AppSettings) -> None:
     if not settings.db.embedded:
         url = settings.db.database_url or ""
         try:
-            with postgis.connect(url) as conn:
-                version = conn.execute("SHOW server_version").fetchone()
+            with connection.connect(url) as conn:
+                version = connection.database_health(conn)["postgresql"]
         except NattvandringError as exc:
-            click.echo(f"external database: {postgis.describe_url(url)}: not reachable ({exc})")
+            click.echo(f"external database: {connection.describe_url(url)}: not reachable ({exc})")
             sys.exit(3)
         click.echo(
-            f"external database: {postgis.describe_url(url)}: running "
-            f"(PostgreSQL {version[0] if version else '?'})"
+            f"external database: {connection.describe_url(url)}: running (PostgreSQL {version})"
         )
         return
     st = EmbeddedCluster.from_settings(settings.db).status()
@@ -110,7 +109,7 @@ def db_status(settings: AppSettings) -> None:
 @exits_on_error
 def db_url(settings: AppSettings) -> None:
     """Print the database URL (with its password) for psql or another program."""
-    click.echo(postgis.database_url(settings.db, start=False))
+    click.echo(connection.database_url(settings.db, start=False))
 
 
 @db.command("migrate")
@@ -118,13 +117,13 @@ def db_url(settings: AppSettings) -> None:
 @exits_on_error
 def db_migrate(settings: AppSettings) -> None:
     """Apply pending schema migrations (the server also does this at start-up)."""
-    url = postgis.database_url(settings.db)
-    with postgis.connect(url, autocommit=True) as conn:
-        applied = postgis.migrate(conn)
-        row = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()
+    url = connection.database_url(settings.db)
+    with connection.connect(url, autocommit=True) as conn:
+        applied = migrate.migrate(conn)
+        version = migrate.schema_version(conn)
     for name in applied:
         click.echo(f"applied {name}")
-    click.echo(f"schema is at version {row[0] if row else 0}")
+    click.echo(f"schema is at version {version}")
 
 
 # -- demo ----------------------------------------------------------------------------------------
@@ -145,16 +144,16 @@ def demo() -> None:
 @exits_on_error
 def demo_load(settings: AppSettings, refresh: bool) -> None:
     """Load the Solberga/Älvsjö demo data (idempotent: a second run changes nothing)."""
-    from api.accounts import add_demo_users
-    from geo.demo_store import load_demo
+    from geo.db.accounts import add_demo_users
+    from geo.db.demo import load_demo
 
-    url = postgis.database_url(settings.db)
-    with postgis.connect(url, autocommit=True) as conn:
-        postgis.migrate(conn)
+    url = connection.database_url(settings.db)
+    with connection.connect(url, autocommit=True) as conn:
+        migrate.migrate(conn)
         click.echo(f"loading demo data from {settings.data_dir} …")
         report = load_demo(conn, settings.data_dir, refresh_deviations=refresh)
         new_users = add_demo_users(conn)
-        from routes.store import import_osm
+        from routes.network_io import import_osm
 
         network = import_osm(conn, settings.data_dir / DEMO_OSM)
     if not any(report.changed.values()) and not new_users and not network.changed:
@@ -193,10 +192,10 @@ def import_() -> None:
 @exits_on_error
 def import_osm_command(settings: AppSettings, path: str, area: str | None) -> None:
     """Import the walkable streets of an .osm or .osm.pbf file (again: changes nothing)."""
-    from routes.store import import_osm
+    from routes.network_io import import_osm
 
-    with postgis.connect(postgis.database_url(settings.db), autocommit=True) as conn:
-        postgis.migrate(conn)
+    with connection.connect(connection.database_url(settings.db), autocommit=True) as conn:
+        migrate.migrate(conn)
         report = import_osm(
             conn, path, area=area, progress=lambda msg: click.echo(f"  {msg}", err=True)
         )
@@ -268,7 +267,7 @@ def export_meeting(
     from pathlib import Path
 
     from api import meeting
-    from api.accounts import list_users
+    from geo.db.accounts import list_users
 
     req = meeting.Request(
         area=area or settings.default_area,
@@ -279,7 +278,7 @@ def export_meeting(
         include_descriptions=include_descriptions,
         bucket=bucket,
     )
-    with postgis.connect(postgis.database_url(settings.db), autocommit=True) as conn:
+    with connection.connect(connection.database_url(settings.db), autocommit=True) as conn:
         user = next(
             (u for u in list_users(conn) if u.email.lower() == email.lower() and not u.disabled),
             None,
@@ -315,12 +314,12 @@ def _read_password() -> str:
 @exits_on_error
 def users_add(settings: AppSettings, email: str, role: str, organisation: str) -> None:
     """Add a user; the password is read from stdin (or prompted for), never from arguments."""
-    from api.accounts import add_user
+    from geo.db.accounts import add_user
 
     password = _read_password()
-    url = postgis.database_url(settings.db)
-    with postgis.connect(url, autocommit=True) as conn:
-        postgis.migrate(conn)
+    url = connection.database_url(settings.db)
+    with connection.connect(url, autocommit=True) as conn:
+        migrate.migrate(conn)
         user = add_user(conn, email, password, role=role, organisation=organisation)
     click.echo(f"added {user.email} ({user.role}, {user.organisation})")
 
@@ -330,9 +329,9 @@ def users_add(settings: AppSettings, email: str, role: str, organisation: str) -
 @exits_on_error
 def users_list(settings: AppSettings) -> None:
     """List the users."""
-    from api.accounts import list_users
+    from geo.db.accounts import list_users
 
-    with postgis.connect(postgis.database_url(settings.db), autocommit=True) as conn:
+    with connection.connect(connection.database_url(settings.db), autocommit=True) as conn:
         for u in list_users(conn):
             state = "  (disabled)" if u.disabled else ""
             click.echo(f"{u.email}\t{u.role}\t{u.organisation}{state}")
@@ -344,10 +343,10 @@ def users_list(settings: AppSettings) -> None:
 @exits_on_error
 def users_password(settings: AppSettings, email: str) -> None:
     """Set a new password (read from stdin or prompted for); ends the user's sign-ins."""
-    from api.accounts import set_password
+    from geo.db.accounts import set_password
 
     password = _read_password()
-    with postgis.connect(postgis.database_url(settings.db), autocommit=True) as conn:
+    with connection.connect(connection.database_url(settings.db), autocommit=True) as conn:
         set_password(conn, email, password)
     click.echo(f"new password set for {email}")
 
@@ -358,9 +357,9 @@ def users_password(settings: AppSettings, email: str) -> None:
 @exits_on_error
 def users_disable(settings: AppSettings, email: str) -> None:
     """Disable a user; their sign-ins end at once."""
-    from api.accounts import disable_user
+    from geo.db.accounts import disable_user
 
-    with postgis.connect(postgis.database_url(settings.db), autocommit=True) as conn:
+    with connection.connect(connection.database_url(settings.db), autocommit=True) as conn:
         disable_user(conn, email)
     click.echo(f"disabled {email}")
 
@@ -385,8 +384,8 @@ def serve(settings: AppSettings, host: str | None, port: int | None) -> None:
 
     host = host or settings.host
     port = port or settings.port
-    url = postgis.database_url(settings.db)
-    click.echo(f"database: {postgis.describe_url(url)}")
+    url = connection.database_url(settings.db)
+    click.echo(f"database: {connection.describe_url(url)}")
     click.echo(f"serving nattvandring on http://{host}:{port} (API docs: /docs); Ctrl+C stops")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 

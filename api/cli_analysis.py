@@ -8,7 +8,7 @@ import click
 
 from api.cli_errors import F, exits_on_error
 from api.settings import AppSettings
-from geo import postgis
+from geo.db import connection
 
 
 def _analysis_options(fn: F) -> F:
@@ -51,7 +51,7 @@ def _selection(settings: AppSettings, kw: dict[str, Any], *, margin_m: float) ->
     from datetime import UTC, datetime, timedelta
 
     from geo.analysis import Window
-    from geo.deviation_store import select_points
+    from geo.db.deviations import select_points
     from geo.timeofweek import parse_days, parse_hours
 
     until = _moment(kw["until"], "--until") or datetime.now(UTC)
@@ -61,7 +61,7 @@ def _selection(settings: AppSettings, kw: dict[str, Any], *, margin_m: float) ->
     )
     area = kw["area"] or settings.default_area
     first = window.previous().since if kw["compare"] else since
-    with postgis.connect(postgis.database_url(settings.db), autocommit=True) as conn:
+    with connection.connect(connection.database_url(settings.db), autocommit=True) as conn:
         selection = select_points(
             conn,
             area=area,

@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 import shapely
 from shapely.geometry import shape
 
-from api.accounts import User
-from geo import category_store, deviation_store, export_store, route_store, store
 from geo.analysis import HeatParams, HotSpotParams, Window, heat_map, hot_spot_map
+from geo.db import areas, audit, categories, deviations, streets, walk_routes, walks
+from geo.db.accounts import User
 from geo.errors import Forbidden, InvalidParameter
 from geo.isopleths import isopleths_geojson
 from geo.privacy import detail_rows, partner_aggregates, zone_category_counts
@@ -117,35 +117,33 @@ def _layers(
 ) -> tuple[list[Any], dict[str, Any]]:
     area_fc = {
         "type": "FeatureCollection",
-        "features": [json.loads(store.area_geojson(conn, req.area))],
+        "features": [json.loads(areas.area_geojson(conn, req.area))],
     }
-    zones_fc = json.loads(store.zones_geojson(conn, area=req.area))
+    zones_fc = json.loads(areas.zones_geojson(conn, area=req.area))
     zones = [(f["id"], f["properties"]["name"], shape(f["geometry"])) for f in zones_fc["features"]]
-    records = export_store.deviations(
+    records = deviations.export_deviations(
         conn,
         area=req.area,
         since=req.start,
         until=req.end,
         with_descriptions=req.include_descriptions,
     )
-    categories = {
-        c["code"]: (c["name_sv"], c["colour"]) for c in category_store.categories_json(conn)
-    }
+    styles = {c["code"]: (c["name_sv"], c["colour"]) for c in categories.categories_json(conn)}
     raster = heat_map(selection, window, HEAT)
     hot_fc = hot_spot_map(selection, window, HOT, compare_previous=True)
     changes = [f["properties"].get("change") or "" for f in hot_fc["features"]]
     out = [
         ml.areas_layer(area_fc),
         ml.zones_layer(zones_fc),
-        ml.places_layer(json.loads(store.places_geojson(conn, area=req.area))),
-        ml.routes_layer(json.loads(route_store.list_routes(conn, area=req.area))),
+        ml.places_layer(json.loads(areas.places_geojson(conn, area=req.area))),
+        ml.routes_layer(json.loads(walk_routes.list_routes(conn, area=req.area))),
         ml.isopleths_layer(isopleths_geojson(raster)),
         ml.hotspots_layer(hot_fc, changes=changes, min_count=3 if req.profile == "partner" else 0),
     ]
     meta: dict[str, Any] = {"reports": len(records)}
     if req.profile == "partner":
         agg = partner_aggregates(records, zones=zones, bucket=req.bucket)
-        out += ml.partner_layers(agg, categories=categories)
+        out += ml.partner_layers(agg, categories=styles)
         meta.update(
             suppressed_zone_reports=agg.suppressed_zone_reports,
             suppressed_cell_reports=agg.suppressed_cell_reports,
@@ -153,11 +151,9 @@ def _layers(
     else:
         rows = detail_rows(records, include_descriptions=req.include_descriptions)
         out.append(
-            ml.detail_layer(
-                rows, include_descriptions=req.include_descriptions, categories=categories
-            )
+            ml.detail_layer(rows, include_descriptions=req.include_descriptions, categories=styles)
         )
-    tracks = export_store.walked_tracks(conn, area=req.area, since=req.start, until=req.end)
+    tracks = walks.walked_tracks(conn, area=req.area, since=req.start, until=req.end)
     if tracks["features"]:
         out.append(ml.tracks_layer(tracks))
     return out, meta
@@ -165,7 +161,7 @@ def _layers(
 
 def _selection(conn: Any, req: Request) -> tuple[Any, Window]:
     window = Window(req.start, req.end)
-    selection = deviation_store.select_points(
+    selection = deviations.select_points(
         conn,
         area=req.area,
         since=window.previous().since,
@@ -217,23 +213,23 @@ def preview(conn: Any, req: Request, user: User) -> dict[str, Any]:
 def _pdf(
     conn: Any, req: Request, selection: Any, window: Window, area_name: str, outline: Any
 ) -> tuple[bytes, dict[str, int]]:
-    zones_fc = json.loads(store.zones_geojson(conn, area=req.area))
+    zones_fc = json.loads(areas.zones_geojson(conn, area=req.area))
     zones = [(f["id"], f["properties"]["name"], shape(f["geometry"])) for f in zones_fc["features"]]
-    now = export_store.deviations(conn, area=req.area, since=req.start, until=req.end)
+    now = deviations.export_deviations(conn, area=req.area, since=req.start, until=req.end)
     before = window.previous()
-    prev = export_store.deviations(conn, area=req.area, since=before.since, until=before.until)
-    categories = {c["code"]: c["name_sv"] for c in category_store.categories_json(conn)}
+    prev = deviations.export_deviations(conn, area=req.area, since=before.since, until=before.until)
+    names = {c["code"]: c["name_sv"] for c in categories.categories_json(conn)}
     now_counts = zone_category_counts(now, zones=zones)
     prev_counts = zone_category_counts(prev, zones=zones)
     table = [
         CategoryZoneRow(
-            categories.get(code, code),
+            names.get(code, code),
             name,
             now_counts.get((slug, code), 0),
             prev_counts.get((slug, code), 0),
         )
         for slug, name, _ in zones
-        for code in categories
+        for code in names
         if now_counts.get((slug, code)) or prev_counts.get((slug, code))
     ]
     raster = heat_map(selection, window, HEAT)
@@ -246,13 +242,13 @@ def _pdf(
         if status in status_sv:
             c = shapely.centroid(shape(f["geometry"]))
             changes.append(HotspotChange(f"Ruta vid {c.y:.4f} N, {c.x:.4f} Ö", status))
-    routes = json.loads(route_store.list_routes(conn, area=req.area))
+    routes = json.loads(walk_routes.list_routes(conn, area=req.area))
     pdf = meeting_report_pdf(
         area_name=area_name,
         period=(req.since, req.until),
         issued=date.today(),
         area_outline=outline,
-        base_lines=export_store.street_lines(conn, area=req.area),
+        base_lines=streets.street_lines(conn, area=req.area),
         zones=[(name, geom) for _, name, geom in zones],
         heat=raster,
         hotspots=hot,
@@ -270,7 +266,7 @@ def _pdf(
 def export(conn: Any, req: Request, user: User) -> Export:
     """Make the file, audit it, and return it."""
     check(req, user)
-    area_name, outline = export_store.area_outline(conn, req.area)
+    area_name, outline = areas.area_outline(conn, req.area)
     selection, window = _selection(conn, req)
     if req.fmt == "pdf":
         content, counts = _pdf(conn, req, selection, window, area_name, outline)
@@ -283,7 +279,7 @@ def export(conn: Any, req: Request, user: User) -> Export:
             content = path.read_bytes()
     digest = hashlib.sha256(content).hexdigest()
     filename = f"samverkan-{req.area}-{req.since}-{req.until}-{req.profile}.{SUFFIX[req.fmt]}"
-    audit_id = export_store.write_audit(
+    audit_id = audit.write_audit(
         conn,
         user_id=user.id,
         action="export.meeting",

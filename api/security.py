@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from api.accounts import User, user_for_token
 from api.deps import ConnDep
+from geo.db.accounts import User, user_for_token
 from geo.errors import Forbidden, Unauthorized
 
 SESSION_COOKIE = "nv_session"

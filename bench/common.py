@@ -19,11 +19,11 @@ from pathlib import Path
 
 import httpx
 
-from api.accounts import add_user
 from api.settings import AppSettings
-from geo import postgis
-from geo.cluster import free_port
-from geo.demo_store import load_demo
+from geo.db import connection, migrate
+from geo.db.accounts import add_user
+from geo.db.demo import load_demo
+from geo.db.embedded import free_port
 
 BENCH_DB = "nv_bench"
 BENCH_PASSWORD = "benchmark-password-not-secret"
@@ -33,11 +33,11 @@ def bench_database(n_deviations: int, *, focus_area: str = "solberga", days: int
     """The URL of the benchmark database with the demo areas and ``n_deviations`` deviations
     (60 % in ``focus_area``, the rest anywhere in the demo's districts), spread over ``days``."""
     settings = AppSettings()
-    server = postgis.database_url(settings.db)
-    postgis.ensure_database(server, BENCH_DB)
-    url = postgis.server_url(server, BENCH_DB)
-    with postgis.connect(url, autocommit=True) as conn:
-        postgis.migrate(conn)
+    server = connection.database_url(settings.db)
+    connection.ensure_database(server, BENCH_DB)
+    url = connection.server_url(server, BENCH_DB)
+    with connection.connect(url, autocommit=True) as conn:
+        migrate.migrate(conn)
         if not conn.execute("SELECT 1 FROM areas LIMIT 1").fetchone():
             load_demo(conn, settings.data_dir)
         row = conn.execute("SELECT count(*) FROM deviations").fetchone()
@@ -87,7 +87,7 @@ def bench_database(n_deviations: int, *, focus_area: str = "solberga", days: int
 def ensure_user(url: str, role: str) -> str:
     """A benchmark user of ``role`` (created once); returns its e-mail."""
     email = f"bench-{role}@example.org"
-    with postgis.connect(url, autocommit=True) as conn:
+    with connection.connect(url, autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM users WHERE email = %s", (email,)).fetchone():
             add_user(conn, email, BENCH_PASSWORD, role=role, organisation="Älvsjö AIK")
     return email

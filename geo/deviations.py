@@ -1,7 +1,7 @@
 """Validation of a deviation report (a GeoJSON Point Feature) before anything touches SQL.
 
 Checks that need the database (known category, distance to the known areas, the walk) are in
-`geo.deviation_store`; everything here is pure. Each error names the field and says what to fix.
+`geo.db.deviations`; everything here is pure. Each error names the field and says what to fix.
 """
 
 from __future__ import annotations

@@ -24,13 +24,13 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from api.accounts import add_user
 from api.app import create_app
 from api.deps import get_conn
 from api.settings import AppSettings
-from geo import postgis
-from geo.cluster import EmbeddedCluster, free_port
-from geo.demo_store import LoadReport, load_demo
+from geo.db import connection, migrate
+from geo.db.accounts import add_user
+from geo.db.demo import LoadReport, load_demo
+from geo.db.embedded import EmbeddedCluster, free_port
 from geo.settings import DatabaseSettings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -68,37 +68,37 @@ def make_database(server_url: str) -> Iterator[object]:
 
     def make(prefix: str = "nv_test") -> str:
         name = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
-        postgis.ensure_database(server_url, name)
+        connection.ensure_database(server_url, name)
         made.append(name)
-        return postgis.server_url(server_url, name)
+        return connection.server_url(server_url, name)
 
     yield make
     for name in made:
-        postgis.drop_database(server_url, name)
+        connection.drop_database(server_url, name)
 
 
 @pytest.fixture(scope="session")
 def db_url(make_database) -> str:  # type: ignore[no-untyped-def]
     """The session's test database: migrated, with the demo data loaded and committed."""
     url: str = make_database()
-    with postgis.connect(url, autocommit=True) as conn:
-        postgis.migrate(conn)
+    with connection.connect(url, autocommit=True) as conn:
+        migrate.migrate(conn)
     return url
 
 
 @pytest.fixture(scope="session")
 def demo_report(db_url: str) -> LoadReport:
     """The report of the first demo load into the session database."""
-    with postgis.connect(db_url, autocommit=True) as conn:
+    with connection.connect(db_url, autocommit=True) as conn:
         return load_demo(conn, DATA_DIR)
 
 
 @pytest.fixture()
 def conn(db_url: str, demo_report: LoadReport) -> Iterator[psycopg.Connection]:
     """A connection inside a transaction that is rolled back after the test."""
-    with postgis.connect(db_url, autocommit=True) as connection:
-        with connection.transaction(force_rollback=True):
-            yield connection
+    with connection.connect(db_url, autocommit=True) as c:
+        with c.transaction(force_rollback=True):
+            yield c
 
 
 @pytest.fixture()
@@ -126,8 +126,8 @@ def live_db_url(make_database) -> str:  # type: ignore[no-untyped-def]
     """A database of its own for the live server (migrated, demo loaded): what the browser
     tests commit there never reaches the session database the other tests share."""
     url: str = make_database("nv_live")
-    with postgis.connect(url, autocommit=True) as conn:
-        postgis.migrate(conn)
+    with connection.connect(url, autocommit=True) as conn:
+        migrate.migrate(conn)
         load_demo(conn, DATA_DIR)
     return url
 
@@ -172,7 +172,7 @@ def live_server(live_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
 def web_users(live_db_url: str) -> dict[str, tuple[str, str]]:
     """Committed users for the live server, one per role: role → (e-mail, password)."""
     made = {}
-    with postgis.connect(live_db_url, autocommit=True) as conn:
+    with connection.connect(live_db_url, autocommit=True) as conn:
         for role, org in (
             ("walker", "Älvsjö AIK"),
             ("planner", "Hägersten-Älvsjö stadsdelsförvaltning"),

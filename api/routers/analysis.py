@@ -11,7 +11,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 
-from api.accounts import User
 from api.deps import ConnDep, SettingsDep
 from api.routers.layers import GEOJSON
 from api.security import require_role
@@ -24,7 +23,8 @@ from geo.analysis import (
     heat_map,
     hot_spot_map,
 )
-from geo.deviation_store import select_points
+from geo.db.accounts import User
+from geo.db.deviations import select_points
 from geo.timeofweek import parse_days, parse_hours
 
 router = APIRouter(prefix="/api/v1", tags=["heat maps and hot spots"])

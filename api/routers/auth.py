@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.security import OAuth2PasswordRequestForm
 
-from api.accounts import BEARER_TTL, authenticate, issue_token
 from api.deps import ConnDep
 from api.security import UserDep
+from geo.db.accounts import BEARER_TTL, authenticate, issue_token
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 

@@ -15,8 +15,8 @@ from api.bodies import body_of
 from api.deps import BBoxDep, ConnDep
 from api.routers.layers import GEOJSON, geojson_response
 from api.security import AdminDep, PlannerDep, ReporterDep, UserDep
-from geo import category_store, deviation_store, export_store
-from geo.deviation_store import DEFAULT_LIMIT, MAX_LIMIT, Viewer
+from geo.db import audit, categories, deviations
+from geo.db.deviations import DEFAULT_LIMIT, MAX_LIMIT, Viewer
 from geo.deviations import parse_report
 from geo.errors import Forbidden, InvalidParameter
 
@@ -24,9 +24,9 @@ router = APIRouter(prefix="/api/v1", tags=["deviations"])
 
 
 @router.get("/categories")
-def categories(conn: ConnDep) -> list[dict[str, Any]]:
+def list_categories(conn: ConnDep) -> list[dict[str, Any]]:
     """Deviation categories: code, Swedish name, map colour and default weight."""
-    return category_store.categories_json(conn)
+    return categories.categories_json(conn)
 
 
 class CategoryChange(BaseModel):
@@ -45,7 +45,7 @@ class NewCategory(CategoryChange):
 def create_category(conn: ConnDep, user: AdminDep, new: NewCategory) -> dict[str, Any]:
     """Add a category (admins): ``code`` (a-z and _), ``name_sv``, ``colour`` (#rrggbb),
     ``weight`` (0–10, default 1; the heat map's weight)."""
-    return category_store.save_category(
+    return categories.save_category(
         conn,
         new.code,
         name_sv=new.name_sv,
@@ -62,7 +62,7 @@ def change_category(
 ) -> dict[str, Any]:
     """Change a category's name, colour, weight, or make it inactive (admins). Categories are
     never deleted: old reports keep theirs."""
-    return category_store.save_category(
+    return categories.save_category(
         conn,
         code,
         name_sv=change.name_sv,
@@ -90,7 +90,7 @@ async def report_deviation(
     # psycopg here is synchronous: run the database work in the thread pool, as FastAPI does
     # for plain `def` endpoints, so that one slow insert does not stall every other request.
     feature, created = await run_in_threadpool(
-        deviation_store.insert_report,
+        deviations.insert_report,
         conn,
         report,
         reporter_id=user.id,
@@ -132,7 +132,7 @@ def list_deviations(
             raise InvalidParameter(f"{name} needs a time zone (e.g. Z or +01:00)", field=name)
     if since and until and since >= until:
         raise InvalidParameter("since must be before until", field="since")
-    fc = deviation_store.list_features(
+    fc = deviations.list_features(
         conn,
         viewer=Viewer(user.role, user.organisation_id),
         bbox=bbox,
@@ -146,7 +146,7 @@ def list_deviations(
         reporters=include_reporters,
     )
     if include_reporters:
-        export_store.write_audit(
+        audit.write_audit(
             conn,
             user_id=user.id,
             action="deviations.read_reporters",
@@ -170,9 +170,9 @@ def get_deviation(conn: ConnDep, user: UserDep, deviation_id: uuid.UUID) -> Resp
     """One deviation as a GeoJSON Feature; planners and admins see who reported it, and that
     read writes an audit row."""
     viewer = Viewer(user.role, user.organisation_id)
-    feature = deviation_store.get_feature(conn, deviation_id, viewer=viewer)
+    feature = deviations.get_feature(conn, deviation_id, viewer=viewer)
     if user.role in ("planner", "admin"):
-        export_store.write_audit(
+        audit.write_audit(
             conn, user_id=user.id, action="deviation.read", subject=str(deviation_id), details={}
         )
     return geojson_response(feature)
@@ -188,6 +188,6 @@ def change_status(
     conn: ConnDep, user: PlannerDep, deviation_id: uuid.UUID, change: StatusChange
 ) -> Response:
     """Set a deviation's status (planners and admins)."""
-    deviation_store.set_status(conn, deviation_id, change.status, user_id=user.id)
+    deviations.set_status(conn, deviation_id, change.status, user_id=user.id)
     viewer = Viewer(user.role, user.organisation_id)
-    return geojson_response(deviation_store.get_feature(conn, deviation_id, viewer=viewer))
+    return geojson_response(deviations.get_feature(conn, deviation_id, viewer=viewer))

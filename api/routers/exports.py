@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 
 from api import meeting
-from api.accounts import User
 from api.deps import ConnDep, SettingsDep
 from api.security import PlannerDep, require_role
-from geo import export_store
+from geo.db import audit
+from geo.db.accounts import User
 
 router = APIRouter(prefix="/api/v1", tags=["exports"])
 ExporterDep = Annotated[User, Depends(require_role("planner", "admin", "partner"))]
@@ -77,7 +77,7 @@ def preview_meeting(conn: ConnDep, user: ExporterDep, req: MeetingDep) -> dict[s
 
 
 @router.get("/audit")
-def audit(
+def audit_trail(
     conn: ConnDep,
     user: PlannerDep,
     action: str | None = None,
@@ -86,4 +86,4 @@ def audit(
 ) -> JSONResponse:
     """The audit trail, newest first: exports (who, when, profile, filters, rows, SHA-256) and
     status changes of deviations. Planners and admins."""
-    return JSONResponse(export_store.list_audit(conn, action=action, limit=limit, offset=offset))
+    return JSONResponse(audit.list_audit(conn, action=action, limit=limit, offset=offset))

@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from api.bodies import body_of
 from api.deps import BBoxDep, ConnDep, IdempotencyKeyDep
 from api.security import PlannerDep
-from geo import store, zone_store
+from geo.db import areas
 
 router = APIRouter(prefix="/api/v1", tags=["layers"])
 
@@ -33,7 +33,7 @@ def geojson_response(text: str) -> Response:
 @router.get("/areas", responses=_FC, response_class=Response)
 def list_areas(conn: ConnDep, bbox: BBoxDep) -> Response:
     """Districts (stadsdelar) with their outline, metric CRS and area in km²."""
-    return geojson_response(store.areas_geojson(conn, bbox=bbox))
+    return geojson_response(areas.areas_geojson(conn, bbox=bbox))
 
 
 @router.get(
@@ -43,7 +43,7 @@ def list_areas(conn: ConnDep, bbox: BBoxDep) -> Response:
 )
 def get_area(conn: ConnDep, slug: str) -> Response:
     """One district by its slug (e.g. ``solberga``); 404 when there is none."""
-    return geojson_response(store.area_geojson(conn, slug))
+    return geojson_response(areas.area_geojson(conn, slug))
 
 
 @router.get("/zones", responses=_FC, response_class=Response)
@@ -53,7 +53,7 @@ def list_zones(
     area: Annotated[str | None, Query(description="Area slug, e.g. solberga")] = None,
 ) -> Response:
     """Collaboration (platssamverkan) zones."""
-    return geojson_response(store.zones_geojson(conn, bbox=bbox, area=area))
+    return geojson_response(areas.zones_geojson(conn, bbox=bbox, area=area))
 
 
 @router.post("/zones", status_code=201, response_class=Response, responses=_FEATURE)
@@ -67,7 +67,7 @@ async def create_zone(
     (optional ``description``, ``area``). Planners and admins. With an ``Idempotency-Key`` a
     retry is stored once (200 with the stored zone)."""
     slug, created = await run_in_threadpool(
-        zone_store.create_zone, conn, body, user_id=user.id, client_id=key
+        areas.create_zone, conn, body, user_id=user.id, client_id=key
     )
     return Response(_zone(conn, slug), status_code=201 if created else 200, media_type=GEOJSON)
 
@@ -80,18 +80,18 @@ async def replace_zone(
     slug: str,
 ) -> Response:
     """Replace a zone's outline and properties; ``properties.version`` must be current (409)."""
-    await run_in_threadpool(zone_store.replace_zone, conn, slug, body)
+    await run_in_threadpool(areas.replace_zone, conn, slug, body)
     return geojson_response(_zone(conn, slug))
 
 
 @router.delete("/zones/{slug}", status_code=204)
 def delete_zone(conn: ConnDep, user: PlannerDep, slug: str) -> Response:
-    zone_store.delete_zone(conn, slug)
+    areas.delete_zone(conn, slug)
     return Response(status_code=204)
 
 
 def _zone(conn: ConnDep, slug: str) -> str:
-    fc = json.loads(store.zones_geojson(conn))
+    fc = json.loads(areas.zones_geojson(conn))
     return json.dumps(next(f for f in fc["features"] if f["id"] == slug), ensure_ascii=False)
 
 
@@ -105,4 +105,4 @@ def list_places(
     ] = None,
 ) -> Response:
     """Places: stations, stops, schools, playgrounds, the library, shops…"""
-    return geojson_response(store.places_geojson(conn, bbox=bbox, area=area, kinds=kind))
+    return geojson_response(areas.places_geojson(conn, bbox=bbox, area=area, kinds=kind))

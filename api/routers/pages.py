@@ -10,12 +10,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from api.accounts import SESSION_TTL, User, authenticate, issue_token, revoke_token
 from api.app_paths import STATIC_DIR
 from api.deps import ConnDep, SettingsDep
 from api.headers import page_response
 from api.security import SESSION_COOKIE, OptionalUserDep
-from geo import category_store, store
+from geo.db import areas, categories, walk_routes
+from geo.db.accounts import SESSION_TTL, User, authenticate, issue_token, revoke_token
 from geo.errors import NotFound, TooManyAttempts, Unauthorized
 from maps.situation import PLACE_KINDS_SV, situation_map_html
 
@@ -126,13 +126,13 @@ def service_worker() -> Response:
 
 def _base_layers(conn: ConnDep, settings: SettingsDep) -> dict[str, Any]:
     try:
-        focus = json.loads(store.area_geojson(conn, settings.default_area))
+        focus = json.loads(areas.area_geojson(conn, settings.default_area))
     except NotFound:
         focus = None  # no demo data loaded: show whatever areas there are
     return {
-        "areas": json.loads(store.areas_geojson(conn)),
-        "zones": json.loads(store.zones_geojson(conn)),
-        "places": json.loads(store.places_geojson(conn)),
+        "areas": json.loads(areas.areas_geojson(conn)),
+        "zones": json.loads(areas.zones_geojson(conn)),
+        "places": json.loads(areas.places_geojson(conn)),
         "focus": focus,
         "tile_url": settings.tile_url or None,
         "tile_attribution": settings.tile_attribution,
@@ -160,25 +160,19 @@ def planners_map(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) ->
             "Ditt konto har inte behörighet att planera rutter. Lägesbilden finns på startsidan.",
         )
         return page_response(page, tile_url=None, status_code=403)
-    areas = conn.execute(
-        "SELECT a.slug, a.name, EXISTS (SELECT 1 FROM street_edges e WHERE e.geom && a.geom) "
-        "FROM areas a ORDER BY a.name"
-    ).fetchall()
-    places = conn.execute(
-        "SELECT p.id, p.name, p.kind FROM places p "
-        "WHERE p.kind IN ('station', 'stop', 'school', 'meeting_point') ORDER BY p.name, p.id"
-    ).fetchall()
+    area_rows = areas.areas_with_network(conn)
+    places = areas.places_of_kinds(conn, ["station", "stop", "school", "meeting_point"])
     app = {
         "user": _user_config(user),
         "area": settings.default_area,
-        "areas": [{"slug": r[0], "name": r[1], "network": bool(r[2])} for r in areas],
+        "areas": [{"slug": r[0], "name": r[1], "network": r[2]} for r in area_rows],
         "start_places": [
             {"id": r[0], "name": r[1], "kind": r[2], "kind_sv": PLACE_KINDS_SV.get(r[2], r[2])}
             for r in places
         ],
         "categories": [
             {"code": c["code"], "name_sv": c["name_sv"], "colour": c["colour"]}
-            for c in category_store.categories_json(conn)
+            for c in categories.categories_json(conn)
         ],
     }
     page = situation_map_html(
@@ -210,9 +204,9 @@ def situation_map(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) -
         "area": settings.default_area,
         "categories": [
             {"code": c["code"], "name_sv": c["name_sv"], "colour": c["colour"]}
-            for c in category_store.categories_json(conn)
+            for c in categories.categories_json(conn)
         ],
-        "routes": json.loads(store.tonight_routes_geojson(conn, now=datetime.now(UTC))),
+        "routes": json.loads(walk_routes.tonight_routes_geojson(conn, now=datetime.now(UTC))),
         "default_days": DEFAULT_DAYS,
     }
     page = situation_map_html(**_base_layers(conn, settings), app=app)

@@ -9,18 +9,19 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api.accounts import User
 from api.deps import ConnDep
 from api.routers.layers import GEOJSON
 from api.security import require_role
 from geo.analysis import HotSpotParams, Window, route_candidates
-from geo.deviation_store import select_points
+from geo.db import areas
+from geo.db.accounts import User
+from geo.db.deviations import select_points
 from geo.errors import InvalidInput
 from geo.timeofweek import parse_days, parse_hours
 from routes.network import StreetNetwork
+from routes.network_io import network_around
 from routes.plan import Candidate, Plan
 from routes.planner import plan_route
-from routes.store import network_around
 
 router = APIRouter(prefix="/api/v1", tags=["route plans"])
 PlannerOrWalker = Annotated[User, Depends(require_role("planner", "admin", "walker"))]
@@ -81,20 +82,9 @@ class PlanRequest(BaseModel):
         return self
 
 
-def _place(conn: ConnDep, place_id: int, field: str) -> tuple[str, float, float]:
-    row = conn.execute(
-        "SELECT name, ST_X(geom), ST_Y(geom) FROM places WHERE id = %s", (place_id,)
-    ).fetchone()
-    if row is None:
-        raise InvalidInput(
-            f"no place with id {place_id}; GET /api/v1/places lists them", field=field
-        )
-    return str(row[0]), float(row[1]), float(row[2])
-
-
 def _lonlat(conn: ConnDep, ref: PointGeometry | PlaceRef, field: str) -> tuple[float, float]:
     if isinstance(ref, PlaceRef):
-        _, lon, lat = _place(conn, ref.place_id, field)
+        _, lon, lat = areas.place_point(conn, ref.place_id, field=field)
         return lon, lat
     lon, lat = ref.coordinates
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
@@ -105,26 +95,13 @@ def _lonlat(conn: ConnDep, ref: PointGeometry | PlaceRef, field: str) -> tuple[f
     return lon, lat
 
 
-def _nearest_place_names(conn: ConnDep, points: list[tuple[float, float]]) -> list[str | None]:
-    names: list[str | None] = []
-    for lon, lat in points:
-        row = conn.execute(
-            "SELECT name FROM places WHERE ST_DWithin(geom::geography, "
-            "ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography, 250) "
-            "ORDER BY geom <-> ST_SetSRID(ST_MakePoint(%s, %s), 4326) LIMIT 1",
-            (lon, lat, lon, lat),
-        ).fetchone()
-        names.append(str(row[0]) if row else None)
-    return names
-
-
 def _default_candidates(conn: ConnDep, req: PlanRequest) -> list[Candidate]:
     until = req.until or datetime.now(UTC)
     since = req.since or until - timedelta(days=90)
     window = Window(since, until, parse_days(req.days), parse_hours(req.hours), req.days, req.hours)
     selection = select_points(conn, area=req.area, since=since, until=until, margin_m=600)
     spots = route_candidates(selection, window, hot=HotSpotParams())
-    names = _nearest_place_names(conn, [(s.lon, s.lat) for s in spots])
+    names = areas.nearest_place_names(conn, [(s.lon, s.lat) for s in spots])
     out = []
     for i, (spot, near) in enumerate(zip(spots, names, strict=True), 1):
         title = "Hot spot" if spot.kind == "hotspot" else "Värmetopp"
@@ -219,7 +196,7 @@ def create_route_plan(conn: ConnDep, user: PlannerOrWalker, req: PlanRequest) ->
     )
     for i, m in enumerate(req.must_visit):
         if isinstance(m, int):
-            name, lon, lat = _place(conn, m, f"must_visit[{i}]")
+            name, lon, lat = areas.place_point(conn, m, field=f"must_visit[{i}]")
             candidates.append(Candidate(name, lon, lat, 1.0, must_visit=True))
         else:
             candidates.append(

@@ -10,17 +10,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.accounts import User
 from api.bodies import body_of
 from api.deps import ConnDep, IdempotencyKeyDep
 from api.routers.layers import GEOJSON, geojson_response
 from api.security import PlannerDep, UserDep
-from geo import route_store
+from geo.db import areas, walk_routes
+from geo.db.accounts import User
 from geo.errors import InvalidInput
-from geo.route_store import RouteInput, parse_route
+from geo.inputs import RouteInput, parse_route
 from routes.gpx import MAX_GPX_BYTES, parse_gpx, route_to_gpx
+from routes.network_io import network_around
 from routes.snap import snap_line
-from routes.store import network_around
 
 router = APIRouter(prefix="/api/v1", tags=["walk routes"])
 MAX_ROUTE_BODY = 2 * 1024 * 1024
@@ -30,7 +30,7 @@ def _snapped(conn: ConnDep, route: RouteInput) -> tuple[RouteInput, dict[str, An
     """The route along streets, and a report of how far each drawn vertex moved."""
     area = route.area
     if area is None:
-        area = _area_of(conn, route)
+        area = areas.nearest_area(conn, *route.coords[0])
     # A route may leave its area: the streets where it was drawn are snapped to.
     network = network_around(conn, area, route.coords)
     snapped = snap_line(network, route.coords)
@@ -46,17 +46,6 @@ def _snapped(conn: ConnDep, route: RouteInput) -> tuple[RouteInput, dict[str, An
         "max_moved_m": round(max(snapped.moved_m), 1),
         "length_m": round(snapped.length_m, 1),
     }
-
-
-def _area_of(conn: ConnDep, route: RouteInput) -> str:
-    lon, lat = route.coords[0]
-    row = conn.execute(
-        "SELECT slug FROM areas ORDER BY geom <-> ST_SetSRID(ST_MakePoint(%s, %s), 4326) LIMIT 1",
-        (lon, lat),
-    ).fetchone()
-    if row is None:
-        raise InvalidInput("there are no areas; load the demo or add an area first")
-    return str(row[0])
 
 
 def _with_snap_report(feature: str, report: dict[str, Any] | None) -> str:
@@ -75,7 +64,7 @@ async def _create(
         report = None
         if snap:
             route, report = _snapped(conn, route)
-        feature, created = route_store.create_route(conn, route, user_id=user.id, client_id=key)
+        feature, created = walk_routes.create_route(conn, route, user_id=user.id, client_id=key)
         return _with_snap_report(feature, report), created
 
     feature, created = await run_in_threadpool(work)
@@ -85,7 +74,7 @@ async def _create(
 @router.get("/routes", response_class=Response)
 def list_routes(conn: ConnDep, user: UserDep, area: str | None = None) -> Response:
     """Walk routes as a GeoJSON FeatureCollection (``?area=`` filters)."""
-    return geojson_response(route_store.list_routes(conn, area=area))
+    return geojson_response(walk_routes.list_routes(conn, area=area))
 
 
 @router.post("/routes", status_code=201, response_class=Response)
@@ -131,8 +120,8 @@ async def import_gpx(
 )
 def route_gpx(conn: ConnDep, user: UserDep, route_id: int) -> Response:
     """The route as GPX 1.1 (a track, and the planned stops as waypoints) for a phone app."""
-    feature = json.loads(route_store.get_route(conn, route_id))
-    name, coords = route_store.route_geometry(conn, route_id)
+    feature = json.loads(walk_routes.get_route(conn, route_id))
+    name, coords = walk_routes.route_geometry(conn, route_id)
     stops = [_Stop(s) for s in ((feature["properties"].get("plan") or {}).get("stops") or [])]
     text = route_to_gpx(name, coords, stops=stops)
     filename = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-") or f"route-{route_id}"
@@ -153,7 +142,7 @@ class _Stop:
 
 @router.get("/routes/{route_id}", response_class=Response)
 def get_route(conn: ConnDep, user: UserDep, route_id: int) -> Response:
-    return geojson_response(route_store.get_route(conn, route_id))
+    return geojson_response(walk_routes.get_route(conn, route_id))
 
 
 @router.put("/routes/{route_id}", response_class=Response)
@@ -175,7 +164,7 @@ async def replace_route(
         if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
             raise InvalidInput("properties.version must be an integer", field="version")
         return _with_snap_report(
-            route_store.replace_route(conn, route_id, route, version=version), report
+            walk_routes.replace_route(conn, route_id, route, version=version), report
         )
 
     return Response(await run_in_threadpool(work), media_type=GEOJSON)
@@ -183,5 +172,5 @@ async def replace_route(
 
 @router.delete("/routes/{route_id}", status_code=204)
 def delete_route(conn: ConnDep, user: PlannerDep, route_id: int) -> Response:
-    route_store.delete_route(conn, route_id)
+    walk_routes.delete_route(conn, route_id)
     return Response(status_code=204)

@@ -17,7 +17,7 @@ import rasterio
 from fastapi.testclient import TestClient
 from pyproj import Transformer
 
-from api.accounts import add_user
+from geo.db.accounts import add_user
 
 PASSWORD = "correct horse battery"
 STOCKHOLM = ZoneInfo("Europe/Stockholm")

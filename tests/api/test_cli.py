@@ -14,8 +14,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from api.accounts import authenticate
-from geo.demo_store import LoadReport
+from geo.db.accounts import authenticate
+from geo.db.demo import LoadReport
 
 CLI = str(Path(sys.executable).parent / "nattvandring")
 

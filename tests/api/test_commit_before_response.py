@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import AppSettings
-from geo import postgis
+from geo.db import connection
 from geo.settings import DatabaseSettings
 from tests.conftest import DATA_DIR
 
@@ -38,7 +38,7 @@ def _watching(app: Asgi, look: Callable[[], object], seen: list[object]) -> Asgi
 
 
 def _count(live_db_url: str, query: str, *params: object) -> int:
-    with postgis.connect(live_db_url) as conn:
+    with connection.connect(live_db_url) as conn:
         row = conn.execute(query, params).fetchone()  # type: ignore[arg-type]
     assert row is not None
     return int(row[0])

@@ -12,8 +12,8 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from api.accounts import add_user, authenticate
-from geo import postgis
+from geo.db import connection
+from geo.db.accounts import add_user, authenticate
 from geo.errors import TooManyAttempts, Unauthorized
 
 PASSWORD = "correct horse battery"
@@ -125,11 +125,11 @@ def test_report_is_stored_once_and_retries_return_it(
 
 def test_concurrent_duplicates_store_one_row(db_url: str, demo_report: object) -> None:
     """Two connections insert the same report at once: one row, the other sees a replay."""
-    from geo.deviation_store import Viewer, insert_report
+    from geo.db.deviations import Viewer, insert_report
     from geo.deviations import parse_report
 
     report = parse_report(feature(), now=datetime.now(UTC))
-    with postgis.connect(db_url, autocommit=True) as conn:
+    with connection.connect(db_url, autocommit=True) as conn:
         org = conn.execute("SELECT id FROM organisations LIMIT 1").fetchone()
         assert org is not None
         user = add_user(
@@ -141,7 +141,7 @@ def test_concurrent_duplicates_store_one_row(db_url: str, demo_report: object) -
         )
 
     def insert(_: int) -> bool:
-        with postgis.connect(db_url, autocommit=True) as c:
+        with connection.connect(db_url, autocommit=True) as c:
             _, created = insert_report(
                 c,
                 report,
@@ -154,7 +154,7 @@ def test_concurrent_duplicates_store_one_row(db_url: str, demo_report: object) -
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(insert, range(8)))
     assert results.count(True) == 1
-    with postgis.connect(db_url, autocommit=True) as conn:
+    with connection.connect(db_url, autocommit=True) as conn:
         n = conn.execute("SELECT count(*) FROM deviations WHERE id = %s", (report.id,)).fetchone()
         assert n == (1,)
         conn.execute("DELETE FROM deviations WHERE id = %s", (report.id,))

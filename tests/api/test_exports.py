@@ -18,7 +18,7 @@ import pyogrio
 import pytest
 from fastapi.testclient import TestClient
 
-from api.accounts import add_user
+from geo.db.accounts import add_user
 
 PASSWORD = "correct horse battery"
 STOCKHOLM = ZoneInfo("Europe/Stockholm")

@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 from shapely.geometry import box, shape
 
-from api.accounts import add_user
+from geo.db.accounts import add_user
 
 GEOJSON = "application/geo+json"
 

@@ -11,8 +11,8 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from api.accounts import add_user
 from api.headers import inline_script_hashes
+from geo.db.accounts import add_user
 
 PASSWORD = "correct horse battery"
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from geo import postgis
+from geo.db import connection
 from routes.gpx import route_to_gpx
-from routes.store import import_osm
+from routes.network_io import import_osm
 from tests.browser import launch
 from tests.conftest import DATA_DIR
 
@@ -72,7 +72,7 @@ def test_planner_draws_and_saves_a_route_and_a_zone(
             assert errors == []
         finally:
             browser.close()
-    with postgis.connect(live_db_url) as conn:
+    with connection.connect(live_db_url) as conn:
         route = conn.execute(
             "SELECT ST_NPoints(geom), source, ST_Length(geom::geography) FROM walk_routes "
             "WHERE name = %s",
@@ -91,7 +91,7 @@ def test_a_refused_route_plan_says_why_in_swedish(
     live_server: str, web_users: dict[str, tuple[str, str]], live_db_url: str
 ) -> None:
     """Älvsjö station lies over 500 m from the imported streets: the page names the distance."""
-    with postgis.connect(live_db_url, autocommit=True) as conn:
+    with connection.connect(live_db_url, autocommit=True) as conn:
         import_osm(conn, DATA_DIR / "osm_langbro_solberga_west_2020.osm")  # as `demo load` does
     email, password = web_users["planner"]
     with sync_playwright() as p:

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from geo import postgis
+from geo.db import connection
 from tests.browser import PHONE, launch
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -55,7 +55,7 @@ def sign_in(context: BrowserContext, base: str, email: str, password: str) -> Pa
 
 
 def rows(live_db_url: str, query: str, *params: object) -> list[tuple[object, ...]]:
-    with postgis.connect(live_db_url) as conn:
+    with connection.connect(live_db_url) as conn:
         return conn.execute(query, params).fetchall()  # type: ignore[arg-type]
 
 

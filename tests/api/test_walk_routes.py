@@ -15,8 +15,8 @@ import shapely
 from fastapi.testclient import TestClient
 from pyproj import Transformer
 
-from api.accounts import add_user
-from routes.store import import_osm
+from geo.db.accounts import add_user
+from routes.network_io import import_osm
 from tests.conftest import DATA_DIR
 
 PASSWORD = "correct horse battery"
@@ -299,7 +299,7 @@ def test_concurrent_retries_of_a_zone_store_one_row(db_url: str, demo_report: ob
     """Eight connections store the same zone with one key at once: one row, seven replays."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from geo import postgis, zone_store
+    from geo.db import areas, connection
 
     key = uuid.uuid4()
     ring = [[17.980, 59.282], [17.985, 59.282], [17.985, 59.285], [17.980, 59.282]]
@@ -308,20 +308,20 @@ def test_concurrent_retries_of_a_zone_store_one_row(db_url: str, demo_report: ob
         "geometry": {"type": "Polygon", "coordinates": [ring]},
         "properties": {"name": f"Samtidig {key.hex[:6]}"},
     }
-    with postgis.connect(db_url, autocommit=True) as conn:
+    with connection.connect(db_url, autocommit=True) as conn:
         user = add_user(
             conn, f"z{key.hex[:8]}@example.org", PASSWORD, role="planner", organisation="Älvsjö AIK"
         )
 
     def store(_: int) -> tuple[str, bool]:
-        with postgis.connect(db_url, autocommit=True) as c:
-            return zone_store.create_zone(c, zone, user_id=user.id, client_id=key)
+        with connection.connect(db_url, autocommit=True) as c:
+            return areas.create_zone(c, zone, user_id=user.id, client_id=key)
 
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(store, range(8)))
     assert [created for _, created in results].count(True) == 1
     assert len({slug for slug, _ in results}) == 1
-    with postgis.connect(db_url, autocommit=True) as conn:
+    with connection.connect(db_url, autocommit=True) as conn:
         assert conn.execute(
             "SELECT count(*) FROM zones WHERE client_id = %s", (key,)
         ).fetchone() == (1,)

@@ -13,9 +13,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from geo import postgis
+from geo.db import connection, migrate
 from routes.network import StreetNetwork
-from routes.store import ImportReport, import_osm, network_for
+from routes.network_io import ImportReport, import_osm, network_for
 from tests.conftest import DATA_DIR
 
 LANGBRO = DATA_DIR / "osm_langbro_solberga_west_2020.osm"
@@ -33,8 +33,8 @@ def helsinki_path() -> Path:
 def helsinki_db(make_database) -> tuple[str, ImportReport]:  # type: ignore[no-untyped-def]
     """A migrated database of its own with the Helsinki extract imported (and committed)."""
     url: str = make_database("nv_routes")
-    with postgis.connect(url, autocommit=True) as conn:
-        postgis.migrate(conn)
+    with connection.connect(url, autocommit=True) as conn:
+        migrate.migrate(conn)
         report = import_osm(conn, helsinki_path())
     return url, report
 
@@ -42,15 +42,15 @@ def helsinki_db(make_database) -> tuple[str, ImportReport]:  # type: ignore[no-u
 @pytest.fixture()
 def hconn(helsinki_db: tuple[str, ImportReport]) -> Iterator[psycopg.Connection]:
     """A connection to the Helsinki database inside a transaction rolled back after the test."""
-    with postgis.connect(helsinki_db[0], autocommit=True) as connection:
-        with connection.transaction(force_rollback=True):
-            yield connection
+    with connection.connect(helsinki_db[0], autocommit=True) as c:
+        with c.transaction(force_rollback=True):
+            yield c
 
 
 @pytest.fixture(scope="session")
 def helsinki(helsinki_db: tuple[str, ImportReport]) -> StreetNetwork:
     """The Helsinki street graph, loaded from PostGIS."""
-    with postgis.connect(helsinki_db[0], autocommit=True) as conn:
+    with connection.connect(helsinki_db[0], autocommit=True) as conn:
         return network_for(conn, metric_epsg=HELSINKI_EPSG)
 
 

@@ -17,8 +17,8 @@ from pyproj import Geod
 
 from geo.errors import InvalidInput, NotFound
 from routes.network import StreetNetwork, distance_matrix, shortest_path
+from routes.network_io import ImportReport, import_osm, load_network, network_for
 from routes.osm import is_walkable
-from routes.store import ImportReport, import_osm, load_network, network_for
 from tests.routes.conftest import LANGBRO, helsinki_path
 
 TABLES = ["street_nodes", "street_edges", "network_imports"]

@@ -19,7 +19,7 @@ from routes.network import (
     shortest_path,
     shortest_paths,
 )
-from routes.store import load_network, network_for
+from routes.network_io import load_network, network_for
 from tests.routes.conftest import HELSINKI_EPSG
 
 GEOD = Geod(ellps="WGS84")
@@ -29,10 +29,10 @@ GEOD = Geod(ellps="WGS84")
 def graph(helsinki_db: tuple[str, object]) -> nx.Graph:
     """networkx's graph of the edges the service loads (the stored edges cut into pieces of at
     most 50 m, `routes.densify`; the shortest of parallel edges)."""
-    from geo import postgis
+    from geo.db import connection
 
     g = nx.Graph()
-    with postgis.connect(helsinki_db[0]) as conn:
+    with connection.connect(helsinki_db[0]) as conn:
         for e in split_long_edges(load_network(conn)):
             if e.source != e.target and not (
                 g.has_edge(e.source, e.target) and g[e.source][e.target]["w"] <= e.length_m

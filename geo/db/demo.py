@@ -22,7 +22,7 @@ from shapely import Point, unary_union
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
-from geo import store
+from geo.db import areas
 from geo.geometry import SWEREF99TM, display_name, slugify, to_metric, to_wgs84
 from geo.synthetic import Cluster, generate_deviations
 
@@ -70,7 +70,7 @@ def _read_geojson(path: Path) -> list[dict[str, Any]]:
 
 
 def read_places(data_dir: Path) -> list[dict[str, Any]]:
-    """Places from the stop and POI files, as dicts for `geo.store.upsert_places`."""
+    """Places from the stop and POI files, as dicts for `geo.db.areas.upsert_places`."""
     places: list[dict[str, Any]] = []
     for f in _read_geojson(data_dir / STOPS_FILE):
         p = f["properties"]
@@ -257,12 +257,12 @@ def load_demo(
         demo = json.load(fh)
     report = LoadReport()
     with conn.transaction():
-        areas: dict[str, BaseGeometry] = {}
+        area_geoms: dict[str, BaseGeometry] = {}
         for f in _read_geojson(data_dir / AREAS_FILE):
             name = f["properties"]["name"]
             geom = shape(f["geometry"])
             slug = slugify(name)
-            _, changed = store.upsert_area(
+            _, changed = areas.upsert_area(
                 conn,
                 slug=slug,
                 name=display_name(name),
@@ -271,15 +271,15 @@ def load_demo(
                 source=AREA_SOURCE,
             )
             report.add("areas", int(changed))
-            areas[slug] = geom
+            area_geoms[slug] = geom
         _load_organisations(conn, demo, report)
-        report.add("places", store.upsert_places(conn, read_places(data_dir)))
+        report.add("places", areas.upsert_places(conn, read_places(data_dir)))
         for z in demo["zones"]:
             geom = _circle(z["centre"][0], z["centre"][1], z["radius_m"])
             area_slug = next(
-                (s for s, g in areas.items() if g.contains(Point(z["centre"]))), "solberga"
+                (s for s, g in area_geoms.items() if g.contains(Point(z["centre"]))), "solberga"
             )
-            _, changed = store.upsert_zone(
+            _, changed = areas.upsert_zone(
                 conn,
                 slug=z["slug"],
                 name=z["name"],
@@ -292,6 +292,6 @@ def load_demo(
         if refresh_deviations:
             cur = conn.execute("DELETE FROM deviations WHERE synthetic")
             report.add("deviations_removed", cur.rowcount)
-        focus = unary_union([areas[s] for s in demo["focus_areas"]])
+        focus = unary_union([area_geoms[s] for s in demo["focus_areas"]])
         _load_deviations(conn, demo["synthetic_deviations"], focus, end=end, report=report)
     return report

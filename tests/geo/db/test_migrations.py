@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from geo import postgis
+from geo.db import connection, migrate
 from geo.errors import MigrationError
 
 TABLES = {
@@ -26,9 +26,9 @@ TABLES = {
 
 def test_migrations_from_empty_create_every_table_with_typed_geometries(make_database) -> None:  # type: ignore[no-untyped-def]
     url = make_database("nv_mig")
-    with postgis.connect(url, autocommit=True) as conn:
-        applied = postgis.migrate(conn)
-        assert applied == [m.name for m in postgis.load_migrations()]
+    with connection.connect(url, autocommit=True) as conn:
+        applied = migrate.migrate(conn)
+        assert applied == [m.name for m in migrate.load_migrations()]
         tables = {
             r[0]
             for r in conn.execute(
@@ -67,27 +67,27 @@ def test_migrations_from_empty_create_every_table_with_typed_geometries(make_dat
         categories = conn.execute("SELECT count(*) FROM deviation_categories").fetchone()
         assert categories is not None and categories[0] >= 9
         # A second run applies nothing and changes nothing.
-        assert postgis.migrate(conn) == []
+        assert migrate.migrate(conn) == []
         versions = [r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY 1")]
-        assert versions == [m.version for m in postgis.load_migrations()]
+        assert versions == [m.version for m in migrate.load_migrations()]
 
 
 def test_an_edited_applied_migration_is_refused(make_database) -> None:  # type: ignore[no-untyped-def]
     url = make_database("nv_mig")
-    with postgis.connect(url, autocommit=True) as conn:
-        postgis.migrate(conn)
+    with connection.connect(url, autocommit=True) as conn:
+        migrate.migrate(conn)
         conn.execute("UPDATE schema_migrations SET sha256 = 'edited' WHERE version = 1")
         with pytest.raises(MigrationError, match="never be edited"):
-            postgis.migrate(conn)
+            migrate.migrate(conn)
 
 
 def test_a_database_newer_than_the_code_is_refused(make_database) -> None:  # type: ignore[no-untyped-def]
     url = make_database("nv_mig")
-    with postgis.connect(url, autocommit=True) as conn:
-        postgis.migrate(conn)
+    with connection.connect(url, autocommit=True) as conn:
+        migrate.migrate(conn)
         conn.execute(
             "INSERT INTO schema_migrations (version, name, sha256) "
             "VALUES (9999, '9999_future.sql', 'x')"
         )
         with pytest.raises(MigrationError, match="upgrade nattvandring"):
-            postgis.migrate(conn)
+            migrate.migrate(conn)

@@ -7,121 +7,20 @@ overwrite each other unknowingly (the second gets a conflict).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
-from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
 
 import psycopg
 from psycopg import sql
 from shapely import LineString, to_wkb
 
-from geo import store
+from geo.db import areas
+from geo.db.queries import GEOJSON_DECIMALS, feature_collection
 from geo.errors import Conflict, InvalidGeometry, InvalidInput, NotFound
+from geo.inputs import MAX_LENGTH_M, RouteInput
 
-MAX_VERTICES = 10_000
-MAX_LENGTH_M = 60_000
-MAX_NAME = 200
-MAX_NOTES = 4000
 NEAR_AREA_M = 2000
-SOURCES = ("drawn", "snapped", "planned", "gpx")
-
-
-@dataclass(frozen=True)
-class RouteInput:
-    """A validated route body."""
-
-    name: str
-    coords: list[tuple[float, float]]
-    area: str | None = None
-    notes: str = ""
-    source: str = "drawn"
-    plan: dict[str, Any] | None = None
-
-    def sha256(self) -> str:
-        canonical = {
-            "name": self.name,
-            "area": self.area,
-            "notes": self.notes,
-            "source": self.source,
-            "coords": [[round(x, 7), round(y, 7)] for x, y in self.coords],
-        }
-        return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
-
-
-def parse_route(body: Any, *, source: str = "drawn") -> RouteInput:
-    """A GeoJSON Feature with a LineString and ``properties.name`` (``area``, ``notes``)."""
-    if not isinstance(body, dict) or body.get("type") != "Feature":
-        raise InvalidInput('the body must be a GeoJSON Feature ({"type": "Feature", …})')
-    geometry = body.get("geometry")
-    if not isinstance(geometry, dict) or geometry.get("type") != "LineString":
-        raise InvalidGeometry("the geometry must be a GeoJSON LineString", field="geometry")
-    coords = geometry.get("coordinates")
-    if not isinstance(coords, list) or len(coords) < 2:
-        raise InvalidGeometry("a LineString needs at least two positions", field="geometry")
-    if len(coords) > MAX_VERTICES:
-        raise InvalidGeometry(
-            f"at most {MAX_VERTICES:,} positions; simplify the line first", field="geometry"
-        )
-    points: list[tuple[float, float]] = []
-    for i, c in enumerate(coords):
-        if (
-            not isinstance(c, list)
-            or len(c) not in (2, 3)
-            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in c)
-        ):
-            raise InvalidGeometry(f"position {i} must be [longitude, latitude]", field="geometry")
-        lon, lat = float(c[0]), float(c[1])
-        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-            raise InvalidGeometry(
-                f"position {i} [{lon}, {lat}] is out of range: longitude −180…180, latitude "
-                "−90…90, in that order (GeoJSON is [longitude, latitude])",
-                field="geometry",
-            )
-        points.append((lon, lat))
-    if len(set(points)) < 2:
-        raise InvalidGeometry(
-            "the line has no length: all positions are the same", field="geometry"
-        )
-    props = body.get("properties") or {}
-    if not isinstance(props, dict):
-        raise InvalidInput("properties must be an object", field="properties")
-    unknown = set(props) - {
-        "name",
-        "area",
-        "notes",
-        "version",
-        "id",
-        "length_m",
-        "source",
-        "created_at",
-        "updated_at",
-        "plan",
-    }
-    if unknown:
-        raise InvalidInput(f"unknown properties: {', '.join(sorted(unknown))}", field="properties")
-    name = props.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidInput("properties.name is required (a name for the route)", field="name")
-    if len(name) > MAX_NAME:
-        raise InvalidInput(f"the name may have at most {MAX_NAME} characters", field="name")
-    notes = props.get("notes") or ""
-    if not isinstance(notes, str) or len(notes) > MAX_NOTES:
-        raise InvalidInput(f"notes must be text of at most {MAX_NOTES} characters", field="notes")
-    area = props.get("area")
-    if area is not None and not isinstance(area, str):
-        raise InvalidInput("area must be an area slug such as 'solberga'", field="area")
-    if props.get("source") in SOURCES:
-        source = str(props["source"])
-    return RouteInput(
-        name=name.strip(),
-        coords=points,
-        area=area,
-        notes=notes,
-        source=source,
-        plan=props.get("plan") if isinstance(props.get("plan"), dict) else None,
-    )
 
 
 def _check_place(conn: psycopg.Connection, route: RouteInput) -> int | None:
@@ -154,7 +53,7 @@ def _check_place(conn: psycopg.Connection, route: RouteInput) -> int | None:
             field="geometry",
         )
     if route.area is not None:
-        return store.area_id(conn, route.area)
+        return areas.area_id(conn, route.area)
     return int(nearest)
 
 
@@ -201,8 +100,8 @@ def list_routes(conn: psycopg.Connection, *, area: str | None = None) -> str:
     where, params = sql.SQL("true"), []
     if area is not None:
         where = sql.SQL("r.area_id = %s")
-        params.append(store.area_id(conn, area))
-    return store.feature_collection(conn, sql.SQL("{} WHERE {}").format(_FEATURE, where), params)
+        params.append(areas.area_id(conn, area))
+    return areas.feature_collection(conn, sql.SQL("{} WHERE {}").format(_FEATURE, where), params)
 
 
 def create_route(
@@ -280,7 +179,7 @@ def replace_route(
             ),
         ).fetchone()
         if row is None:
-            raise store.stale_version(
+            raise areas.stale_version(
                 conn,
                 "walk_routes",
                 "id",
@@ -308,3 +207,35 @@ def delete_route(conn: psycopg.Connection, route_id: int) -> None:
         ).fetchone()
         if row is None:
             raise NotFound(f"no walk route {route_id}")
+
+
+def tonight_routes_geojson(conn: psycopg.Connection, *, now: datetime) -> str:
+    """Walk routes of walks that are under way or start within 18 hours of ``now``.
+
+    A walk without a planned end is taken to last four hours (a night walk's usual length).
+    """
+    query = sql.SQL(
+        """
+        SELECT w.planned_start::text || r.id AS sort_key,
+               json_build_object(
+                   'type', 'Feature',
+                   'id', r.id,
+                   'geometry', ST_AsGeoJSON(r.geom, {decimals})::json,
+                   'properties', json_build_object(
+                       'route_id', r.id,
+                       'name', r.name,
+                       'walk_id', w.id,
+                       'planned_start', w.planned_start,
+                       'planned_end', w.planned_end,
+                       'organisation', o.name,
+                       'area', a.slug)) AS feature
+        FROM walks w
+        JOIN walk_routes r ON r.id = w.route_id
+        JOIN organisations o ON o.id = w.organisation_id
+        LEFT JOIN areas a ON a.id = r.area_id
+        WHERE w.status IN ('planned', 'completed')
+          AND w.planned_start <= %s + interval '18 hours'
+          AND coalesce(w.planned_end, w.planned_start + interval '4 hours') >= %s
+        """
+    ).format(decimals=sql.Literal(GEOJSON_DECIMALS))
+    return feature_collection(conn, query, [now, now])

@@ -1,4 +1,4 @@
-"""Reads and writes of areas, zones and places in PostGIS.
+"""Areas (districts), collaboration zones and places in PostGIS: layers, zone edits, demo upserts.
 
 Feature collections are built by PostGIS itself (``ST_AsGeoJSON``, 6 decimals ≈ 0.1 m) and returned
 as JSON text, so a large layer is never turned into Python objects and back.
@@ -6,31 +6,26 @@ as JSON text, so a large layer is never turned into Python objects and back.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from datetime import datetime
+import uuid
 from typing import Any
 
-import numpy as np
 import psycopg
+import shapely
 from psycopg import sql
-from shapely import Geometry, MultiPolygon, Point, Polygon, to_wkb
+from shapely import MultiPolygon, Point, Polygon
 
-from geo.errors import Conflict, InvalidGeometry, NattvandringError, NotFound
-from geo.geometry import BBox
-
-GEOJSON_DECIMALS = 6
-
-
-def _bbox_condition(column: str, bbox: BBox | None) -> tuple[sql.Composable, list[Any]]:
-    if bbox is None:
-        return sql.SQL("true"), []
-    # ST_MakeEnvelope + ST_Intersects lets the planner use the GiST index on the column.
-    return (
-        sql.SQL("ST_Intersects({}, ST_MakeEnvelope(%s, %s, %s, %s, 4326))").format(
-            sql.Identifier(*column.split("."))
-        ),
-        list(bbox.as_tuple()),
-    )
+from geo.db.queries import (
+    GEOJSON_DECIMALS,
+    bbox_condition,
+    feature_collection,
+    stale_version,
+    wkb,
+)
+from geo.errors import Conflict, InvalidGeometry, InvalidInput, NotFound
+from geo.geometry import BBox, slugify
+from geo.inputs import parse_zone
 
 
 def _layer_filter(
@@ -38,33 +33,12 @@ def _layer_filter(
 ) -> tuple[sql.Composable, list[Any]]:
     """The WHERE condition for ``bbox`` and an area slug (joined as ``a``); 404 for an unknown
     area rather than an empty layer."""
-    where, params = _bbox_condition(column, bbox)
+    where, params = bbox_condition(column, bbox)
     if area is not None:
         area_id(conn, area)
         where = sql.SQL("{} AND a.slug = %s").format(where)
         params.append(area)
     return where, params
-
-
-def unpack_float8(packed: bytes) -> np.ndarray:
-    """A column sent as ``string_agg(float8send(x), ''::bytea)``: big-endian float8s.
-
-    >>> unpack_float8(bytes.fromhex("3ff0000000000000" "4000000000000000")).tolist()
-    [1.0, 2.0]
-    """
-    return np.frombuffer(bytes(packed), dtype=">f8").astype(np.float64)
-
-
-def feature_collection(conn: psycopg.Connection, query: sql.Composable, params: list[Any]) -> str:
-    """A FeatureCollection (JSON text) of a query's ``feature`` column, ordered by ``sort_key``."""
-    wrapped = sql.SQL(
-        "SELECT json_build_object('type', 'FeatureCollection', 'features', "
-        "coalesce(json_agg(f.feature ORDER BY f.sort_key), '[]'::json))::text "
-        "FROM ({}) AS f"
-    ).format(query)
-    row = conn.execute(wrapped, params).fetchone()
-    assert row is not None
-    return str(row[0])
 
 
 _AREA_FEATURE = sql.SQL(
@@ -90,7 +64,7 @@ _AREA_FEATURE = sql.SQL(
 
 def areas_geojson(conn: psycopg.Connection, *, bbox: BBox | None = None) -> str:
     """All areas (optionally those meeting ``bbox``) as a GeoJSON FeatureCollection."""
-    where, params = _bbox_condition("a.geom", bbox)
+    where, params = bbox_condition("a.geom", bbox)
     query = _AREA_FEATURE.format(decimals=sql.Literal(GEOJSON_DECIMALS), where=where)
     return feature_collection(conn, query, params)
 
@@ -173,81 +147,7 @@ def places_geojson(
     return feature_collection(conn, query, params)
 
 
-def tonight_routes_geojson(conn: psycopg.Connection, *, now: datetime) -> str:
-    """Walk routes of walks that are under way or start within 18 hours of ``now``.
-
-    A walk without a planned end is taken to last four hours (a night walk's usual length).
-    """
-    query = sql.SQL(
-        """
-        SELECT w.planned_start::text || r.id AS sort_key,
-               json_build_object(
-                   'type', 'Feature',
-                   'id', r.id,
-                   'geometry', ST_AsGeoJSON(r.geom, {decimals})::json,
-                   'properties', json_build_object(
-                       'route_id', r.id,
-                       'name', r.name,
-                       'walk_id', w.id,
-                       'planned_start', w.planned_start,
-                       'planned_end', w.planned_end,
-                       'organisation', o.name,
-                       'area', a.slug)) AS feature
-        FROM walks w
-        JOIN walk_routes r ON r.id = w.route_id
-        JOIN organisations o ON o.id = w.organisation_id
-        LEFT JOIN areas a ON a.id = r.area_id
-        WHERE w.status IN ('planned', 'completed')
-          AND w.planned_start <= %s + interval '18 hours'
-          AND coalesce(w.planned_end, w.planned_start + interval '4 hours') >= %s
-        """
-    ).format(decimals=sql.Literal(GEOJSON_DECIMALS))
-    return feature_collection(conn, query, [now, now])
-
-
-def stale_version(
-    conn: psycopg.Connection,
-    table: str,
-    key_column: str,
-    key: object,
-    sent: int,
-    *,
-    noun: str,
-    missing: str,
-) -> NattvandringError:
-    """Why a versioned update changed no row: `NotFound` (``missing``) when the row is gone,
-    else a `Conflict` naming the stored version (optimistic concurrency)."""
-    row = conn.execute(
-        sql.SQL("SELECT version FROM {} WHERE {} = %s").format(
-            sql.Identifier(table), sql.Identifier(key_column)
-        ),
-        (key,),
-    ).fetchone()
-    if row is None:
-        return NotFound(missing)
-    return Conflict(
-        f"the {noun} was changed by someone else (now version {row[0]}, you sent "
-        f"{sent}): reload it and make your change again"
-    )
-
-
-def database_health(conn: psycopg.Connection) -> dict[str, str]:
-    """Server and PostGIS versions and the schema version, read from the live database."""
-    row = conn.execute(
-        "SELECT current_setting('server_version'), postgis_lib_version(), "
-        "(SELECT max(version) FROM schema_migrations)"
-    ).fetchone()
-    assert row is not None
-    return {"postgresql": str(row[0]), "postgis": str(row[1]), "schema_version": str(row[2])}
-
-
 # -- writes --------------------------------------------------------------------------------------
-
-
-def _wkb(geom: Geometry) -> bytes:
-    if geom.is_empty or not geom.is_valid:
-        raise InvalidGeometry(f"invalid or empty {geom.geom_type}")
-    return bytes(to_wkb(geom, include_srid=False))
 
 
 def upsert_area(
@@ -276,7 +176,7 @@ def upsert_area(
                OR NOT ST_Equals(areas.geom, EXCLUDED.geom)
         RETURNING id
         """,
-        (slug, name, metric_srid, source, _wkb(mp)),
+        (slug, name, metric_srid, source, wkb(mp)),
     ).fetchone()
     return (int(row[0]), True) if row else (area_id(conn, slug), False)
 
@@ -308,7 +208,7 @@ def upsert_zone(
                OR NOT ST_Equals(zones.geom, EXCLUDED.geom)
         RETURNING id
         """,
-        (slug, name, aid, description, illustrative, _wkb(mp)),
+        (slug, name, aid, description, illustrative, wkb(mp)),
     ).fetchone()
     if row:
         return int(row[0]), True
@@ -358,3 +258,171 @@ def upsert_places(conn: psycopg.Connection, places: list[dict[str, Any]]) -> int
             )
             changed += cur.rowcount
     return changed
+
+
+MAX_AREA_KM2 = 50.0
+
+
+def _area_for(conn: psycopg.Connection, geom: Any, area: str | None) -> int:
+    row = conn.execute(
+        """
+        WITH z AS (SELECT ST_SetSRID(ST_GeomFromWKB(%s), 4326) AS g)
+        SELECT ST_Area(z.g::geography) / 1e6,
+               (SELECT a.id FROM areas a WHERE ST_Intersects(a.geom, z.g)
+                ORDER BY ST_Area(ST_Intersection(a.geom, z.g)) DESC, a.id LIMIT 1)
+        FROM z
+        """,
+        (shapely.to_wkb(geom),),
+    ).fetchone()
+    assert row is not None
+    if row[0] > MAX_AREA_KM2:
+        raise InvalidGeometry(
+            f"the zone covers {row[0]:.0f} km²; at most {MAX_AREA_KM2:g} km² (is it in lon/lat?)",
+            field="geometry",
+        )
+    if area is not None:
+        return area_id(conn, area)
+    if row[1] is None:
+        raise InvalidGeometry(
+            "the zone lies in no known area; check the coordinates ([longitude, latitude], WGS 84)",
+            field="geometry",
+        )
+    return int(row[1])
+
+
+def create_zone(
+    conn: psycopg.Connection, body: Any, *, user_id: int, client_id: uuid.UUID | None = None
+) -> tuple[str, bool]:
+    """Store a new zone; its slug comes from the name (numbered when taken).
+
+    Returns the slug and whether the zone is new: with ``client_id`` a retry of the same body
+    returns the stored zone's slug (and ``False``); another body with that id is a `Conflict`.
+    """
+    name, description, area, geom = parse_zone(body)
+    digest = hashlib.sha256(
+        json.dumps([name, description, area, shapely.to_geojson(geom)]).encode()
+    ).hexdigest()
+    with conn.transaction():
+        if client_id is not None:
+            # Concurrent retries wait here for the first one's commit (the unique key).
+            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (str(client_id),))
+            stored = conn.execute(
+                "SELECT slug, body_sha256 FROM zones WHERE client_id = %s", (client_id,)
+            ).fetchone()
+            if stored is not None:
+                if stored[1] != digest:
+                    raise Conflict(
+                        f"another zone was created with the key {client_id}: use a "
+                        "new Idempotency-Key for a new zone"
+                    )
+                return str(stored[0]), False
+        area_id = _area_for(conn, geom, area)
+        base = slugify(name) or "zon"
+        slug, n = base, 1
+        while conn.execute("SELECT 1 FROM zones WHERE slug = %s", (slug,)).fetchone():
+            n += 1
+            slug = f"{base}-{n}"
+        conn.execute(
+            "INSERT INTO zones (slug, name, area_id, description, geom, created_by, client_id, "
+            "body_sha256) VALUES (%s, %s, %s, %s, ST_Multi(ST_SetSRID(ST_GeomFromWKB(%s), 4326)), "
+            "%s, %s, %s)",
+            (slug, name, area_id, description, shapely.to_wkb(geom), user_id, client_id, digest),
+        )
+    return slug, True
+
+
+def replace_zone(conn: psycopg.Connection, slug: str, body: Any) -> None:
+    """Replace a zone; ``properties.version`` must be the stored version (else `Conflict`)."""
+    name, description, area, geom = parse_zone(body)
+    version = (body.get("properties") or {}).get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise InvalidInput(
+            "properties.version is required: the version you are changing", field="version"
+        )
+    with conn.transaction():
+        area_id = _area_for(conn, geom, area)
+        row = conn.execute(
+            "UPDATE zones SET name = %s, description = %s, area_id = %s, illustrative = false, "
+            "geom = ST_Multi(ST_SetSRID(ST_GeomFromWKB(%s), 4326)), version = version + 1, "
+            "updated_at = now() WHERE slug = %s AND version = %s RETURNING id",
+            (name, description, area_id, shapely.to_wkb(geom), slug, version),
+        ).fetchone()
+        if row is None:
+            raise stale_version(
+                conn, "zones", "slug", slug, version, noun="zone", missing=f"no zone {slug!r}"
+            )
+
+
+def delete_zone(conn: psycopg.Connection, slug: str) -> None:
+    with conn.transaction():
+        row = conn.execute("DELETE FROM zones WHERE slug = %s RETURNING id", (slug,)).fetchone()
+        if row is None:
+            raise NotFound(f"no zone {slug!r}")
+
+
+def area_outline(conn: psycopg.Connection, area: str) -> tuple[str, Any]:
+    """The area's name and outline (lon/lat)."""
+    row = conn.execute(
+        "SELECT name, ST_AsBinary(geom) FROM areas WHERE slug = %s", (area,)
+    ).fetchone()
+    if row is None:
+        area_id(conn, area)  # raises NotFound with the usual message
+    assert row is not None
+    return str(row[0]), shapely.from_wkb(bytes(row[1]))
+
+
+def place_point(conn: psycopg.Connection, place_id: int, *, field: str) -> tuple[str, float, float]:
+    """The name and lon/lat of place ``place_id``; `InvalidInput` naming ``field`` if unknown."""
+    row = conn.execute(
+        "SELECT name, ST_X(geom), ST_Y(geom) FROM places WHERE id = %s", (place_id,)
+    ).fetchone()
+    if row is None:
+        raise InvalidInput(
+            f"no place with id {place_id}; GET /api/v1/places lists them", field=field
+        )
+    return str(row[0]), float(row[1]), float(row[2])
+
+
+def nearest_place_names(
+    conn: psycopg.Connection, points: list[tuple[float, float]], *, within_m: float = 250.0
+) -> list[str | None]:
+    """The name of the nearest place within ``within_m`` metres of each lon/lat point, or None."""
+    names: list[str | None] = []
+    for lon, lat in points:
+        row = conn.execute(
+            "SELECT name FROM places WHERE ST_DWithin(geom::geography, "
+            "ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography, %s) "
+            "ORDER BY geom <-> ST_SetSRID(ST_MakePoint(%s, %s), 4326) LIMIT 1",
+            (lon, lat, within_m, lon, lat),
+        ).fetchone()
+        names.append(str(row[0]) if row else None)
+    return names
+
+
+def nearest_area(conn: psycopg.Connection, lon: float, lat: float) -> str:
+    """The slug of the area nearest to a lon/lat point (`InvalidInput` when there is none)."""
+    row = conn.execute(
+        "SELECT slug FROM areas ORDER BY geom <-> ST_SetSRID(ST_MakePoint(%s, %s), 4326) LIMIT 1",
+        (lon, lat),
+    ).fetchone()
+    if row is None:
+        raise InvalidInput("there are no areas; load the demo or add an area first")
+    return str(row[0])
+
+
+def areas_with_network(conn: psycopg.Connection) -> list[tuple[str, str, bool]]:
+    """Slug, name and whether any imported street meets the area's box, by name."""
+    rows = conn.execute(
+        "SELECT a.slug, a.name, EXISTS (SELECT 1 FROM street_edges e WHERE e.geom && a.geom) "
+        "FROM areas a ORDER BY a.name"
+    ).fetchall()
+    return [(str(r[0]), str(r[1]), bool(r[2])) for r in rows]
+
+
+def places_of_kinds(conn: psycopg.Connection, kinds: list[str]) -> list[tuple[int, str, str]]:
+    """Id, name and kind of every place of ``kinds``, by name."""
+    rows = conn.execute(
+        "SELECT p.id, p.name, p.kind FROM places p WHERE p.kind = ANY(%s) ORDER BY p.name, p.id",
+        (kinds,),
+    ).fetchall()
+    return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from geo.demo_store import LoadReport, load_demo
+from geo.db.demo import LoadReport, load_demo
 from geo.synthetic import SYNTHETIC_PREFIX
 from tests.conftest import DATA_DIR
 

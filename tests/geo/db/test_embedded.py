@@ -19,8 +19,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from geo import postgis
-from geo.cluster import EmbeddedCluster, find_bindir
+from geo.db import connection
+from geo.db.embedded import EmbeddedCluster, find_bindir
 from geo.errors import ClusterError
 
 
@@ -36,7 +36,7 @@ def home() -> Iterator[Path]:
 
 
 def _postgis_version(url: str) -> str:
-    postgis.ensure_database(url, "nattvandring")
+    connection.ensure_database(url, "nattvandring")
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
         row = conn.execute("SELECT postgis_lib_version()").fetchone()
@@ -138,7 +138,7 @@ def test_unwritable_data_directory_is_one_clear_error() -> None:
 
 def test_postgis_missing_is_one_clear_error(tmp_path: Path) -> None:
     # A PostgreSQL installation without PostGIS: the real initdb, in a directory whose
-    # share/extension has no postgis.control.
+    # share/extension has no connection.control.
     bindir = tmp_path / "17" / "bin"
     bindir.mkdir(parents=True)
     (bindir / "initdb").symlink_to(find_bindir() / "initdb")

@@ -1,4 +1,5 @@
-"""Deviation reports in PostGIS: idempotent inserts, filtered reads, status changes.
+"""Deviation reports in PostGIS: idempotent inserts, filtered reads, status changes, and the
+columns that exports and analyses read.
 
 Who sees what is decided here, in SQL, so that no code path can leak more: planners and admins
 see everything; walkers never see a reporter and see descriptions only of their own
@@ -18,12 +19,14 @@ import psycopg
 import shapely
 from psycopg import sql
 
-from geo import store
 from geo.analysis import PointSelection
-from geo.category_store import category_codes, check_categories
+from geo.db import areas
+from geo.db.categories import category_codes, check_categories
+from geo.db.queries import unpack_float8
 from geo.deviations import DeviationReport
 from geo.errors import Conflict, InvalidGeometry, InvalidInput, InvalidParameter, NotFound
 from geo.geometry import BBox
+from geo.privacy import Deviations
 
 NEAR_AREA_M = 2000
 MAX_LIMIT = 5000
@@ -242,7 +245,7 @@ def list_features(
         params += list(bbox.as_tuple())
     if area is not None:
         where.append(sql.SQL("d.area_id = %s"))
-        params.append(store.area_id(conn, area))
+        params.append(areas.area_id(conn, area))
     if since is not None:
         where.append(sql.SQL("d.observed_at >= %s"))
         params.append(since)
@@ -322,7 +325,7 @@ def select_points(
     Dismissed reports are left out. Unknown area, zone or category: `NotFound` /
     `InvalidParameter`.
     """
-    store.area_id(conn, area)
+    areas.area_id(conn, area)
     if categories:
         check_categories(conn, categories)
     if zone is not None:
@@ -379,7 +382,7 @@ def select_points(
         },
     ).fetchone()
     assert row is not None
-    floats = store.unpack_float8
+    floats = unpack_float8
     epoch_s = floats(row[2])
     return PointSelection(
         area=area,
@@ -393,4 +396,51 @@ def select_points(
         severity=floats(row[3]),
         weight=floats(row[4]),
         category=np.array(row[5].split(",") if row[5] else [], dtype=object),
+    )
+
+
+def export_deviations(
+    conn: psycopg.Connection,
+    *,
+    area: str,
+    since: datetime,
+    until: datetime,
+    with_descriptions: bool = False,
+) -> Deviations:
+    """The area's reports observed in ``[since, until)``, dismissed ones left out, as columns
+    for an export.
+
+    Reports leave the database here without reporter or organisation (the columns are never
+    selected), and descriptions only when the caller asks for them (the detail profile with
+    ``include_descriptions``).
+    """
+    area_id = areas.area_id(conn, area)
+    description = "d.description" if with_descriptions else "NULL::text"
+    # Packed float8 columns and one text per column (see `deviations.select_points`).
+    row = conn.execute(
+        f"""
+        SELECT coalesce(string_agg(float8send(ST_X(d.geom)), ''::bytea), ''::bytea),
+               coalesce(string_agg(float8send(ST_Y(d.geom)), ''::bytea), ''::bytea),
+               coalesce(string_agg(float8send(extract(epoch FROM d.observed_at)::float8),
+                                   ''::bytea), ''::bytea),
+               coalesce(string_agg(float8send(d.severity::float8), ''::bytea), ''::bytea),
+               coalesce(json_agg(d.category), '[]'), coalesce(json_agg(d.id), '[]'),
+               coalesce(json_agg({description}), '[]')
+        FROM deviations d
+        WHERE d.area_id = %s AND d.observed_at >= %s AND d.observed_at < %s
+          AND d.status <> 'dismissed'
+        """,  # noqa: S608 (a constant column choice; the values are parameters)
+        (area_id, since, until),
+    ).fetchone()
+    assert row is not None
+    floats = unpack_float8
+    epoch = floats(row[2])
+    return Deviations(
+        lon=floats(row[0]),
+        lat=floats(row[1]),
+        category=np.array(row[4], dtype=object),
+        observed_at=(epoch * 1e6).astype("datetime64[us]"),
+        severity=floats(row[3]).astype(np.int64),
+        description=np.array(row[6], dtype=object) if with_descriptions else None,
+        id=np.array(row[5], dtype=object),
     )

@@ -1,0 +1,50 @@
+"""The audit trail (``audit_log``): every export, every read of who reported, every status
+change and admin change writes a row here (DESIGN.md decisions 5 and 9)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import psycopg
+
+
+def write_audit(
+    conn: psycopg.Connection, *, user_id: int, action: str, subject: str, details: dict[str, Any]
+) -> int:
+    """Append an audit row (who, when, what) and return its id."""
+    with conn.transaction():
+        row = conn.execute(
+            "INSERT INTO audit_log (user_id, action, subject, details) "
+            "VALUES (%s, %s, %s, %s::jsonb) RETURNING id",
+            (user_id, action, subject, json.dumps(details, ensure_ascii=False, default=str)),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def list_audit(
+    conn: psycopg.Connection, *, action: str | None = None, limit: int = 100, offset: int = 0
+) -> list[dict[str, Any]]:
+    """Audit rows, newest first, with the e-mail and role of who did it."""
+    rows = conn.execute(
+        """
+        SELECT l.id, l.at, u.email, u.role, l.action, l.subject, l.details
+        FROM audit_log l LEFT JOIN users u ON u.id = l.user_id
+        WHERE (%s::text IS NULL OR l.action = %s)
+        ORDER BY l.at DESC, l.id DESC LIMIT %s OFFSET %s
+        """,
+        (action, action, limit, offset),
+    ).fetchall()
+    return [
+        {
+            "id": r[0],
+            "at": r[1].isoformat(),
+            "user": r[2],
+            "role": r[3],
+            "action": r[4],
+            "subject": r[5],
+            "details": r[6],
+        }
+        for r in rows
+    ]

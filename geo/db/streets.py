@@ -1,0 +1,353 @@
+"""The street network's tables in PostGIS: staged COPY of imported edges, upserts that touch only
+what changed, and the edges of an area or box read back as arrays.
+
+Tables (migration 0004): ``street_nodes`` (OSM node id, point), ``street_edges`` (one row per
+piece of a way between two nodes, keyed by ``(osm_way_id, seq)``) and ``network_imports``.
+Building graphs from these rows is `routes.network_io`'s; this module only moves rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import psycopg
+import shapely
+from numpy.typing import NDArray
+from psycopg import sql
+
+from geo.db.areas import area_id
+from geo.geometry import BBox
+
+
+class EdgeLike(Protocol):
+    """What an edge to store carries (`routes.network.Edge` is one)."""
+
+    @property
+    def source(self) -> int: ...
+    @property
+    def target(self) -> int: ...
+    @property
+    def length_m(self) -> float: ...
+    @property
+    def coords(self) -> NDArray[np.float64]: ...
+    @property
+    def osm_way_id(self) -> int: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def highway(self) -> str: ...
+    @property
+    def name(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class WriteCounts:
+    """Rows an import added, changed, left alone and removed, and the ``network_imports`` row
+    written (None when this file was imported before and nothing changed)."""
+
+    edges_outside_area: int
+    nodes_added: int
+    nodes_updated: int
+    edges_added: int
+    edges_updated: int
+    edges_unchanged: int
+    edges_removed: int
+    import_id: int | None
+
+
+def write_edges(
+    conn: psycopg.Connection,
+    edges: Sequence[EdgeLike],
+    *,
+    file_name: str,
+    sha256: str,
+    ways_walkable: int,
+    area_id: int | None = None,
+    area_buffer_m: float = 500.0,
+    progress: Callable[[str], None] | None = None,
+) -> WriteCounts:
+    """Stage ``edges`` with COPY and upsert them into ``street_nodes``/``street_edges``, in one
+    transaction (a savepoint inside an open one).
+
+    With ``area_id`` only edges meeting the area buffered by ``area_buffer_m`` are kept. An
+    import never deletes ways missing from the file (a file may be a partial extract), only
+    pieces of an imported way beyond its new number of pieces.
+    """
+    pieces: dict[int, int] = {}
+    for e in edges:
+        pieces[e.osm_way_id] = max(pieces.get(e.osm_way_id, 0), e.seq + 1)
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute(
+            """
+            DROP TABLE IF EXISTS pg_temp.nv_stage_edges, pg_temp.nv_stage_nodes;
+            CREATE TEMP TABLE nv_stage_edges (
+                osm_way_id bigint, seq integer, n_pieces integer, source bigint, target bigint,
+                highway text, name text, length_m double precision,
+                geom geometry(LineString, 4326)
+            ) ON COMMIT DROP;
+            CREATE TEMP TABLE nv_stage_nodes (id bigint, geom geometry(Point, 4326))
+                ON COMMIT DROP;
+            """
+        )
+        if progress:
+            progress(f"staging {len(edges):,} edges")
+        _copy_edges(cur, edges, pieces)
+        outside = 0
+        if area_id is not None:
+            cur.execute(
+                sql.SQL(
+                    "DELETE FROM nv_stage_edges s USING ({}) a "
+                    "WHERE NOT ST_Intersects(s.geom, a.geom)"
+                ).format(_BUFFERED_AREA),
+                (area_buffer_m, area_id),
+            )
+            outside = cur.rowcount
+        if progress:
+            progress("writing nodes and edges")
+        nodes_added, nodes_updated = _counts(cur, _UPSERT_NODES)
+        edges_added, edges_updated = _counts(cur, _UPSERT_EDGES)
+        cur.execute(
+            """
+            DELETE FROM street_edges e
+            USING (SELECT DISTINCT osm_way_id, n_pieces FROM nv_stage_edges) w
+            WHERE e.osm_way_id = w.osm_way_id AND e.seq >= w.n_pieces
+            """
+        )
+        removed = cur.rowcount
+        staged = len(edges) - outside
+        counts = {
+            "ways_walkable": ways_walkable,
+            "nodes_added": nodes_added,
+            "nodes_updated": nodes_updated,
+            "edges_added": edges_added,
+            "edges_updated": edges_updated,
+            "edges_unchanged": staged - edges_added - edges_updated,
+            "edges_removed": removed,
+        }
+        changed = nodes_added or nodes_updated or edges_added or edges_updated or removed
+        seen = cur.execute(
+            "SELECT 1 FROM network_imports WHERE sha256 = %s AND area_id IS NOT DISTINCT FROM %s",
+            (sha256, area_id),
+        ).fetchone()
+        import_id = None
+        if changed or seen is None:
+            row = cur.execute(
+                sql.SQL(
+                    "INSERT INTO network_imports (file_name, sha256, area_id, {}) "
+                    "VALUES (%s, %s, %s, {}) RETURNING id"
+                ).format(
+                    sql.SQL(", ").join(map(sql.Identifier, counts)),
+                    sql.SQL(", ").join(sql.Placeholder() * len(counts)),
+                ),
+                (file_name, sha256, area_id, *counts.values()),
+            ).fetchone()
+            assert row is not None
+            import_id = int(row[0])
+        cur.execute("DROP TABLE pg_temp.nv_stage_edges, pg_temp.nv_stage_nodes")
+    return WriteCounts(
+        edges_outside_area=outside,
+        nodes_added=nodes_added,
+        nodes_updated=nodes_updated,
+        edges_added=edges_added,
+        edges_updated=edges_updated,
+        edges_unchanged=counts["edges_unchanged"],
+        edges_removed=removed,
+        import_id=import_id,
+    )
+
+
+EdgeRow = tuple[int, int, float, NDArray[np.float64], int, int, str, str | None]
+
+
+def select_edges(
+    conn: psycopg.Connection,
+    *,
+    area: str | None = None,
+    bbox: BBox | None = None,
+    buffer_m: float = 500.0,
+) -> list[EdgeRow]:
+    """The stored edges meeting ``area`` (buffered by ``buffer_m`` metres) and ``bbox``; all
+    edges if neither is given, ordered by way and piece. Each row is ``(source, target,
+    length_m, coords, osm_way_id, seq, highway, name)`` with ``coords`` a ``(k, 2)`` lon/lat
+    array. `NotFound` for an unknown area."""
+    where: list[sql.Composable] = [sql.SQL("true")]
+    params: list[Any] = []
+    if area is not None:
+        aid = area_id(conn, area)
+        where.append(sql.SQL("ST_Intersects(e.geom, ({}))").format(_BUFFERED_AREA))
+        params += [buffer_m, aid]
+    if bbox is not None:
+        where.append(sql.SQL("ST_Intersects(e.geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326))"))
+        params += list(bbox.as_tuple())
+    rows = conn.execute(
+        sql.SQL(
+            "SELECT e.source, e.target, e.length_m, ST_AsBinary(e.geom), e.osm_way_id, e.seq, "
+            "e.highway, e.name FROM street_edges e WHERE {} ORDER BY e.osm_way_id, e.seq"
+        ).format(sql.SQL(" AND ").join(where)),
+        params,
+    ).fetchall()
+    if not rows:
+        return []
+    lines = shapely.from_wkb([bytes(r[3]) for r in rows])
+    coords, index = shapely.get_coordinates(lines, return_index=True)
+    splits = np.split(coords, np.flatnonzero(np.diff(index)) + 1)
+    return [
+        (int(r[0]), int(r[1]), float(r[2]), xy, int(r[4]), int(r[5]), str(r[6]), r[7])
+        for r, xy in zip(rows, splits, strict=True)
+    ]
+
+
+def box_around(
+    conn: psycopg.Connection,
+    area_id: int,
+    points: Sequence[tuple[float, float]],
+    *,
+    buffer_m: float,
+    max_m: float,
+) -> tuple[int, BBox | None]:
+    """How many ``points`` lie more than ``buffer_m`` but at most ``max_m`` from the area, and
+    the lon/lat box around the buffered area and those buffered points (None when none does).
+    Buffers are taken in the area's metric CRS."""
+    lons = [float(p[0]) for p in points]
+    lats = [float(p[1]) for p in points]
+    row = conn.execute(
+        """
+        WITH a AS (SELECT geom, metric_srid FROM areas WHERE id = %(aid)s),
+        p AS (SELECT ST_SetSRID(ST_MakePoint(x, y), 4326) AS geom
+              FROM unnest(%(lons)s::float8[], %(lats)s::float8[]) AS t(x, y)),
+        outside AS (SELECT p.geom FROM p, a
+                    WHERE NOT ST_DWithin(a.geom::geography, p.geom::geography, %(buffer)s)
+                      AND ST_DWithin(a.geom::geography, p.geom::geography, %(max)s)),
+        box AS (SELECT ST_Extent(ST_Transform(ST_Buffer(ST_Transform(g, a.metric_srid),
+                                                        %(buffer)s), 4326)) AS e
+                FROM a, (SELECT geom AS g FROM a UNION ALL SELECT geom FROM outside) AS u)
+        SELECT (SELECT count(*) FROM outside), ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
+        FROM box
+        """,
+        {"aid": area_id, "lons": lons, "lats": lats, "buffer": buffer_m, "max": max_m},
+    ).fetchone()
+    assert row is not None
+    if not row[0]:
+        return 0, None
+    return int(row[0]), BBox(*(round(float(v), 6) for v in row[1:]))
+
+
+def street_lines(conn: psycopg.Connection, *, area: str, buffer_m: float = 300.0) -> list[Any]:
+    """The imported streets within ``buffer_m`` of the area (for a map's base), lon/lat."""
+    aid = area_id(conn, area)
+    rows = conn.execute(
+        """
+        SELECT ST_AsBinary(e.geom) FROM street_edges e, areas a
+        WHERE a.id = %s AND e.geom && ST_Expand(a.geom, %s / 50000.0)
+          AND ST_DWithin(e.geom::geography, a.geom::geography, %s)
+        """,
+        (aid, buffer_m, buffer_m),
+    ).fetchall()
+    return list(shapely.from_wkb([bytes(r[0]) for r in rows])) if rows else []
+
+
+def area_srid(conn: psycopg.Connection, area: str) -> tuple[int, int]:
+    """The id and metric SRID of area ``area`` (`NotFound` if unknown)."""
+    aid = area_id(conn, area)
+    row = conn.execute("SELECT metric_srid FROM areas WHERE id = %s", (aid,)).fetchone()
+    assert row is not None
+    return aid, int(row[0])
+
+
+# The area buffered in its metric CRS (metres), back in WGS 84 for the GiST-indexed test.
+_BUFFERED_AREA = sql.SQL(
+    "SELECT ST_Transform(ST_Buffer(ST_Transform(a.geom, a.metric_srid), %s), 4326) AS geom "
+    "FROM areas a WHERE a.id = %s"
+)
+
+
+def _copy_edges(
+    cur: psycopg.Cursor[Any], edges: Sequence[EdgeLike], pieces: dict[int, int]
+) -> None:
+    """COPY the edges and their end nodes into the staging tables (hex EWKB geometries)."""
+    if not edges:
+        return
+    sizes = np.array([len(e.coords) for e in edges])
+    lines = shapely.linestrings(
+        np.concatenate([e.coords for e in edges]), indices=np.repeat(np.arange(len(edges)), sizes)
+    )
+    hex_lines = shapely.to_wkb(shapely.set_srid(lines, 4326), hex=True, include_srid=True)
+    with cur.copy(
+        "COPY nv_stage_edges (osm_way_id, seq, n_pieces, source, target, highway, name, "
+        "length_m, geom) FROM STDIN"
+    ) as copy:
+        for e, g in zip(edges, hex_lines, strict=True):
+            name = e.name.strip() if e.name else None
+            copy.write_row(
+                (
+                    e.osm_way_id,
+                    e.seq,
+                    pieces[e.osm_way_id],
+                    e.source,
+                    e.target,
+                    e.highway,
+                    name or None,
+                    e.length_m,
+                    g,
+                )
+            )
+    ends: dict[int, tuple[float, float]] = {}
+    for e in edges:
+        ends[e.source] = (float(e.coords[0, 0]), float(e.coords[0, 1]))
+        ends[e.target] = (float(e.coords[-1, 0]), float(e.coords[-1, 1]))
+    ids = list(ends)
+    points = shapely.set_srid(shapely.points(np.array([ends[i] for i in ids])), 4326)
+    hex_points = shapely.to_wkb(points, hex=True, include_srid=True)
+    with cur.copy("COPY nv_stage_nodes (id, geom) FROM STDIN") as copy:
+        for i, g in zip(ids, hex_points, strict=True):
+            copy.write_row((i, g))
+
+
+def _counts(cur: psycopg.Cursor[Any], statement: sql.SQL) -> tuple[int, int]:
+    """Rows inserted and rows updated by an upsert that returns ``(xmax = 0)`` per row."""
+    row = cur.execute(
+        sql.SQL(
+            "WITH w AS ({}) "
+            "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM w"
+        ).format(statement)
+    ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+# Only nodes that a staged edge ends at (some may have been cut by the area filter); a row is
+# rewritten only if its position changed. xmax = 0 marks a freshly inserted row.
+_UPSERT_NODES = sql.SQL("""
+    INSERT INTO street_nodes AS n (id, geom)
+    SELECT s.id, s.geom FROM nv_stage_nodes s
+    WHERE s.id IN (SELECT source FROM nv_stage_edges UNION SELECT target FROM nv_stage_edges)
+    ON CONFLICT (id) DO UPDATE SET geom = EXCLUDED.geom
+        WHERE NOT ST_OrderingEquals(n.geom, EXCLUDED.geom)
+    RETURNING (n.xmax = 0) AS inserted
+""")
+
+
+_UPSERT_EDGES = sql.SQL("""
+    INSERT INTO street_edges AS e
+        (osm_way_id, seq, source, target, highway, name, length_m, geom)
+    SELECT osm_way_id, seq, source, target, highway, name, length_m, geom
+    FROM nv_stage_edges ORDER BY osm_way_id, seq
+    ON CONFLICT (osm_way_id, seq) DO UPDATE
+        SET source = EXCLUDED.source, target = EXCLUDED.target, highway = EXCLUDED.highway,
+            name = EXCLUDED.name, length_m = EXCLUDED.length_m, geom = EXCLUDED.geom
+        WHERE (e.source, e.target, e.highway, e.name, e.length_m)
+                  IS DISTINCT FROM (EXCLUDED.source, EXCLUDED.target, EXCLUDED.highway,
+                                    EXCLUDED.name, EXCLUDED.length_m)
+           OR NOT ST_OrderingEquals(e.geom, EXCLUDED.geom)
+    RETURNING (e.xmax = 0) AS inserted
+""")
+
+
+def network_generation(conn: psycopg.Connection) -> int:
+    """The id of the latest import that changed the network (0 before any import)."""
+    row = conn.execute("SELECT coalesce(max(id), 0) FROM network_imports").fetchone()
+    assert row is not None
+    return int(row[0])
