@@ -24,13 +24,14 @@ from geo.analysis import HeatParams, HotSpotParams, Window, heat_map, hot_spot_m
 from geo.db import areas, audit, categories, deviations, streets, walk_routes, walks
 from geo.db.accounts import User
 from geo.errors import Forbidden, InvalidParameter
+from geo.geometry import DEFAULT_TIME_ZONE
 from geo.isopleths import isopleths_geojson
 from geo.privacy import detail_rows, partner_aggregates, zone_category_counts
 from maps import export as layers_out
 from maps import layers as ml
 from maps.report import CategoryZoneRow, HotspotChange, MethodNote, meeting_report_pdf
 
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
+STOCKHOLM = ZoneInfo(DEFAULT_TIME_ZONE)  # the demo's areas' wall clock
 PROFILES = ("partner", "detail")
 FORMATS = ("gpkg", "geojson", "kml", "csv", "shp", "pdf")
 MEDIA_TYPES = {

@@ -22,6 +22,9 @@ from geo.errors import InvalidParameter
 
 WGS84 = 4326
 SWEREF99TM = 3006
+# The wall clock of the Swedish areas: the default of every area's ``time_zone`` (migration
+# 0007), as SWEREF 99 TM is the default of its ``metric_srid``.
+DEFAULT_TIME_ZONE = "Europe/Stockholm"
 
 BBOX_FORM = "minlon,minlat,maxlon,maxlat in degrees (WGS 84), for example 17.97,59.26,18.06,59.30"
 

@@ -12,7 +12,7 @@ Two profiles:
     organisation; the description only when asked for.
 
 Pure computation: columns in, rows out; no files, database or network. Local dates come from the
-wall clock of ``tz`` (Europe/Stockholm), so a report at 01:30 on a Saturday belongs to Friday's
+wall clock of ``tz`` (the area's time zone), so a report at 01:30 on a Saturday belongs to Friday's
 night.
 """
 
@@ -28,7 +28,7 @@ import shapely
 from shapely import Geometry
 
 from geo.errors import InvalidParameter
-from geo.geometry import SWEREF99TM, WGS84, transformer
+from geo.geometry import DEFAULT_TIME_ZONE, SWEREF99TM, WGS84, transformer
 from geo.timeofweek import bucket_days, bucket_label, check_bucket, local_wall_clock
 
 PROFILES = ("partner", "detail")
@@ -199,7 +199,7 @@ def partner_aggregates(
     cell_m: float = 250.0,
     bucket: str = "week",
     min_count: int = MIN_PARTNER_COUNT,
-    tz: str = "Europe/Stockholm",
+    tz: str = DEFAULT_TIME_ZONE,
 ) -> PartnerAggregates:
     """Counts per zone and per grid cell, by category and time bucket, small counts suppressed.
 
@@ -363,7 +363,7 @@ def detail_rows(
     records: Deviations | Iterable[DeviationRecord],
     *,
     include_descriptions: bool = False,
-    tz: str = "Europe/Stockholm",
+    tz: str = DEFAULT_TIME_ZONE,
 ) -> list[DetailRow]:
     """One row per report for the detail profile, without reporter or organisation.
 

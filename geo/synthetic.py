@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from shapely import Geometry, Point, contains_xy
 
-from geo.geometry import SWEREF99TM, to_metric, transformer
+from geo.geometry import DEFAULT_TIME_ZONE, SWEREF99TM, to_metric, transformer
 
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
+STOCKHOLM = ZoneInfo(DEFAULT_TIME_ZONE)
 SYNTHETIC_NAMESPACE = uuid.UUID("5f0c3a52-8d0e-4c36-9a8e-6e61747476a1")
 SYNTHETIC_PREFIX = "SYNTETISK"
 DESCRIPTION = f"{SYNTHETIC_PREFIX} demoavvikelse (genererad, inte en verklig rapport)"

@@ -5,8 +5,9 @@ its local week or night.
 
 A night belongs to the day it STARTS: ``days=fri-sat, hours=20-02`` selects Friday 20:00 to
 Saturday 02:00 and Saturday 20:00 to Sunday 02:00, but not the small hours of Friday (that is
-Thursday's night). Local time is the area's wall-clock time (``Europe/Stockholm``), with daylight
-saving time handled through the zone's real UTC offsets.
+Thursday's night). Local time is the area's wall-clock time (its ``time_zone``, by default
+`geo.geometry.DEFAULT_TIME_ZONE`), with daylight saving time handled through the zone's real UTC
+offsets.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from geo.errors import InvalidParameter
+from geo.geometry import DEFAULT_TIME_ZONE
 
 DAYS_FORM = (
     "days as a range or a comma-separated list of weekdays: English (mon, tue, wed, thu, fri, "
@@ -175,7 +177,7 @@ def _utc_offsets_us(utc_us: np.ndarray, tz: ZoneInfo) -> np.ndarray:
     return np.asarray(values, dtype=np.int64)[np.maximum(index, 0)]
 
 
-def local_wall_clock(utc: np.ndarray, tz: str = "Europe/Stockholm") -> np.ndarray:
+def local_wall_clock(utc: np.ndarray, tz: str = DEFAULT_TIME_ZONE) -> np.ndarray:
     """UTC instants (``datetime64``) as the wall-clock time of ``tz``, ``datetime64[us]``.
 
     NaT stays NaT.
@@ -198,7 +200,7 @@ def in_time_of_week(
     *,
     days: frozenset[int] | None,
     hours: tuple[int, int] | None,
-    tz: str = "Europe/Stockholm",
+    tz: str = DEFAULT_TIME_ZONE,
 ) -> np.ndarray:
     """Which timestamps fall in the time-of-week window, in the zone's local time.
 
@@ -246,7 +248,7 @@ def in_time_of_week(
     return valid & inside
 
 
-def bucket_days(utc: np.ndarray, *, bucket: str, tz: str = "Europe/Stockholm") -> np.ndarray:
+def bucket_days(utc: np.ndarray, *, bucket: str, tz: str = DEFAULT_TIME_ZONE) -> np.ndarray:
     """The first local date of each instant's bucket, as days since 1970-01-01 (int64).
 
     ``night``: the night runs 12:00–12:00 local time and starts on the returned date; ``week``:

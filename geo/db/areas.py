@@ -53,6 +53,7 @@ _AREA_FEATURE = sql.SQL(
                    'name', a.name,
                    'kind', a.kind,
                    'metric_crs', 'EPSG:' || a.metric_srid,
+                   'time_zone', a.time_zone,
                    'area_km2',
                    round((ST_Area(ST_Transform(a.geom, a.metric_srid)) / 1e6)::numeric, 3),
                    'source', a.source)) AS feature

@@ -22,15 +22,16 @@ def walked_tracks(
             json_build_object('type', 'Feature', 'geometry', ST_AsGeoJSON(w.track, 6)::json,
                               'properties', json_build_object(
                                   'date', (coalesce(w.started_at, w.planned_start)
-                                           AT TIME ZONE 'Europe/Stockholm')::date,
+                                           AT TIME ZONE a.time_zone)::date,
                                   'walkers', w.walkers, 'route', r.name))
             ORDER BY w.planned_start), '[]'::json))::text
         FROM walks w LEFT JOIN walk_routes r ON r.id = w.route_id
+             CROSS JOIN (SELECT time_zone FROM areas WHERE id = %s) a
         WHERE w.track IS NOT NULL AND w.status IN ('completed', 'approved')
           AND w.planned_start >= %s AND w.planned_start < %s
           AND (w.area_id = %s OR ST_Intersects(w.track, (SELECT geom FROM areas WHERE id = %s)))
         """,
-        (since, until, area_id, area_id),
+        (area_id, since, until, area_id, area_id),
     ).fetchone()
     assert row is not None
     result: dict[str, Any] = json.loads(row[0])

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from shapely.geometry import box, shape
 
 from geo.db.accounts import add_user
+from geo.geometry import DEFAULT_TIME_ZONE
 
 GEOJSON = "application/geo+json"
 
@@ -32,6 +33,7 @@ def test_areas_are_a_feature_collection_of_real_districts(client: TestClient) ->
     solberga = next(f for f in fc["features"] if f["id"] == "solberga")
     assert solberga["properties"]["name"] == "Solberga"
     assert solberga["properties"]["metric_crs"] == "EPSG:3006"
+    assert solberga["properties"]["time_zone"] == DEFAULT_TIME_ZONE == "Europe/Stockholm"
     geom = shape(solberga["geometry"])
     assert geom.is_valid and geom.geom_type == "MultiPolygon"
     # GeoJSON order is lon, lat: Solberga lies near 18.0 E, 59.28 N.
