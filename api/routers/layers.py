@@ -1,4 +1,5 @@
-"""Read-only map layers: areas, collaboration zones and places, as GeoJSON."""
+"""Map layers as GeoJSON: areas and places (read-only), and collaboration zones (read by all;
+drawn, replaced and deleted by planners)."""
 
 from __future__ import annotations
 
