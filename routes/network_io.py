@@ -38,13 +38,12 @@ _CACHE_SIZE = 8
 
 
 @dataclass(frozen=True)
-class ImportReport:
-    """What an import read and changed.
+class ImportReport(streets.WriteCounts):
+    """What an import read and changed: the counts of `geo.db.streets.WriteCounts` and the file.
 
     ``ways_read`` counts the file's ways tagged ``highway``, ``ways_walkable`` those kept;
     ``edges_in_file`` the pieces they split into, of which ``edges_outside_area`` were beyond
-    the area's 500 m buffer. ``import_id`` is the ``network_imports`` row written, or None when
-    this file was imported before and nothing changed.
+    the area's 500 m buffer.
     """
 
     file_name: str
@@ -53,24 +52,6 @@ class ImportReport:
     ways_read: int
     ways_walkable: int
     edges_in_file: int
-    edges_outside_area: int
-    nodes_added: int
-    nodes_updated: int
-    edges_added: int
-    edges_updated: int
-    edges_unchanged: int
-    edges_removed: int
-    import_id: int | None
-
-    @property
-    def changed(self) -> bool:
-        return bool(
-            self.nodes_added
-            or self.nodes_updated
-            or self.edges_added
-            or self.edges_updated
-            or self.edges_removed
-        )
 
 
 def import_osm(

@@ -57,6 +57,16 @@ class WriteCounts:
     edges_removed: int
     import_id: int | None
 
+    @property
+    def changed(self) -> bool:
+        return bool(
+            self.nodes_added
+            or self.nodes_updated
+            or self.edges_added
+            or self.edges_updated
+            or self.edges_removed
+        )
+
 
 def write_edges(
     conn: psycopg.Connection,
