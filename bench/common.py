@@ -7,23 +7,19 @@ and reuse while the row count matches. Its deviations are SYNTHETIC (random, not
 
 from __future__ import annotations
 
-import os
 import secrets
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 
+from api.server_process import served
 from api.settings import AppSettings
 from geo.db import connection, migrate
 from geo.db.accounts import add_user
 from geo.db.demo import load_demo
-from geo.db.embedded import free_port
 
 BENCH_DB = "nv_bench"
 BENCH_PASSWORD = "benchmark-password-not-secret"
@@ -96,31 +92,11 @@ def ensure_user(url: str, role: str) -> str:
 @contextmanager
 def live_server(url: str) -> Iterator[str]:
     """``nattvandring serve`` on a free port over ``url``; yields the base URL."""
-    port = free_port()
-    env = {**os.environ, "NATTVANDRING_DATABASE_URL": url}
-    cli = Path(sys.executable).parent / "nattvandring"
-    proc = subprocess.Popen(
-        [str(cli), "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("nattvandring serve did not come up")
-            time.sleep(0.2)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        with served(url) as base:
+            yield base
+    except RuntimeError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def token(base: str, email: str) -> dict[str, str]:

@@ -12,25 +12,22 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.deps import get_conn
+from api.server_process import served
 from api.settings import AppSettings
 from geo.db import connection, migrate
 from geo.db.accounts import add_user
 from geo.db.demo import LoadReport, load_demo
-from geo.db.embedded import EmbeddedCluster, free_port
+from geo.db.embedded import EmbeddedCluster
 from geo.settings import DatabaseSettings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -138,34 +135,13 @@ def live_server(live_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
 
     Its output goes to a file (a pipe nobody reads would fill up and stall the server).
     """
-    port = free_port()
-    env = {**os.environ, "NATTVANDRING_DATABASE_URL": live_db_url}
-    cli = Path(sys.executable).parent / "nattvandring"
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     with log.open("w") as out:
-        proc = subprocess.Popen(
-            [str(cli), "serve", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"nattvandring serve did not come up:\n{log.read_text()}")
-            time.sleep(0.2)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        try:
+            with served(live_db_url, log=out) as base:
+                yield base
+        except RuntimeError as exc:
+            raise AssertionError(f"{exc}:\n{log.read_text()}") from None
 
 
 @pytest.fixture(scope="session")
