@@ -18,7 +18,7 @@ from geo.deviation_store import select_points
 from geo.errors import InvalidInput
 from geo.timeofweek import parse_days, parse_hours
 from routes.network import StreetNetwork
-from routes.plan import Candidate, Plan
+from routes.plan_types import Candidate, Plan
 from routes.planner import plan_route
 from routes.store import network_around
 

@@ -14,7 +14,7 @@ from geo.errors import InvalidInput
 from routes.errors import InvalidGpx
 from routes.gpx import MAX_POINTS, parse_gpx, route_to_gpx
 from routes.network import StreetNetwork, shortest_path
-from routes.plan import PlannedStop
+from routes.plan_types import PlannedStop
 
 
 def _walk(langbro: StreetNetwork) -> list[tuple[float, float]]:

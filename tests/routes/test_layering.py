@@ -13,6 +13,7 @@ PURE = [
     "network.py",
     "onetoone.py",
     "planner.py",
+    "plan_types.py",
     "orienteering.py",
     "snap.py",
     "gpx.py",

@@ -18,7 +18,7 @@ from geo.geometry import transformer
 from routes.errors import BudgetTooShort, NotNearNetwork
 from routes.gpx import parse_gpx, route_to_gpx
 from routes.network import StreetNetwork, distance_matrix, shortest_paths
-from routes.plan import Candidate, Plan
+from routes.plan_types import Candidate, Plan
 from routes.planner import plan_route
 
 GEOD = Geod(ellps="WGS84")
