@@ -32,7 +32,7 @@ from routes import orienteering as orient  # noqa: E402
 from routes.densify import split_long_edges  # noqa: E402
 from routes.network import StreetNetwork, distance_matrix, shortest_path  # noqa: E402
 from routes.osm import read_walkable_edges  # noqa: E402
-from routes.plan import Candidate  # noqa: E402
+from routes.plan_types import Candidate  # noqa: E402
 from routes.planner import plan_route  # noqa: E402
 
 HELSINKI_EPSG = 3067  # ETRS-TM35FIN

@@ -26,6 +26,9 @@ SWEREF99TM = 3006
 # 0007), as SWEREF 99 TM is the default of its ``metric_srid``.
 DEFAULT_TIME_ZONE = "Europe/Stockholm"
 
+# A position in WGS 84 degrees, GeoJSON order: (longitude, latitude).
+LonLat = tuple[float, float]
+
 BBOX_FORM = "minlon,minlat,maxlon,maxlat in degrees (WGS 84), for example 17.97,59.26,18.06,59.30"
 
 
@@ -115,12 +118,13 @@ def display_name(upper: str) -> str:
     return upper.strip().capitalize()
 
 
-# A lon/lat mapping: a pyproj Transformer, or a function (x, y) -> (lon, lat) on arrays.
-LonLat = Transformer | Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+# A mapping of metric coordinates to WGS 84: a pyproj Transformer, or a function
+# (x, y) -> (lon, lat) on arrays.
+ToWgs84 = Transformer | Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 def lonlat_function(
-    to_wgs84: LonLat | None, crs: str
+    to_wgs84: ToWgs84 | None, crs: str
 ) -> Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """A vectorised ``(x, y) -> (lon, lat)`` from a Transformer, a function or None (``crs``)."""
     if to_wgs84 is None:

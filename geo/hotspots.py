@@ -18,7 +18,7 @@ import shapely
 from scipy import sparse
 from scipy.special import ndtr
 
-from geo.geometry import LonLat, lonlat_function
+from geo.geometry import ToWgs84, lonlat_function
 from geo.grid import Grid
 
 # ArcGIS's hot spot colours; not significant cells have no fill.
@@ -202,7 +202,7 @@ def hotspots_geojson(
     q: np.ndarray,
     classes: np.ndarray,
     *,
-    to_wgs84: LonLat | None = None,
+    to_wgs84: ToWgs84 | None = None,
     significant_only: bool = False,
 ) -> dict[str, Any]:
     """The cells as a GeoJSON FeatureCollection in WGS 84 lon/lat.

@@ -16,7 +16,7 @@ from rasterio.transform import Affine
 from shapely import Geometry
 
 from geo.errors import InvalidParameter
-from geo.geometry import LonLat, lonlat_function
+from geo.geometry import ToWgs84, lonlat_function
 from geo.heat import Raster
 
 
@@ -67,7 +67,7 @@ def _round_coords(geom: Geometry, fn: Callable[..., Any]) -> Geometry:
 
 
 def isopleths_geojson(
-    raster: Raster, *, levels: tuple[float, ...] = (0.5, 0.75, 0.9), to_wgs84: LonLat | None = None
+    raster: Raster, *, levels: tuple[float, ...] = (0.5, 0.75, 0.9), to_wgs84: ToWgs84 | None = None
 ) -> dict[str, Any]:
     """The isopleths as a GeoJSON FeatureCollection in WGS 84 lon/lat.
 

@@ -14,8 +14,8 @@ from typing import Protocol
 import gpxpy
 import gpxpy.gpx
 
+from geo.geometry import LonLat
 from routes.errors import InvalidGpx
-from routes.network import LonLat
 
 MAX_GPX_BYTES = 10 * 1024 * 1024
 MAX_POINTS = 20_000
@@ -24,7 +24,7 @@ DECIMALS = 7
 
 
 class NamedPoint(Protocol):
-    """Anything with a name and a lon/lat position (a `routes.plan.PlannedStop`, say)."""
+    """Anything with a name and a lon/lat position (a `routes.plan_types.PlannedStop`, say)."""
 
     @property
     def name(self) -> str: ...

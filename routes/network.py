@@ -29,11 +29,9 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
-from geo.geometry import SWEREF99TM, transformer
+from geo.geometry import SWEREF99TM, LonLat, transformer
 from routes.errors import NoRoute, UnknownNode
 from routes.onetoone import OneToOne, walk_back
-
-LonLat = tuple[float, float]
 
 
 @dataclass(frozen=True, eq=False)

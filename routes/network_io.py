@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from geo.db import Connection, streets
-from geo.geometry import SWEREF99TM, BBox
+from geo.geometry import SWEREF99TM, BBox, LonLat
 from routes.densify import split_long_edges
 from routes.errors import NetworkNotImported
-from routes.network import Edge, LonLat, StreetNetwork
+from routes.network import Edge, StreetNetwork
 from routes.osm import Progress, file_sha256, read_walkable_edges
 
 logger = logging.getLogger(__name__)

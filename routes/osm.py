@@ -41,6 +41,7 @@ import osmium
 from pyproj import Geod
 
 from geo.errors import InvalidInput
+from geo.geometry import LonLat
 from routes.network import Edge
 
 logger = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ class _Way:
     highway: str
     name: str | None
     refs: list[int]
-    coords: list[tuple[float, float] | None]
+    coords: list[LonLat | None]
 
 
 def file_sha256(path: str | Path) -> str:
@@ -155,7 +156,7 @@ def read_walkable_edges(
             if not is_walkable(tags):
                 continue
             refs: list[int] = []
-            coords: list[tuple[float, float] | None] = []
+            coords: list[LonLat | None] = []
             for nd in way.nodes:
                 # A repeated node (an editing error) would make a zero-length segment.
                 if refs and nd.ref == refs[-1]:
@@ -181,11 +182,11 @@ def _split(ways: list[_Way], read: int) -> OsmNetwork:
     for w in ways:
         uses.update(r for r, c in zip(w.refs, w.coords, strict=True) if c is not None)
     missing = sum(c is None for w in ways for c in w.coords)
-    pieces: list[tuple[_Way, int, list[int], list[tuple[float, float]]]] = []
+    pieces: list[tuple[_Way, int, list[int], list[LonLat]]] = []
     for w in ways:
         seq = 0
         refs: list[int] = []
-        pts: list[tuple[float, float]] = []
+        pts: list[LonLat] = []
         for ref, c in zip(w.refs, w.coords, strict=True):
             if c is None:  # the way leaves the extract: end the piece here
                 if len(refs) >= 2:

@@ -6,6 +6,16 @@ street graph (one multi-source Dijkstra call for start, end and all candidates),
 straight lines. A fast heuristic gives a plan first; OR-Tools' routing library then tries to
 improve it from that plan within the time limit; the better of the two is kept.
 
+`plan_route` runs four steps, each a function of the request (`_Context`, checked and frozen)
+and of what the steps before it found:
+
+1. `_snap`: the start, the end and every candidate onto their nearest street nodes; candidates
+   too far from a street, or on the node of a better one, are left out.
+2. `_instance`: the street distances between those nodes and the orienteering instance on
+   them; candidates that cannot be reached and back within the budget are left out.
+3. `_solve`: the must-visit tour (or `BudgetTooShort`), the heuristic, then OR-Tools.
+4. `_assemble`: the route's line along the streets, arrival times and the `Plan`.
+
 Units: distances in metres, times in seconds, speeds in km/h; positions in WGS 84 lon/lat.
 """
 
@@ -14,13 +24,16 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
+from geo.geometry import LonLat
 from routes import orienteering as orient
 from routes.errors import BudgetTooShort, NotNearNetwork
-from routes.network import LonLat, ShortestPaths, StreetNetwork, nearest_nodes, shortest_paths
-from routes.plan import (
+from routes.network import ShortestPaths, StreetNetwork, nearest_nodes, shortest_paths
+from routes.plan_types import (
     Candidate,
     LeftOut,
     Plan,
@@ -28,25 +41,6 @@ from routes.plan import (
     SolverInfo,
     validate_request,
 )
-
-
-def _minutes(seconds: float) -> str:
-    """Whole minutes, rounded up."""
-    return f"{math.ceil(seconds / 60 - 1e-9):d} min"
-
-
-def _snap_depot(
-    network: StreetNetwork, point: LonLat, label: str, max_snap_m: float
-) -> tuple[int, float]:
-    nodes, dist = nearest_nodes(network, [point])
-    if not dist[0] <= max_snap_m:
-        raise NotNearNetwork(
-            f"the {label} is {dist[0]:.0f} m from the nearest street of the network; move it "
-            f"within {max_snap_m:.0f} m of a street (or import a street network that covers it)",
-            distance_m=float(dist[0]),
-            field=label,
-        )
-    return int(nodes[0]), float(dist[0])
 
 
 def plan_route(
@@ -80,233 +74,357 @@ def plan_route(
         Walking speed, and time spent at each stop.
     time_limit_s
         Wall-clock time for the search (heuristic, then OR-Tools); the distance matrix is extra.
+    max_snap_m
+        How far, in metres, the start, the end and a candidate may lie from the nearest street
+        node.
+    seed
+        Seed of the heuristic's random moves: the same request gives the same plan, up to the
+        time limit.
+
+    Returns
+    -------
+    Plan
+        The walk along the streets, its stops with arrival times, and the candidates left out
+        with the reason for each.
 
     Raises
     ------
     InvalidInput
         Out-of-range numbers or positions.
     NotNearNetwork
-        The start or end is too far from the street network.
+        The start, the end or a must-visit stop is too far from the street network.
     BudgetTooShort
         The must-visit stops (or the walk from start to end) do not fit the budget; the
         message says by how many minutes.
     """
-    validate_request(start, end, budget_s, speed_kmh, dwell_s, candidates, time_limit_s)
-    t0 = time.perf_counter()
-    start_node, start_snap = _snap_depot(network, start, "start", max_snap_m)
-    end_node, end_snap = (
-        (start_node, start_snap) if end is None else _snap_depot(network, end, "end", max_snap_m)
+    validate_request(
+        candidates,
+        start=start,
+        end=end,
+        budget_s=budget_s,
+        speed_kmh=speed_kmh,
+        dwell_s=dwell_s,
+        time_limit_s=time_limit_s,
     )
+    ctx = _Context(
+        network,
+        start=start,
+        end=end,
+        budget_s=budget_s,
+        candidates=tuple(candidates),
+        speed_kmh=speed_kmh,
+        dwell_s=dwell_s,
+        time_limit_s=time_limit_s,
+        max_snap_m=max_snap_m,
+        seed=seed,
+    )
+    t0 = time.perf_counter()
+    snapped = _snap(ctx)
+    problem = _instance(ctx, snapped)
+    solution = _solve(ctx, problem, matrix_s=time.perf_counter() - t0)
+    return _assemble(ctx, snapped, problem, solution)
+
+
+@dataclass(frozen=True)
+class _Context:
+    """The checked request and its street network: what every step reads.
+
+    Matrix indices (of the distance matrix and of the orienteering instance): 0 is the start,
+    1 the end when it is not the start, then the candidates from `first` on.
+    """
+
+    network: StreetNetwork
+    start: LonLat
+    end: LonLat | None
+    budget_s: float
+    candidates: tuple[Candidate, ...]
+    speed_kmh: float
+    dwell_s: float
+    time_limit_s: float
+    max_snap_m: float
+    seed: int
+
+    @property
+    def speed_mps(self) -> float:
+        return self.speed_kmh / 3.6
+
+    @property
+    def end_index(self) -> int:
+        """Matrix index of the end: 0 on a round trip, else 1."""
+        return 0 if self.end is None else 1
+
+    @property
+    def first(self) -> int:
+        """Matrix index of the first candidate (after the start and the end)."""
+        return self.end_index + 1
+
+
+@dataclass(frozen=True, eq=False)
+class _Snapped:
+    """Step 1: the start and end nodes, and the candidates that go on to the matrix.
+
+    ``kept`` holds candidate indices, must-visit first and then by priority, at most one per
+    street node; ``node`` and ``snap_m`` give every candidate's nearest street node and its
+    distance in metres.
+    """
+
+    start_node: int
+    start_snap_m: float
+    end_node: int
+    end_snap_m: float
+    kept: tuple[int, ...]
+    node: NDArray[np.int64]
+    snap_m: NDArray[np.float64]
+    left_out: tuple[LeftOut, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class _Problem:
+    """Step 2: the orienteering instance and the street nodes behind its indices.
+
+    ``nodes[k]`` is the street node of matrix index ``k``; ``kept[k - first]`` the candidate of
+    matrix index ``k`` ≥ `_Context.first`. ``trees`` are the shortest-path trees from every
+    node, for the route's line.
+    """
+
+    inst: orient.Instance
+    nodes: tuple[int, ...]
+    kept: tuple[int, ...]
+    trees: ShortestPaths
+    left_out: tuple[LeftOut, ...]
+
+
+@dataclass(frozen=True)
+class _Solution:
+    """Step 3: the route (matrix indices from start to end) and how it was found."""
+
+    route: list[int]
+    solver: SolverInfo
+
+
+def _snap(ctx: _Context) -> _Snapped:
+    """The start, end and candidates on their nearest street nodes (`NotNearNetwork` for a
+    start, end or must-visit stop farther than ``max_snap_m``)."""
+    start_node, start_snap_m = _snap_depot(ctx, ctx.start, field="start")
+    end_node, end_snap_m = (
+        (start_node, start_snap_m) if ctx.end is None else _snap_depot(ctx, ctx.end, field="end")
+    )
+    cands = ctx.candidates
     left_out: list[LeftOut] = []
-    kept: list[int] = []  # indices into candidates
+    kept: list[int] = []
     by_node: dict[int, int] = {}
     nodes = np.zeros(0, np.int64)
     snaps = np.zeros(0)
-    if candidates:
-        nodes, snaps = nearest_nodes(network, [(c.lon, c.lat) for c in candidates])
+    if cands:
+        nodes, snaps = nearest_nodes(ctx.network, [(c.lon, c.lat) for c in cands])
     # Must-visit first, then by priority, so a duplicate keeps the stop that matters most.
     for i in sorted(
-        range(len(candidates)),
-        key=lambda i: (not candidates[i].must_visit, -candidates[i].priority, i),
+        range(len(cands)), key=lambda i: (not cands[i].must_visit, -cands[i].priority, i)
     ):
-        c = candidates[i]
-        if not snaps[i] <= max_snap_m:
+        c = cands[i]
+        if not snaps[i] <= ctx.max_snap_m:
             if c.must_visit:
                 raise NotNearNetwork(
                     f"must-visit stop {c.name!r} is {snaps[i]:.0f} m from the nearest street; "
-                    f"move it within {max_snap_m:.0f} m of a street",
+                    f"move it within {ctx.max_snap_m:.0f} m of a street",
                     distance_m=float(snaps[i]),
                     field="candidates",
                 )
             left_out.append(
                 LeftOut(
                     c.name,
-                    f"farther than {max_snap_m:.0f} m from the street network ({snaps[i]:.0f} m)",
+                    f"farther than {ctx.max_snap_m:.0f} m from the street network "
+                    f"({snaps[i]:.0f} m)",
                 )
             )
         elif int(nodes[i]) in by_node:
-            other = candidates[by_node[int(nodes[i])]].name
+            other = cands[by_node[int(nodes[i])]].name
             left_out.append(LeftOut(c.name, f"duplicate of stop {other} (same street node)"))
         else:
             by_node[int(nodes[i])] = i
             kept.append(i)
+    return _Snapped(
+        start_node,
+        start_snap_m,
+        end_node,
+        end_snap_m,
+        kept=tuple(kept),
+        node=nodes,
+        snap_m=snaps,
+        left_out=tuple(left_out),
+    )
 
-    speed_mps = speed_kmh / 3.6
-    depots = [start_node] if end is None else [start_node, end_node]
-    end_idx = 0 if end is None else 1
-    matrix_nodes = depots + [int(nodes[i]) for i in kept]
+
+def _snap_depot(ctx: _Context, point: LonLat, *, field: str) -> tuple[int, float]:
+    """The nearest street node of the start or end and its distance in metres."""
+    nodes, dist = nearest_nodes(ctx.network, [point])
+    if not dist[0] <= ctx.max_snap_m:
+        raise NotNearNetwork(
+            f"the {field} is {dist[0]:.0f} m from the nearest street of the network; move it "
+            f"within {ctx.max_snap_m:.0f} m of a street (or import a street network that covers "
+            "it)",
+            distance_m=float(dist[0]),
+            field=field,
+        )
+    return int(nodes[0]), float(dist[0])
+
+
+def _instance(ctx: _Context, snapped: _Snapped) -> _Problem:
+    """The street distances between the snapped nodes, as an orienteering instance without the
+    candidates that no walk within the budget can reach."""
+    cands, first, end_index = ctx.candidates, ctx.first, ctx.end_index
+    depots = [snapped.start_node] if ctx.end is None else [snapped.start_node, snapped.end_node]
+    nodes = depots + [int(snapped.node[i]) for i in snapped.kept]
     # Beyond budget × speed no stop can be reached, so the search may stop there, unless a
     # must-visit stop lies farther (to say by how much the budget is short).
-    sources = sorted(set(matrix_nodes))
-    trees = shortest_paths(network, sources, limit_m=budget_s * speed_mps)
-    dist_m = trees.matrix(matrix_nodes)
-    needed = [0, end_idx] + [
-        len(depots) + k for k, i in enumerate(kept) if candidates[i].must_visit
-    ]
+    sources = sorted(set(nodes))
+    trees = shortest_paths(ctx.network, sources, limit_m=ctx.budget_s * ctx.speed_mps)
+    dist_m = trees.matrix(nodes)
+    needed = [0, end_index] + [first + k for k, i in enumerate(snapped.kept) if cands[i].must_visit]
     if not np.isfinite(dist_m[np.ix_(needed, needed)]).all():
-        trees = shortest_paths(network, sources)
-        dist_m = trees.matrix(matrix_nodes)
-    t_matrix = time.perf_counter() - t0
+        trees = shortest_paths(ctx.network, sources)
+        dist_m = trees.matrix(nodes)
 
-    first = len(depots)
     full = orient.Instance.from_distances(
         dist_m,
-        priority=np.array([0.0] * first + [candidates[i].priority for i in kept]),
-        must=np.array([False] * first + [candidates[i].must_visit for i in kept]),
-        end=end_idx,
-        budget_s=budget_s,
-        speed_mps=speed_mps,
-        dwell_s=dwell_s,
+        priority=np.array([0.0] * first + [cands[i].priority for i in snapped.kept]),
+        must=np.array([False] * first + [cands[i].must_visit for i in snapped.kept]),
+        end=end_index,
+        budget_s=ctx.budget_s,
+        speed_mps=ctx.speed_mps,
+        dwell_s=ctx.dwell_s,
     )
     # An optional stop whose round trip alone does not fit can never be visited.
-    alone = full.travel[0] + full.service + full.travel[:, end_idx]
+    alone = full.travel[0] + full.service + full.travel[:, end_index]
     use = list(range(first))
-    for k, i in enumerate(kept, first):
-        if alone[k] <= full.budget or candidates[i].must_visit:
+    left_out: list[LeftOut] = []
+    for k, i in enumerate(snapped.kept, first):
+        if alone[k] <= full.budget or cands[i].must_visit:
             use.append(k)
         else:
-            left_out.append(LeftOut(candidates[i].name, "not reachable within the time budget"))
-    kept = [kept[k - first] for k in use[first:]]
-    matrix_nodes = [matrix_nodes[k] for k in use]
-    inst = full.subset(use)
-    unit, budget_u = orient.TIME_UNIT_S, inst.budget
-    n = len(use)
+            left_out.append(LeftOut(cands[i].name, "not reachable within the time budget"))
+    return _Problem(
+        full.subset(use),
+        nodes=tuple(nodes[k] for k in use),
+        kept=tuple(snapped.kept[k - first] for k in use[first:]),
+        trees=trees,
+        left_out=tuple(left_out),
+    )
 
-    route0, proven = orient.min_tour(inst, [k for k in range(first, n) if inst.must[k]])
-    if inst.cost(route0) > budget_u:
+
+def _solve(ctx: _Context, problem: _Problem, *, matrix_s: float) -> _Solution:
+    """The best route found within ``time_limit_s``: the quickest tour through the must-visit
+    stops (`BudgetTooShort` if even that does not fit), the heuristic from it, then OR-Tools
+    from the heuristic's route; ``matrix_s`` (the time of the steps before) goes into the
+    `SolverInfo`."""
+    inst, unit = problem.inst, orient.TIME_UNIT_S
+    must = [k for k in range(ctx.first, len(problem.nodes)) if inst.must[k]]
+    route0, proven = orient.min_tour(inst, must)
+    if inst.cost(route0) > inst.budget:
         need_s = inst.cost(route0) * unit
         what = "the must-visit stops need" if len(route0) > 2 else "walking from start to end needs"
+        short_s = need_s - ctx.budget_s
         raise BudgetTooShort(
             f"{what} {'' if proven else 'about '}{need_s / 60:.1f} min (walking at "
-            f"{speed_kmh:g} km/h and {dwell_s / 60:g} min at each stop), "
-            f"{(need_s - budget_s) / 60:.1f} min more than the budget of {budget_s / 60:.1f} "
-            f"min: raise the budget by at least {_minutes(need_s - budget_s)} or drop "
-            "must-visit stops",
-            shortfall_s=need_s - budget_s,
+            f"{ctx.speed_kmh:g} km/h and {ctx.dwell_s / 60:g} min at each stop), "
+            f"{short_s / 60:.1f} min more than the budget of {ctx.budget_s / 60:.1f} "
+            f"min: raise the budget by at least {_minutes(short_s)} or drop must-visit stops",
+            shortfall_s=short_s,
         )
 
     t_search = time.perf_counter()
-    deadline = t_search + 0.5 * time_limit_s
-    heuristic = orient.solve_heuristic(inst, route0, deadline=deadline, seed=seed)
+    deadline = t_search + 0.5 * ctx.time_limit_s
+    heuristic = orient.solve_heuristic(inst, route0, deadline=deadline, seed=ctx.seed)
     best, method = heuristic, "heuristic"
-    remaining = time_limit_s - (time.perf_counter() - t_search)
+    remaining = ctx.time_limit_s - (time.perf_counter() - t_search)
     ort = orient.OrToolsResult(None, "not run: no optional stops")
     if len(inst.optional) and remaining > 0.02:
         ort = orient.solve_ortools(inst, time_limit_s=remaining, initial=heuristic)
         if (
             ort.route is not None
-            and inst.cost(ort.route) <= budget_u
+            and inst.cost(ort.route) <= inst.budget
             and orient.better(inst, ort.route, heuristic)
         ):
             best, method = ort.route, "ortools"
-    search_s = time.perf_counter() - t_search
-    return _assemble(
-        network,
-        inst,
+    return _Solution(
         best,
-        candidates,
-        kept,
-        matrix_nodes,
-        trees,
-        snaps,
-        left_out,
-        start_node=start_node,
-        end_node=end_node,
-        start_snap=start_snap,
-        end_snap=end_snap,
-        speed_mps=speed_mps,
-        dwell_s=dwell_s,
-        budget_s=budget_s,
-        speed_kmh=speed_kmh,
-        solver=SolverInfo(
+        SolverInfo(
             method=method,
             heuristic_priority=inst.value(heuristic),
             heuristic_duration_s=inst.cost(heuristic) * unit,
             ortools_priority=None if ort.route is None else inst.value(ort.route),
             ortools_duration_s=None if ort.route is None else inst.cost(ort.route) * unit,
             ortools_status=ort.status,
-            matrix_s=t_matrix,
-            search_s=search_s,
+            matrix_s=matrix_s,
+            search_s=time.perf_counter() - t_search,
         ),
     )
 
 
-def _assemble(
-    network: StreetNetwork,
-    inst: orient.Instance,
-    route: list[int],
-    candidates: Sequence[Candidate],
-    kept: list[int],
-    matrix_nodes: list[int],
-    trees: ShortestPaths,
-    snaps: np.ndarray,
-    left_out: list[LeftOut],
-    *,
-    start_node: int,
-    end_node: int,
-    start_snap: float,
-    end_snap: float,
-    speed_mps: float,
-    dwell_s: float,
-    budget_s: float,
-    speed_kmh: float,
-    solver: SolverInfo,
-) -> Plan:
-    """The plan of ``route`` (matrix indices): legs along the streets and arrival times."""
-    first = 1 if inst.start == inst.end else 2
+def _assemble(ctx: _Context, snapped: _Snapped, problem: _Problem, solution: _Solution) -> Plan:
+    """The plan of the route: legs along the streets, arrival times, and the candidates left
+    out by every step (the kept ones that the route does not visit last)."""
+    first, end = ctx.first, problem.inst.end
+    route, nodes = solution.route, problem.nodes
     coords: list[LonLat] = []
     legs_m: list[float] = []
     stops: list[PlannedStop] = []
     clock = 0.0
     for a, b in zip(route[:-1], route[1:], strict=True):
-        path = trees.path(matrix_nodes[a], matrix_nodes[b])
+        path = problem.trees.path(nodes[a], nodes[b])
         coords.extend(path.coords if not coords else path.coords[1:])
         legs_m.append(path.length_m)
-        clock += path.length_m / speed_mps
-        if b >= first and b != inst.end:
-            c = candidates[kept[b - first]]
+        clock += path.length_m / ctx.speed_mps
+        if b >= first and b != end:
+            i = problem.kept[b - first]
+            c = ctx.candidates[i]
             stops.append(
                 PlannedStop(
                     c.name,
                     c.lon,
                     c.lat,
-                    matrix_nodes[b],
-                    float(snaps[kept[b - first]]),
+                    nodes[b],
+                    float(snapped.snap_m[i]),
                     clock,
-                    dwell_s,
+                    ctx.dwell_s,
                     c.priority,
                     c.must_visit,
                 )
             )
-            clock += dwell_s
+            clock += ctx.dwell_s
     if not coords:
-        lon, lat = network.lonlat[network.index_of(start_node)]
+        lon, lat = ctx.network.lonlat[ctx.network.index_of(snapped.start_node)]
         coords = [(float(lon), float(lat))]
-    visited = {kept[b - first] for b in route if b >= first and b != inst.end}
-    for i in kept:
-        if i not in visited:
-            left_out.append(
-                LeftOut(
-                    candidates[i].name,
-                    "did not fit in the time budget beside stops of more priority per minute",
-                )
-            )
+    visited = {problem.kept[b - first] for b in route if b >= first and b != end}
+    unvisited = [
+        LeftOut(
+            ctx.candidates[i].name,
+            "did not fit in the time budget beside stops of more priority per minute",
+        )
+        for i in problem.kept
+        if i not in visited
+    ]
     length_m = float(sum(legs_m))
-    walking_s = length_m / speed_mps
+    walking_s = length_m / ctx.speed_mps
     return Plan(
         coords=coords,
         stops=stops,
         length_m=length_m,
-        duration_s=walking_s + dwell_s * len(stops),
+        duration_s=walking_s + ctx.dwell_s * len(stops),
         walking_s=walking_s,
         priority_collected=float(sum(s.priority for s in stops)),
-        left_out=left_out,
-        start_node=start_node,
-        end_node=end_node,
-        start_snap_m=start_snap,
-        end_snap_m=end_snap,
+        left_out=[*snapped.left_out, *problem.left_out, *unvisited],
+        start_node=snapped.start_node,
+        end_node=snapped.end_node,
+        start_snap_m=snapped.start_snap_m,
+        end_snap_m=snapped.end_snap_m,
         legs_m=legs_m,
-        budget_s=budget_s,
-        speed_kmh=speed_kmh,
-        solver=solver,
+        budget_s=ctx.budget_s,
+        speed_kmh=ctx.speed_kmh,
+        solver=solution.solver,
     )
+
+
+def _minutes(seconds: float) -> str:
+    """Whole minutes, rounded up."""
+    return f"{math.ceil(seconds / 60 - 1e-9):d} min"

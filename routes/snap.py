@@ -21,8 +21,9 @@ from numpy.typing import NDArray
 from pyproj import Geod
 
 from geo.errors import InvalidGeometry
+from geo.geometry import LonLat
 from routes.errors import NoRoute, NotNearNetwork
-from routes.network import LonLat, ShortestPaths, StreetNetwork, nearest_edges, shortest_paths
+from routes.network import ShortestPaths, StreetNetwork, nearest_edges, shortest_paths
 
 MAX_VERTICES = 5_000
 _GEOD = Geod(ellps="WGS84")

@@ -20,7 +20,7 @@ from geo.errors import InvalidInput
 from geo.timeofweek import parse_days, parse_hours
 from routes.network import StreetNetwork
 from routes.network_io import network_around
-from routes.plan import Candidate, Plan
+from routes.plan_types import Candidate, Plan
 from routes.planner import plan_route
 
 router = APIRouter(prefix="/api/v1", tags=["route plans"])

@@ -11,13 +11,14 @@ import pytest
 import shapely
 
 from geo.errors import InvalidInput
+from geo.geometry import LonLat
 from routes.errors import InvalidGpx
 from routes.gpx import MAX_POINTS, parse_gpx, route_to_gpx
 from routes.network import StreetNetwork, shortest_path
-from routes.plan import PlannedStop
+from routes.plan_types import PlannedStop
 
 
-def _walk(langbro: StreetNetwork) -> list[tuple[float, float]]:
+def _walk(langbro: StreetNetwork) -> list[LonLat]:
     return shortest_path(langbro, int(langbro.node_ids[0]), int(langbro.node_ids[-1])).coords
 
 

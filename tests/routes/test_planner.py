@@ -18,7 +18,7 @@ from geo.geometry import transformer
 from routes.errors import BudgetTooShort, NotNearNetwork
 from routes.gpx import parse_gpx, route_to_gpx
 from routes.network import StreetNetwork, distance_matrix, shortest_paths
-from routes.plan import Candidate, Plan
+from routes.plan_types import MAX_CANDIDATES, Candidate, Plan, validate_request
 from routes.planner import plan_route
 
 GEOD = Geod(ellps="WGS84")
@@ -302,6 +302,53 @@ def test_absurd_numbers_are_422(helsinki: StreetNetwork, field: str, value: floa
     lon, lat = (float(v) for v in helsinki.lonlat[0])
     with pytest.raises(InvalidInput, match=field):
         plan_route(helsinki, start=(lon, lat), candidates=[], **args)  # type: ignore[arg-type]
+
+
+OK_STOP = Candidate("Älvsjö station", 18.0108, 59.2786, priority=2)
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"start": (59.28, 118.0)}, "start", r"start must be \[longitude, latitude\]"),
+        ({"end": (18.0, math.inf)}, "end", "end must be"),
+        ({"time_limit_s": 0}, "time_limit_s", "time_limit_s must be above 0"),
+        ({"time_limit_s": 61}, "time_limit_s", "at most 60 seconds"),
+        ({"candidates": [OK_STOP, Candidate(" ", 18.0, 59.3)]}, "candidates[1]", "needs a name"),
+        (
+            {"candidates": [Candidate("Solberga", 18.0, 591.0)]},
+            "candidates[0]",
+            r"candidates\[0\] must be \[longitude",
+        ),
+        (
+            {"candidates": [OK_STOP, OK_STOP, Candidate("x", 18.0, 59.3, priority=1001)]},
+            "candidates[2]",
+            r"\(x\): priority must be above 0 and at most 1000",
+        ),
+        (
+            {"candidates": [OK_STOP] * (MAX_CANDIDATES + 1)},
+            "candidates",
+            "at most 500 candidate stops; got 501",
+        ),
+    ],
+)
+def test_a_request_out_of_range_names_its_field(
+    change: dict[str, object], field: str, message: str
+) -> None:
+    request: dict[str, object] = {
+        "candidates": [OK_STOP],
+        "start": (18.0, 59.28),
+        "end": None,
+        "budget_s": 3600.0,
+        "speed_kmh": 4.0,
+        "dwell_s": 600.0,
+        "time_limit_s": 1.0,
+    }
+    validate_request(**request)  # type: ignore[arg-type]
+    request.update(change)
+    with pytest.raises(InvalidInput, match=message) as info:
+        validate_request(**request)  # type: ignore[arg-type]
+    assert info.value.field == field
 
 
 def test_a_plan_on_the_langbro_streets_and_its_gpx(langbro: StreetNetwork) -> None:

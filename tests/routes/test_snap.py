@@ -8,7 +8,7 @@ import shapely
 from pyproj import Geod
 
 from geo.errors import InvalidGeometry
-from geo.geometry import transformer
+from geo.geometry import LonLat, transformer
 from routes.errors import NotNearNetwork
 from routes.network import StreetNetwork, shortest_path
 from routes.snap import snap_line
@@ -17,11 +17,11 @@ GEOD = Geod(ellps="WGS84")
 TO_3006 = transformer(4326, 3006).transform
 
 
-def _metric(coords: list[tuple[float, float]]) -> shapely.LineString:
+def _metric(coords: list[LonLat]) -> shapely.LineString:
     return shapely.transform(shapely.LineString(coords), TO_3006, interleaved=False)
 
 
-def _street_walk(net: StreetNetwork, name: str) -> list[tuple[float, float]]:
+def _street_walk(net: StreetNetwork, name: str) -> list[LonLat]:
     """A real walk along a street: the shortest path between its two farthest nodes."""
     ends = sorted({n for e in net.edges if e.name == name for n in (e.source, e.target)})
     xy = net.xy[[net.index_of(n) for n in ends]]
@@ -30,7 +30,7 @@ def _street_walk(net: StreetNetwork, name: str) -> list[tuple[float, float]]:
     return shortest_path(net, ends[i], ends[j]).coords
 
 
-def _drawn_beside(street: shapely.LineString, offset_m: float) -> list[tuple[float, float]]:
+def _drawn_beside(street: shapely.LineString, offset_m: float) -> list[LonLat]:
     """A hand-drawn line: a vertex every 40 m, ``offset_m`` to the side of ``street``."""
     drawn = street.offset_curve(offset_m)
     pts = [drawn.interpolate(d) for d in np.arange(0, drawn.length, 40.0)]

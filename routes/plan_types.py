@@ -1,5 +1,6 @@
-"""What a route plan is (`Plan`, its stops and what was left out), and what a request for one
-must satisfy: the data of `routes.planner`, without its algorithms.
+"""The types of a route plan: what a request holds (`Candidate`) and must satisfy
+(`validate_request`), and what a plan is (`Plan`, its `PlannedStop`s, what was `LeftOut` and
+the `SolverInfo`). Data only: the algorithm that makes a plan is `routes.planner`.
 
 Units: distances in metres, times in seconds, speeds in km/h; positions in WGS 84 lon/lat.
 """
@@ -11,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from geo.errors import InvalidInput
-from routes.network import LonLat
+from geo.geometry import LonLat
 
 MAX_BUDGET_S = 12 * 3600.0
 MAX_CANDIDATES = 500
@@ -53,7 +54,11 @@ class LeftOut:
 
 @dataclass(frozen=True)
 class SolverInfo:
-    """Which solver produced the plan and what each reached (priority, duration in seconds)."""
+    """Which solver produced the plan and what each reached (priority, duration in seconds).
+
+    ``matrix_s`` is the time of snapping and of the street distances, ``search_s`` that of the
+    search (seconds, wall clock).
+    """
 
     method: str
     heuristic_priority: float
@@ -93,15 +98,38 @@ class Plan:
 
 
 def validate_request(
+    candidates: Sequence[Candidate],
+    *,
     start: LonLat,
     end: LonLat | None,
     budget_s: float,
     speed_kmh: float,
     dwell_s: float,
-    candidates: Sequence[Candidate],
     time_limit_s: float,
 ) -> None:
-    """`InvalidInput` naming the first parameter or candidate that is out of range."""
+    """Check a route-plan request before any work is done on it.
+
+    Parameters
+    ----------
+    candidates
+        The possible stops: at most `MAX_CANDIDATES`, each with a name, a position in range
+        and a priority above 0 and at most `MAX_PRIORITY`.
+    start, end
+        Lon/lat of the meeting point and of the end (None: back to the start).
+    budget_s
+        Time for the whole walk in seconds: above 0, at most `MAX_BUDGET_S` (12 hours).
+    speed_kmh
+        Walking speed in km/h, 0.5–10.
+    dwell_s
+        Time at each stop in seconds, 0–7200.
+    time_limit_s
+        Wall-clock time for the search in seconds: above 0, at most 60.
+
+    Raises
+    ------
+    InvalidInput
+        Naming (``field``) the first parameter or candidate that is out of range.
+    """
 
     def number(
         value: float, name: str, low: float, high: float, unit: str, *, zero: bool = False
@@ -120,7 +148,7 @@ def validate_request(
     number(time_limit_s, "time_limit_s", 0, 60, "seconds")
     for label, point in (("start", start), ("end", end)):
         if point is not None:
-            check_lonlat(point, label)
+            check_lonlat(point, field=label)
     if len(candidates) > MAX_CANDIDATES:
         raise InvalidInput(
             f"at most {MAX_CANDIDATES} candidate stops; got {len(candidates)}", field="candidates"
@@ -129,7 +157,7 @@ def validate_request(
         where = f"candidates[{i}]"
         if not c.name.strip():
             raise InvalidInput(f"{where} needs a name", field=where)
-        check_lonlat((c.lon, c.lat), where)
+        check_lonlat((c.lon, c.lat), field=where)
         if not (math.isfinite(c.priority) and 0 < c.priority <= MAX_PRIORITY):
             raise InvalidInput(
                 f"{where} ({c.name}): priority must be above 0 and at most "
@@ -138,11 +166,31 @@ def validate_request(
             )
 
 
-def check_lonlat(point: LonLat, label: str) -> None:
-    """`InvalidInput` unless ``point`` is a finite [longitude, latitude] in range."""
+def check_lonlat(point: LonLat, *, field: str) -> None:
+    """Check that ``point`` is a finite [longitude, latitude] in range.
+
+    Parameters
+    ----------
+    point
+        The position, lon/lat in degrees (WGS 84).
+    field
+        The request field it came from, named in the error.
+
+    Raises
+    ------
+    InvalidInput
+        When the longitude is outside ±180 or the latitude outside ±90, or either is not finite.
+
+    Examples
+    --------
+    >>> check_lonlat((18.02, 59.28), field="start")
+    >>> check_lonlat((18.02, 91.0), field="end")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    geo.errors.InvalidInput: end must be [longitude, latitude] in degrees (WGS 84); got ...
+    """
     lon, lat = point
     if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
         raise InvalidInput(
-            f"{label} must be [longitude, latitude] in degrees (WGS 84); got {list(point)}",
-            field=label,
+            f"{field} must be [longitude, latitude] in degrees (WGS 84); got {list(point)}",
+            field=field,
         )
