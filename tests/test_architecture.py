@@ -13,7 +13,6 @@ PURE = [
     "geo/synthetic.py",
     "geo/analysis.py",
     "geo/heat.py",
-    "geo/heat_image.py",
     "geo/isopleths.py",
     "geo/hotspots.py",
     "geo/grid.py",
@@ -22,6 +21,7 @@ PURE = [
     "routes/densify.py",
     "maps/situation.py",
     "maps/leaflet.py",
+    "maps/heat_image.py",
     "maps/kml.py",
     "maps/formatting.py",
 ]
