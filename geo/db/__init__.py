@@ -1,0 +1,1 @@
+"""PostGIS access: every module here takes a connection."""
