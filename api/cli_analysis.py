@@ -89,8 +89,9 @@ def heatmap(settings: AppSettings, **kw: Any) -> None:
     import json
     from pathlib import Path
 
-    from geo import heat, heat_image, isopleths
+    from geo import heat, isopleths
     from geo.analysis import HeatParams, heat_map
+    from maps import heat_image
 
     out = Path(kw["out"])
     if out.suffix.lower() not in (".png", ".geojson", ".tif", ".tiff"):

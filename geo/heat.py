@@ -3,7 +3,7 @@
 Everything here is pure computation on arrays in metres (SWEREF 99 TM, EPSG:3006, for Swedish
 areas): the caller transforms coordinates first. Densities are in reports per km² per week, so
 maps of periods of different lengths compare. `geo.isopleths` outlines a raster's densest
-parts and `geo.heat_image` turns a raster into a map overlay or JSON; nothing here touches
+parts and `maps.heat_image` turns a raster into a map overlay or JSON; nothing here touches
 files, the database or the network.
 """
 

@@ -1,7 +1,9 @@
 """Map layers for collaboration meetings (`maps.layers`) written as GeoPackage, GeoJSON, KML,
 CSV or Shapefile.
 
-This module writes files (its name says so); it reads no database and no network. Every writer
+This module writes files (its name says so); it reads no database and no network. GeoPackage,
+GeoJSON and Shapefile layers are GeoDataFrames (`maps.formatting.layer_frame`) that GDAL writes
+through pyogrio and Arrow; KML (`maps.kml`) and CSV are written from the rows. Every writer
 takes the export's ``metadata`` (area, period, profile, generated at…): the caller must not put
 personal data there, since it is copied into every file.
 """
@@ -9,7 +11,6 @@ personal data there, since it is copied into every file.
 from __future__ import annotations
 
 import csv
-import json
 import logging
 import sqlite3
 import tempfile
@@ -19,8 +20,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
-import pyogrio.raw
+import pandas as pd
+import pyarrow as pa
+import pyogrio
 import shapely
 
 from geo.errors import InvalidParameter
@@ -29,12 +33,12 @@ from maps.formatting import (
     as_text,
     as_utc,
     check_unique_names,
-    json_value,
+    layer_frame,
     metadata_items,
     prepared_geometries,
 )
 from maps.kml import kml_document
-from maps.layers import Layer, as_date
+from maps.layers import Layer
 from maps.styles import qml
 
 logger = logging.getLogger(__name__)
@@ -58,57 +62,43 @@ CREATE TABLE "layer_styles" (
 """
 
 
-def _ogr_columns(
-    layer: Layer, *, shapefile: bool = False
-) -> tuple[list[np.ndarray], list[np.ndarray | None], dict[str, np.ndarray]]:
-    """Numpy columns whose dtypes give GDAL the field types (Date, Integer, Real, …), the null
-    masks, and GDAL's time-zone flags (100 = UTC) for datetime fields."""
-    data: list[np.ndarray] = []
-    masks: list[np.ndarray | None] = []
-    tz: dict[str, np.ndarray] = {}
-    n = len(layer.rows)
-    for f in layer.fields:
-        values = [row.get(f.name) for row in layer.rows]
-        missing = np.array([v is None for v in values], dtype=bool)
-        mask = missing if missing.any() else None
-        if f.type == "str" or (f.type == "datetime" and shapefile):
-            col = np.array([None if v is None else as_text(v) for v in values], dtype=object)
-            if shapefile:
-                col = np.array([None if v is None else _dbf_text(v) for v in col], dtype=object)
-            mask = None
-        elif f.type == "int":
-            ints = np.array([0 if v is None else int(v) for v in values], dtype=np.int64)
-            fits = not n or (ints.min() >= -(2**31) and ints.max() < 2**31)
-            col = ints.astype(np.int32) if fits else ints
-        elif f.type == "float":
-            col = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
-            mask = None  # NaN is written as null
-        elif f.type == "bool":
-            col = np.array([bool(v) for v in values], dtype=bool)
-        elif f.type == "date":
-            col = np.array(
-                [None if v is None else as_date(v) for v in values], dtype="datetime64[D]"
-            )
-            mask = None  # NaT is written as null
-        else:  # datetime, stored as UTC
-            col = np.array(
-                [None if v is None else as_utc(v).replace(tzinfo=None) for v in values],
-                dtype="datetime64[ms]",
-            )
-            tz[f.name] = np.full(n, 100, dtype=np.int32)
-            mask = None
-        data.append(col)
-        masks.append(mask)
-    return data, masks, tz
-
-
-def _wkb(layer: Layer) -> np.ndarray:
-    return shapely.to_wkb(prepared_geometries(layer)) if layer.rows else np.array([], dtype=object)
-
-
 def _dbf_text(text: str) -> str:
     """Text cut to the 254 bytes a DBF field holds, never inside a UTF-8 character."""
     return text.encode("utf-8")[:DBF_MAX_BYTES].decode("utf-8", "ignore")
+
+
+def _shapefile_frame(layer: Layer) -> gpd.GeoDataFrame:
+    """`layer_frame` with what a DBF can hold: times as ISO text in UTC (it has no time type)
+    and texts cut to 254 bytes."""
+    frame = layer_frame(layer)
+    for f in layer.fields:
+        if f.type in ("str", "datetime"):
+            texts = [row.get(f.name) for row in layer.rows]
+            frame[f.name] = pd.array(
+                [None if v is None else _dbf_text(as_text(v)) for v in texts],
+                dtype=pd.ArrowDtype(pa.string()),
+            )
+    return frame
+
+
+def _write_frame(
+    frame: gpd.GeoDataFrame, path: Path, *, driver: str, geometry_type: str, **options: Any
+) -> None:
+    """One GeoDataFrame as one layer of a file (``options``: ``layer``, creation options).
+
+    Through Arrow (``use_arrow=True``) the columns' Arrow types give GDAL the field types: a
+    date32 column a Date field (the numpy path would write dates as text), int32 an Integer, a
+    UTC timestamp a DateTime in UTC; and nulls stay nulls. ``geometry_type`` is the layer's
+    declared type, so that an empty layer has it too.
+    """
+    frame.to_file(
+        path,
+        driver=driver,
+        engine="pyogrio",
+        use_arrow=True,
+        geometry_type=geometry_type,
+        **options,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -120,8 +110,8 @@ def write_gpkg(
 ) -> None:
     """A GeoPackage with one table per layer, QGIS styles and the export's metadata.
 
-    Each layer is in EPSG:4326 with GDAL field types from the `Field` types (Date, Integer,
-    Real, String, DateTime in UTC, Integer(Boolean)) and its Swedish title as the
+    Each layer is a GeoDataFrame in EPSG:4326 with GDAL field types from the `Field` types
+    (Date, Integer, Real, String, DateTime in UTC, Integer(Boolean)) and its Swedish title as the
     ``gpkg_contents`` identifier. ``layer_styles`` holds a default QML style per layer, as QGIS
     saves it, so QGIS opens each layer styled. ``export_metadata`` (key, value) holds
     ``metadata``. The file is GeoPackage 1.3 so that GDAL 3.6 (Debian 12) opens it without a
@@ -131,36 +121,38 @@ def write_gpkg(
     check_unique_names(layers)
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+    version = {"VERSION": "1.3"}
     for i, layer in enumerate(layers):
-        data, masks, tz = _ogr_columns(layer)
-        wkb = _wkb(layer)
-        pyogrio.raw.write(
-            str(path),
-            wkb,
-            data,
-            [f.name for f in layer.fields],
-            field_mask=masks,
+        _write_frame(
+            layer_frame(layer),
+            path,
             layer=layer.name,
             driver="GPKG",
             geometry_type=layer.geometry_type,
-            crs="EPSG:4326",
-            gdal_tz_offsets=tz,
-            dataset_options={"VERSION": "1.3"} if i == 0 else None,
-            layer_options={"IDENTIFIER": layer.title_sv, "DESCRIPTION": layer.title_sv},
+            dataset_options=version if i == 0 else None,
+            layer_options={
+                "IDENTIFIER": layer.title_sv,
+                "DESCRIPTION": layer.title_sv,
+                "GEOMETRY_NAME": GPKG_GEOMETRY_COLUMN,
+            },
         )
     items = metadata_items(metadata)
-    pyogrio.raw.write(
-        str(path),
-        None,
-        [
-            np.array([k for k, _ in items], dtype=object),
-            np.array([v for _, v in items], dtype=object),
-        ],
-        ["key", "value"],
+    text = pd.ArrowDtype(pa.string())
+    table = pd.DataFrame(
+        {
+            "key": pd.array([k for k, _ in items], dtype=text),
+            "value": pd.array([v for _, v in items], dtype=text),
+        }
+    )
+    # A table without geometry (an 'attributes' row in gpkg_contents): a plain DataFrame, which
+    # has no to_file, so pyogrio's function that GeoDataFrame.to_file calls.
+    pyogrio.write_dataframe(
+        table,
+        path,
         layer="export_metadata",
         driver="GPKG",
-        geometry_type=None,
-        dataset_options={"VERSION": "1.3"} if not layers else None,
+        use_arrow=True,
+        dataset_options=None if layers else version,
         layer_options={"IDENTIFIER": "Exportens uppgifter", "DESCRIPTION": "Exportens uppgifter"},
     )
     generated = (metadata or {}).get("generated_at")
@@ -217,28 +209,6 @@ def _add_layer_styles(path: Path, layers: Sequence[Layer], *, update_time: str) 
         conn.close()
 
 
-def _feature_collection(layer: Layer) -> str:
-    geoms = prepared_geometries(layer)
-    geometry_json = shapely.to_geojson(geoms).tolist() if len(geoms) else []
-    parts = []
-    for row, geometry in zip(layer.rows, geometry_json, strict=True):
-        props = {f.name: json_value(row.get(f.name), f.type) for f in layer.fields}
-        parts.append(
-            '{"type":"Feature","properties":'
-            + json.dumps(props, ensure_ascii=False)
-            + ',"geometry":'
-            + geometry
-            + "}"
-        )
-    return (
-        '{"type":"FeatureCollection","name":'
-        + json.dumps(layer.name)
-        + ',"features":['
-        + ",\n".join(parts)
-        + "]}\n"
-    )
-
-
 def _readme(
     layers: Sequence[Layer],
     metadata: Mapping[str, Any] | None,
@@ -272,11 +242,24 @@ def _readme(
 def write_geojson_zip(
     layers: Sequence[Layer], path: str | Path, *, metadata: Mapping[str, Any] | None = None
 ) -> None:
-    """A zip with ``<layer>.geojson`` per layer (RFC 7946: lon/lat, no ``crs``) and README.txt."""
+    """A zip with ``<layer>.geojson`` per layer (RFC 7946: lon/lat, no ``crs``, exterior rings
+    anticlockwise) and README.txt."""
     check_unique_names(layers)
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+    with (
+        tempfile.TemporaryDirectory(prefix="nv-geojson-") as tmp,
+        zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf,
+    ):
         for layer in layers:
-            zf.writestr(f"{layer.name}.geojson", _feature_collection(layer))
+            member = Path(tmp) / f"{layer.name}.geojson"
+            _write_frame(
+                layer_frame(layer),
+                member,
+                layer=layer.name,
+                driver="GeoJSON",
+                geometry_type=layer.geometry_type,
+                layer_options={"RFC7946": "YES", "COORDINATE_PRECISION": str(COORD_DECIMALS)},
+            )
+            zf.write(member, member.name)
         zf.writestr("README.txt", _readme(layers, metadata, fmt="GeoJSON (RFC 7946)"))
 
 
@@ -353,19 +336,12 @@ def write_shapefile_zip(
         zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf,
     ):
         for layer in layers:
-            data, masks, _ = _ogr_columns(layer, shapefile=True)
-            wkb = _wkb(layer)
-            shp = Path(tmp) / f"{layer.name}.shp"
-            pyogrio.raw.write(
-                str(shp),
-                wkb,
-                data,
-                [mapping[layer.name][f.name] for f in layer.fields],
-                field_mask=masks,
+            _write_frame(
+                _shapefile_frame(layer).rename(columns=mapping[layer.name]),
+                Path(tmp) / f"{layer.name}.shp",
                 driver="ESRI Shapefile",
                 geometry_type=layer.geometry_type,
-                crs="EPSG:4326",
-                encoding="UTF-8",
+                encoding="UTF-8",  # with a .cpg that says so
             )
             for ext in ("shp", "shx", "dbf", "prj", "cpg"):
                 zf.write(Path(tmp) / f"{layer.name}.{ext}", f"{layer.name}.{ext}")

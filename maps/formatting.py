@@ -1,5 +1,5 @@
-"""Layer values as files want them: geometries rounded and oriented, values as text or JSON,
-and the export's metadata checked for personal data.
+"""Layer values as files want them: a layer as a GeoDataFrame, geometries rounded and oriented,
+values as text or JSON, and the export's metadata checked for personal data.
 
 Pure: shared by the file writers (`maps.export`, `maps.kml`); nothing here writes a file.
 """
@@ -11,15 +11,31 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
+import pyarrow as pa
 import shapely
 from shapely import Geometry
 
-from maps.layers import FieldType, Layer
+from maps.layers import FieldType, Layer, as_date
 from maps.styles import geometry_family
 
 COORD_DECIMALS = 7  # ~1 cm; more digits only make the files larger
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", re.IGNORECASE)
+# Each field type as an Arrow type, which GDAL maps to its field types when a frame is written
+# with ``use_arrow=True``: string → String, int32 → Integer (int64 → Integer64), float64 → Real,
+# bool → Integer(Boolean), date32 → Date, timestamp in UTC → DateTime with a UTC flag. Arrow keeps
+# nulls as nulls in every type, and the dtypes hold for an empty layer too, so its fields remain.
+_ARROW_TYPES: dict[FieldType, pa.DataType] = {
+    "str": pa.string(),
+    "int": pa.int32(),
+    "float": pa.float64(),
+    "bool": pa.bool_(),
+    "date": pa.date32(),
+    "datetime": pa.timestamp("ms", tz="UTC"),
+}
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 
 
 def prepared_geometries(layer: Layer) -> np.ndarray:
@@ -51,6 +67,46 @@ def prepared_geometries(layer: Layer) -> np.ndarray:
     if geometry_family(layer.geometry_type) == "polygon":
         geoms = shapely.orient_polygons(geoms, exterior_cw=False)
     return geoms
+
+
+def layer_frame(layer: Layer) -> gpd.GeoDataFrame:
+    """The layer as a GeoDataFrame in EPSG:4326: a column per field, in field order, and the
+    geometries of `prepared_geometries`.
+
+    The columns have Arrow-backed dtypes by field type (text, int32 or int64 when a value does
+    not fit, float64, bool, date32, timestamp[ms, UTC]), so that written with ``use_arrow=True``
+    dates stay Date fields, counts Integer fields and missing values nulls.
+
+    >>> from maps.layers import Field
+    >>> layer = Layer("x", "X", "Point", (Field("antal", "int", "Antal"),),
+    ...               [{"antal": 3, "geometry": shapely.Point(18, 59)}])
+    >>> frame = layer_frame(layer)
+    >>> str(frame["antal"].dtype), frame.crs.to_epsg(), frame.geometry.iloc[0].wkt
+    ('int32[pyarrow]', 4326, 'POINT (18 59)')
+    """
+    columns: dict[str, Any] = {}
+    for f in layer.fields:
+        values = [_arrow_value(row.get(f.name), f.type) for row in layer.rows]
+        arrow_type = _ARROW_TYPES[f.type]
+        if f.type == "int" and any(
+            v is not None and not (_INT32_MIN <= v <= _INT32_MAX) for v in values
+        ):
+            arrow_type = pa.int64()  # GDAL's Integer64
+        columns[f.name] = pd.array(values, dtype=pd.ArrowDtype(arrow_type))
+    geometry = gpd.GeoSeries(prepared_geometries(layer), crs="EPSG:4326")
+    return gpd.GeoDataFrame(columns, geometry=geometry, crs="EPSG:4326")
+
+
+def _arrow_value(value: Any, ftype: FieldType) -> Any:
+    if value is None:
+        return None
+    if ftype == "date":
+        return as_date(value)
+    if ftype == "datetime":
+        return as_utc(value)
+    if ftype == "str":
+        return as_text(value)
+    return json_value(value, ftype)
 
 
 def as_text(value: Any) -> str:

@@ -19,7 +19,7 @@ import numpy as np
 import shapely
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PatchCollection
-from matplotlib.colors import LinearSegmentedColormap, to_rgb
+from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, PathPatch, Rectangle
@@ -28,14 +28,17 @@ from shapely import Geometry
 
 from geo.geometry import SWEREF99TM, WGS84, transformer
 from geo.hotspots import CLASS_COLOURS, class_label
+from maps.heat_image import colormap, faded_colormap
 from maps.styles import ISOPLETH_COLOURS
 
 OSM_ATTRIBUTION = "© OpenStreetMap contributors"
 HEAT_UNIT_SV = "rapporter per km² och vecka"
 MAP_DPI = 150
 MAP_WIDTH_IN = 6.7  # 170 mm, the text width of the page
-# ColorBrewer YlOrRd, as the heat-map PNGs of the API.
-_HEAT_RAMP = ("#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#b10026")
+# The heat map's ramp, as in the API's PNG overlays: a swatch for the legend, the fallback of
+# an isopleth level without a colour of its own.
+_HEAT_SWATCH = to_hex(colormap("YlOrRd")(0.65))
+_HEAT_FALLBACK = to_hex(colormap("YlOrRd")(0.5))
 
 
 class RasterLike(Protocol):
@@ -184,7 +187,7 @@ def map_png(
                 np.ma.masked_invalid(values),
                 extent=(hx0, hx1, hy0, hy1),
                 origin="upper",
-                cmap=_heat_cmap(),
+                cmap=faded_colormap("YlOrRd"),
                 vmin=0,
                 vmax=peak,
                 zorder=2,
@@ -195,13 +198,13 @@ def map_png(
             bar.ax.tick_params(labelsize=6, length=2, pad=1)
             bar.set_label(f"Värmekarta: {HEAT_UNIT_SV}", fontsize=6, labelpad=1)
             handles.append(
-                Patch(facecolor=_HEAT_RAMP[4], alpha=0.7, label="Värmekarta (täthet av rapporter)")
+                Patch(facecolor=_HEAT_SWATCH, alpha=0.7, label="Värmekarta (täthet av rapporter)")
             )
     elif heat:
         isopleths = sorted(heat, key=lambda item: -item[0])
         polys = _metric([g for _, g in isopleths])
         for (percent, _), poly in zip(isopleths, polys, strict=True):
-            colour = ISOPLETH_COLOURS.get(int(percent), _HEAT_RAMP[3])
+            colour = ISOPLETH_COLOURS.get(int(percent), _HEAT_FALLBACK)
             ax.add_patch(
                 PathPatch(
                     _polygon_path(poly), facecolor=colour, edgecolor="none", alpha=0.55, zorder=2
@@ -305,15 +308,6 @@ def map_png(
     buf = BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
-
-
-def _heat_cmap() -> LinearSegmentedColormap:
-    """YlOrRd fading in from transparent, so low densities do not hide the streets."""
-    rgba = [
-        (*to_rgb(c), a)
-        for c, a in zip(_HEAT_RAMP, np.linspace(0.0, 0.8, len(_HEAT_RAMP)), strict=True)
-    ]
-    return LinearSegmentedColormap.from_list("YlOrRd_fade", rgba)
 
 
 def _scale_bar(ax: Any, minx: float, miny: float, maxx: float, maxy: float) -> None:

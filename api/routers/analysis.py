@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from api.deps import ConnDep, SettingsDep
 from api.routers.layers import GEOJSON
 from api.security import require_role
-from geo import heat, heat_image, hotspots, isopleths
+from geo import heat, hotspots, isopleths
 from geo.analysis import (
     HeatParams,
     HotSpotParams,
@@ -26,6 +26,7 @@ from geo.analysis import (
 from geo.db.accounts import User
 from geo.db.deviations import select_points
 from geo.timeofweek import parse_days, parse_hours
+from maps import heat_image
 
 router = APIRouter(prefix="/api/v1", tags=["heat maps and hot spots"])
 

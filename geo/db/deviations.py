@@ -234,10 +234,13 @@ def list_features(
     until: datetime | None = None,
     categories: list[str] | None = None,
     statuses: list[str] | None = None,
-    limit: int = DEFAULT_LIMIT,
+    limit: int | None = DEFAULT_LIMIT,
     offset: int = 0,
 ) -> dict[str, Any]:
-    """A FeatureCollection page, newest first, with ``numberMatched`` and ``numberReturned``."""
+    """A FeatureCollection page, newest first, with ``numberMatched`` and ``numberReturned``.
+
+    ``limit=None`` returns every match (``LIMIT NULL``), for `geo.db.frames`; the API caps it.
+    """
     where: list[sql.Composable] = [sql.SQL("true")]
     params: list[Any] = []
     if bbox is not None:

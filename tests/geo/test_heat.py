@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import io
-import json
 import math
 
 import numpy as np
 import pytest
 import shapely
-from PIL import Image
 from scipy.stats import gaussian_kde
 from shapely import Point
 
 from geo.errors import InvalidParameter
-from geo.geometry import transformer
 from geo.heat import (
     Raster,
     decay_weights,
     difference,
     kde_grid,
 )
-from geo.heat_image import raster_json, raster_png
 from geo.isopleths import isopleths, isopleths_geojson
 
 # Södermalm, Stockholm, in SWEREF 99 TM metres.
@@ -242,89 +237,6 @@ def test_isopleths_are_nested_hold_their_share_and_come_out_in_lon_lat() -> None
         assert geom.is_valid
 
 
-def test_png_is_rgba_transparent_where_zero_and_drawn_where_dense() -> None:
-    x, y = np.random.default_rng(8).normal(HOT, 150.0, (2000, 2)).T
-    raster = kde_grid(
-        x,
-        y,
-        bounds=BOUNDS,
-        cell_m=25.0,
-        bandwidth_m=200.0,
-        kernel="quartic",
-        mask=shapely.box(X0, Y0, X0 + 2800.0, Y0 + 2500.0),
-    )
-    png, bounds, legend = raster_png(raster)
-    image = Image.open(io.BytesIO(png))
-    assert image.format == "PNG" and image.mode == "RGBA"
-    pixels = np.asarray(image)
-    (south, west), (north, east) = bounds
-
-    # The bounds hold every corner of the (rotated) SWEREF 99 TM grid.
-    minx, miny, maxx, maxy = raster.bounds
-    lon, lat = transformer(3006, 4326).transform(
-        np.array([minx, maxx, maxx, minx]), np.array([miny, miny, maxy, maxy])
-    )
-    assert (west <= lon).all() and (lon <= east).all()
-    assert (south <= lat).all() and (lat <= north).all()
-
-    def pixel(x_m: float, y_m: float) -> np.ndarray:
-        # Leaflet stretches the image linearly in Web Mercator between the bounds.
-        to_merc = transformer(4326, 3857).transform
-        mx0, my0 = to_merc(west, south)
-        mx1, my1 = to_merc(east, north)
-        mx, my = to_merc(*transformer(3006, 4326).transform(x_m, y_m))
-        col = int((mx - mx0) / (mx1 - mx0) * image.width)
-        row = int((my1 - my) / (my1 - my0) * image.height)
-        return pixels[row, col]
-
-    cx, cy = raster.cell_centres()
-    zero = np.argwhere(raster.values == 0)
-    assert zero.size
-    for row, col in zero[:: max(1, len(zero) // 50)]:
-        assert pixel(cx[row, col], cy[row, col])[3] == 0
-    assert pixel(X0 + 2900.0, Y0 + 1000.0)[3] == 0  # masked out (NaN)
-    peak = np.unravel_index(np.nanargmax(raster.values), raster.values.shape)
-    top = pixel(cx[peak], cy[peak])
-    assert top[3] == round(0.75 * 255) and tuple(top[:3]) == (0xB1, 0x00, 0x26)
-
-    assert legend["unit"] == raster.unit
-    assert legend["max"] == pytest.approx(np.nanmax(raster.values))
-    assert [s["colour"] for s in legend["stops"]][0] == "#ffffb2"
-    assert legend["stops"][-1]["value"] == pytest.approx(legend["max"])
-
-
-def test_png_puts_a_single_cell_where_it_is_despite_the_grid_rotation() -> None:
-    values = np.zeros((80, 80))
-    values[20, 60] = 1.0  # north-east of the centre: the rotation would shift it visibly
-    raster = Raster(values=values, transform=(25.0, 0.0, X0, 0.0, -25.0, Y0 + 2000.0))
-    png, ((south, west), (north, east)), _ = raster_png(raster, oversample=4)
-    alpha = np.asarray(Image.open(io.BytesIO(png)))[..., 3]
-    rows, cols = np.nonzero(alpha)
-    # Centre of the drawn pixels → Web Mercator → lon/lat → SWEREF 99 TM.
-    to_merc = transformer(4326, 3857).transform
-    mx0, my0 = to_merc(west, south)
-    mx1, my1 = to_merc(east, north)
-    mx = mx0 + (cols.mean() + 0.5) / alpha.shape[1] * (mx1 - mx0)
-    my = my1 - (rows.mean() + 0.5) / alpha.shape[0] * (my1 - my0)
-    x, y = transformer(4326, 3006).transform(*transformer(3857, 4326).transform(mx, my))
-    assert math.dist((x, y), (X0 + 60.5 * 25.0, Y0 + 2000.0 - 20.5 * 25.0)) < 5.0
-
-
-def test_raster_json_has_the_grid_and_nulls_for_nan() -> None:
-    x, y = clustered(200, seed=9)
-    raster = kde_grid(
-        x, y, bounds=BOUNDS, cell_m=100.0, mask=shapely.box(X0, Y0, X0 + 1500.0, Y0 + 2500.0)
-    )
-    data = json.loads(
-        json.dumps(raster_json(raster, parameters={"bandwidth_m": 150.0}), allow_nan=False)
-    )
-    assert data["crs"] == "EPSG:3006" and data["transform"] == list(raster.transform)
-    assert (data["width"], data["height"]) == (30, 25)
-    assert len(data["values"]) == 25 and all(len(row) == 30 for row in data["values"])
-    assert data["values"][0][29] is None and data["values"][0][0] == raster.values[0, 0]
-    assert data["parameters"] == {"bandwidth_m": 150.0}
-
-
 def test_difference_needs_the_same_grid() -> None:
     x, y = clustered(500, seed=10)
     now = kde_grid(x, y, bounds=BOUNDS, cell_m=50.0)
@@ -332,7 +244,5 @@ def test_difference_needs_the_same_grid() -> None:
     change = difference(now, before)
     assert np.allclose(change.values, now.values - before.values)
     assert change.unit == "change in reports per km² per week"
-    png, _, legend = raster_png(change, ramp="RdBu")
-    assert legend["stops"][0]["value"] == pytest.approx(-legend["max"]) and png
     with pytest.raises(ValueError, match="same grid"):
         difference(now, kde_grid(x, y, bounds=BOUNDS, cell_m=25.0))

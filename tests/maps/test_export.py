@@ -29,6 +29,7 @@ from geo.privacy import detail_rows, partner_aggregates
 from maps import export
 from maps import layers as ml
 from maps.export import short_field_names
+from maps.formatting import layer_frame
 from maps.layers import Field, Layer
 from tests.maps import (
     CANARIES,
@@ -389,13 +390,22 @@ def test_an_export_without_reports_is_still_valid(fmt: str, tmp_path: Path) -> N
     counts = export.write(layers, fmt, path, metadata=METADATA)
     assert set(counts.values()) == {0}
     if fmt == "gpkg":
-        assert pyogrio.read_info(path, layer="avvikelser_ruta")["features"] == 0
+        info = pyogrio.read_info(path, layer="avvikelser_ruta")
+        assert info["features"] == 0 and info["geometry_type"] == "Polygon"
+        # The empty layer keeps its fields and their types.
+        assert list(info["fields"]) == [f.name for f in layers[1].fields]
+        types = dict(zip(info["fields"], info["ogr_types"], strict=True))
+        assert types["period_start"] == "OFTDate" and types["antal"] == "OFTInteger"
         assert (
             "ERROR"
             not in subprocess.run(
                 ["ogrinfo", "-ro", "-so", str(path)], capture_output=True, text=True
             ).stderr
         )
+    if fmt == "shp":
+        info = pyogrio.read_info(f"/vsizip/{path}/avvikelser_zon.shp")
+        types = dict(zip(info["fields"], info["ogr_types"], strict=True))
+        assert info["features"] == 0 and types["period_sta"] == "OFTDate"
 
 
 def _unpacked(path: Path) -> Iterator[tuple[str, bytes]]:
@@ -461,6 +471,64 @@ def test_detail_profile_descriptions_only_when_asked(include: bool, tmp_path: Pa
     types = dict(zip(info["fields"], info["ogr_types"], strict=True))
     assert types["observerad"] == "OFTDateTime" and types["datum"] == "OFTDate"
     assert types["allvarlighet"] == "OFTInteger" and info["features"] == 60
+
+
+def test_layer_frame_types_nulls_and_wide_integers(tmp_path: Path) -> None:
+    fields = (
+        Field("namn", "str", "Namn"),
+        Field("antal", "int", "Antal"),
+        Field("stort", "int", "Stort tal"),
+        Field("andel", "float", "Andel"),
+        Field("ny", "bool", "Ny"),
+        Field("datum", "date", "Datum"),
+        Field("tid", "datetime", "Tid"),
+    )
+    when = datetime(2026, 11, 28, 22, 15, 30, 123456, tzinfo=UTC)
+    rows = [
+        {
+            "namn": "Älvsjö",
+            "antal": 4,
+            "stort": 2**40,
+            "andel": 0.25,
+            "ny": True,
+            "datum": when,  # a datetime in a date field is its date
+            "tid": when,
+            "geometry": shapely.Point(18.0104, 59.2786),
+        },
+        {"stort": 1, "geometry": shapely.Point(18.0062, 59.2903)},  # every other field missing
+    ]
+    layer = Layer("prov", "Prov", "Point", fields, rows)
+    frame = layer_frame(layer)
+    assert frame.crs.to_epsg() == 4326 and list(frame.columns) == [
+        *(f.name for f in fields),
+        "geometry",
+    ]
+    assert str(frame["antal"].dtype) == "int32[pyarrow]"
+    assert str(frame["stort"].dtype) == "int64[pyarrow]"  # does not fit GDAL's Integer
+    assert frame["datum"].iloc[0] == when.date()
+    assert frame["tid"].iloc[0] == when.replace(microsecond=123000)  # GeoPackage keeps ms
+    assert frame.iloc[1][[f.name for f in fields if f.name != "stort"]].isna().all()
+
+    path = tmp_path / "prov.gpkg"
+    export.write_gpkg([layer], path)
+    info = pyogrio.read_info(path, layer="prov")
+    types = dict(zip(info["fields"], info["ogr_types"], strict=True))
+    assert types == {
+        "namn": "OFTString",
+        "antal": "OFTInteger",
+        "stort": "OFTInteger64",
+        "andel": "OFTReal",
+        "ny": "OFTInteger",
+        "datum": "OFTDate",
+        "tid": "OFTDateTime",
+    }
+    assert dict(zip(info["fields"], info["ogr_subtypes"], strict=True))["ny"] == "OFSTBoolean"
+    with sqlite3.connect(path) as conn:
+        first, second = conn.execute(
+            "SELECT namn, antal, stort, andel, ny, datum, tid FROM prov ORDER BY fid"
+        ).fetchall()
+    assert first == ("Älvsjö", 4, 2**40, 0.25, 1, "2026-11-28", "2026-11-28T22:15:30.123Z")
+    assert second == (None, None, 1, None, None, None, None)  # nulls, not 0 or NaN
 
 
 def test_layer_names_and_geometry_types_are_checked() -> None:
