@@ -45,7 +45,7 @@ function popupFor(props, pending) {
 }
 
 // -- layers -----------------------------------------------------------------------------------
-addBaseLayers(map, layerControl, config);
+const baseLayers = addBaseLayers(map, layerControl, config);
 const deviationLayer = L.featureGroup();
 const pendingLayer = L.featureGroup().addTo(map);
 const positionLayer = L.featureGroup().addTo(map);
@@ -331,4 +331,4 @@ if ("serviceWorker" in navigator && window.isSecureContext) {
 renderPending();
 loadDeviations();
 flushQueue();
-window.nattvandring = { map, deviationLayer, flushQueue, loadDeviations };
+window.nattvandring = { map, deviationLayer, baseLayers, flushQueue, loadDeviations };
