@@ -3,7 +3,10 @@ it draws every layer of the export and asks nothing of any server; user text sta
 
 from __future__ import annotations
 
+import hashlib
 import html
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -17,6 +20,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from shapely.geometry import shape
 
 from api.accounts import add_user
+from geo import postgis
 from tests.browser import launch
 
 PASSWORD = "correct horse battery"
@@ -195,3 +199,52 @@ def test_the_detail_html_map_carries_single_reports_for_planners(
         headers=planner,
     )
     assert html.escape(CANARY) in with_text.text
+
+
+def test_the_cli_writes_the_same_kind_of_html_map(
+    live_db_url: str, browser: Browser, tmp_path: Path
+) -> None:
+    # The CLI commits (a user, an audit row): on the live server's database, not the session's.
+    with postgis.connect(live_db_url, autocommit=True) as conn:
+        email = f"cli-html-{uuid.uuid4().hex[:6]}@example.org"
+        add_user(conn, email, PASSWORD, role="partner", organisation="Polisen")
+    out = tmp_path / "mote.html"
+    today = date.today()
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "nattvandring"),
+            "export",
+            "meeting",
+            "--area",
+            "solberga",
+            "--since",
+            str(today - timedelta(days=60)),
+            "--until",
+            str(today),
+            "--format",
+            "html",
+            "--user",
+            email,
+            "--out",
+            str(out),
+        ],
+        env={"NATTVANDRING_DATABASE_URL": live_db_url, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    assert f"SHA-256 {digest}" in done.stdout
+    with postgis.connect(live_db_url) as conn:
+        row = conn.execute(
+            "SELECT details FROM audit_log WHERE details->>'sha256' = %s", (digest,)
+        ).fetchone()
+    assert row is not None and row[0]["format"] == "html" and row[0]["profile"] == "partner"
+    page, requests, problems = _open_offline(browser, out)
+    try:
+        page.wait_for_selector(".leaflet-overlay-pane path", state="attached")
+        assert page.locator(".leaflet-overlay-pane path").count() == sum(row[0]["rows"].values())
+        assert problems == [] and set(requests) <= {out.as_uri()}
+    finally:
+        page.context.close()
