@@ -235,7 +235,7 @@ def export() -> None:
     "fmt",
     default="gpkg",
     show_default=True,
-    type=click.Choice(["gpkg", "geojson", "kml", "csv", "shp", "pdf"]),
+    type=click.Choice(["gpkg", "geojson", "kml", "csv", "shp", "pdf", "html"]),
 )
 @click.option(
     "--profile", default="partner", show_default=True, type=click.Choice(["partner", "detail"])

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import shapely
 from shapely.geometry import shape
 
+from api.app_paths import leaflet_assets
 from geo.analysis import HeatParams, HotSpotParams, Window, heat_map, hot_spot_map
 from geo.db import areas, audit, categories, deviations, streets, walk_routes, walks
 from geo.db.accounts import User
@@ -29,11 +30,12 @@ from geo.isopleths import isopleths_geojson
 from geo.privacy import detail_rows, partner_aggregates, zone_category_counts
 from maps import export as layers_out
 from maps import layers as ml
+from maps.html_map import meeting_map_html
 from maps.report import CategoryZoneRow, HotspotChange, MethodNote, meeting_report_pdf
 
 STOCKHOLM = ZoneInfo(DEFAULT_TIME_ZONE)  # the demo's areas' wall clock
 PROFILES = ("partner", "detail")
-FORMATS = ("gpkg", "geojson", "kml", "csv", "shp", "pdf")
+FORMATS = ("gpkg", "geojson", "kml", "csv", "shp", "pdf", "html")
 MEDIA_TYPES = {
     "gpkg": "application/geopackage+sqlite3",
     "geojson": "application/zip",
@@ -41,6 +43,7 @@ MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "shp": "application/zip",
     "pdf": "application/pdf",
+    "html": "text/html; charset=utf-8",
 }
 SUFFIX = {
     "gpkg": "gpkg",
@@ -49,6 +52,7 @@ SUFFIX = {
     "csv": "csv",
     "shp": "shp.zip",
     "pdf": "pdf",
+    "html": "html",
 }
 HEAT = HeatParams()
 HOT = HotSpotParams()
@@ -272,6 +276,15 @@ def export(conn: Any, req: Request, user: User) -> Export:
     if req.fmt == "pdf":
         content, counts = _pdf(conn, req, selection, window, area_name, outline)
         meta: dict[str, Any] = {}
+    elif req.fmt == "html":
+        layers, meta = _layers(conn, req, selection, window)
+        content = meeting_map_html(
+            layers,
+            assets=leaflet_assets(),
+            title=f"Samverkan {area_name} {req.since} – {req.until}",
+            metadata=_metadata(req, area_name),
+        ).encode("utf-8")
+        counts = {layer.name: len(layer.rows) for layer in layers}
     else:
         layers, meta = _layers(conn, req, selection, window)
         with tempfile.TemporaryDirectory(prefix="nv-export-") as tmp:

@@ -21,7 +21,7 @@ from shapely import Geometry
 from geo.hotspots import COMPARE_LABELS, class_label
 from geo.privacy import MIN_PARTNER_COUNT, DetailRow, PartnerAggregates
 from geo.timeofweek import BUCKET_SV
-from maps.situation import PLACE_COLOURS, PLACE_KINDS_SV
+from maps.places import PLACE_COLOURS, PLACE_KINDS_SV
 from maps.styles import (
     CATEGORIES,
     LayerStyle,

@@ -61,7 +61,7 @@ def plan_route(
     Parameters
     ----------
     network
-        The street graph (`routes.store.network_for`).
+        The street graph (`routes.network_io.network_for`).
     start, end
         Lon/lat of the meeting point and of the end; each must be within ``max_snap_m`` of the
         network (else `NotNearNetwork`).

@@ -23,7 +23,7 @@ def meeting_request(
     area: Annotated[str | None, Query(description="Area slug (default: the app's area)")] = None,
     since: Annotated[date | None, Query(description="First day (default: 90 days ago)")] = None,
     until: Annotated[date | None, Query(description="Last day, inclusive (default: today)")] = None,
-    format: Literal["gpkg", "geojson", "kml", "csv", "shp", "pdf"] = "gpkg",  # noqa: A002
+    format: Literal["gpkg", "geojson", "kml", "csv", "shp", "pdf", "html"] = "gpkg",  # noqa: A002
     profile: Literal["partner", "detail"] = "partner",
     include_descriptions: bool = False,
     bucket: Literal["week", "night"] = "week",
@@ -49,8 +49,9 @@ MeetingDep = Annotated[meeting.Request, Depends(meeting_request)]
     responses={200: {"content": {t: {} for t in meeting.MEDIA_TYPES.values()}}},
 )
 def export_meeting(conn: ConnDep, user: ExporterDep, req: MeetingDep) -> Response:
-    """Map layers (GeoPackage with QGIS styles, zipped GeoJSON or Shapefile, KML, CSV) or the
-    meeting report (PDF, A4, Swedish) for an area and period.
+    """Map layers (GeoPackage with QGIS styles, zipped GeoJSON or Shapefile, KML, CSV, or one
+    self-contained HTML map that opens offline) or the meeting report (PDF, A4, Swedish) for an
+    area and period.
 
     ``profile=partner`` (the default; the only one partners get): deviations counted per
     collaboration zone and 250 m SWEREF 99 TM cell by category and week (or night), counts

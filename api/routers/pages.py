@@ -1,23 +1,31 @@
-"""Web pages (Swedish): sign-in, sign-out and the situation map."""
+"""Web pages (Swedish): sign-in, sign-out, the situation map and the planners' map.
+
+Each page is a Jinja2 template (``api/templates``, autoescaped) with a small config in a
+``<script type="application/json">`` block; the app's ES modules (``api/static``) draw the map
+and fetch every layer from the API, so no page carries places or districts, and no page has an
+inline script.
+"""
 
 from __future__ import annotations
 
-import html
 import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from api.app_paths import STATIC_DIR
+from api.app_paths import STATIC_DIR, TEMPLATES_DIR
 from api.deps import ConnDep, SettingsDep
 from api.headers import page_response
 from api.security import SESSION_COOKIE, OptionalUserDep
+from api.settings import AppSettings
 from geo.db import areas, categories, walk_routes
 from geo.db.accounts import SESSION_TTL, User, authenticate, issue_token, revoke_token
 from geo.errors import NotFound, TooManyAttempts, Unauthorized
-from maps.situation import PLACE_KINDS_SV, situation_map_html
+from maps.leaflet import bounds_latlon
+from maps.places import PLACE_COLOURS, PLACE_KINDS_SV
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -25,6 +33,66 @@ REPORTER_ROLES = ("walker", "planner", "admin")
 ANALYST_ROLES = ("walker", "planner", "admin")
 PLANNER_ROLES = ("planner", "admin")
 DEFAULT_DAYS = 14
+# The kinds of place a route plan may start from (filled in by plan.js from /api/v1/places).
+START_PLACE_KINDS = ("station", "stop", "school", "meeting_point")
+
+ROLES_SV = {
+    "walker": "nattvandrare",
+    "planner": "planerare",
+    "partner": "partner",
+    "admin": "administratör",
+}
+# The map's layers with their Swedish titles, in the layer control's order. A page shows those
+# its config lists under "layers" (a partner's map will list aggregated layers only).
+LAYER_TITLES_SV = {
+    "areas": "Stadsdelar",
+    "zones": "Platssamverkanszoner",
+    "places": "Platser",
+    "deviations": "Avvikelser",
+    "routes": "Kvällens rutt",
+}
+DAY_BUTTONS = ((1, "24 h"), (7, "7 d"), (14, "14 d"), (30, "30 d"))
+SEVERITIES_SV = ((1, "Låg"), (2, "Medel"), (3, "Hög"))
+TIME_OF_WEEK_SV = (
+    ("", "Alla tider"),
+    ("fri-sat|20-02", "Fre–lör 20–02"),
+    ("|20-02", "Alla kvällar 20–02"),
+    ("mon-thu|18-24", "Mån–tor 18–24"),
+    ("sat-sun|", "Helger, hela dygnet"),
+)
+ANALYSIS_PERIODS_SV = (
+    ("30", "Senaste 30 dagarna"),
+    ("90", "Senaste 90 dagarna"),
+    ("180", "Senaste halvåret"),
+    ("365", "Senaste året"),
+)
+PLAN_PERIODS_SV = (("30", "30 dagar"), ("90", "90 dagar"), ("180", "halvår"), ("365", "år"))
+EXPORT_FORMATS_SV = (
+    ("gpkg", "GeoPackage (QGIS, ArcGIS)"),
+    ("pdf", "Mötesrapport (PDF)"),
+    ("html", "Karta (HTML, fungerar utan nät)"),
+    ("kml", "KML (Google Earth)"),
+    ("geojson", "GeoJSON (zip)"),
+    ("shp", "Shapefile (zip)"),
+    ("csv", "CSV (avvikelser)"),
+)
+EXPORT_PROFILES_SV = (
+    ("partner", "Partner (polis, fastighetsägare): sammanställt, utan personuppgifter"),
+    ("detail", "Detalj (planerare): enskilda rapporter utan rapportör"),
+)
+
+_templates = Environment(
+    loader=FileSystemLoader(TEMPLATES_DIR),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def render(name: str, **context: Any) -> str:
+    """One page from ``api/templates`` (autoescaped: every value reaches the page as text)."""
+    return _templates.get_template(name).render(**context)
 
 
 def _safe_next(target: str | None) -> str:
@@ -36,27 +104,13 @@ def _safe_next(target: str | None) -> str:
 
 
 def _login_page(*, error: str = "", email: str = "", next_url: str = "/") -> str:
-    message = f'<p class="nv-error" role="alert">{html.escape(error)}</p>' if error else ""
-    return f"""<!DOCTYPE html>
-<html lang="sv"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Logga in – Nattvandring</title><link rel="icon" href="data:,">
-<link rel="stylesheet" href="/static/map.css"><script src="/static/login.js" defer></script>
-</head><body class="nv-login-body">
-<main class="nv-login">
-<h1>Nattvandring</h1>
-<p>Logga in för att se lägesbilden och rapportera avvikelser.</p>
-{message}
-<form method="post" action="/login">
-<input type="hidden" name="next" value="{html.escape(next_url)}">
-<label for="email">E-post</label>
-<input id="email" name="username" type="email" autocomplete="username" required
-       value="{html.escape(email)}">
-<label for="password">Lösenord</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required>
-<button type="submit" class="nv-primary">Logga in</button>
-</form>
-</main></body></html>"""
+    return render(
+        "login.html", title="Logga in – Nattvandring", error=error, email=email, next_url=next_url
+    )
+
+
+def _message_page(title: str, text: str) -> str:
+    return render("message.html", title=title, text=text)
 
 
 @router.get("/login")
@@ -124,21 +178,6 @@ def service_worker() -> Response:
     )
 
 
-def _base_layers(conn: ConnDep, settings: SettingsDep) -> dict[str, Any]:
-    try:
-        focus = json.loads(areas.area_geojson(conn, settings.default_area))
-    except NotFound:
-        focus = None  # no demo data loaded: show whatever areas there are
-    return {
-        "areas": json.loads(areas.areas_geojson(conn)),
-        "zones": json.loads(areas.zones_geojson(conn)),
-        "places": json.loads(areas.places_geojson(conn)),
-        "focus": focus,
-        "tile_url": settings.tile_url or None,
-        "tile_attribution": settings.tile_attribution,
-    }
-
-
 def _user_config(user: User) -> dict[str, Any]:
     return {
         "id": user.id,
@@ -146,6 +185,59 @@ def _user_config(user: User) -> dict[str, Any]:
         "role": user.role,
         "organisation": user.organisation,
     }
+
+
+def _map_config(conn: ConnDep, settings: AppSettings, user: User) -> dict[str, Any]:
+    """What every map page's script needs besides the layers (which it fetches): who is
+    signed in, the area to show first, the base map, the categories and the place kinds."""
+    try:
+        focus = json.loads(areas.area_geojson(conn, settings.default_area))
+    except NotFound:
+        focus = None  # no demo data loaded: the script fits the map to whatever areas there are
+    return {
+        "user": _user_config(user),
+        "area": settings.default_area,
+        "area_name": focus["properties"]["name"] if focus else None,
+        "bounds": bounds_latlon(focus) if focus else None,
+        "tile_url": settings.tile_url or None,
+        "tile_attribution": settings.tile_attribution,
+        "categories": [
+            {"code": c["code"], "name_sv": c["name_sv"], "colour": c["colour"]}
+            for c in categories.categories_json(conn)
+        ],
+        "place_kinds": {
+            kind: {"name_sv": PLACE_KINDS_SV[kind], "colour": colour}
+            for kind, colour in PLACE_COLOURS.items()
+        },
+    }
+
+
+def _layers(names: tuple[str, ...]) -> list[dict[str, str]]:
+    return [{"id": name, "title": LAYER_TITLES_SV[name]} for name in names]
+
+
+def _map_page(template: str, config: dict[str, Any], *, title: str, banner: str) -> str:
+    user = config["user"]
+    return render(
+        template,
+        title=title,
+        banner=banner,
+        focus_name=config["area_name"],
+        who=f"{user['email']} ({ROLES_SV.get(user['role'], user['role'])})",
+        config=config,
+        day_buttons=DAY_BUTTONS,
+        severities=SEVERITIES_SV,
+        time_of_week=TIME_OF_WEEK_SV,
+        analysis_periods=ANALYSIS_PERIODS_SV,
+        plan_periods=PLAN_PERIODS_SV,
+        export_formats=EXPORT_FORMATS_SV,
+        export_profiles=EXPORT_PROFILES_SV,
+        can_plan=user["role"] in PLANNER_ROLES,
+        area_options=[
+            (a["slug"], a["name"] + ("" if a["network"] else " (inget gatunät)"))
+            for a in config.get("areas", ())
+        ],
+    )
 
 
 @router.get("/plan")
@@ -161,34 +253,15 @@ def planners_map(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) ->
         )
         return page_response(page, tile_url=None, status_code=403)
     area_rows = areas.areas_with_network(conn)
-    places = areas.places_of_kinds(conn, ["station", "stop", "school", "meeting_point"])
-    app = {
-        "user": _user_config(user),
-        "area": settings.default_area,
+    config = {
+        **_map_config(conn, settings, user),
+        "mode": "plan",
+        "layers": _layers(("areas", "zones", "places")),
         "areas": [{"slug": r[0], "name": r[1], "network": r[2]} for r in area_rows],
-        "start_places": [
-            {"id": r[0], "name": r[1], "kind": r[2], "kind_sv": PLACE_KINDS_SV.get(r[2], r[2])}
-            for r in places
-        ],
-        "categories": [
-            {"code": c["code"], "name_sv": c["name_sv"], "colour": c["colour"]}
-            for c in categories.categories_json(conn)
-        ],
+        "start_place_kinds": list(START_PLACE_KINDS),
     }
-    page = situation_map_html(
-        **_base_layers(conn, settings), app=app, mode="plan", title="Nattvandring – planering"
-    )
+    page = _map_page("plan.html", config, title="Nattvandring – planering", banner="planering")
     return page_response(page, tile_url=settings.tile_url or None)
-
-
-def _message_page(title: str, text: str) -> str:
-    return f"""<!DOCTYPE html>
-<html lang="sv"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(title)}</title><link rel="icon" href="data:,">
-<link rel="stylesheet" href="/static/map.css"></head><body class="nv-login-body">
-<main class="nv-login"><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>
-<p><a href="/">Till lägesbilden</a></p></main></body></html>"""
 
 
 @router.get("/")
@@ -197,17 +270,16 @@ def situation_map(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) -
     and "Rapportera avvikelse". Anonymous visitors are sent to the sign-in page."""
     if user is None:
         return RedirectResponse("/login?next=/", status_code=303)
-    app = {
-        "user": _user_config(user),
+    config = {
+        **_map_config(conn, settings, user),
+        "mode": "situation",
+        "layers": _layers(("areas", "zones", "places", "deviations", "routes")),
         "can_report": user.role in REPORTER_ROLES,
         "can_analyse": user.role in ANALYST_ROLES,
-        "area": settings.default_area,
-        "categories": [
-            {"code": c["code"], "name_sv": c["name_sv"], "colour": c["colour"]}
-            for c in categories.categories_json(conn)
-        ],
+        # Tonight's routes (a few lines) travel with the page, so that the map the service
+        # worker keeps for a night without network still shows them.
         "routes": json.loads(walk_routes.tonight_routes_geojson(conn, now=datetime.now(UTC))),
         "default_days": DEFAULT_DAYS,
     }
-    page = situation_map_html(**_base_layers(conn, settings), app=app)
+    page = _map_page("situation.html", config, title="Nattvandring – lägesbild", banner="lägesbild")
     return page_response(page, tile_url=settings.tile_url or None)

@@ -2,329 +2,328 @@
  *
  * Route plans (POST /api/v1/route-plans) drawn with numbered stops and a timetable, saved as
  * walk routes; walk routes and collaboration zones drawn (Leaflet.draw), snapped to the streets,
- * edited and deleted; heat map and hot spots (analysis.js); GPX downloads. Every text from the
- * server is put on the page with textContent.
+ * edited and deleted; heat map and hot spots (js/analysis.js); GPX downloads; the export for
+ * collaboration meetings. Every text from the server is put on the page with textContent.
  */
-(function () {
-  "use strict";
+import { addAnalysis } from "./js/analysis.js";
+import { api, errorText, getJSON } from "./js/api.js";
+import { addBaseLayers, createMap } from "./js/map.js";
+import { uuid4 } from "./js/queue.js";
+import { $, el, pageConfig, toast } from "./js/ui.js";
 
-  var config = JSON.parse(document.getElementById("nv-config").textContent);
-  var map = window[config.map];
-  L.control.scale({ imperial: false }).addTo(map);
-  var layerControl = window.nvLayerControl;
-  function $(id) { return document.getElementById(id); }
-  var el = window.nv.el, uuid4 = window.nv.uuid4, toast = window.nv.toast;
-  var errorText = window.nv.errorText;
-  function api(method, url, body, headers) {
-    var h = Object.assign({ "X-Requested-With": "nattvandring" }, headers || {});
-    if (body !== undefined) h["Content-Type"] = "application/json";
-    return fetch(url, { method: method, credentials: "same-origin", headers: h,
-                        body: body === undefined ? undefined : JSON.stringify(body) })
-      .then(function (r) {
-        if (r.status === 204) return null;
-        return r.json().catch(function () { return {}; }).then(function (data) {
-          if (!r.ok) throw new Error(errorText(data, r.status));
-          return data;
-        });
-      });
-  }
-  var km = function (m) { return (m / 1000).toLocaleString("sv-SE", { maximumFractionDigits: 2 }) + " km"; };
-  var clock = new Intl.DateTimeFormat("sv-SE", { timeZone: "Europe/Stockholm", hour: "2-digit", minute: "2-digit" });
+const L = window.L;
+const config = pageConfig();
+const { map, layers: layerControl } = createMap(config);
+addBaseLayers(map, layerControl, config);
 
-  // -- layers ---------------------------------------------------------------------------------------
-  var routesLayer = L.featureGroup().addTo(map);
-  var planLayer = L.featureGroup().addTo(map);
-  var drawnLayer = L.featureGroup().addTo(map);
-  var zonesDrawn = L.featureGroup().addTo(map);
-  if (layerControl) {
-    layerControl.addOverlay(routesLayer, "Sparade rutter");
-    layerControl.addOverlay(planLayer, "Ruttförslag");
-  }
-  var analysisForm = $("nv-analysis-form");
-  if (analysisForm && window.nvAnalysis && layerControl) {
-    // The heat map and hot spots follow the area chosen for the route plan.
-    var areaSelect = $("nv-plan-form").querySelector("[name=area]");
-    var analysis = window.nvAnalysis(map, layerControl, {
-      area: function () { return areaSelect.value; }, form: analysisForm });
-    areaSelect.addEventListener("change", analysis.reload);
-  }
+var km = function (m) { return (m / 1000).toLocaleString("sv-SE", { maximumFractionDigits: 2 }) + " km"; };
+var clock = new Intl.DateTimeFormat("sv-SE", { timeZone: "Europe/Stockholm", hour: "2-digit", minute: "2-digit" });
 
-  // -- saved routes ------------------------------------------------------------------------------------
-  var routeLayers = {};
-  function loadRoutes() {
-    return api("GET", "/api/v1/routes").then(function (fc) {
-      routesLayer.clearLayers();
-      routeLayers = {};
-      var list = $("nv-route-list");
-      list.textContent = "";
-      fc.features.forEach(function (f) {
-        var layer = L.geoJSON(f, { style: { color: "#0057b8", weight: 4, opacity: 0.8, className: "nv-saved-route" } });
-        var line = layer.getLayers()[0];
-        line.feature = f;
-        line.bindPopup(el("div", { class: "nv-popup" }, [
-          el("strong", { text: f.properties.name }), el("div", { text: km(f.properties.length_m) })]));
-        routesLayer.addLayer(line);
-        routeLayers[f.id] = line;
-        list.appendChild(routeItem(f, line));
-      });
-      document.body.setAttribute("data-routes", String(fc.features.length));
-    }).catch(function (err) { toast("Kunde inte hämta rutterna: " + err.message, "nv-error"); });
-  }
+// -- layers ---------------------------------------------------------------------------------------
+var routesLayer = L.featureGroup().addTo(map);
+var planLayer = L.featureGroup().addTo(map);
+var drawnLayer = L.featureGroup().addTo(map);
+var zonesDrawn = L.featureGroup().addTo(map);
+layerControl.addOverlay(routesLayer, "Sparade rutter");
+layerControl.addOverlay(planLayer, "Ruttförslag");
+// The heat map and hot spots follow the area chosen for the route plan.
+var areaSelect = $("nv-plan-form").querySelector("[name=area]");
+var analysis = addAnalysis(map, layerControl, {
+  area: function () { return areaSelect.value; }, form: $("nv-analysis-form") });
+areaSelect.addEventListener("change", analysis.reload);
 
-  function routeItem(f, line) {
-    var p = f.properties;
-    var item = el("li", { "data-route-id": String(f.id) });
-    item.appendChild(el("span", { class: "nv-route-name", text: p.name }));
-    item.appendChild(el("span", { class: "nv-muted", text: " " + km(p.length_m) + " · v" + p.version }));
-    var row = el("div", { class: "nv-row" });
-    var show = el("button", { type: "button", text: "Visa" });
-    show.addEventListener("click", function () { map.fitBounds(line.getBounds(), { padding: [30, 30] }); line.openPopup(); });
-    var edit = el("button", { type: "button", text: "Redigera", "data-action": "edit" });
-    edit.addEventListener("click", function () {
-      if (!line.editing.enabled()) {
-        line.editing.enable();
-        edit.textContent = "Spara ändringar";
-        $("nv-edit-status").textContent = "Dra i punkterna för att ändra rutten, spara sedan.";
-        return;
-      }
-      line.editing.disable();
-      var coords = line.getLatLngs().map(function (ll) { return [ll.lng, ll.lat]; });
-      var body = { type: "Feature", geometry: { type: "LineString", coordinates: coords },
-                   properties: { name: p.name, area: p.area, notes: p.notes, version: p.version } };
-      var snap = $("nv-snap").checked ? "?snap=true" : "";
-      api("PUT", "/api/v1/routes/" + f.id + snap, body).then(function () {
-        toast("Rutten är sparad.", "nv-ok");
-        $("nv-edit-status").textContent = "";
-        loadRoutes();
-      }).catch(function (err) { toast("Kunde inte spara: " + err.message, "nv-error"); loadRoutes(); });
+// -- saved routes ------------------------------------------------------------------------------------
+var routeLayers = {};
+function loadRoutes() {
+  return api("GET", "/api/v1/routes").then(function (fc) {
+    routesLayer.clearLayers();
+    routeLayers = {};
+    var list = $("nv-route-list");
+    list.textContent = "";
+    fc.features.forEach(function (f) {
+      var layer = L.geoJSON(f, { style: { color: "#0057b8", weight: 4, opacity: 0.8, className: "nv-saved-route" } });
+      var line = layer.getLayers()[0];
+      line.feature = f;
+      line.bindPopup(el("div", { class: "nv-popup" }, [
+        el("strong", { text: f.properties.name }), el("div", { text: km(f.properties.length_m) })]));
+      routesLayer.addLayer(line);
+      routeLayers[f.id] = line;
+      list.appendChild(routeItem(f, line));
     });
-    var gpx = el("a", { href: "/api/v1/routes/" + f.id + ".gpx", text: "GPX", class: "nv-button", download: "" });
-    var del = el("button", { type: "button", text: "Ta bort" });
-    del.addEventListener("click", function () {
-      if (!window.confirm("Ta bort rutten " + p.name + "?")) return;
-      api("DELETE", "/api/v1/routes/" + f.id).then(loadRoutes)
-        .catch(function (err) { toast("Kunde inte ta bort: " + err.message, "nv-error"); });
-    });
-    [show, edit, gpx, del].forEach(function (b) { row.appendChild(b); });
-    item.appendChild(row);
-    return item;
-  }
+    document.body.setAttribute("data-routes", String(fc.features.length));
+  }).catch(function (err) { toast("Kunde inte hämta rutterna: " + err.message, "nv-error"); });
+}
 
-  // -- drawing routes and zones ---------------------------------------------------------------------
-  var pending = null;  // {kind: "route" | "zone", layer}
-  var drawOptions = { shapeOptions: { color: "#d95f02", weight: 4 }, showLength: true, metric: true };
-  $("nv-draw-route").addEventListener("click", function () {
-    new L.Draw.Polyline(map, drawOptions).enable();
-    $("nv-edit-status").textContent = "Klicka ut rutten på kartan; avsluta med ett klick på sista punkten.";
+function routeItem(f, line) {
+  var p = f.properties;
+  var item = el("li", { "data-route-id": String(f.id) });
+  item.appendChild(el("span", { class: "nv-route-name", text: p.name }));
+  item.appendChild(el("span", { class: "nv-muted", text: " " + km(p.length_m) + " · v" + p.version }));
+  var row = el("div", { class: "nv-row" });
+  var show = el("button", { type: "button", text: "Visa" });
+  show.addEventListener("click", function () { map.fitBounds(line.getBounds(), { padding: [30, 30] }); line.openPopup(); });
+  var edit = el("button", { type: "button", text: "Redigera", "data-action": "edit" });
+  edit.addEventListener("click", function () {
+    if (!line.editing.enabled()) {
+      line.editing.enable();
+      edit.textContent = "Spara ändringar";
+      $("nv-edit-status").textContent = "Dra i punkterna för att ändra rutten, spara sedan.";
+      return;
+    }
+    line.editing.disable();
+    var coords = line.getLatLngs().map(function (ll) { return [ll.lng, ll.lat]; });
+    var body = { type: "Feature", geometry: { type: "LineString", coordinates: coords },
+                 properties: { name: p.name, area: p.area, notes: p.notes, version: p.version } };
+    var snap = $("nv-snap").checked ? "?snap=true" : "";
+    api("PUT", "/api/v1/routes/" + f.id + snap, body).then(function () {
+      toast("Rutten är sparad.", "nv-ok");
+      $("nv-edit-status").textContent = "";
+      loadRoutes();
+    }).catch(function (err) { toast("Kunde inte spara: " + err.message, "nv-error"); loadRoutes(); });
   });
-  $("nv-draw-zone").addEventListener("click", function () {
-    new L.Draw.Polygon(map, { allowIntersection: false, showArea: false,
-                               shapeOptions: { color: "#6a3d9a" } }).enable();
-    $("nv-edit-status").textContent = "Klicka ut zonens hörn; avsluta på första punkten.";
+  var gpx = el("a", { href: "/api/v1/routes/" + f.id + ".gpx", text: "GPX", class: "nv-button", download: "" });
+  var del = el("button", { type: "button", text: "Ta bort" });
+  del.addEventListener("click", function () {
+    if (!window.confirm("Ta bort rutten " + p.name + "?")) return;
+    api("DELETE", "/api/v1/routes/" + f.id).then(loadRoutes)
+      .catch(function (err) { toast("Kunde inte ta bort: " + err.message, "nv-error"); });
   });
-  map.on(L.Draw.Event.CREATED, function (e) {
-    drawnLayer.clearLayers();
-    drawnLayer.addLayer(e.layer);
-    pending = { kind: e.layerType === "polyline" ? "route" : "zone", layer: e.layer };
-    $("nv-save-drawn").hidden = false;
-    $("nv-drawn-name").value = "";
-    $("nv-drawn-name").focus();
-    $("nv-edit-status").textContent = pending.kind === "route" ? "Ge rutten ett namn och spara." : "Ge zonen ett namn och spara.";
+  [show, edit, gpx, del].forEach(function (b) { row.appendChild(b); });
+  item.appendChild(row);
+  return item;
+}
+
+// -- drawing routes and zones ---------------------------------------------------------------------
+var pending = null;  // {kind: "route" | "zone", layer}
+var drawOptions = { shapeOptions: { color: "#d95f02", weight: 4 }, showLength: true, metric: true };
+$("nv-draw-route").addEventListener("click", function () {
+  new L.Draw.Polyline(map, drawOptions).enable();
+  $("nv-edit-status").textContent = "Klicka ut rutten på kartan; avsluta med ett klick på sista punkten.";
+});
+$("nv-draw-zone").addEventListener("click", function () {
+  new L.Draw.Polygon(map, { allowIntersection: false, showArea: false,
+                             shapeOptions: { color: "#6a3d9a" } }).enable();
+  $("nv-edit-status").textContent = "Klicka ut zonens hörn; avsluta på första punkten.";
+});
+map.on(L.Draw.Event.CREATED, function (e) {
+  drawnLayer.clearLayers();
+  drawnLayer.addLayer(e.layer);
+  pending = { kind: e.layerType === "polyline" ? "route" : "zone", layer: e.layer };
+  $("nv-save-drawn").hidden = false;
+  $("nv-drawn-name").value = "";
+  $("nv-drawn-name").focus();
+  $("nv-edit-status").textContent = pending.kind === "route" ? "Ge rutten ett namn och spara." : "Ge zonen ett namn och spara.";
+});
+$("nv-drawn-cancel").addEventListener("click", function () {
+  drawnLayer.clearLayers(); pending = null; $("nv-save-drawn").hidden = true;
+  $("nv-edit-status").textContent = "";
+});
+$("nv-drawn-save").addEventListener("click", function () {
+  if (!pending) return;
+  var name = $("nv-drawn-name").value.trim();
+  if (!name) { $("nv-edit-status").textContent = "Skriv ett namn först."; return; }
+  var route = pending.kind === "route";
+  var url = route ? "/api/v1/routes" + ($("nv-snap").checked ? "?snap=true" : "") : "/api/v1/zones";
+  var ring = route ? null : pending.layer.getLatLngs()[0].map(function (ll) { return [ll.lng, ll.lat]; });
+  if (ring) ring.push(ring[0]);
+  var body = { type: "Feature", properties: { name: name }, geometry: route
+    ? { type: "LineString", coordinates: pending.layer.getLatLngs().map(function (ll) { return [ll.lng, ll.lat]; }) }
+    : { type: "Polygon", coordinates: [ring] } };
+  // One key per request: pressing "Spara" again after a lost answer stores the shape once;
+  // a changed name, shape or snapping is another request with a key of its own.
+  var variant = url + JSON.stringify(body);
+  pending.keys = pending.keys || {};
+  var key = pending.keys[variant] || (pending.keys[variant] = uuid4());
+  var request = api("POST", url, body, { "Idempotency-Key": key }).then(function (f) {
+    if (route) {
+      var moved = f.properties.snap ? " Punkterna flyttades högst " + Math.round(f.properties.snap.max_moved_m) + " m till gatorna." : "";
+      toast("Rutten " + f.properties.name + " är sparad (" + km(f.properties.length_m) + ")." + moved, "nv-ok");
+      return loadRoutes();
+    }
+    L.geoJSON(f, { style: { color: "#6a3d9a", weight: 2, fillOpacity: 0.15, className: "nv-new-zone" } }).addTo(zonesDrawn);
+    toast("Zonen " + f.properties.name + " är sparad.", "nv-ok");
   });
-  $("nv-drawn-cancel").addEventListener("click", function () {
+  request.then(function () {
     drawnLayer.clearLayers(); pending = null; $("nv-save-drawn").hidden = true;
     $("nv-edit-status").textContent = "";
-  });
-  $("nv-drawn-save").addEventListener("click", function () {
-    if (!pending) return;
-    var name = $("nv-drawn-name").value.trim();
-    if (!name) { $("nv-edit-status").textContent = "Skriv ett namn först."; return; }
-    var route = pending.kind === "route";
-    var url = route ? "/api/v1/routes" + ($("nv-snap").checked ? "?snap=true" : "") : "/api/v1/zones";
-    var ring = route ? null : pending.layer.getLatLngs()[0].map(function (ll) { return [ll.lng, ll.lat]; });
-    if (ring) ring.push(ring[0]);
-    var body = { type: "Feature", properties: { name: name }, geometry: route
-      ? { type: "LineString", coordinates: pending.layer.getLatLngs().map(function (ll) { return [ll.lng, ll.lat]; }) }
-      : { type: "Polygon", coordinates: [ring] } };
-    // One key per request: pressing "Spara" again after a lost answer stores the shape once;
-    // a changed name, shape or snapping is another request with a key of its own.
-    var variant = url + JSON.stringify(body);
-    pending.keys = pending.keys || {};
-    var key = pending.keys[variant] || (pending.keys[variant] = uuid4());
-    var request = api("POST", url, body, { "Idempotency-Key": key }).then(function (f) {
-      if (route) {
-        var moved = f.properties.snap ? " Punkterna flyttades högst " + Math.round(f.properties.snap.max_moved_m) + " m till gatorna." : "";
-        toast("Rutten " + f.properties.name + " är sparad (" + km(f.properties.length_m) + ")." + moved, "nv-ok");
-        return loadRoutes();
-      }
-      L.geoJSON(f, { style: { color: "#6a3d9a", weight: 2, fillOpacity: 0.15, className: "nv-new-zone" } }).addTo(zonesDrawn);
-      toast("Zonen " + f.properties.name + " är sparad.", "nv-ok");
-    });
-    request.then(function () {
-      drawnLayer.clearLayers(); pending = null; $("nv-save-drawn").hidden = true;
-      $("nv-edit-status").textContent = "";
-    }).catch(function (err) { $("nv-edit-status").textContent = "Kunde inte spara: " + err.message; });
-  });
+  }).catch(function (err) { $("nv-edit-status").textContent = "Kunde inte spara: " + err.message; });
+});
 
-  // -- a GPX track from a phone ----------------------------------------------------------------------
-  $("nv-gpx-file").addEventListener("change", function (e) {
-    var file = e.target.files[0];
-    if (!file) return;
-    var name = file.name.replace(/\.gpx$/i, "") || "GPX-spår";
-    var snap = $("nv-snap").checked ? "&snap=true" : "";
-    file.arrayBuffer().then(function (data) {
-      return fetch("/api/v1/routes/gpx?name=" + encodeURIComponent(name) + snap, {
-        method: "POST", credentials: "same-origin", body: data,
-        headers: { "Content-Type": "application/gpx+xml", "X-Requested-With": "nattvandring",
-                   "Idempotency-Key": uuid4() },
-      });
-    }).then(function (r) {
-      return r.json().then(function (body) {
-        if (!r.ok) throw new Error(errorText(body, r.status));
-        toast("GPX-spåret är sparat som rutten " + body.properties.name + ".", "nv-ok");
-        e.target.value = "";
-        return loadRoutes();
-      });
-    }).catch(function (err) { toast("Kunde inte importera GPX: " + err.message, "nv-error"); });
-  });
+// -- a GPX track from a phone ----------------------------------------------------------------------
+$("nv-gpx-file").addEventListener("change", function (e) {
+  var file = e.target.files[0];
+  if (!file) return;
+  var name = file.name.replace(/\.gpx$/i, "") || "GPX-spår";
+  var snap = $("nv-snap").checked ? "&snap=true" : "";
+  file.arrayBuffer().then(function (data) {
+    return fetch("/api/v1/routes/gpx?name=" + encodeURIComponent(name) + snap, {
+      method: "POST", credentials: "same-origin", body: data,
+      headers: { "Content-Type": "application/gpx+xml", "X-Requested-With": "nattvandring",
+                 "Idempotency-Key": uuid4() },
+    });
+  }).then(function (r) {
+    return r.json().then(function (body) {
+      if (!r.ok) throw new Error(errorText(body, r.status));
+      toast("GPX-spåret är sparat som rutten " + body.properties.name + ".", "nv-ok");
+      e.target.value = "";
+      return loadRoutes();
+    });
+  }).catch(function (err) { toast("Kunde inte importera GPX: " + err.message, "nv-error"); });
+});
 
-  // -- route plans ----------------------------------------------------------------------------------
-  var form = $("nv-plan-form");
-  var startPoint = null, startMarker = null, lastPlan = null;
-  map.on("click", function (e) {
-    if (form.querySelector("[name=start]").value !== "map") return;
-    startPoint = [e.latlng.lng, e.latlng.lat];
-    if (startMarker) startMarker.setLatLng(e.latlng);
-    else startMarker = L.marker(e.latlng, { title: "Start" }).addTo(planLayer);
-    $("nv-plan-status").textContent = "Startpunkt vald på kartan.";
-  });
+// -- route plans ----------------------------------------------------------------------------------
+var form = $("nv-plan-form");
+var startPoint = null, startMarker = null, lastPlan = null;
+map.on("click", function (e) {
+  if (form.querySelector("[name=start]").value !== "map") return;
+  startPoint = [e.latlng.lng, e.latlng.lat];
+  if (startMarker) startMarker.setLatLng(e.latlng);
+  else startMarker = L.marker(e.latlng, { title: "Start" }).addTo(planLayer);
+  $("nv-plan-status").textContent = "Startpunkt vald på kartan.";
+});
 
-  form.addEventListener("submit", function (e) {
-    e.preventDefault();
-    var startValue = form.querySelector("[name=start]").value;
-    var start;
-    if (startValue === "map") {
-      if (!startPoint) { $("nv-plan-status").textContent = "Välj en startplats i listan, eller klicka på kartan."; return; }
-      start = { type: "Point", coordinates: startPoint };
-    } else {
-      start = { place_id: Number(startValue) };
-    }
-    var days = Number(form.querySelector("[name=period]").value);
-    var tow = form.querySelector("[name=tow]").value.split("|");
-    var now = new Date();
-    var body = {
-      area: form.querySelector("[name=area]").value,
-      start: start,
-      duration_min: Number(form.querySelector("[name=duration]").value),
-      speed_kmh: Number(form.querySelector("[name=speed]").value),
-      dwell_min: Number(form.querySelector("[name=dwell]").value),
-      since: new Date(now.getTime() - days * 86400000).toISOString(),
-      until: now.toISOString(),
-      time_limit_s: 1.0,
-    };
-    if (tow[0]) body.days = tow[0];
-    if (tow[1]) body.hours = tow[1];
-    $("nv-plan-status").textContent = "Räknar fram en rutt …";
-    $("nv-plan-result").textContent = "";
-    api("POST", "/api/v1/route-plans", body).then(showPlan).catch(function (err) {
-      $("nv-plan-status").textContent = "Inget ruttförslag: " + err.message;
-    });
-  });
-
-  function showPlan(f) {
-    lastPlan = f;
-    planLayer.clearLayers();
-    if (startMarker) planLayer.addLayer(startMarker);
-    var p = f.properties;
-    var line = L.geoJSON(f, { style: { color: "#e31a1c", weight: 5, opacity: 0.85, className: "nv-plan-route" } });
-    line.addTo(planLayer);
-    p.stops.forEach(function (s, i) {
-      var icon = L.divIcon({ className: "nv-stop-icon", html: String(i + 1), iconSize: [24, 24] });
-      if (s.snap_m > 15) {
-        // A thin line from the place itself to where the walk stops for it.
-        L.polyline([[s.lat, s.lon], [s.on_route[1], s.on_route[0]]],
-                   { color: "#e31a1c", weight: 1, dashArray: "3 4", interactive: false }).addTo(planLayer);
-      }
-      L.marker([s.on_route[1], s.on_route[0]], { icon: icon, title: (i + 1) + ". " + s.name })
-        .bindPopup(el("div", { class: "nv-popup" }, [
-          el("strong", { text: (i + 1) + ". " + s.name }),
-          el("div", { text: "Framme efter " + Math.round(s.arrive_min) + " min, stanna " + s.dwell_min + " min" })]))
-        .addTo(planLayer);
-    });
-    if (p.stops.length || f.geometry.coordinates.length > 1) map.fitBounds(planLayer.getBounds(), { padding: [30, 30] });
-    $("nv-plan-status").textContent = p.stops.length + " stopp, " + km(p.length_m) + ", " + Math.round(p.duration_min) +
-      " av " + Math.round(p.budget_min) + " minuter (" + Math.round(p.walking_min) + " min gång).";
-    var box = $("nv-plan-result");
-    box.textContent = "";
-    var table = el("table", { class: "nv-table" });
-    table.appendChild(el("tr", {}, [el("th", { text: "#" }), el("th", { text: "Stopp" }), el("th", { text: "Framme" }), el("th", { text: "Prio" })]));
-    p.stops.forEach(function (s, i) {
-      var at = s.arrive ? clock.format(new Date(s.arrive)) : "+" + Math.round(s.arrive_min) + " min";
-      table.appendChild(el("tr", { class: "nv-stop-row" }, [el("td", { text: String(i + 1) }), el("td", { text: s.name }),
-        el("td", { text: at }), el("td", { text: String(Math.round(s.priority * 10) / 10) })]));
-    });
-    box.appendChild(table);
-    if (p.left_out.length) {
-      var details = el("details", {}, [el("summary", { text: p.left_out.length + " kandidater kom inte med" })]);
-      var ul = el("ul", { class: "nv-left-out" });
-      p.left_out.forEach(function (lo) { ul.appendChild(el("li", { text: lo.name + ": " + lo.reason })); });
-      details.appendChild(ul);
-      box.appendChild(details);
-    }
-    var name = el("input", { id: "nv-plan-name", maxlength: "200", value: "Ruttförslag " + new Date().toLocaleDateString("sv-SE") });
-    var save = el("button", { type: "button", class: "nv-primary", id: "nv-plan-save", text: "Spara som rutt" });
-    var idempotency = uuid4();
-    save.addEventListener("click", function () {
-      if (f.geometry.coordinates.length < 2) { toast("Förslaget har ingen sträcka att spara.", "nv-error"); return; }
-      api("POST", "/api/v1/routes", {
-        type: "Feature", geometry: f.geometry,
-        properties: { name: name.value.trim() || "Ruttförslag", area: p.area, source: "planned",
-                      notes: p.stops.length + " stopp, " + Math.round(p.duration_min) + " min",
-                      plan: { stops: p.stops, duration_min: p.duration_min, length_m: p.length_m } },
-      }, { "Idempotency-Key": idempotency }).then(function (route) {
-        toast("Sparad som rutt " + route.properties.name + ".", "nv-ok");
-        var link = el("a", { href: "/api/v1/routes/" + route.id + ".gpx", text: "Ladda ner GPX", id: "nv-plan-gpx", class: "nv-button", download: "" });
-        box.appendChild(link);
-        loadRoutes();
-      }).catch(function (err) { toast("Kunde inte spara: " + err.message, "nv-error"); });
-    });
-    box.appendChild(el("div", { class: "nv-row" }, [el("label", { text: "Namn " }, [name]), save]));
-    document.body.setAttribute("data-plan-stops", String(p.stops.length));
+form.addEventListener("submit", function (e) {
+  e.preventDefault();
+  var startValue = form.querySelector("[name=start]").value;
+  var start;
+  if (startValue === "map") {
+    if (!startPoint) { $("nv-plan-status").textContent = "Välj en startplats i listan, eller klicka på kartan."; return; }
+    start = { type: "Point", coordinates: startPoint };
+  } else {
+    start = { place_id: Number(startValue) };
   }
-
-  // -- export for collaboration meetings --------------------------------------------------------
-  var exportForm = $("nv-export-form");
-  (function defaultQuarter() {
-    // The last complete quarter, the usual period of a collaboration meeting.
-    var now = new Date();
-    var q = Math.floor(now.getMonth() / 3);
-    var first = new Date(Date.UTC(now.getFullYear(), (q - 1) * 3, 1));
-    var last = new Date(Date.UTC(now.getFullYear(), q * 3, 0));
-    exportForm.querySelector("[name=since]").value = first.toISOString().slice(0, 10);
-    exportForm.querySelector("[name=until]").value = last.toISOString().slice(0, 10);
-  })();
-  function exportQuery() {
-    var params = new URLSearchParams(new FormData(exportForm));
-    return params;
-  }
-  $("nv-export-preview").addEventListener("click", function () {
-    var out = $("nv-export-result");
-    out.textContent = "Räknar …";
-    api("GET", "/api/v1/exports/meeting/preview?" + exportQuery().toString()).then(function (p) {
-      out.textContent = "";
-      out.appendChild(el("div", { text: (p.profile === "partner" ? "Partnerprofil" : "Detaljprofil") +
-        ": " + p.reports + " rapporter i perioden." }));
-      var ul = el("ul", { class: "nv-preview" });
-      p.layers.forEach(function (l) { ul.appendChild(el("li", { text: l.title + ": " + l.rows + " rader" })); });
-      out.appendChild(ul);
-      if (p.profile === "partner") {
-        out.appendChild(el("div", { class: "nv-muted", text: "Utelämnat för att antalet var under 3: " +
-          p.suppressed_cell_reports + " rapporter i rutor, " + p.suppressed_zone_reports + " i zoner." }));
-      }
-      document.body.setAttribute("data-export-preview", "1");
-    }).catch(function (err) { out.textContent = "Kunde inte förhandsgranska: " + err.message; });
+  var days = Number(form.querySelector("[name=period]").value);
+  var tow = form.querySelector("[name=tow]").value.split("|");
+  var now = new Date();
+  var body = {
+    area: form.querySelector("[name=area]").value,
+    start: start,
+    duration_min: Number(form.querySelector("[name=duration]").value),
+    speed_kmh: Number(form.querySelector("[name=speed]").value),
+    dwell_min: Number(form.querySelector("[name=dwell]").value),
+    since: new Date(now.getTime() - days * 86400000).toISOString(),
+    until: now.toISOString(),
+    time_limit_s: 1.0,
+  };
+  if (tow[0]) body.days = tow[0];
+  if (tow[1]) body.hours = tow[1];
+  $("nv-plan-status").textContent = "Räknar fram en rutt …";
+  $("nv-plan-result").textContent = "";
+  api("POST", "/api/v1/route-plans", body).then(showPlan).catch(function (err) {
+    $("nv-plan-status").textContent = "Inget ruttförslag: " + err.message;
   });
+});
 
-  loadRoutes();
-  window.nattvandringPlan = { map: map, routes: routesLayer, plan: planLayer, lastPlan: function () { return lastPlan; } };
+function showPlan(f) {
+  lastPlan = f;
+  planLayer.clearLayers();
+  if (startMarker) planLayer.addLayer(startMarker);
+  var p = f.properties;
+  var line = L.geoJSON(f, { style: { color: "#e31a1c", weight: 5, opacity: 0.85, className: "nv-plan-route" } });
+  line.addTo(planLayer);
+  p.stops.forEach(function (s, i) {
+    var icon = L.divIcon({ className: "nv-stop-icon", html: String(i + 1), iconSize: [24, 24] });
+    if (s.snap_m > 15) {
+      // A thin line from the place itself to where the walk stops for it.
+      L.polyline([[s.lat, s.lon], [s.on_route[1], s.on_route[0]]],
+                 { color: "#e31a1c", weight: 1, dashArray: "3 4", interactive: false }).addTo(planLayer);
+    }
+    L.marker([s.on_route[1], s.on_route[0]], { icon: icon, title: (i + 1) + ". " + s.name })
+      .bindPopup(el("div", { class: "nv-popup" }, [
+        el("strong", { text: (i + 1) + ". " + s.name }),
+        el("div", { text: "Framme efter " + Math.round(s.arrive_min) + " min, stanna " + s.dwell_min + " min" })]))
+      .addTo(planLayer);
+  });
+  if (p.stops.length || f.geometry.coordinates.length > 1) map.fitBounds(planLayer.getBounds(), { padding: [30, 30] });
+  $("nv-plan-status").textContent = p.stops.length + " stopp, " + km(p.length_m) + ", " + Math.round(p.duration_min) +
+    " av " + Math.round(p.budget_min) + " minuter (" + Math.round(p.walking_min) + " min gång).";
+  var box = $("nv-plan-result");
+  box.textContent = "";
+  var table = el("table", { class: "nv-table" });
+  table.appendChild(el("tr", {}, [el("th", { text: "#" }), el("th", { text: "Stopp" }), el("th", { text: "Framme" }), el("th", { text: "Prio" })]));
+  p.stops.forEach(function (s, i) {
+    var at = s.arrive ? clock.format(new Date(s.arrive)) : "+" + Math.round(s.arrive_min) + " min";
+    table.appendChild(el("tr", { class: "nv-stop-row" }, [el("td", { text: String(i + 1) }), el("td", { text: s.name }),
+      el("td", { text: at }), el("td", { text: String(Math.round(s.priority * 10) / 10) })]));
+  });
+  box.appendChild(table);
+  if (p.left_out.length) {
+    var details = el("details", {}, [el("summary", { text: p.left_out.length + " kandidater kom inte med" })]);
+    var ul = el("ul", { class: "nv-left-out" });
+    p.left_out.forEach(function (lo) { ul.appendChild(el("li", { text: lo.name + ": " + lo.reason })); });
+    details.appendChild(ul);
+    box.appendChild(details);
+  }
+  var name = el("input", { id: "nv-plan-name", maxlength: "200", value: "Ruttförslag " + new Date().toLocaleDateString("sv-SE") });
+  var save = el("button", { type: "button", class: "nv-primary", id: "nv-plan-save", text: "Spara som rutt" });
+  var idempotency = uuid4();
+  save.addEventListener("click", function () {
+    if (f.geometry.coordinates.length < 2) { toast("Förslaget har ingen sträcka att spara.", "nv-error"); return; }
+    api("POST", "/api/v1/routes", {
+      type: "Feature", geometry: f.geometry,
+      properties: { name: name.value.trim() || "Ruttförslag", area: p.area, source: "planned",
+                    notes: p.stops.length + " stopp, " + Math.round(p.duration_min) + " min",
+                    plan: { stops: p.stops, duration_min: p.duration_min, length_m: p.length_m } },
+    }, { "Idempotency-Key": idempotency }).then(function (route) {
+      toast("Sparad som rutt " + route.properties.name + ".", "nv-ok");
+      var link = el("a", { href: "/api/v1/routes/" + route.id + ".gpx", text: "Ladda ner GPX", id: "nv-plan-gpx", class: "nv-button", download: "" });
+      box.appendChild(link);
+      loadRoutes();
+    }).catch(function (err) { toast("Kunde inte spara: " + err.message, "nv-error"); });
+  });
+  box.appendChild(el("div", { class: "nv-row" }, [el("label", { text: "Namn " }, [name]), save]));
+  document.body.setAttribute("data-plan-stops", String(p.stops.length));
+}
+
+// -- export for collaboration meetings --------------------------------------------------------
+var exportForm = $("nv-export-form");
+(function defaultQuarter() {
+  // The last complete quarter, the usual period of a collaboration meeting.
+  var now = new Date();
+  var q = Math.floor(now.getMonth() / 3);
+  var first = new Date(Date.UTC(now.getFullYear(), (q - 1) * 3, 1));
+  var last = new Date(Date.UTC(now.getFullYear(), q * 3, 0));
+  exportForm.querySelector("[name=since]").value = first.toISOString().slice(0, 10);
+  exportForm.querySelector("[name=until]").value = last.toISOString().slice(0, 10);
 })();
+function exportQuery() {
+  var params = new URLSearchParams(new FormData(exportForm));
+  return params;
+}
+$("nv-export-preview").addEventListener("click", function () {
+  var out = $("nv-export-result");
+  out.textContent = "Räknar …";
+  api("GET", "/api/v1/exports/meeting/preview?" + exportQuery().toString()).then(function (p) {
+    out.textContent = "";
+    out.appendChild(el("div", { text: (p.profile === "partner" ? "Partnerprofil" : "Detaljprofil") +
+      ": " + p.reports + " rapporter i perioden." }));
+    var ul = el("ul", { class: "nv-preview" });
+    p.layers.forEach(function (l) { ul.appendChild(el("li", { text: l.title + ": " + l.rows + " rader" })); });
+    out.appendChild(ul);
+    if (p.profile === "partner") {
+      out.appendChild(el("div", { class: "nv-muted", text: "Utelämnat för att antalet var under 3: " +
+        p.suppressed_cell_reports + " rapporter i rutor, " + p.suppressed_zone_reports + " i zoner." }));
+    }
+    document.body.setAttribute("data-export-preview", "1");
+  }).catch(function (err) { out.textContent = "Kunde inte förhandsgranska: " + err.message; });
+});
+
+// -- start places: the stations, stops, schools and meeting points, from the API ----------------
+var PLACE_KINDS = config.place_kinds || {};
+function loadStartPlaces() {
+  var kinds = new URLSearchParams();
+  config.start_place_kinds.forEach(function (k) { kinds.append("kind", k); });
+  return getJSON("/api/v1/places?" + kinds.toString()).then(function (fc) {
+    var select = form.querySelector("[name=start]");
+    fc.features.slice().sort(function (a, b) {
+      return a.properties.name.localeCompare(b.properties.name, "sv") || a.id - b.id;
+    }).forEach(function (f) {
+      var kind = (PLACE_KINDS[f.properties.kind] || {}).name_sv || f.properties.kind;
+      select.appendChild(el("option", { value: String(f.id), text: f.properties.name + " (" + kind + ")" }));
+    });
+  }).catch(function (err) { toast("Kunde inte hämta startplatserna: " + err.message, "nv-error"); });
+}
+
+loadStartPlaces();
+loadRoutes();
+window.nattvandringPlan = { map: map, routes: routesLayer, plan: planLayer, lastPlan: function () { return lastPlan; } };

@@ -1,392 +1,334 @@
 /* nattvandring: the situation map (lägesbild) for walkers and planners.
  *
- * Loads recent deviations from the API, draws tonight's route and the user's own position, and
- * lets a signed-in walker report a deviation in at most three taps. A report gets a client UUID
- * and waits on the device (localStorage) until the server has stored it, so a dead network, a
- * reload or a retry never loses a report and never stores one twice (the server is idempotent on
- * the UUID).
+ * Draws the districts, zones and places (fetched from the API by map.js), recent deviations,
+ * tonight's route and the user's own position, and lets a signed-in walker report a deviation in
+ * at most three taps. A report waits on the device (queue.js) until the server has stored it.
  *
  * Every text that comes from a report is put on the page with textContent, never as HTML.
  * No inline script: the page's Content-Security-Policy allows only scripts from this server.
  */
-(function () {
-  "use strict";
+import { addAnalysis } from "./js/analysis.js";
+import { call, errorText } from "./js/api.js";
+import { addBaseLayers, addOverlay, createMap, shows } from "./js/map.js";
+import { enqueue, flush, newReport, queueKey, readQueue } from "./js/queue.js";
+import { $, el, pageConfig, timeFormat, toast } from "./js/ui.js";
 
-  var config = JSON.parse(document.getElementById("nv-config").textContent);
-  var map = window[config.map];
-  L.control.scale({ imperial: false }).addTo(map);
-  var QUEUE_KEY = "nattvandring.pending." + config.user.id;
-  var categories = {};
-  config.categories.forEach(function (c) { categories[c.code] = c; });
+const L = window.L;
+const config = pageConfig();
+const { map, layers: layerControl } = createMap(config);
+const QUEUE_KEY = queueKey(config.user.id);
+const categories = {};
+config.categories.forEach((c) => { categories[c.code] = c; });
 
-  var state = {
-    days: config.default_days,
-    category: "",
-    reportOpen: false,
-    position: null,      // {lat, lon, accuracy_m, source: "gps" | "map"}
-    gps: null,           // last GPS fix
-    severity: 2,
-    flushing: false,
-  };
+const state = {
+  days: config.default_days,
+  category: "",
+  reportOpen: false,
+  position: null,      // {lat, lon, accuracy_m, source: "gps" | "map"}
+  gps: null,           // last GPS fix
+  severity: 2,
+  flushing: false,
+};
 
-  var el = window.nv.el, uuid4 = window.nv.uuid4, toast = window.nv.toast;
-  function $(id) { return document.getElementById(id); }
+const SEVERITY_SV = { 1: "Låg", 2: "Medel", 3: "Hög" };
 
-  var timeFormat = new Intl.DateTimeFormat("sv-SE", {
-    timeZone: "Europe/Stockholm", weekday: "short", day: "numeric", month: "short",
-    hour: "2-digit", minute: "2-digit",
+function popupFor(props, pending) {
+  const box = el("div", { class: "nv-popup" });
+  const cat = categories[props.category];
+  box.appendChild(el("strong", { text: cat ? cat.name_sv : props.category }));
+  box.appendChild(el("div", { text: timeFormat.format(new Date(props.observed_at)) }));
+  box.appendChild(el("div", { text: "Allvarlighet: " + (SEVERITY_SV[props.severity] || props.severity) }));
+  if (pending) box.appendChild(el("div", { class: "nv-pending-label", text: "väntar på nätet" }));
+  if (props.description) box.appendChild(el("p", { class: "nv-description", text: props.description }));
+  if (props.synthetic) box.appendChild(el("div", { class: "nv-muted", text: "Syntetisk demodata" }));
+  return box;
+}
+
+// -- layers -----------------------------------------------------------------------------------
+const baseLayers = addBaseLayers(map, layerControl, config);
+const deviationLayer = L.featureGroup();
+const pendingLayer = L.featureGroup().addTo(map);
+const positionLayer = L.featureGroup().addTo(map);
+const routeLayer = L.featureGroup();
+if (shows(config, "deviations")) {
+  deviationLayer.addTo(map);
+  addOverlay(layerControl, config, "deviations", deviationLayer, "Avvikelser");
+}
+layerControl.addOverlay(pendingLayer, "Väntande rapporter");
+if (shows(config, "routes") && config.routes && config.routes.features.length) {
+  L.geoJSON(config.routes, {
+    style: () => ({ color: "#0057b8", weight: 5, opacity: 0.85, className: "nv-route" }),
+    onEachFeature: (f, layer) => {
+      const p = f.properties;
+      layer.bindPopup(el("div", { class: "nv-popup" }, [
+        el("strong", { text: "Kvällens rutt: " + p.name }),
+        el("div", { text: (p.organisation || "") + " · " + timeFormat.format(new Date(p.planned_start)) }),
+      ]));
+    },
+  }).addTo(routeLayer);
+  routeLayer.addTo(map);
+  addOverlay(layerControl, config, "routes", routeLayer, "Kvällens rutt");
+}
+
+function marker(feature, pending) {
+  const p = feature.properties;
+  const c = feature.geometry.coordinates;
+  const cat = categories[p.category];
+  const m = L.circleMarker([c[1], c[0]], {
+    radius: 4 + 2 * (p.severity || 1),
+    color: pending ? "#333333" : "#202020",
+    weight: pending ? 2 : 1,
+    dashArray: pending ? "3 3" : null,
+    fillColor: cat ? cat.colour : "#666666",
+    fillOpacity: pending ? 0.5 : 0.9,
+    className: pending ? "nv-deviation nv-pending" : "nv-deviation",
   });
-  var SEVERITY_SV = { 1: "Låg", 2: "Medel", 3: "Hög" };
-
-  function popupFor(props, pending) {
-    var box = el("div", { class: "nv-popup" });
-    var cat = categories[props.category];
-    box.appendChild(el("strong", { text: cat ? cat.name_sv : props.category }));
-    box.appendChild(el("div", { text: timeFormat.format(new Date(props.observed_at)) }));
-    box.appendChild(el("div", { text: "Allvarlighet: " + (SEVERITY_SV[props.severity] || props.severity) }));
-    if (pending) box.appendChild(el("div", { class: "nv-pending-label", text: "väntar på nätet" }));
-    if (props.description) box.appendChild(el("p", { class: "nv-description", text: props.description }));
-    if (props.synthetic) box.appendChild(el("div", { class: "nv-muted", text: "Syntetisk demodata" }));
-    return box;
-  }
-
-  // -- layers -----------------------------------------------------------------------------------
-  var deviationLayer = L.featureGroup().addTo(map);
-  var pendingLayer = L.featureGroup().addTo(map);
-  var positionLayer = L.featureGroup().addTo(map);
-  var routeLayer = L.featureGroup();
-  var layerControl = window[config.layer_control];
-  if (layerControl) {
-    layerControl.addOverlay(deviationLayer, "Avvikelser");
-    layerControl.addOverlay(pendingLayer, "Väntande rapporter");
-  }
-  if (config.routes && config.routes.features.length) {
-    L.geoJSON(config.routes, {
-      style: function () { return { color: "#0057b8", weight: 5, opacity: 0.85, className: "nv-route" }; },
-      onEachFeature: function (f, layer) {
-        var p = f.properties;
-        var box = el("div", { class: "nv-popup" }, [
-          el("strong", { text: "Kvällens rutt: " + p.name }),
-          el("div", { text: (p.organisation || "") + " · " + timeFormat.format(new Date(p.planned_start)) }),
-        ]);
-        layer.bindPopup(box);
-      },
-    }).addTo(routeLayer);
-    routeLayer.addTo(map);
-    if (layerControl) layerControl.addOverlay(routeLayer, "Kvällens rutt");
-  }
-
-  function marker(feature, pending) {
-    var p = feature.properties;
-    var c = feature.geometry.coordinates;
-    var cat = categories[p.category];
-    var m = L.circleMarker([c[1], c[0]], {
-      radius: 4 + 2 * (p.severity || 1),
-      color: pending ? "#333333" : "#202020",
-      weight: pending ? 2 : 1,
-      dashArray: pending ? "3 3" : null,
-      fillColor: cat ? cat.colour : "#666666",
-      fillOpacity: pending ? 0.5 : 0.9,
-      className: pending ? "nv-deviation nv-pending" : "nv-deviation",
-    });
-    m.bindPopup(popupFor(p, pending));
-    m.on("popupopen", function () {
-      // While reporting, a tap on an existing report places the new one there instead.
-      if (state.reportOpen) { m.closePopup(); setPosition(placeOf(m.getLatLng())); }
-    });
-    m.feature = feature;
-    return m;
-  }
-
-  // -- loading deviations -----------------------------------------------------------------------
-  var loadSeq = 0;
-  function loadDeviations() {
-    var seq = ++loadSeq;
-    var since = new Date(Date.now() - state.days * 86400000).toISOString();
-    var b = map.getBounds().pad(0.5);
-    var params = new URLSearchParams({
-      since: since,
-      bbox: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) {
-        return Math.max(-180, Math.min(180, v)).toFixed(5);
-      }).join(","),
-      limit: "5000",
-    });
-    if (state.category) params.append("category", state.category);
-    setStatus("Hämtar avvikelser …");
-    return fetch("/api/v1/deviations?" + params.toString(), { credentials: "same-origin" })
-      .then(function (r) {
-        if (r.status === 401) { window.location.href = "/login?next=/"; throw new Error("inte inloggad"); }
-        if (!r.ok) throw new Error("servern svarade " + r.status);
-        return r.json();
-      })
-      .then(function (fc) {
-        if (seq !== loadSeq) return;
-        deviationLayer.clearLayers();
-        fc.features.forEach(function (f) { deviationLayer.addLayer(marker(f, false)); });
-        var more = fc.numberMatched > fc.numberReturned ? " (de " + fc.numberReturned + " senaste av " + fc.numberMatched + ")" : "";
-        setStatus(fc.features.length + " avvikelser senaste " + labelDays(state.days) + more);
-        document.body.setAttribute("data-deviations", String(fc.features.length));
-      })
-      .catch(function (err) {
-        if (seq !== loadSeq) return;
-        setStatus("Kunde inte hämta avvikelser just nu (" + err.message + ").");
-      });
-  }
-  function labelDays(d) { return d === 1 ? "24 h" : d + " dygn"; }
-
-  var statusLine = $("nv-status");
-  function setStatus(text) { statusLine.textContent = text; }
-
-  // -- filters ------------------------------------------------------------------------------------
-  Array.prototype.forEach.call(document.querySelectorAll("[data-days]"), function (btn) {
-    btn.addEventListener("click", function () {
-      state.days = Number(btn.getAttribute("data-days"));
-      Array.prototype.forEach.call(document.querySelectorAll("[data-days]"), function (b) {
-        b.classList.toggle("nv-active", b === btn);
-      });
-      loadDeviations();
-    });
+  m.bindPopup(popupFor(p, pending));
+  m.on("popupopen", () => {
+    // While reporting, a tap on an existing report places the new one there instead.
+    if (state.reportOpen) { m.closePopup(); setPosition(placeOf(m.getLatLng())); }
   });
-  var categorySelect = $("nv-category");
-  config.categories.forEach(function (c) {
-    categorySelect.appendChild(el("option", { value: c.code, text: c.name_sv }));
+  m.feature = feature;
+  return m;
+}
+
+// -- loading deviations -----------------------------------------------------------------------
+let loadSeq = 0;
+async function loadDeviations() {
+  if (!shows(config, "deviations")) return;
+  const seq = ++loadSeq;
+  const since = new Date(Date.now() - state.days * 86400000).toISOString();
+  const b = map.getBounds().pad(0.5);
+  const params = new URLSearchParams({
+    since,
+    bbox: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]
+      .map((v) => Math.max(-180, Math.min(180, v)).toFixed(5)).join(","),
+    limit: "5000",
   });
-  categorySelect.addEventListener("change", function () {
-    state.category = categorySelect.value;
+  if (state.category) params.append("category", state.category);
+  setStatus("Hämtar avvikelser …");
+  try {
+    const r = await call("GET", "/api/v1/deviations?" + params.toString());
+    if (r.status === 401) { window.location.href = "/login?next=/"; return; }
+    if (!r.ok) throw new Error(errorText(r.data, r.status));
+    if (seq !== loadSeq) return;
+    const fc = r.data;
+    deviationLayer.clearLayers();
+    fc.features.forEach((f) => deviationLayer.addLayer(marker(f, false)));
+    const more = fc.numberMatched > fc.numberReturned
+      ? " (de " + fc.numberReturned + " senaste av " + fc.numberMatched + ")" : "";
+    setStatus(fc.features.length + " avvikelser senaste " + labelDays(state.days) + more);
+    document.body.setAttribute("data-deviations", String(fc.features.length));
+  } catch (err) {
+    if (seq !== loadSeq) return;
+    setStatus("Kunde inte hämta avvikelser just nu (" + err.message + ").");
+  }
+}
+function labelDays(d) { return d === 1 ? "24 h" : d + " dygn"; }
+function setStatus(text) { $("nv-status").textContent = text; }
+
+// -- filters ------------------------------------------------------------------------------------
+const dayButtons = document.querySelectorAll("[data-days]");
+dayButtons.forEach((btn) => {
+  btn.addEventListener("click", () => {
+    state.days = Number(btn.getAttribute("data-days"));
+    dayButtons.forEach((b) => b.classList.toggle("nv-active", b === btn));
     loadDeviations();
   });
-  var moveTimer = null;
-  map.on("moveend", function () {
-    clearTimeout(moveTimer);
-    moveTimer = setTimeout(loadDeviations, 300);
-  });
-
-  // -- own position -------------------------------------------------------------------------------
-  var gpsMarker = null, gpsCircle = null, watchId = null;
-  function startGps() {
-    if (!("geolocation" in navigator) || watchId !== null) return;
-    watchId = navigator.geolocation.watchPosition(function (pos) {
-      var fix = { lat: pos.coords.latitude, lon: pos.coords.longitude,
-                  accuracy_m: Math.round(pos.coords.accuracy), source: "gps" };
-      state.gps = fix;
-      var ll = [fix.lat, fix.lon];
-      if (!gpsMarker) {
-        gpsCircle = L.circle(ll, { radius: fix.accuracy_m, weight: 1, color: "#1a73e8", fillOpacity: 0.1 }).addTo(positionLayer);
-        gpsMarker = L.circleMarker(ll, { radius: 7, color: "#ffffff", weight: 2, fillColor: "#1a73e8", fillOpacity: 1, className: "nv-me" }).addTo(positionLayer);
-      } else {
-        gpsMarker.setLatLng(ll); gpsCircle.setLatLng(ll); gpsCircle.setRadius(fix.accuracy_m);
-      }
-      if (state.reportOpen && (!state.position || state.position.source === "gps")) setPosition(fix);
-    }, function () {
-      state.gps = null;
-      if (state.reportOpen && !state.position) renderPosition();
-    }, { enableHighAccuracy: true, maximumAge: 15000, timeout: 20000 });
-  }
-  $("nv-locate").addEventListener("click", function () {
-    startGps();
-    if (state.gps) map.setView([state.gps.lat, state.gps.lon], Math.max(map.getZoom(), 16));
-  });
-
-  // -- reporting ------------------------------------------------------------------------------------
-  var sheet = $("nv-report");
-  var pickMarker = null;
-
-  function setPosition(pos) {
-    state.position = pos;
-    var ll = [pos.lat, pos.lon];
-    if (!pickMarker) {
-      pickMarker = L.marker(ll, { title: "Avvikelsens plats", keyboard: false }).addTo(positionLayer);
-    } else {
-      pickMarker.setLatLng(ll);
-    }
-    renderPosition();
-  }
-
-  function renderPosition() {
-    var line = $("nv-report-position");
-    var ready = !!state.position;
-    if (!state.position) {
-      line.textContent = "Tryck på kartan där det hände" + ("geolocation" in navigator ? " (eller vänta på GPS)" : "");
-    } else if (state.position.source === "gps") {
-      line.textContent = "Plats: din GPS-position, ±" + state.position.accuracy_m + " m. Tryck på kartan för att ändra.";
-    } else {
-      line.textContent = "Plats: vald på kartan. Tryck igen för att flytta.";
-    }
-    Array.prototype.forEach.call(sheet.querySelectorAll("[data-category]"), function (b) {
-      b.disabled = !ready;
-    });
-  }
-
-  function openReport() {
-    state.reportOpen = true;
-    state.position = null;
-    sheet.hidden = false;
-    document.body.classList.add("nv-reporting");
-    $("nv-report-error").textContent = "";
-    startGps();
-    if (state.gps) setPosition(state.gps); else renderPosition();
-  }
-  function closeReport() {
-    state.reportOpen = false;
-    sheet.hidden = true;
-    document.body.classList.remove("nv-reporting");
-    if (pickMarker) { positionLayer.removeLayer(pickMarker); pickMarker = null; }
-    $("nv-note").value = "";
-  }
-  if ($("nv-report-open")) $("nv-report-open").addEventListener("click", openReport);
-  $("nv-report-cancel").addEventListener("click", closeReport);
-  function placeOf(latlng) { return { lat: latlng.lat, lon: latlng.lng, accuracy_m: null, source: "map" }; }
-  map.on("click", function (e) {
-    if (state.reportOpen) setPosition(placeOf(e.latlng));
-  });
-  Array.prototype.forEach.call(sheet.querySelectorAll("[data-severity]"), function (b) {
-    b.addEventListener("click", function () {
-      state.severity = Number(b.getAttribute("data-severity"));
-      Array.prototype.forEach.call(sheet.querySelectorAll("[data-severity]"), function (o) {
-        o.classList.toggle("nv-active", o === b);
-      });
-    });
-  });
-  var grid = $("nv-report-categories");
-  config.categories.forEach(function (c) {
-    var swatch = el("span", { class: "nv-swatch" });
-    swatch.style.background = c.colour;  // CSSOM, not a style attribute (CSP)
-    var b = el("button", { type: "button", "data-category": c.code, class: "nv-cat" }, [
-      swatch, el("span", { text: c.name_sv }),
-    ]);
-    b.addEventListener("click", function () { submitReport(c.code); });
-    grid.appendChild(b);
-  });
-
-  function submitReport(category) {
-    if (!state.position) return;
-    var note = $("nv-note").value.trim();
-    var props = {
-      id: uuid4(),
-      category: category,
-      observed_at: new Date().toISOString(),
-      severity: state.severity,
-    };
-    if (note) props.description = note;
-    if (state.position.source === "gps" && state.position.accuracy_m != null) {
-      props.accuracy_m = state.position.accuracy_m;
-    }
-    var feature = {
-      type: "Feature",
-      geometry: { type: "Point", coordinates: [round6(state.position.lon), round6(state.position.lat)] },
-      properties: props,
-    };
-    var queue = readQueue();
-    queue.push({ feature: feature, queued_at: new Date().toISOString() });
-    writeQueue(queue);
-    closeReport();
-    renderPending();
-    flushQueue();
-  }
-  function round6(v) { return Math.round(v * 1e6) / 1e6; }
-
-  // -- the queue of reports waiting for the network -------------------------------------------------
-  function readQueue() {
-    try { return JSON.parse(localStorage.getItem(QUEUE_KEY) || "[]"); } catch (e) { return []; }
-  }
-  function writeQueue(q) { localStorage.setItem(QUEUE_KEY, JSON.stringify(q)); }
-  function removeFromQueue(id) {
-    writeQueue(readQueue().filter(function (item) { return item.feature.properties.id !== id; }));
-  }
-
-  function renderPending() {
-    var q = readQueue();
-    pendingLayer.clearLayers();
-    q.forEach(function (item) { pendingLayer.addLayer(marker(item.feature, true)); });
-    var badge = $("nv-pending");
-    badge.hidden = q.length === 0;
-    badge.textContent = q.length === 1 ? "1 rapport väntar på nätet" : q.length + " rapporter väntar på nätet";
-    document.body.setAttribute("data-pending", String(q.length));
-  }
-
-  function flushQueue() {
-    // The browser knows it has no network: wait for its "online" event instead of trying.
-    if (state.flushing || navigator.onLine === false) return Promise.resolve();
-    var q = readQueue();
-    if (!q.length) return Promise.resolve();
-    state.flushing = true;
-    var chain = Promise.resolve();
-    q.forEach(function (item) {
-      chain = chain.then(function () { return send(item.feature); });
-    });
-    return chain.catch(function () { /* offline: try again later */ }).then(function () {
-      state.flushing = false;
-      renderPending();
-    });
-  }
-
-  /* Why the server refused a report, in Swedish for the mistakes a walker can make; the API's
-   * own (English) message otherwise. */
-  var REFUSED_SV = {
-    geometry: "positionen ligger mer än 2 km från alla områden. Kontrollera positionen.",
-    observed_at: "tiden godtogs inte. Kontrollera att telefonens klocka går rätt.",
-    category: "kategorin finns inte längre. Välj en annan.",
-    description: "anteckningen är för lång (högst 2 000 tecken).",
-  };
-  function reportErrorText(body, status) {
-    var d = body && body.detail;
-    var loc = Array.isArray(d) && d.length && d[0].loc ? d[0].loc : [];
-    var field = loc.length ? loc[loc.length - 1] : null;
-    if (status === 422 && field === "geometry" && /swapped/.test(d[0].msg)) {
-      return "koordinaterna verkar omkastade (longitud och latitud).";
-    }
-    return (status === 422 && REFUSED_SV[field]) || window.nv.errorText(body, status);
-  }
-
-  function send(feature) {
-    return fetch("/api/v1/deviations", {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-Requested-With": "nattvandring" },
-      body: JSON.stringify(feature),
-    }).then(function (r) {
-      if (r.status === 200 || r.status === 201) {
-        return r.json().then(function (stored) {
-          removeFromQueue(feature.properties.id);
-          deviationLayer.addLayer(marker(stored, false));
-          toast("Avvikelsen är sparad.", "nv-ok");
-        });
-      }
-      if (r.status === 401) {
-        toast("Logga in igen för att skicka väntande rapporter.", "nv-error");
-        throw new Error("unauthorised");
-      }
-      if (r.status >= 400 && r.status < 500 && r.status !== 408 && r.status !== 429) {
-        // The server will never take this report as it is: say why and drop it.
-        return r.json().then(function (body) {
-          removeFromQueue(feature.properties.id);
-          toast("Rapporten kunde inte sparas: " + reportErrorText(body, r.status), "nv-error");
-        });
-      }
-      throw new Error("server " + r.status);  // 5xx, 408, 429: keep it and retry later
-    });
-  }
-
-  window.addEventListener("online", flushQueue);
-  setInterval(flushQueue, 20000);
-
-  // -- heat map and hot spots ----------------------------------------------------------------------
-  var analysisForm = $("nv-analysis-form");
-  if (analysisForm && window.nvAnalysis && layerControl) {
-    window.nvAnalysis(map, layerControl, { area: config.area, form: analysisForm });
-  }
-
-  // -- start ----------------------------------------------------------------------------------------
-  if ("serviceWorker" in navigator && window.isSecureContext) {
-    navigator.serviceWorker.register("/sw.js").catch(function () { /* works without it */ });
-    var offlineReady = function () {
-      if (navigator.serviceWorker.controller) document.body.setAttribute("data-offline-ready", "1");
-    };
-    navigator.serviceWorker.addEventListener("controllerchange", offlineReady);
-    offlineReady();
-  }
-  renderPending();
+});
+const categorySelect = $("nv-category");
+config.categories.forEach((c) => categorySelect.appendChild(el("option", { value: c.code, text: c.name_sv })));
+categorySelect.addEventListener("change", () => {
+  state.category = categorySelect.value;
   loadDeviations();
+});
+let moveTimer = null;
+map.on("moveend", () => {
+  clearTimeout(moveTimer);
+  moveTimer = setTimeout(loadDeviations, 300);
+});
+
+// -- own position -------------------------------------------------------------------------------
+let gpsMarker = null, gpsCircle = null, watchId = null;
+function startGps() {
+  if (!("geolocation" in navigator) || watchId !== null) return;
+  watchId = navigator.geolocation.watchPosition((pos) => {
+    const fix = { lat: pos.coords.latitude, lon: pos.coords.longitude,
+                  accuracy_m: Math.round(pos.coords.accuracy), source: "gps" };
+    state.gps = fix;
+    const ll = [fix.lat, fix.lon];
+    if (!gpsMarker) {
+      gpsCircle = L.circle(ll, { radius: fix.accuracy_m, weight: 1, color: "#1a73e8", fillOpacity: 0.1 }).addTo(positionLayer);
+      gpsMarker = L.circleMarker(ll, { radius: 7, color: "#ffffff", weight: 2, fillColor: "#1a73e8", fillOpacity: 1, className: "nv-me" }).addTo(positionLayer);
+    } else {
+      gpsMarker.setLatLng(ll); gpsCircle.setLatLng(ll); gpsCircle.setRadius(fix.accuracy_m);
+    }
+    if (state.reportOpen && (!state.position || state.position.source === "gps")) setPosition(fix);
+  }, () => {
+    state.gps = null;
+    if (state.reportOpen && !state.position) renderPosition();
+  }, { enableHighAccuracy: true, maximumAge: 15000, timeout: 20000 });
+}
+$("nv-locate").addEventListener("click", () => {
+  startGps();
+  if (state.gps) map.setView([state.gps.lat, state.gps.lon], Math.max(map.getZoom(), 16));
+});
+
+// -- reporting ------------------------------------------------------------------------------------
+const sheet = $("nv-report");
+let pickMarker = null;
+
+function setPosition(pos) {
+  state.position = pos;
+  const ll = [pos.lat, pos.lon];
+  if (!pickMarker) {
+    pickMarker = L.marker(ll, { title: "Avvikelsens plats", keyboard: false }).addTo(positionLayer);
+  } else {
+    pickMarker.setLatLng(ll);
+  }
+  renderPosition();
+}
+
+function renderPosition() {
+  const line = $("nv-report-position");
+  if (!state.position) {
+    line.textContent = "Tryck på kartan där det hände" + ("geolocation" in navigator ? " (eller vänta på GPS)" : "");
+  } else if (state.position.source === "gps") {
+    line.textContent = "Plats: din GPS-position, ±" + state.position.accuracy_m + " m. Tryck på kartan för att ändra.";
+  } else {
+    line.textContent = "Plats: vald på kartan. Tryck igen för att flytta.";
+  }
+  sheet.querySelectorAll("[data-category]").forEach((b) => { b.disabled = !state.position; });
+}
+
+function openReport() {
+  state.reportOpen = true;
+  state.position = null;
+  sheet.hidden = false;
+  document.body.classList.add("nv-reporting");
+  $("nv-report-error").textContent = "";
+  startGps();
+  if (state.gps) setPosition(state.gps); else renderPosition();
+}
+function closeReport() {
+  state.reportOpen = false;
+  sheet.hidden = true;
+  document.body.classList.remove("nv-reporting");
+  if (pickMarker) { positionLayer.removeLayer(pickMarker); pickMarker = null; }
+  $("nv-note").value = "";
+}
+if ($("nv-report-open")) $("nv-report-open").addEventListener("click", openReport);
+$("nv-report-cancel").addEventListener("click", closeReport);
+function placeOf(latlng) { return { lat: latlng.lat, lon: latlng.lng, accuracy_m: null, source: "map" }; }
+map.on("click", (e) => { if (state.reportOpen) setPosition(placeOf(e.latlng)); });
+sheet.querySelectorAll("[data-severity]").forEach((b) => {
+  b.addEventListener("click", () => {
+    state.severity = Number(b.getAttribute("data-severity"));
+    sheet.querySelectorAll("[data-severity]").forEach((o) => o.classList.toggle("nv-active", o === b));
+  });
+});
+const grid = $("nv-report-categories");
+config.categories.forEach((c) => {
+  const swatch = el("span", { class: "nv-swatch" });
+  swatch.style.background = c.colour;  // CSSOM, not a style attribute (CSP)
+  const b = el("button", { type: "button", "data-category": c.code, class: "nv-cat" }, [
+    swatch, el("span", { text: c.name_sv }),
+  ]);
+  b.addEventListener("click", () => submitReport(c.code));
+  grid.appendChild(b);
+});
+
+function submitReport(category) {
+  if (!state.position) return;
+  const pos = state.position;
+  const feature = newReport({
+    lon: pos.lon, lat: pos.lat, category, severity: state.severity, note: $("nv-note").value,
+    accuracyM: pos.source === "gps" ? pos.accuracy_m : null,
+  });
+  enqueue(localStorage, QUEUE_KEY, feature);
+  closeReport();
+  renderPending();
   flushQueue();
-  window.nattvandring = { map: map, deviationLayer: deviationLayer, flushQueue: flushQueue, loadDeviations: loadDeviations };
-})();
+}
+
+// -- the queue of reports waiting for the network -------------------------------------------------
+function renderPending() {
+  const q = readQueue(localStorage, QUEUE_KEY);
+  pendingLayer.clearLayers();
+  q.forEach((item) => pendingLayer.addLayer(marker(item.feature, true)));
+  const badge = $("nv-pending");
+  badge.hidden = q.length === 0;
+  badge.textContent = q.length === 1 ? "1 rapport väntar på nätet" : q.length + " rapporter väntar på nätet";
+  document.body.setAttribute("data-pending", String(q.length));
+}
+
+async function flushQueue() {
+  // The browser knows it has no network: wait for its "online" event instead of trying.
+  if (state.flushing) return;
+  state.flushing = true;
+  try {
+    await flush(localStorage, QUEUE_KEY, send, { online: navigator.onLine });
+  } finally {
+    state.flushing = false;
+    renderPending();
+  }
+}
+
+/* Why the server refused a report, in Swedish for the mistakes a walker can make; the API's
+ * own (English) message otherwise. */
+const REFUSED_SV = {
+  geometry: "positionen ligger mer än 2 km från alla områden. Kontrollera positionen.",
+  observed_at: "tiden godtogs inte. Kontrollera att telefonens klocka går rätt.",
+  category: "kategorin finns inte längre. Välj en annan.",
+  description: "anteckningen är för lång (högst 2 000 tecken).",
+};
+function reportErrorText(body, status) {
+  const d = body && body.detail;
+  const loc = Array.isArray(d) && d.length && d[0].loc ? d[0].loc : [];
+  const field = loc.length ? loc[loc.length - 1] : null;
+  if (status === 422 && field === "geometry" && /swapped/.test(d[0].msg)) {
+    return "koordinaterna verkar omkastade (longitud och latitud).";
+  }
+  return (status === 422 && REFUSED_SV[field]) || errorText(body, status);
+}
+
+/* One report to the server: "stored", "refused" (never to be taken: said why, dropped), or a
+ * rejection when it should wait (no network, 401, 5xx, 408, 429). */
+async function send(feature) {
+  const r = await call("POST", "/api/v1/deviations", { json: feature });
+  if (r.status === 200 || r.status === 201) {
+    deviationLayer.addLayer(marker(r.data, false));
+    toast("Avvikelsen är sparad.", "nv-ok");
+    return "stored";
+  }
+  if (r.status === 401) {
+    toast("Logga in igen för att skicka väntande rapporter.", "nv-error");
+    throw new Error("unauthorised");
+  }
+  if (r.status >= 400 && r.status < 500 && r.status !== 408 && r.status !== 429) {
+    toast("Rapporten kunde inte sparas: " + reportErrorText(r.data, r.status), "nv-error");
+    return "refused";
+  }
+  throw new Error("server " + r.status);
+}
+
+window.addEventListener("online", flushQueue);
+setInterval(flushQueue, 20000);
+
+// -- heat map and hot spots ----------------------------------------------------------------------
+const analysisForm = $("nv-analysis-form");
+if (analysisForm) addAnalysis(map, layerControl, { area: config.area, form: analysisForm });
+
+// -- start ----------------------------------------------------------------------------------------
+if ("serviceWorker" in navigator && window.isSecureContext) {
+  navigator.serviceWorker.register("/sw.js").catch(() => { /* works without it */ });
+  const offlineReady = () => {
+    if (navigator.serviceWorker.controller) document.body.setAttribute("data-offline-ready", "1");
+  };
+  navigator.serviceWorker.addEventListener("controllerchange", offlineReady);
+  offlineReady();
+}
+renderPending();
+loadDeviations();
+flushQueue();
+window.nattvandring = { map, deviationLayer, baseLayers, flushQueue, loadDeviations };

@@ -1,19 +1,23 @@
 /* nattvandring service worker: the situation map opens without a network.
  *
- * The page and its scripts are served network-first and kept in a cache, so a walker who
- * reloads with no connection still gets the map, the last deviations fetched and the reports
+ * The page, its modules and the layers it fetches (districts, zones, places, categories,
+ * deviations) are served network-first and kept in a cache, so a walker who reloads with no
+ * connection still gets the map, its layers, the last deviations fetched and the reports
  * waiting on the device (those live in localStorage, not here). Reports are never sent from
  * here: POSTs pass straight through. Base-map tiles from other hosts are not cached.
  */
 "use strict";
-var CACHE = "nattvandring-v3";
+var CACHE = "nattvandring-v4";
 // What the map page needs to open with no network (the page itself is per user: it is fetched
 // with the user's session cookie and dropped again when the sign-in page loads).
 var SHELL = [
   "/",
-  "/static/common.js",
   "/static/situation.js",
-  "/static/analysis.js",
+  "/static/js/analysis.js",
+  "/static/js/api.js",
+  "/static/js/map.js",
+  "/static/js/queue.js",
+  "/static/js/ui.js",
   "/static/map.css",
   "/static/vendor/leaflet/leaflet.js",
   "/static/vendor/leaflet/leaflet.css",
@@ -22,7 +26,14 @@ var SHELL = [
   "/static/vendor/leaflet/images/marker-shadow.png",
   "/static/vendor/leaflet/images/layers.png",
   "/static/vendor/leaflet/images/layers-2x.png",
+  // The layers the map fetches (public, the same for every user).
+  "/api/v1/areas",
+  "/api/v1/zones",
+  "/api/v1/places",
 ];
+// API answers kept for the map (the deviations whatever their query: the last one fetched).
+var API_CACHED = ["/api/v1/deviations", "/api/v1/categories", "/api/v1/areas", "/api/v1/zones",
+                  "/api/v1/places"];
 
 self.addEventListener("install", function (event) {
   event.waitUntil(
@@ -44,7 +55,7 @@ function cacheable(request) {
   var url = new URL(request.url);
   if (url.origin !== self.location.origin) return false;
   return url.pathname === "/" || url.pathname.indexOf("/static/") === 0 ||
-         url.pathname === "/api/v1/deviations" || url.pathname === "/api/v1/categories";
+         API_CACHED.indexOf(url.pathname) >= 0;
 }
 
 self.addEventListener("fetch", function (event) {

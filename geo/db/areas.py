@@ -418,12 +418,3 @@ def areas_with_network(conn: psycopg.Connection) -> list[tuple[str, str, bool]]:
         "FROM areas a ORDER BY a.name"
     ).fetchall()
     return [(str(r[0]), str(r[1]), bool(r[2])) for r in rows]
-
-
-def places_of_kinds(conn: psycopg.Connection, kinds: list[str]) -> list[tuple[int, str, str]]:
-    """Id, name and kind of every place of ``kinds``, by name."""
-    rows = conn.execute(
-        "SELECT p.id, p.name, p.kind FROM places p WHERE p.kind = ANY(%s) ORDER BY p.name, p.id",
-        (kinds,),
-    ).fetchall()
-    return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]

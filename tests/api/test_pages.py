@@ -11,8 +11,8 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from api.headers import inline_script_hashes
 from geo.db.accounts import add_user
+from maps.places import PLACE_KINDS_SV
 
 PASSWORD = "correct horse battery"
 
@@ -143,11 +143,8 @@ def test_pages_send_a_strict_content_security_policy(client: TestClient, walker:
     directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
     assert directives["frame-ancestors"] == "'none'"
     assert directives["object-src"] == "'none'"
-    script_src = directives["script-src"].split()
-    assert "'unsafe-inline'" not in script_src and "'unsafe-eval'" not in script_src
-    # Exactly the page's own inline scripts are allowed, by hash.
-    hashes = inline_script_hashes(r.text)
-    assert hashes and set(script_src) == {"'self'", *hashes}
+    # The page's scripts are all files of the app: no inline script, so no hash, is allowed.
+    assert directives["script-src"] == "'self'"
     assert "https://tile.openstreetmap.org" in directives["img-src"]
     assert r.headers["x-content-type-options"] == "nosniff"
     assert r.headers["x-frame-options"] == "DENY"
@@ -218,3 +215,67 @@ def test_report_text_cannot_end_the_config_script(
     routes = config_of(page)["routes"]
     names = [f["properties"]["name"] for f in routes["features"]]  # type: ignore[index]
     assert names == ["</script><script>alert(1)</script>"]
+
+
+@pytest.fixture()
+def planner(conn: psycopg.Connection) -> str:
+    add_user(conn, "page-planner@example.org", PASSWORD, role="planner", organisation="SDF")
+    return "page-planner@example.org"
+
+
+def _pages(client: TestClient, walker: str, planner: str) -> dict[str, str]:
+    """Every page's HTML: sign-in, a message page, the situation map and the planners' map."""
+    pages = {"/login": client.get("/login").text}
+    sign_in(client, walker)
+    pages["/"] = client.get("/").text
+    pages["/plan (walker)"] = client.get("/plan").text
+    sign_in(client, planner)
+    pages["/plan"] = client.get("/plan").text
+    return pages
+
+
+def test_every_page_lets_a_phone_pinch_zoom(client: TestClient, walker: str, planner: str) -> None:
+    for path, page in _pages(client, walker, planner).items():
+        viewports = re.findall(r'<meta name="viewport" content="([^"]*)"', page)
+        assert viewports == ["width=device-width, initial-scale=1"], path
+        assert "maximum-scale" not in page and "user-scalable" not in page, path
+
+
+def test_no_page_has_an_inline_script(client: TestClient, walker: str, planner: str) -> None:
+    """Scripts are files of the app (CSP script-src 'self'); the config is data, never run."""
+    for path, page in _pages(client, walker, planner).items():
+        scripts = re.findall(r"<script([^>]*)>(.*?)</script>", page, re.S | re.I)
+        assert scripts or path == "/plan (walker)", path
+        for attrs, body in scripts:
+            if 'type="application/json"' in attrs:
+                json.loads(body)
+                continue
+            assert 'src="/static/' in attrs and body == "", (path, attrs)
+        # No event-handler attribute and no javascript: link either.
+        assert re.search(r"<[^>]*\son[a-z]+\s*=", page, re.I) is None, path
+        assert "javascript:" not in page.lower(), path
+
+
+def test_the_maps_fetch_their_layers_instead_of_carrying_them(
+    client: TestClient, walker: str, planner: str
+) -> None:
+    places = client.get("/api/v1/places").json()["features"]
+    areas = client.get("/api/v1/areas").json()["features"]
+    area_names = {f["properties"]["name"] for f in areas}
+    # Names long enough not to occur by chance in the page's own Swedish text.
+    names = {f["properties"]["name"] for f in places} - area_names - set(PLACE_KINDS_SV.values())
+    names = {n for n in names if len(n) >= 8}
+    assert len(names) > 50
+    pages = _pages(client, walker, planner)
+    for path in ("/", "/plan"):
+        page = pages[path]
+        assert len(page.encode()) < 20_000, (path, len(page))
+        assert [n for n in names if n in page] == [], path
+        config = config_of(page)
+        assert "places" not in config and "zones" not in config, path
+        assert [layer["id"] for layer in config["layers"]][:3] == ["areas", "zones", "places"]  # type: ignore[index]
+    # The situation map names its own district (the banner) and no other.
+    others = area_names - {str(config_of(pages["/"])["area_name"])}
+    assert [n for n in others if n in pages["/"]] == []
+    # No district outline either: the only coordinates are the four of the map's first view.
+    assert len(re.findall(r"\d+\.\d{4,}", pages["/"])) == 4

@@ -37,7 +37,7 @@ def test_planner_draws_and_saves_a_route_and_a_zone(
             # Around Älvsjö station; no street network there, so without snapping.
             page.evaluate("window.nattvandringPlan.map.setView([59.2786, 18.0104], 16)")
             page.uncheck("#nv-snap")
-            box = page.locator("#map, .folium-map").first.bounding_box()
+            box = page.locator("#map").bounding_box()
             assert box is not None
 
             def at(fx: float, fy: float) -> tuple[float, float]:

@@ -286,3 +286,56 @@ def test_planner_sees_heat_map_and_hot_spots_with_legends(
         page.wait_for_selector("img.nv-heat", state="detached")
         assert "Värmekarta" not in page.inner_text("#nv-legend")
         assert errors == []
+
+
+def test_the_map_draws_the_layers_it_fetches_and_zone_names_stay_text(
+    browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]]
+) -> None:
+    planner, planner_password = web_users["planner"]
+    token = httpx.post(
+        f"{live_server}/api/v1/auth/token",
+        data={"username": planner, "password": planner_password},
+    ).json()["access_token"]
+    d = 0.0004
+    ring = [[18.0, 59.283], [18.0 + d, 59.283], [18.0 + d, 59.283 + d], [18.0, 59.283 + d]]
+    zone = {
+        "type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": [[*ring, ring[0]]]},
+        "properties": {"name": XSS, "description": XSS},
+    }
+    r = httpx.post(
+        f"{live_server}/api/v1/zones",
+        json=zone,
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert r.status_code in (200, 201), r.text
+    counts = {
+        name: len(httpx.get(f"{live_server}/api/v1/{name}").json()["features"])
+        for name in ("areas", "zones", "places")
+    }
+    assert counts["places"] > 100 and counts["areas"] > 10
+    email, password = web_users["walker"]
+    dialogs: list[str] = []
+    with signed_in(browser, live_server, email, password) as page:
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.wait_for_selector("body[data-layers='areas zones places']", state="attached")
+        assert page.locator("path.nv-area").count() == counts["areas"]
+        assert page.locator("path.nv-zone").count() == counts["zones"]
+        assert page.locator("path.nv-place").count() == counts["places"]
+        overlays = page.locator(".leaflet-control-layers-overlays").inner_text()
+        for title in ("Stadsdelar", "Platssamverkanszoner", "Platser", "Avvikelser"):
+            assert title in overlays
+        opened = page.evaluate(
+            """async name => { const layers = await window.nattvandring.baseLayers;
+                let found = false;
+                layers.zones.eachLayer(l => {
+                    if (l.feature.properties.name === name) { l.openTooltip(); found = true; } });
+                return found; }""",
+            XSS,
+        )
+        assert opened
+        tooltip = page.locator(".leaflet-tooltip", has_text="Zon:")
+        assert XSS in tooltip.inner_text()
+        assert tooltip.locator("img").count() == 0
+        page.wait_for_timeout(300)
+        assert dialogs == []

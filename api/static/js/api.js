@@ -1,0 +1,71 @@
+/* nattvandring: the one way the pages talk to the API.
+ *
+ * Requests carry the session cookie and the X-Requested-With header (the API refuses cookie
+ * writes without it); answers are JSON. An error body is either FastAPI's 422,
+ * {"detail": [{"loc", "msg", "type", "ctx"}]}, or {"detail": "…", "code": …}; errorText turns
+ * either into Swedish where the error has a code we know.
+ */
+
+const WHAT_SV = { start: "Startpunkten", end: "Slutpunkten", candidates: "Ett obligatoriskt stopp" };
+
+/* Swedish texts for the API's error codes ("type" of a 422 item, "code" of other errors), with
+ * the figures the API sends in "ctx". */
+const ERRORS_SV = {
+  not_near_network(x) {
+    const field = x.loc && x.loc.length ? x.loc[x.loc.length - 1] : null;
+    return (WHAT_SV[field] || "En punkt") + " ligger " + x.ctx.distance_m +
+      " m från närmaste gata i gatunätet. Flytta den närmare en gata (eller importera ett " +
+      "gatunät som täcker platsen).";
+  },
+  budget_too_short(x) {
+    return "Tiden räcker inte: öka den med minst " + x.ctx.shortfall_min +
+      " min eller ta bort obligatoriska stopp.";
+  },
+  no_route() { return "Ingen gångväg i gatunätet förbinder punkterna."; },
+  invalid_gpx(x) { return "GPX-filen kunde inte läsas (" + x.msg + ")."; },
+  network_not_imported() {
+    return "Inget gatunät är importerat för området: importera ett OpenStreetMap-utdrag först.";
+  },
+};
+
+/** The message of an API error body, in Swedish where the error has a code we know; the API's
+ * own message otherwise. */
+export function errorText(body, status) {
+  const d = body && body.detail;
+  if (Array.isArray(d)) {
+    return d.map((x) => (ERRORS_SV[x.type] ? ERRORS_SV[x.type](x) : x.msg)).join("; ");
+  }
+  if (body && ERRORS_SV[body.code]) return ERRORS_SV[body.code]({ msg: String(d) });
+  return d ? String(d) : "fel " + status;
+}
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(errorText(body, status));
+    this.status = status;
+    this.body = body;
+  }
+}
+
+/** One request; resolves to {status, ok, data} whatever the status (data: the JSON body, or
+ * null), rejects only when there is no answer at all (no network). */
+export async function call(method, url, { json, body, headers = {} } = {}) {
+  const h = { "X-Requested-With": "nattvandring", ...headers };
+  if (json !== undefined) h["Content-Type"] = "application/json";
+  const r = await fetch(url, {
+    method, credentials: "same-origin", headers: h,
+    body: json !== undefined ? JSON.stringify(json) : body,
+  });
+  let data = null;
+  if (r.status !== 204) data = await r.json().catch(() => null);
+  return { status: r.status, ok: r.ok, data };
+}
+
+/** A request whose error answers throw an ApiError with the Swedish message. */
+export async function api(method, url, json, headers) {
+  const r = await call(method, url, { json, headers });
+  if (!r.ok) throw new ApiError(r.status, r.data);
+  return r.data;
+}
+
+export function getJSON(url) { return api("GET", url); }
