@@ -15,8 +15,16 @@ from api.deps import ConnDep, SettingsDep
 from api.headers import page_response
 from api.security import SESSION_COOKIE, OptionalUserDep
 from geo.db import areas, categories, walk_routes
-from geo.db.accounts import SESSION_TTL, User, authenticate, issue_token, revoke_token
-from geo.errors import NotFound, TooManyAttempts, Unauthorized
+from geo.db.accounts import (
+    SESSION_TTL,
+    TooManyAttempts,
+    Unauthorized,
+    User,
+    authenticate,
+    issue_token,
+    revoke_token,
+)
+from geo.errors import NotFound
 from maps.situation import PLACE_KINDS_SV, situation_map_html
 
 router = APIRouter(tags=["pages"], include_in_schema=False)

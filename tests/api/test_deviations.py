@@ -13,8 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from geo.db import connection
-from geo.db.accounts import add_user, authenticate
-from geo.errors import TooManyAttempts, Unauthorized
+from geo.db.accounts import TooManyAttempts, Unauthorized, add_user, authenticate
 
 PASSWORD = "correct horse battery"
 STATION = [18.0104, 59.2786]
@@ -126,9 +125,9 @@ def test_report_is_stored_once_and_retries_return_it(
 def test_concurrent_duplicates_store_one_row(db_url: str, demo_report: object) -> None:
     """Two connections insert the same report at once: one row, the other sees a replay."""
     from geo.db.deviations import Viewer, insert_report
-    from geo.deviations import parse_report
+    from geo.inputs import DeviationReport
 
-    report = parse_report(feature(), now=datetime.now(UTC))
+    report = DeviationReport.model_validate(feature())
     with connection.connect(db_url, autocommit=True) as conn:
         org = conn.execute("SELECT id FROM organisations LIMIT 1").fetchone()
         assert org is not None
@@ -155,9 +154,10 @@ def test_concurrent_duplicates_store_one_row(db_url: str, demo_report: object) -
         results = list(pool.map(insert, range(8)))
     assert results.count(True) == 1
     with connection.connect(db_url, autocommit=True) as conn:
-        n = conn.execute("SELECT count(*) FROM deviations WHERE id = %s", (report.id,)).fetchone()
+        rid = report.properties.id
+        n = conn.execute("SELECT count(*) FROM deviations WHERE id = %s", (rid,)).fetchone()
         assert n == (1,)
-        conn.execute("DELETE FROM deviations WHERE id = %s", (report.id,))
+        conn.execute("DELETE FROM deviations WHERE id = %s", (rid,))
         conn.execute("DELETE FROM users WHERE id = %s", (user.id,))
 
 

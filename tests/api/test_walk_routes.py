@@ -300,14 +300,17 @@ def test_concurrent_retries_of_a_zone_store_one_row(db_url: str, demo_report: ob
     from concurrent.futures import ThreadPoolExecutor
 
     from geo.db import areas, connection
+    from geo.inputs import Zone
 
     key = uuid.uuid4()
     ring = [[17.980, 59.282], [17.985, 59.282], [17.985, 59.285], [17.980, 59.282]]
-    zone = {
-        "type": "Feature",
-        "geometry": {"type": "Polygon", "coordinates": [ring]},
-        "properties": {"name": f"Samtidig {key.hex[:6]}"},
-    }
+    zone = Zone.model_validate(
+        {
+            "type": "Feature",
+            "geometry": {"type": "Polygon", "coordinates": [ring]},
+            "properties": {"name": f"Samtidig {key.hex[:6]}"},
+        }
+    )
     with connection.connect(db_url, autocommit=True) as conn:
         user = add_user(
             conn, f"z{key.hex[:8]}@example.org", PASSWORD, role="planner", organisation="Älvsjö AIK"
