@@ -56,7 +56,8 @@ def _text(max_chars: int, what: str) -> AfterValidator:
 
 def Text(max_chars: int, what: str) -> Any:  # noqa: N802 (reads as a type)
     """``str`` of at most ``max_chars`` characters; longer is a ``too_long`` error."""
-    return Annotated[str, Field(max_length=max_chars), _text(max_chars, what)]
+    # The limit is checked by our validator (for its code and message) and shown in the schema.
+    return Annotated[str, Field(json_schema_extra={"maxLength": max_chars}), _text(max_chars, what)]
 
 
 def is_number(value: Any) -> bool:

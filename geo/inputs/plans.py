@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from geo.analysis import EARLIEST, LATEST
 from geo.inputs.geojson import PointGeometry
 
 MAX_PLAN_BODY = 1024 * 1024
@@ -57,6 +58,8 @@ class PlanRequest(BaseModel):
             t = getattr(self, name)
             if t is not None and t.tzinfo is None:
                 raise ValueError(f"{name} needs a time zone (Z or +01:00)")
+            if t is not None and not EARLIEST <= t <= LATEST:
+                raise ValueError(f"{name} must lie between {EARLIEST:%Y} and {LATEST:%Y}")
         if self.start_at and self.end_at:
             minutes = (self.end_at - self.start_at).total_seconds() / 60
             if not 0 < minutes <= 720:

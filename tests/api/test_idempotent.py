@@ -1,0 +1,181 @@
+"""One way to create idempotently: the same four answers for reports, walk routes and zones."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from geo.db.accounts import add_user
+from geo.inputs import WalkRoute, body_digest
+
+PASSWORD = "correct horse battery"
+RING = [[17.980, 59.282], [17.985, 59.282], [17.985, 59.285], [17.980, 59.282]]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How one kind of row is created with a client key, and how its rows are counted."""
+
+    path: str
+    role: str
+    body: Callable[[str], dict[str, Any]]  # the body for a name
+    header_key: bool  # the key travels in Idempotency-Key (else it is the body's own id)
+    count: str  # SQL counting the rows for the name (%s)
+
+
+def _report(name: str) -> dict[str, Any]:
+    # The description carries the name: the same name and id is the same report.
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [18.0104, 59.2786]},
+        "properties": {
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, "report")),
+            "category": "brand",
+            "observed_at": datetime(2026, 11, 1, 21, 0, tzinfo=UTC).isoformat(),
+            "severity": 2,
+            "description": name,
+        },
+    }
+
+
+KINDS = {
+    "deviation": Kind(
+        "/api/v1/deviations",
+        "walker",
+        _report,
+        header_key=False,
+        count="SELECT count(*) FROM deviations WHERE id = %s",
+    ),
+    "route": Kind(
+        "/api/v1/routes",
+        "planner",
+        lambda name: {
+            "type": "Feature",
+            "geometry": {
+                "type": "LineString",
+                "coordinates": [[17.9837465, 59.2838017], [17.9840781, 59.2833519]],
+            },
+            "properties": {"name": name},
+        },
+        header_key=True,
+        count="SELECT count(*) FROM walk_routes WHERE client_id = %s",
+    ),
+    "zone": Kind(
+        "/api/v1/zones",
+        "planner",
+        lambda name: {
+            "type": "Feature",
+            "geometry": {"type": "Polygon", "coordinates": [RING]},
+            "properties": {"name": name},
+        },
+        header_key=True,
+        count="SELECT count(*) FROM zones WHERE client_id = %s",
+    ),
+}
+
+
+@pytest.fixture()
+def signed_in(client: TestClient, conn: psycopg.Connection) -> Callable[[str], dict[str, str]]:
+    for role in ("walker", "planner"):
+        add_user(conn, f"i-{role}@example.org", PASSWORD, role=role, organisation="Älvsjö AIK")
+
+    def headers(role: str) -> dict[str, str]:
+        r = client.post(
+            "/api/v1/auth/token", data={"username": f"i-{role}@example.org", "password": PASSWORD}
+        )
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    return headers
+
+
+@pytest.mark.parametrize("name", sorted(KINDS))
+def test_first_retry_other_body_and_one_row(
+    client: TestClient,
+    conn: psycopg.Connection,
+    signed_in: Callable[[str], dict[str, str]],
+    name: str,
+) -> None:
+    kind = KINDS[name]
+    headers = signed_in(kind.role)
+    key = uuid.uuid4()
+    body = kind.body("Första gången")
+    if kind.header_key:
+        headers["Idempotency-Key"] = str(key)
+    else:
+        body["properties"]["id"] = str(key)
+        body["properties"]["observed_at"] = (datetime.now(UTC) - timedelta(minutes=2)).isoformat()
+    first = client.post(kind.path, json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    # The same body again, its members in another order and a coordinate with more digits
+    # than are stored: the same content, so the stored row comes back.
+    retry = copy.deepcopy(body)
+    retry["properties"] = dict(reversed(list(retry["properties"].items())))
+    coords = retry["geometry"]["coordinates"]
+    if isinstance(coords[0], float):
+        coords[0] += 1e-9
+    again = client.post(kind.path, json=retry, headers=headers)
+    assert again.status_code == 200, again.text
+    assert again.json() == first.json()
+    other = kind.body("Något annat")
+    other["properties"].update({k: v for k, v in body["properties"].items() if k == "id"})
+    if "observed_at" in body["properties"]:
+        other["properties"]["observed_at"] = body["properties"]["observed_at"]
+    clash = client.post(kind.path, json=other, headers=headers)
+    assert clash.status_code == 409, clash.text
+    assert clash.json()["code"] == "key_reused"
+    assert conn.execute(kind.count, (key,)).fetchone() == (1,)
+
+
+def test_another_reporter_cannot_replay_a_report(
+    client: TestClient, conn: psycopg.Connection, signed_in: Callable[[str], dict[str, str]]
+) -> None:
+    add_user(conn, "i-other@example.org", PASSWORD, role="walker", organisation="Älvsjö AIK")
+    body = _report("Samma")
+    body["properties"].update(
+        id=str(uuid.uuid4()), observed_at=(datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    )
+    assert (
+        client.post("/api/v1/deviations", json=body, headers=signed_in("walker")).status_code == 201
+    )
+    token = client.post(
+        "/api/v1/auth/token", data={"username": "i-other@example.org", "password": PASSWORD}
+    ).json()["access_token"]
+    r = client.post("/api/v1/deviations", json=body, headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 409
+
+
+def test_concurrent_retries_of_a_route_store_one_row(db_url: str, demo_report: object) -> None:
+    """Eight connections store the same route under one key at once: one row, seven replays."""
+    from geo.db import connection, walk_routes
+
+    key = uuid.uuid4()
+    route = WalkRoute.model_validate(KINDS["route"].body(f"Samtidig {key.hex[:6]}"))
+    with connection.connect(db_url, autocommit=True) as conn:
+        user = add_user(
+            conn, f"w{key.hex[:8]}@example.org", PASSWORD, role="planner", organisation="Polisen"
+        )
+
+    def store(_: int) -> tuple[str, bool]:
+        with connection.connect(db_url, autocommit=True) as c:
+            return walk_routes.create_route(c, route, user_id=user.id, client_id=key)
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(store, range(8)))
+    assert [created for _, created in results].count(True) == 1
+    assert len({feature for feature, _ in results}) == 1
+    with connection.connect(db_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*), min(body_sha256) FROM walk_routes WHERE client_id = %s", (key,)
+        ).fetchone()
+        assert row == (1, body_digest(route))
+        conn.execute("DELETE FROM walk_routes WHERE client_id = %s", (key,))
+        conn.execute("DELETE FROM users WHERE id = %s", (user.id,))
