@@ -1,7 +1,7 @@
 """The situation picture's analyses of one area: heat map and hot spots with their filters.
 
 Pure composition of `geo.heat`, `geo.hotspots` and `geo.timeofweek` on the arrays of a
-`PointSelection` (read by `geo.deviations.select_points`): a period, categories (applied
+`PointSelection` (read by `geo.db.deviations.select_points`): a period, categories (applied
 by the selection), a time-of-week window, and a comparison with the previous period of the same
 length.
 """
