@@ -10,14 +10,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.bodies import BodyRoute
+from api.bodies import BodyRoute, limit
 from api.deps import BBoxDep, ConnDep
 from api.routers.layers import GEOJSON, geojson_response
 from api.security import AdminDep, PlannerDep, ReporterDep, UserDep
 from geo.db import audit, categories, deviations
 from geo.db.deviations import DEFAULT_LIMIT, MAX_LIMIT, Viewer
 from geo.errors import Forbidden, InvalidParameter
-from geo.inputs import CategoryChange, DeviationReport, NewCategory, StatusChange
+from geo.inputs import (
+    MAX_BODY_BYTES,
+    CategoryChange,
+    DeviationReport,
+    NewCategory,
+    StatusChange,
+)
 
 # Bodies are read whole (at most 64 KB) before a connection is taken: `api.bodies`.
 router = APIRouter(
@@ -67,6 +73,7 @@ def change_category(
     status_code=201,
     responses={200: {"description": "The same report was stored before (a retry)"}},
     response_class=Response,
+    openapi_extra=limit(MAX_BODY_BYTES),
 )
 async def report_deviation(report: DeviationReport, user: ReporterDep, conn: ConnDep) -> Response:
     """Report a deviation: a GeoJSON Point Feature with a client-made UUID in ``properties.id``.

@@ -12,7 +12,15 @@ import math
 from typing import Annotated, Any, Literal, NoReturn, TypeVar
 
 import shapely
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from geo.errors import InvalidInput
@@ -45,7 +53,7 @@ def _text(max_chars: int, what: str) -> AfterValidator:
         if len(value) > max_chars:
             fail(
                 "too_long",
-                f"{what} has {len(value):,} characters; at most {max_chars:,} are allowed",
+                f"{what} has {len(value)} characters; at most {max_chars} are allowed",
                 max_length=max_chars,
                 length=len(value),
             )
@@ -219,6 +227,25 @@ def feature_body(data: Any) -> Any:
     return data
 
 
+class FeatureIn(BaseModel):
+    """A GeoJSON Feature as a client sends it; subclasses say which geometry and properties.
+
+    Members other than ``type``, ``geometry`` and ``properties`` (a Feature's ``id`` read with
+    GET and sent back, say) are ignored; ``"properties": null`` reads as no properties.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    type: Literal["Feature"]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _feature(cls, data: Any) -> Any:
+        feature_body(data)
+        if data.get("properties") is None:
+            return {**data, "properties": {}}
+        return data
+
+
 def known_members(data: Any, allowed: set[str], what: str = "properties") -> Any:
     """Refuse members that are not in ``allowed``, naming them and the allowed ones."""
     if data is None:
@@ -232,3 +259,45 @@ def known_members(data: Any, allowed: set[str], what: str = "properties") -> Any
             f"unknown {what} {sorted(unknown)}: allowed are {sorted(allowed)}",
         )
     return data
+
+
+MAX_NAME = 200
+
+
+class NamedProperties(BaseModel):
+    """The properties of something planners draw: a name, an area slug, and the version a PUT
+    changes (read from the body, not stored from it). Members that a subclass does not declare
+    are refused, naming them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: Text(MAX_NAME, "properties.name")  # type: ignore[valid-type]
+    area: str | None = Field(default=None, description="An area slug, e.g. solberga")
+    version: int | None = Field(
+        default=None, exclude=True, description="PUT: the version you changed"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _members(cls, data: Any) -> Any:
+        return known_members(data, set(cls.model_fields))
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name(cls, value: Any) -> Any:
+        if not isinstance(value, str) or not value.strip():
+            fail("value_error", f"properties.name is required (at most {MAX_NAME} characters)")
+        return value.strip()
+
+    @field_validator("area", mode="before")
+    @classmethod
+    def _area(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, str):
+            fail("value_error", "properties.area must be an area slug such as 'solberga'")
+        return value
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version(cls, value: Any) -> Any:
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            fail("value_error", "properties.version must be an integer")
+        return value

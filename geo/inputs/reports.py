@@ -12,7 +12,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from geo.inputs.geojson import PointGeometry, Text, fail, feature_body, is_number, known_members
+from geo.inputs.geojson import (
+    FeatureIn,
+    PointGeometry,
+    Text,
+    fail,
+    feature_body,
+    is_number,
+    known_members,
+)
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_DESCRIPTION = 2000
@@ -136,7 +144,7 @@ class ReportProperties(BaseModel):
         return float(value)
 
 
-class DeviationReport(BaseModel):
+class DeviationReport(FeatureIn):
     """A deviation report as a client sends it: a GeoJSON Point Feature in WGS 84."""
 
     model_config = ConfigDict(
@@ -158,7 +166,6 @@ class DeviationReport(BaseModel):
             ]
         },
     )
-    type: Literal["Feature"]
     geometry: PointGeometry
     properties: ReportProperties
     id: str | int | None = Field(default=None, exclude=True, description="Ignored")

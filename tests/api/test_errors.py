@@ -8,27 +8,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
-
-from geo.db.accounts import add_user
-
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture()
-def signed_in(client: TestClient, conn: psycopg.Connection) -> Callable[[str], dict[str, str]]:
-    for role in ("walker", "planner"):
-        add_user(conn, f"e-{role}@example.org", PASSWORD, role=role, organisation="Älvsjö AIK")
-
-    def headers(role: str) -> dict[str, str]:
-        r = client.post(
-            "/api/v1/auth/token", data={"username": f"e-{role}@example.org", "password": PASSWORD}
-        )
-        return {"Authorization": f"Bearer {r.json()['access_token']}"}
-
-    return headers
 
 
 def report(coordinates: list[float] | None = None, **props: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from geo.db.accounts import add_user
-from geo.inputs import WalkRoute, body_digest
+from geo.inputs import DeviationReport, WalkRoute, Zone
 
 PASSWORD = "correct horse battery"
 RING = [[17.980, 59.282], [17.985, 59.282], [17.985, 59.285], [17.980, 59.282]]
@@ -40,7 +40,7 @@ def _report(name: str) -> dict[str, Any]:
         "properties": {
             "id": str(uuid.uuid5(uuid.NAMESPACE_URL, "report")),
             "category": "brand",
-            "observed_at": datetime(2026, 11, 1, 21, 0, tzinfo=UTC).isoformat(),
+            "observed_at": (datetime.now(UTC) - timedelta(minutes=2)).isoformat(),
             "severity": 2,
             "description": name,
         },
@@ -83,20 +83,6 @@ KINDS = {
 }
 
 
-@pytest.fixture()
-def signed_in(client: TestClient, conn: psycopg.Connection) -> Callable[[str], dict[str, str]]:
-    for role in ("walker", "planner"):
-        add_user(conn, f"i-{role}@example.org", PASSWORD, role=role, organisation="Älvsjö AIK")
-
-    def headers(role: str) -> dict[str, str]:
-        r = client.post(
-            "/api/v1/auth/token", data={"username": f"i-{role}@example.org", "password": PASSWORD}
-        )
-        return {"Authorization": f"Bearer {r.json()['access_token']}"}
-
-    return headers
-
-
 @pytest.mark.parametrize("name", sorted(KINDS))
 def test_first_retry_other_body_and_one_row(
     client: TestClient,
@@ -112,7 +98,6 @@ def test_first_retry_other_body_and_one_row(
         headers["Idempotency-Key"] = str(key)
     else:
         body["properties"]["id"] = str(key)
-        body["properties"]["observed_at"] = (datetime.now(UTC) - timedelta(minutes=2)).isoformat()
     first = client.post(kind.path, json=body, headers=headers)
     assert first.status_code == 201, first.text
     # The same body again, its members in another order and a coordinate with more digits
@@ -136,46 +121,56 @@ def test_first_retry_other_body_and_one_row(
 
 
 def test_another_reporter_cannot_replay_a_report(
-    client: TestClient, conn: psycopg.Connection, signed_in: Callable[[str], dict[str, str]]
+    client: TestClient, signed_in: Callable[[str], dict[str, str]]
 ) -> None:
-    add_user(conn, "i-other@example.org", PASSWORD, role="walker", organisation="Älvsjö AIK")
     body = _report("Samma")
     body["properties"].update(
         id=str(uuid.uuid4()), observed_at=(datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     )
-    assert (
-        client.post("/api/v1/deviations", json=body, headers=signed_in("walker")).status_code == 201
-    )
-    token = client.post(
-        "/api/v1/auth/token", data={"username": "i-other@example.org", "password": PASSWORD}
-    ).json()["access_token"]
-    r = client.post("/api/v1/deviations", json=body, headers={"Authorization": f"Bearer {token}"})
-    assert r.status_code == 409
+    first = client.post("/api/v1/deviations", json=body, headers=signed_in("walker"))
+    assert first.status_code == 201
+    r = client.post("/api/v1/deviations", json=body, headers=signed_in("planner"))
+    assert r.status_code == 409 and r.json()["code"] == "key_reused"
 
 
-def test_concurrent_retries_of_a_route_store_one_row(db_url: str, demo_report: object) -> None:
-    """Eight connections store the same route under one key at once: one row, seven replays."""
-    from geo.db import connection, walk_routes
+@pytest.mark.parametrize("name", sorted(KINDS))
+def test_concurrent_retries_store_one_row(db_url: str, demo_report: object, name: str) -> None:
+    """Eight connections store the same body under one key at once: one row, seven replays."""
+    from geo.db import areas, connection, deviations, walk_routes
 
-    key = uuid.uuid4()
-    route = WalkRoute.model_validate(KINDS["route"].body(f"Samtidig {key.hex[:6]}"))
+    kind, key = KINDS[name], uuid.uuid4()
+    body = kind.body(f"Samtidig {key.hex[:6]}")
     with connection.connect(db_url, autocommit=True) as conn:
         user = add_user(
-            conn, f"w{key.hex[:8]}@example.org", PASSWORD, role="planner", organisation="Polisen"
+            conn, f"c{key.hex[:8]}@example.org", PASSWORD, role=kind.role, organisation="Polisen"
         )
 
     def store(_: int) -> tuple[str, bool]:
         with connection.connect(db_url, autocommit=True) as c:
-            return walk_routes.create_route(c, route, user_id=user.id, client_id=key)
+            if name == "deviation":
+                report = DeviationReport.model_validate(body)
+                return deviations.insert_report(
+                    c,
+                    report,
+                    reporter_id=user.id,
+                    organisation_id=user.organisation_id,
+                    viewer=deviations.Viewer(kind.role, user.organisation_id),
+                )
+            if name == "route":
+                route = WalkRoute.model_validate(body)
+                return walk_routes.create_route(c, route, user_id=user.id, client_id=key)
+            zone = Zone.model_validate(body)
+            return areas.create_zone(c, zone, user_id=user.id, client_id=key)
 
+    if name == "deviation":  # one report, validated once: the same observed_at for all
+        body["properties"].update(id=str(key), observed_at=datetime.now(UTC).isoformat())
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(store, range(8)))
     assert [created for _, created in results].count(True) == 1
-    assert len({feature for feature, _ in results}) == 1
+    assert len({stored for stored, _ in results}) == 1
     with connection.connect(db_url, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT count(*), min(body_sha256) FROM walk_routes WHERE client_id = %s", (key,)
-        ).fetchone()
-        assert row == (1, body_digest(route))
-        conn.execute("DELETE FROM walk_routes WHERE client_id = %s", (key,))
+        assert conn.execute(kind.count, (key,)).fetchone() == (1,)
+        table = {"deviation": "deviations", "route": "walk_routes", "zone": "zones"}[name]
+        column = "id" if name == "deviation" else "client_id"
+        conn.execute(f"DELETE FROM {table} WHERE {column} = %s", (key,))  # noqa: S608
         conn.execute("DELETE FROM users WHERE id = %s", (user.id,))
