@@ -66,17 +66,16 @@ async def _create(
     user: User,
     snap: bool,
     key: uuid.UUID | None,
-    source: str,
 ) -> Response:
     def work() -> tuple[str, bool]:
         # The digest is of what the client sent (and whether it asked for snapping), so that a
         # retry is recognised although the stored line is the snapped one.
-        digest = body_digest(route) + (":snap" if snap else "")
+        digest = body_digest(route, snap=snap)
         stored, report = route, None
         if snap:
             stored, report = _snapped(conn, route)
         feature, created = walk_routes.create_route(
-            conn, stored, user_id=user.id, client_id=key, digest=digest, source=source
+            conn, stored, user_id=user.id, client_id=key, digest=digest
         )
         return _with_snap_report(feature, report), created
 
@@ -104,7 +103,7 @@ async def create_route(
     ``area`` and ``notes``). With ``?snap=true`` the line follows the streets: shortest paths
     between the drawn vertices, each moved to the nearest point of a street;
     ``properties.snap`` says how far each moved."""
-    return await _create(conn, route, user=user, snap=snap, key=key, source="drawn")
+    return await _create(conn, route, user=user, snap=snap, key=key)
 
 
 @router.post(
@@ -125,7 +124,7 @@ async def import_gpx(
     """Create a walk route from an uploaded GPX track or route (the request body, as sent by
     ``curl --data-binary @walk.gpx``), at most 10 MB."""
     route = route_from_points(parse_gpx(raw), name=name, area=area, source="gpx")
-    return await _create(conn, route, user=user, snap=snap, key=key, source="gpx")
+    return await _create(conn, route, user=user, snap=snap, key=key)
 
 
 @router.get(

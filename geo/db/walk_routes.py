@@ -112,7 +112,6 @@ def create_route(
     user_id: int,
     client_id: uuid.UUID | None,
     digest: str | None = None,
-    source: str = "drawn",
 ) -> tuple[str, bool]:
     """Store a route; with ``client_id`` a retry returns the stored one (and ``False``).
 
@@ -132,7 +131,7 @@ def create_route(
             "notes": route.notes,
             "geom": Expr("ST_SetSRID(ST_GeomFromWKB(%s), 4326)", wkb),
             "created_by": user_id,
-            "source": route.source(source),
+            "source": route.source(),
             "length_m": Expr("ST_Length(ST_SetSRID(ST_GeomFromWKB(%s), 4326)::geography)", wkb),
             "plan": json.dumps(route.plan) if route.plan else None,
         },
@@ -142,9 +141,7 @@ def create_route(
     return get_route(conn, int(route_id)), created
 
 
-def replace_route(
-    conn: psycopg.Connection, route_id: int, route: WalkRoute, *, source: str = "drawn"
-) -> str:
+def replace_route(conn: psycopg.Connection, route_id: int, route: WalkRoute) -> str:
     """Replace a route's line and properties; ``properties.version`` must be the stored one."""
     version = route.version
     if version is None:
@@ -169,7 +166,7 @@ def replace_route(
                 route.notes,
                 area_id,
                 to_wkb(LineString(route.coords)),
-                route.source(source),
+                route.source(),
                 to_wkb(LineString(route.coords)),
                 route_id,
                 version,

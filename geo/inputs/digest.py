@@ -26,15 +26,19 @@ def _rounded(value: Any) -> Any:
     return value
 
 
-def body_digest(model: BaseModel) -> str:
+def body_digest(model: BaseModel, **options: Any) -> str:
     """sha256 of the model's canonical JSON: sorted keys, floats rounded to 7 decimals.
+
+    ``options`` are what else of the request decides what is stored (``snap=True``, say).
 
     >>> from geo.inputs.geojson import PointGeometry
     >>> a = PointGeometry.model_validate({"type": "Point", "coordinates": [18.01040000001, 59.28]})
     >>> b = PointGeometry.model_validate({"coordinates": [18.0104, 59.28], "type": "Point"})
-    >>> body_digest(a) == body_digest(b)
-    True
+    >>> body_digest(a) == body_digest(b), body_digest(a) == body_digest(a, snap=True)
+    (True, False)
     """
     canonical = _rounded(model.model_dump(mode="json"))
+    if options:
+        canonical = {"body": canonical, "options": _rounded(options)}
     text = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()

@@ -94,9 +94,9 @@ class WalkRoute(FeatureIn):
     def version(self) -> int | None:
         return self.properties.version
 
-    def source(self, default: str = "drawn") -> str:
-        """Where the line came from: as the client says, or ``default``."""
-        return self.properties.source or default
+    def source(self) -> str:
+        """Where the line came from: as the client says, else drawn."""
+        return self.properties.source or "drawn"
 
     def along(self, coords: list[tuple[float, float]], *, source: str) -> WalkRoute:
         """The same route with another line (snapped to the streets, say)."""
