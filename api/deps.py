@@ -11,7 +11,7 @@ from fastapi import Depends, Header, Query, Request
 from psycopg_pool import PoolTimeout
 
 from api.settings import AppSettings
-from geo.errors import DatabaseError, InvalidHeader
+from geo.errors import DatabaseError, InvalidInput
 from geo.geometry import BBOX_FORM, BBox, parse_bbox
 
 
@@ -53,7 +53,7 @@ async def idempotency_key(
     try:
         return uuid.UUID(idempotency_key)
     except ValueError:
-        raise InvalidHeader(
+        raise InvalidInput(
             "the Idempotency-Key header must be a UUID", field="Idempotency-Key"
         ) from None
 

@@ -1,9 +1,14 @@
-"""The one place where nattvandring's exceptions become HTTP status codes.
+"""The one place where nattvandring's exceptions become HTTP status codes and locations.
 
-422 bodies have FastAPI's own shape (``{"detail": [{"loc", "msg", "type", "ctx"}]}``), so a client
-sees one format for every validation error; ``type`` is our error's code (``value_error``,
-``not_near_network``, ``budget_too_short``…) and ``ctx`` its figures. Other errors are
+422 bodies have FastAPI's own shape (``{"detail": [{"loc", "msg", "type", "ctx"}]}``), both for
+what pydantic refuses in a body model and for our own `InvalidInput` errors, so a client sees one
+format for every validation error; ``type`` is the error's code (``value_error``,
+``lonlat_swapped``, ``not_near_network``…) and ``ctx`` its figures. Other errors are
 ``{"detail": "message"}``, with ``"code"`` when the error has one.
+
+Errors below the API name a field only (``properties.category``, ``bbox``); whether that field
+came in the body, the query, a header or the path is decided here, from the parameters the
+operation declares (`_location`).
 """
 
 from __future__ import annotations
@@ -13,8 +18,12 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
+from geo.db.accounts import TooManyAttempts, Unauthorized
 from geo.errors import (
     Conflict,
     DatabaseError,
@@ -23,20 +32,85 @@ from geo.errors import (
     NattvandringError,
     NotFound,
     PayloadTooLarge,
-    TooManyAttempts,
-    Unauthorized,
+    UnsupportedMediaType,
 )
 
 logger = logging.getLogger(__name__)
 
 
+def _declared(dependant: Dependant) -> dict[str, set[str]]:
+    """The names (and aliases) of an operation's header, query and path parameters and whether
+    it has body parameters, through all its dependencies."""
+    found: dict[str, set[str]] = {"header": set(), "query": set(), "path": set(), "body": set()}
+    todo = [dependant]
+    while todo:
+        d = todo.pop()
+        for where, params in (
+            ("header", d.header_params),
+            ("query", d.query_params),
+            ("path", d.path_params),
+            ("body", d.body_params),
+        ):
+            for p in params:
+                found[where] |= {p.name.lower(), p.alias.lower().replace("-", "_")}
+        todo.extend(d.dependencies)
+    return found
+
+
+def _location(request: Request, field: str | None) -> list[str | int]:
+    """``loc`` of an error about ``field``: where the operation declares it, else the body (or,
+    for an operation without a body, the query: an option derived from query parameters)."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return ["body", *(field.split(".") if field else [])]
+    declared = _declared(route.dependant)
+    if field:
+        name = field.lower().replace("-", "_")
+        for where in ("header", "query", "path"):
+            if name in declared[where]:
+                return [where, field]
+    if declared["body"] or (route.openapi_extra and "requestBody" in route.openapi_extra):
+        return ["body", *(field.split(".") if field else [])]
+    return ["query", *([field] if field else [])]
+
+
 def _invalid(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, InvalidInput)
-    loc = [exc.location, exc.field] if exc.field else [exc.location]
-    item: dict[str, Any] = {"loc": loc, "msg": str(exc), "type": exc.code}
+    item: dict[str, Any] = {
+        "loc": _location(request, exc.field),
+        "msg": str(exc),
+        "type": exc.code,
+    }
     if exc.ctx:
         item["ctx"] = exc.ctx
     return JSONResponse(status_code=422, content={"detail": [item]})
+
+
+def _plain(value: Any) -> Any:
+    return value if isinstance(value, str | int | float | bool) or value is None else str(value)
+
+
+def _validation_failed(request: Request, exc: Exception) -> JSONResponse:
+    """What pydantic refused, in the same shape as `_invalid` (without echoing the input)."""
+    assert isinstance(exc, RequestValidationError)
+    items = []
+    for error in exc.errors():
+        item: dict[str, Any] = {
+            "loc": list(error.get("loc", ())),
+            "msg": error.get("msg", ""),
+            "type": error.get("type", "value_error"),
+        }
+        ctx = error.get("ctx")
+        if item["type"] == "json_invalid":
+            item["loc"] = ["body"]
+            item["msg"] = (
+                "the body is not valid JSON (a GeoJSON Feature, or the object this operation "
+                f"describes): {ctx.get('error') if ctx else 'cannot be read'}"
+            )
+        if ctx:
+            item["ctx"] = {k: _plain(v) for k, v in ctx.items()}
+        items.append(item)
+    return JSONResponse(status_code=422, content={"detail": items})
 
 
 def _body(exc: Exception) -> dict[str, Any]:
@@ -70,12 +144,14 @@ def _status(code: int) -> Callable[[Request, Exception], JSONResponse]:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_failed)
     app.add_exception_handler(InvalidInput, _invalid)
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(Unauthorized, _status(401))
     app.add_exception_handler(Forbidden, _status(403))
     app.add_exception_handler(Conflict, _status(409))
     app.add_exception_handler(PayloadTooLarge, _status(413))
+    app.add_exception_handler(UnsupportedMediaType, _status(415))
     app.add_exception_handler(TooManyAttempts, _status(429))
     app.add_exception_handler(DatabaseError, _unavailable)
     app.add_exception_handler(NattvandringError, _other)

@@ -21,7 +21,15 @@ import shapely
 from shapely.geometry import shape
 
 from api.app_paths import leaflet_assets
-from geo.analysis import HeatParams, HotSpotParams, Window, heat_map, hot_spot_map
+from geo.analysis import (
+    EARLIEST,
+    LATEST,
+    HeatParams,
+    HotSpotParams,
+    Window,
+    heat_map,
+    hot_spot_map,
+)
 from geo.db import areas, audit, categories, deviations, streets, walk_routes, walks
 from geo.db.accounts import User
 from geo.errors import Forbidden, InvalidParameter
@@ -111,6 +119,10 @@ def check(req: Request, user: User) -> None:
         )
     if req.bucket not in ("week", "night"):
         raise InvalidParameter("bucket must be week or night", field="bucket")
+    if req.since < EARLIEST.date() or req.until >= LATEST.date():
+        raise InvalidParameter(
+            f"the period must lie between {EARLIEST:%Y} and {LATEST:%Y}", field="since"
+        )
     if req.since > req.until:
         raise InvalidParameter("since must not be after until", field="since")
     if (req.until - req.since).days >= MAX_DAYS:

@@ -10,8 +10,8 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from api.deps import ConnDep
-from geo.db.accounts import User, user_for_token
-from geo.errors import Forbidden, Unauthorized
+from geo.db.accounts import Unauthorized, User, user_for_token
+from geo.errors import Forbidden
 
 SESSION_COOKIE = "nv_session"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}

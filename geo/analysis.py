@@ -1,7 +1,7 @@
 """The situation picture's analyses of one area: heat map and hot spots with their filters.
 
 Pure composition of `geo.heat`, `geo.hotspots` and `geo.timeofweek` on the arrays of a
-`PointSelection` (read by `geo.deviations.select_points`): a period, categories (applied
+`PointSelection` (read by `geo.db.deviations.select_points`): a period, categories (applied
 by the selection), a time-of-week window, and a comparison with the previous period of the same
 length.
 """
@@ -9,7 +9,7 @@ length.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -65,6 +65,10 @@ class PointSelection:
         )
 
 
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
 @dataclass(frozen=True)
 class Window:
     """The period and time of week that an analysis counts."""
@@ -80,6 +84,13 @@ class Window:
         for name in ("since", "until"):
             if getattr(self, name).tzinfo is None:
                 raise InvalidParameter(f"{name} needs a time zone (e.g. Z or +01:00)", field=name)
+        for name in ("since", "until"):
+            if not EARLIEST <= getattr(self, name) <= LATEST:
+                # Periods are shifted (the previous period, a time of week): far from today
+                # that leaves what datetime can hold, so such dates are refused up front.
+                raise InvalidParameter(
+                    f"{name} must lie between {EARLIEST:%Y} and {LATEST:%Y}", field=name
+                )
         if self.since >= self.until:
             raise InvalidParameter("since must be before until", field="since")
         if self.until - self.since > MAX_PERIOD:

@@ -1,4 +1,11 @@
-"""Exceptions of the geo package; ``api/errors.py`` alone maps them to HTTP status codes."""
+"""Exceptions of the geo package: what went wrong, in the domain's words.
+
+An error names the field it is about (``properties.category``, ``bbox``, ``Idempotency-Key``) and
+never where that field travelled in a request: ``api/errors.py`` alone decides the HTTP status and
+whether a field was part of the body, the query or a header. ``code`` names the kind of error for
+programs (the API sends it, and the pages show a Swedish text for it); ``ctx`` holds the figures
+that text needs. The sign-in errors live with the accounts (`geo.db.accounts`).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +13,7 @@ from typing import Any
 
 
 class NattvandringError(Exception):
-    """Base class of every error nattvandring raises on purpose.
-
-    ``code`` names the kind of error for programs (the API sends it, and the pages show a
-    Swedish text for it); ``ctx`` holds the figures that text needs.
-    """
+    """Base class of every error nattvandring raises on purpose."""
 
     code: str | None = None
 
@@ -24,14 +27,19 @@ class NotFound(NattvandringError):
 
 
 class InvalidInput(NattvandringError):
-    """Input that the caller can fix; the message says how."""
+    """Input that the caller can fix; the message says how.
 
-    location = "body"
+    ``field`` is the field's name or dotted path inside its document (``properties.category``);
+    ``code`` overrides the class's code for one error.
+    """
+
     code = "value_error"
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+        if code is not None:
+            self.code = code
 
 
 class InvalidGeometry(InvalidInput):
@@ -39,15 +47,25 @@ class InvalidGeometry(InvalidInput):
 
 
 class InvalidParameter(InvalidInput):
-    """A query parameter that is malformed or out of range."""
-
-    location = "query"
+    """An option (a filter, a cell size, a period…) that is malformed or out of range."""
 
 
-class InvalidHeader(InvalidInput):
-    """A request header that is malformed (an Idempotency-Key that is not a UUID, say)."""
+class LonLatSwapped(InvalidGeometry):
+    """Coordinates sent as [latitude, longitude]: swapped, they would lie in a known area."""
 
-    location = "header"
+    code = "lonlat_swapped"
+
+
+class FarFromAreas(InvalidGeometry):
+    """A position farther than the allowed distance from every known area."""
+
+    code = "far_from_areas"
+
+
+class UnknownCategory(InvalidInput):
+    """A deviation category code that does not exist (or is no longer active)."""
+
+    code = "unknown_category"
 
 
 class DatabaseError(NattvandringError):
@@ -66,21 +84,17 @@ class Conflict(NattvandringError):
     """The request clashes with what is stored (e.g. a report id reused with another body)."""
 
 
-class Unauthorized(NattvandringError):
-    """No valid sign-in (missing, wrong or expired credentials)."""
-
-
 class Forbidden(NattvandringError):
     """Signed in, but the user's role may not do this."""
 
 
-class TooManyAttempts(NattvandringError):
-    """Too many failed sign-ins for an account; try again after ``retry_after_s`` seconds."""
-
-    def __init__(self, message: str, *, retry_after_s: int) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
-
-
 class PayloadTooLarge(NattvandringError):
     """A request body over the size limit."""
+
+    code = "too_large"
+
+
+class UnsupportedMediaType(NattvandringError):
+    """A request body in a format the operation does not read (form data sent for JSON, say)."""
+
+    code = "unsupported_media_type"

@@ -4,41 +4,37 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from datetime import datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field
 
-from api.bodies import body_of
+from api.bodies import BodyRoute, limit
 from api.deps import BBoxDep, ConnDep
 from api.routers.layers import GEOJSON, geojson_response
 from api.security import AdminDep, PlannerDep, ReporterDep, UserDep
 from geo.db import audit, categories, deviations
 from geo.db.deviations import DEFAULT_LIMIT, MAX_LIMIT, Viewer
-from geo.deviations import parse_report
 from geo.errors import Forbidden, InvalidParameter
+from geo.inputs import (
+    MAX_BODY_BYTES,
+    CategoryChange,
+    DeviationReport,
+    NewCategory,
+    StatusChange,
+)
 
-router = APIRouter(prefix="/api/v1", tags=["deviations"])
+# Bodies are read whole (at most 64 KB) before a connection is taken: `api.bodies`.
+router = APIRouter(
+    prefix="/api/v1", tags=["deviations"], route_class=BodyRoute, strict_content_type=False
+)
 
 
 @router.get("/categories")
 def list_categories(conn: ConnDep) -> list[dict[str, Any]]:
     """Deviation categories: code, Swedish name, map colour and default weight."""
     return categories.categories_json(conn)
-
-
-class CategoryChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name_sv: Annotated[str, Field(min_length=1, max_length=100)] | None = None
-    colour: Annotated[str, Field(pattern=r"^#[0-9a-f]{6}$")] | None = None
-    weight: Annotated[float, Field(gt=0, le=10)] | None = None
-    active: bool | None = None
-
-
-class NewCategory(CategoryChange):
-    code: Annotated[str, Field(pattern=r"^[a-z][a-z_]{1,39}$")]
 
 
 @router.post("/categories", status_code=201)
@@ -77,16 +73,14 @@ def change_category(
     status_code=201,
     responses={200: {"description": "The same report was stored before (a retry)"}},
     response_class=Response,
+    openapi_extra=limit(MAX_BODY_BYTES),
 )
-async def report_deviation(
-    body: Annotated[Any, Depends(body_of())], user: ReporterDep, conn: ConnDep
-) -> Response:
+async def report_deviation(report: DeviationReport, user: ReporterDep, conn: ConnDep) -> Response:
     """Report a deviation: a GeoJSON Point Feature with a client-made UUID in ``properties.id``.
 
     Sending the same report again returns the stored one (200); the same id with another
     content is a 409.
     """
-    report = parse_report(body, now=datetime.now(UTC))
     # psycopg here is synchronous: run the database work in the thread pool, as FastAPI does
     # for plain `def` endpoints, so that one slow insert does not stall every other request.
     feature, created = await run_in_threadpool(
@@ -176,11 +170,6 @@ def get_deviation(conn: ConnDep, user: UserDep, deviation_id: uuid.UUID) -> Resp
             conn, user_id=user.id, action="deviation.read", subject=str(deviation_id), details={}
         )
     return geojson_response(feature)
-
-
-class StatusChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    status: Literal["new", "confirmed", "dismissed"]
 
 
 @router.patch("/deviations/{deviation_id}", response_class=Response)

@@ -6,18 +6,22 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.bodies import body_of
+from api.bodies import BodyRoute, limit
 from api.deps import BBoxDep, ConnDep, IdempotencyKeyDep
 from api.security import PlannerDep
 from geo.db import areas
+from geo.inputs import Zone
+from geo.inputs.zones import MAX_ZONE_BODY
 
-router = APIRouter(prefix="/api/v1", tags=["layers"])
+# Zone bodies are read whole (at most 1 MB) before a connection is taken: `api.bodies`.
+router = APIRouter(
+    prefix="/api/v1", tags=["layers"], route_class=BodyRoute, strict_content_type=False
+)
 
 GEOJSON = "application/geo+json"
-MAX_ZONE_BODY = 1024 * 1024
 _FC: dict[int | str, dict[str, Any]] = {
     200: {"content": {GEOJSON: {}}, "description": "A GeoJSON FeatureCollection (WGS 84)"}
 }
@@ -57,9 +61,15 @@ def list_zones(
     return geojson_response(areas.zones_geojson(conn, bbox=bbox, area=area))
 
 
-@router.post("/zones", status_code=201, response_class=Response, responses=_FEATURE)
+@router.post(
+    "/zones",
+    status_code=201,
+    response_class=Response,
+    responses=_FEATURE,
+    openapi_extra=limit(MAX_ZONE_BODY),
+)
 async def create_zone(
-    body: Annotated[Any, Depends(body_of(MAX_ZONE_BODY))],
+    zone: Zone,
     conn: ConnDep,
     user: PlannerDep,
     key: IdempotencyKeyDep,
@@ -68,20 +78,22 @@ async def create_zone(
     (optional ``description``, ``area``). Planners and admins. With an ``Idempotency-Key`` a
     retry is stored once (200 with the stored zone)."""
     slug, created = await run_in_threadpool(
-        areas.create_zone, conn, body, user_id=user.id, client_id=key
+        areas.create_zone, conn, zone, user_id=user.id, client_id=key
     )
     return Response(_zone(conn, slug), status_code=201 if created else 200, media_type=GEOJSON)
 
 
-@router.put("/zones/{slug}", response_class=Response, responses=_FEATURE)
+@router.put(
+    "/zones/{slug}", response_class=Response, responses=_FEATURE, openapi_extra=limit(MAX_ZONE_BODY)
+)
 async def replace_zone(
-    body: Annotated[Any, Depends(body_of(MAX_ZONE_BODY))],
+    zone: Zone,
     conn: ConnDep,
     user: PlannerDep,
     slug: str,
 ) -> Response:
     """Replace a zone's outline and properties; ``properties.version`` must be current (409)."""
-    await run_in_threadpool(areas.replace_zone, conn, slug, body)
+    await run_in_threadpool(areas.replace_zone, conn, slug, zone)
     return geojson_response(_zone(conn, slug))
 
 

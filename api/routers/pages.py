@@ -22,8 +22,16 @@ from api.headers import page_response
 from api.security import SESSION_COOKIE, OptionalUserDep
 from api.settings import AppSettings
 from geo.db import areas, categories, walk_routes
-from geo.db.accounts import SESSION_TTL, User, authenticate, issue_token, revoke_token
-from geo.errors import NotFound, TooManyAttempts, Unauthorized
+from geo.db.accounts import (
+    SESSION_TTL,
+    TooManyAttempts,
+    Unauthorized,
+    User,
+    authenticate,
+    issue_token,
+    revoke_token,
+)
+from geo.errors import NotFound
 from maps.leaflet import bounds_latlon
 from maps.places import PLACE_COLOURS, PLACE_KINDS_SV
 

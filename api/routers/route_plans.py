@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from api.bodies import BodyRoute, limit
 from api.deps import ConnDep
 from api.routers.layers import GEOJSON
 from api.security import require_role
@@ -16,83 +16,25 @@ from geo.analysis import HotSpotParams, Window, route_candidates
 from geo.db import areas
 from geo.db.accounts import User
 from geo.db.deviations import select_points
-from geo.errors import InvalidInput
+from geo.inputs import PlaceRef, PlanRequest, PointGeometry
+from geo.inputs.plans import MAX_PLAN_BODY
 from geo.timeofweek import parse_days, parse_hours
 from routes.network import StreetNetwork
 from routes.network_io import network_around
 from routes.plan_types import Candidate, Plan
 from routes.planner import plan_route
 
-router = APIRouter(prefix="/api/v1", tags=["route plans"])
+router = APIRouter(
+    prefix="/api/v1", tags=["route plans"], route_class=BodyRoute, strict_content_type=False
+)
 PlannerOrWalker = Annotated[User, Depends(require_role("planner", "admin", "walker"))]
-
-
-class PointGeometry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    type: Literal["Point"]
-    coordinates: Annotated[list[float], Field(min_length=2, max_length=2)]
-
-
-class PlaceRef(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    place_id: int
-
-
-class CandidateIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    point: PointGeometry
-    priority: Annotated[float, Field(gt=0, le=1000)] = 1.0
-
-
-class PlanRequest(BaseModel):
-    """A route-plan request; see ``POST /api/v1/route-plans``."""
-
-    model_config = ConfigDict(extra="forbid")
-    area: str
-    start: PointGeometry | PlaceRef
-    end: PointGeometry | PlaceRef | None = None
-    duration_min: Annotated[float | None, Field(gt=0, le=720)] = None
-    start_at: datetime | None = None
-    end_at: datetime | None = None
-    speed_kmh: Annotated[float, Field(ge=1, le=10)] = 4.0
-    dwell_min: Annotated[float, Field(ge=0, le=120)] = 10.0
-    must_visit: list[int | CandidateIn] = Field(default_factory=list, max_length=50)
-    candidates: list[CandidateIn] | None = Field(default=None, max_length=500)
-    time_limit_s: Annotated[float, Field(gt=0, le=30)] = 1.0
-    # For the default candidates (hot spots and heat-map peaks): period and time of week.
-    since: datetime | None = None
-    until: datetime | None = None
-    days: str | None = None
-    hours: str | None = None
-
-    @model_validator(mode="after")
-    def _budget(self) -> PlanRequest:
-        if self.duration_min is None and (self.start_at is None or self.end_at is None):
-            raise ValueError("give duration_min, or a time window start_at and end_at")
-        if self.start_at and self.end_at:
-            for t in (self.start_at, self.end_at):
-                if t.tzinfo is None:
-                    raise ValueError("start_at and end_at need a time zone (Z or +01:00)")
-            minutes = (self.end_at - self.start_at).total_seconds() / 60
-            if not 0 < minutes <= 720:
-                raise ValueError("end_at must come after start_at, within 12 hours")
-            if self.duration_min is not None and self.duration_min > minutes:
-                raise ValueError("duration_min is longer than the time window")
-        return self
 
 
 def _lonlat(conn: ConnDep, ref: PointGeometry | PlaceRef, field: str) -> tuple[float, float]:
     if isinstance(ref, PlaceRef):
         _, lon, lat = areas.place_point(conn, ref.place_id, field=field)
         return lon, lat
-    lon, lat = ref.coordinates
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise InvalidInput(
-            f"{field} [{lon}, {lat}] is out of range (GeoJSON is [longitude, latitude])",
-            field=field,
-        )
-    return lon, lat
+    return ref.lon, ref.lat
 
 
 def _default_candidates(conn: ConnDep, req: PlanRequest) -> list[Candidate]:
@@ -167,7 +109,12 @@ def _feature(
     }
 
 
-@router.post("/route-plans", response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
+@router.post(
+    "/route-plans",
+    response_class=Response,
+    responses={200: {"content": {GEOJSON: {}}}},
+    openapi_extra=limit(MAX_PLAN_BODY),
+)
 def create_route_plan(conn: ConnDep, user: PlannerOrWalker, req: PlanRequest) -> Response:
     """Plan a walk along the area's streets from ``start`` (a point or ``{"place_id": …}``) back
     to it (or to ``end``) that collects the most priority within the time budget
@@ -182,15 +129,9 @@ def create_route_plan(conn: ConnDep, user: PlannerOrWalker, req: PlanRequest) ->
 
     start = _lonlat(conn, req.start, "start")
     end = _lonlat(conn, req.end, "end") if req.end is not None else None
-    budget_min = req.duration_min
-    if budget_min is None:
-        assert req.start_at and req.end_at
-        budget_min = (req.end_at - req.start_at).total_seconds() / 60
+    budget_min = req.budget_min
     candidates = (
-        [
-            Candidate(c.name, c.point.coordinates[0], c.point.coordinates[1], c.priority)
-            for c in req.candidates
-        ]
+        [Candidate(c.name, c.point.lon, c.point.lat, c.priority) for c in req.candidates]
         if req.candidates is not None
         else _default_candidates(conn, req)
     )
@@ -202,8 +143,8 @@ def create_route_plan(conn: ConnDep, user: PlannerOrWalker, req: PlanRequest) ->
             candidates.append(
                 Candidate(
                     m.name,
-                    m.point.coordinates[0],
-                    m.point.coordinates[1],
+                    m.point.lon,
+                    m.point.lat,
                     m.priority,
                     must_visit=True,
                 )

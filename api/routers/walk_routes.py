@@ -10,23 +10,32 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.bodies import body_of
+from api.bodies import BodyRoute, limit, raw_body
 from api.deps import ConnDep, IdempotencyKeyDep
 from api.routers.layers import GEOJSON, geojson_response
 from api.security import PlannerDep, UserDep
 from geo.db import areas, walk_routes
 from geo.db.accounts import User
-from geo.errors import InvalidInput
-from geo.inputs import RouteInput, parse_route
+from geo.inputs import WalkRoute, body_digest, route_from_points
+from geo.inputs.routes import MAX_ROUTE_BODY
 from routes.gpx import MAX_GPX_BYTES, parse_gpx, route_to_gpx
 from routes.network_io import network_around
 from routes.snap import snap_line
 
-router = APIRouter(prefix="/api/v1", tags=["walk routes"])
-MAX_ROUTE_BODY = 2 * 1024 * 1024
+# Bodies are read whole, within each operation's limit, before a connection is taken.
+router = APIRouter(
+    prefix="/api/v1", tags=["walk routes"], route_class=BodyRoute, strict_content_type=False
+)
+GPX_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "A GPX 1.0 or 1.1 file with a track or a route (at most 10 MB)",
+        "content": {"application/gpx+xml": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
 
 
-def _snapped(conn: ConnDep, route: RouteInput) -> tuple[RouteInput, dict[str, Any]]:
+def _snapped(conn: ConnDep, route: WalkRoute) -> tuple[WalkRoute, dict[str, Any]]:
     """The route along streets, and a report of how far each drawn vertex moved."""
     area = route.area
     if area is None:
@@ -34,13 +43,7 @@ def _snapped(conn: ConnDep, route: RouteInput) -> tuple[RouteInput, dict[str, An
     # A route may leave its area: the streets where it was drawn are snapped to.
     network = network_around(conn, area, route.coords)
     snapped = snap_line(network, route.coords)
-    result = RouteInput(
-        name=route.name,
-        coords=[(x, y) for x, y in snapped.coords],
-        area=route.area,
-        notes=route.notes,
-        source="snapped",
-    )
+    result = route.along([(x, y) for x, y in snapped.coords], source="snapped")
     return result, {
         "moved_m": [round(m, 1) for m in snapped.moved_m],
         "max_moved_m": round(max(snapped.moved_m), 1),
@@ -57,14 +60,23 @@ def _with_snap_report(feature: str, report: dict[str, Any] | None) -> str:
 
 
 async def _create(
-    conn: ConnDep, body: Any, *, user: User, snap: bool, key: uuid.UUID | None, source: str
+    conn: ConnDep,
+    route: WalkRoute,
+    *,
+    user: User,
+    snap: bool,
+    key: uuid.UUID | None,
 ) -> Response:
     def work() -> tuple[str, bool]:
-        route = parse_route(body, source=source)
-        report = None
+        # The digest is of what the client sent (and whether it asked for snapping), so that a
+        # retry is recognised although the stored line is the snapped one.
+        digest = body_digest(route, snap=snap)
+        stored, report = route, None
         if snap:
-            route, report = _snapped(conn, route)
-        feature, created = walk_routes.create_route(conn, route, user_id=user.id, client_id=key)
+            stored, report = _snapped(conn, route)
+        feature, created = walk_routes.create_route(
+            conn, stored, user_id=user.id, client_id=key, digest=digest
+        )
         return _with_snap_report(feature, report), created
 
     feature, created = await run_in_threadpool(work)
@@ -77,9 +89,11 @@ def list_routes(conn: ConnDep, user: UserDep, area: str | None = None) -> Respon
     return geojson_response(walk_routes.list_routes(conn, area=area))
 
 
-@router.post("/routes", status_code=201, response_class=Response)
+@router.post(
+    "/routes", status_code=201, response_class=Response, openapi_extra=limit(MAX_ROUTE_BODY)
+)
 async def create_route(
-    body: Annotated[Any, Depends(body_of(MAX_ROUTE_BODY))],
+    route: WalkRoute,
     conn: ConnDep,
     user: PlannerDep,
     key: IdempotencyKeyDep,
@@ -89,12 +103,17 @@ async def create_route(
     ``area`` and ``notes``). With ``?snap=true`` the line follows the streets: shortest paths
     between the drawn vertices, each moved to the nearest point of a street;
     ``properties.snap`` says how far each moved."""
-    return await _create(conn, body, user=user, snap=snap, key=key, source="drawn")
+    return await _create(conn, route, user=user, snap=snap, key=key)
 
 
-@router.post("/routes/gpx", status_code=201, response_class=Response)
+@router.post(
+    "/routes/gpx",
+    status_code=201,
+    response_class=Response,
+    openapi_extra=limit(MAX_GPX_BYTES, **GPX_BODY),
+)
 async def import_gpx(
-    raw: Annotated[bytes, Depends(body_of(MAX_GPX_BYTES, parse=False))],
+    raw: Annotated[bytes, Depends(raw_body)],
     conn: ConnDep,
     user: PlannerDep,
     key: IdempotencyKeyDep,
@@ -104,13 +123,8 @@ async def import_gpx(
 ) -> Response:
     """Create a walk route from an uploaded GPX track or route (the request body, as sent by
     ``curl --data-binary @walk.gpx``), at most 10 MB."""
-    points = parse_gpx(raw)
-    feature_body = {
-        "type": "Feature",
-        "geometry": {"type": "LineString", "coordinates": [list(p) for p in points]},
-        "properties": {"name": name, "area": area},
-    }
-    return await _create(conn, feature_body, user=user, snap=snap, key=key, source="gpx")
+    route = route_from_points(parse_gpx(raw), name=name, area=area, source="gpx")
+    return await _create(conn, route, user=user, snap=snap, key=key)
 
 
 @router.get(
@@ -145,9 +159,9 @@ def get_route(conn: ConnDep, user: UserDep, route_id: int) -> Response:
     return geojson_response(walk_routes.get_route(conn, route_id))
 
 
-@router.put("/routes/{route_id}", response_class=Response)
+@router.put("/routes/{route_id}", response_class=Response, openapi_extra=limit(MAX_ROUTE_BODY))
 async def replace_route(
-    body: Annotated[Any, Depends(body_of(MAX_ROUTE_BODY))],
+    route: WalkRoute,
     conn: ConnDep,
     user: PlannerDep,
     route_id: int,
@@ -156,16 +170,10 @@ async def replace_route(
     """Replace a route; ``properties.version`` must be the version you changed (else 409)."""
 
     def work() -> str:
-        route = parse_route(body)
-        report = None
+        stored, report = route, None
         if snap:
-            route, report = _snapped(conn, route)
-        version = (body.get("properties") or {}).get("version")
-        if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
-            raise InvalidInput("properties.version must be an integer", field="version")
-        return _with_snap_report(
-            walk_routes.replace_route(conn, route_id, route, version=version), report
-        )
+            stored, report = _snapped(conn, route)
+        return _with_snap_report(walk_routes.replace_route(conn, route_id, stored), report)
 
     return Response(await run_in_threadpool(work), media_type=GEOJSON)
 

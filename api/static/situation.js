@@ -274,22 +274,20 @@ async function flushQueue() {
   }
 }
 
-/* Why the server refused a report, in Swedish for the mistakes a walker can make; the API's
- * own (English) message otherwise. */
+/* Why the server refused a report, in Swedish for the mistakes a walker can make (by the error's
+ * code: the 422 item's "type"); the shared texts of api.js otherwise. */
 const REFUSED_SV = {
-  geometry: "positionen ligger mer än 2 km från alla områden. Kontrollera positionen.",
-  observed_at: "tiden godtogs inte. Kontrollera att telefonens klocka går rätt.",
-  category: "kategorin finns inte längre. Välj en annan.",
-  description: "anteckningen är för lång (högst 2 000 tecken).",
+  lonlat_swapped: "koordinaterna verkar omkastade (longitud och latitud).",
+  far_from_areas: "positionen ligger mer än 2 km från alla områden. Kontrollera positionen.",
+  time_in_future: "tiden ligger i framtiden. Kontrollera att telefonens klocka går rätt.",
+  time_too_old: "rapporten är äldre än 30 dygn och kan inte längre tas emot.",
+  unknown_category: "kategorin finns inte längre. Välj en annan.",
+  too_long: "anteckningen är för lång (högst 2 000 tecken).",
 };
 function reportErrorText(body, status) {
   const d = body && body.detail;
-  const loc = Array.isArray(d) && d.length && d[0].loc ? d[0].loc : [];
-  const field = loc.length ? loc[loc.length - 1] : null;
-  if (status === 422 && field === "geometry" && /swapped/.test(d[0].msg)) {
-    return "koordinaterna verkar omkastade (longitud och latitud).";
-  }
-  return (status === 422 && REFUSED_SV[field]) || errorText(body, status);
+  const type = Array.isArray(d) && d.length ? d[0].type : null;
+  return (status === 422 && REFUSED_SV[type]) || errorText(body, status);
 }
 
 /* One report to the server: "stored", "refused" (never to be taken: said why, dropped), or a

@@ -16,7 +16,7 @@ import psycopg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from geo.errors import InvalidInput, NotFound, TooManyAttempts, Unauthorized
+from geo.errors import InvalidInput, NattvandringError, NotFound
 
 ROLES = ("admin", "planner", "walker", "partner")
 MAX_FAILURES = 5
@@ -29,6 +29,22 @@ _hasher = PasswordHasher()
 # Verified against when the e-mail is unknown, so that an unknown account takes as long to
 # refuse as a wrong password (no account enumeration by timing).
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+class Unauthorized(NattvandringError):
+    """No valid sign-in (missing, wrong or expired credentials)."""
+
+    code = "unauthorized"
+
+
+class TooManyAttempts(NattvandringError):
+    """Too many failed sign-ins for an account; try again after ``retry_after_s`` seconds."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ as JSON text, so a large layer is never turned into Python objects and back.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from typing import Any
@@ -16,6 +15,7 @@ import shapely
 from psycopg import sql
 from shapely import MultiPolygon, Point, Polygon
 
+from geo.db.idempotent import Expr, create_once
 from geo.db.queries import (
     GEOJSON_DECIMALS,
     bbox_condition,
@@ -23,9 +23,9 @@ from geo.db.queries import (
     stale_version,
     wkb,
 )
-from geo.errors import Conflict, InvalidGeometry, InvalidInput, NotFound
+from geo.errors import FarFromAreas, InvalidGeometry, InvalidInput, NotFound
 from geo.geometry import BBox, slugify
-from geo.inputs import parse_zone
+from geo.inputs import Zone, body_digest
 
 
 def _layer_filter(
@@ -284,7 +284,7 @@ def _area_for(conn: psycopg.Connection, geom: Any, area: str | None) -> int:
     if area is not None:
         return area_id(conn, area)
     if row[1] is None:
-        raise InvalidGeometry(
+        raise FarFromAreas(
             "the zone lies in no known area; check the coordinates ([longitude, latitude], WGS 84)",
             field="geometry",
         )
@@ -292,61 +292,62 @@ def _area_for(conn: psycopg.Connection, geom: Any, area: str | None) -> int:
 
 
 def create_zone(
-    conn: psycopg.Connection, body: Any, *, user_id: int, client_id: uuid.UUID | None = None
+    conn: psycopg.Connection, zone: Zone, *, user_id: int, client_id: uuid.UUID | None = None
 ) -> tuple[str, bool]:
     """Store a new zone; its slug comes from the name (numbered when taken).
 
     Returns the slug and whether the zone is new: with ``client_id`` a retry of the same body
-    returns the stored zone's slug (and ``False``); another body with that id is a `Conflict`.
+    returns the stored zone's slug (and ``False``); another body with that id is a conflict
+    (`geo.db.idempotent`).
     """
-    name, description, area, geom = parse_zone(body)
-    digest = hashlib.sha256(
-        json.dumps([name, description, area, shapely.to_geojson(geom)]).encode()
-    ).hexdigest()
-    with conn.transaction():
-        if client_id is not None:
-            # Concurrent retries wait here for the first one's commit (the unique key).
-            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (str(client_id),))
-            stored = conn.execute(
-                "SELECT slug, body_sha256 FROM zones WHERE client_id = %s", (client_id,)
-            ).fetchone()
-            if stored is not None:
-                if stored[1] != digest:
-                    raise Conflict(
-                        f"another zone was created with the key {client_id}: use a "
-                        "new Idempotency-Key for a new zone"
-                    )
-                return str(stored[0]), False
-        area_id = _area_for(conn, geom, area)
-        base = slugify(name) or "zon"
+    props, geom = zone.properties, zone.shape
+
+    def values() -> dict[str, Any]:
+        # Inside the key's lock: a retry that waited finds the zone instead of a second slug.
+        area_id = _area_for(conn, geom, props.area)
+        base = slugify(props.name) or "zon"
         slug, n = base, 1
         while conn.execute("SELECT 1 FROM zones WHERE slug = %s", (slug,)).fetchone():
             n += 1
             slug = f"{base}-{n}"
-        conn.execute(
-            "INSERT INTO zones (slug, name, area_id, description, geom, created_by, client_id, "
-            "body_sha256) VALUES (%s, %s, %s, %s, ST_Multi(ST_SetSRID(ST_GeomFromWKB(%s), 4326)), "
-            "%s, %s, %s)",
-            (slug, name, area_id, description, shapely.to_wkb(geom), user_id, client_id, digest),
-        )
-    return slug, True
+        return {
+            "slug": slug,
+            "name": props.name,
+            "area_id": area_id,
+            "description": props.description,
+            "geom": Expr("ST_Multi(ST_SetSRID(ST_GeomFromWKB(%s), 4326))", shapely.to_wkb(geom)),
+            "created_by": user_id,
+        }
+
+    slug, created = create_once(
+        conn,
+        "zones",
+        key=client_id,
+        digest=body_digest(zone),
+        values=values,
+        returning="slug",
+        conflict=f"another zone was created with the key {client_id}: use a new "
+        "Idempotency-Key for a new zone",
+    )
+    return str(slug), created
 
 
-def replace_zone(conn: psycopg.Connection, slug: str, body: Any) -> None:
+def replace_zone(conn: psycopg.Connection, slug: str, zone: Zone) -> None:
     """Replace a zone; ``properties.version`` must be the stored version (else `Conflict`)."""
-    name, description, area, geom = parse_zone(body)
-    version = (body.get("properties") or {}).get("version")
-    if not isinstance(version, int) or isinstance(version, bool):
+    props, geom = zone.properties, zone.shape
+    version = props.version
+    if version is None:
         raise InvalidInput(
-            "properties.version is required: the version you are changing", field="version"
+            "properties.version is required: the version you are changing",
+            field="properties.version",
         )
     with conn.transaction():
-        area_id = _area_for(conn, geom, area)
+        area_id = _area_for(conn, geom, props.area)
         row = conn.execute(
             "UPDATE zones SET name = %s, description = %s, area_id = %s, illustrative = false, "
             "geom = ST_Multi(ST_SetSRID(ST_GeomFromWKB(%s), 4326)), version = version + 1, "
             "updated_at = now() WHERE slug = %s AND version = %s RETURNING id",
-            (name, description, area_id, shapely.to_wkb(geom), slug, version),
+            (props.name, props.description, area_id, shapely.to_wkb(geom), slug, version),
         ).fetchone()
         if row is None:
             raise stale_version(

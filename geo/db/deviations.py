@@ -1,5 +1,5 @@
-"""Deviation reports in PostGIS: idempotent inserts, filtered reads, status changes, and the
-columns that exports and analyses read.
+"""Deviation reports in PostGIS: idempotent inserts (`geo.db.idempotent`), filtered reads,
+status changes, and the columns that exports and analyses read.
 
 Who sees what is decided here, in SQL, so that no code path can leak more: planners and admins
 see everything; walkers never see a reporter and see descriptions only of their own
@@ -22,10 +22,18 @@ from psycopg import sql
 from geo.analysis import PointSelection
 from geo.db import areas
 from geo.db.categories import category_codes, check_categories
+from geo.db.idempotent import Expr, create_once
 from geo.db.queries import unpack_float8
-from geo.deviations import DeviationReport
-from geo.errors import Conflict, InvalidGeometry, InvalidInput, InvalidParameter, NotFound
+from geo.errors import (
+    FarFromAreas,
+    InvalidInput,
+    InvalidParameter,
+    LonLatSwapped,
+    NotFound,
+    UnknownCategory,
+)
 from geo.geometry import BBox
+from geo.inputs import DeviationReport, body_digest
 from geo.privacy import Deviations
 
 NEAR_AREA_M = 2000
@@ -62,6 +70,7 @@ def _near_area(conn: psycopg.Connection, lon: float, lat: float) -> int | None:
 
 def check_report(conn: psycopg.Connection, report: DeviationReport) -> int:
     """Checks that need the database; returns the id of the report's area."""
+    props = report.properties
     # One round trip for the usual case: the category is known and the point lies inside an
     # area (a point-in-polygon test through the GiST index).
     row = conn.execute(
@@ -71,33 +80,33 @@ def check_report(conn: psycopg.Connection, report: DeviationReport) -> int:
                 WHERE ST_Intersects(a.geom, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326))
                 ORDER BY a.id LIMIT 1)
         """,
-        {"category": report.category, "lon": report.lon, "lat": report.lat},
+        {"category": props.category, "lon": report.lon, "lat": report.lat},
     ).fetchone()
     assert row is not None
     known, area = row
     if not known:
         codes = category_codes(conn)
-        raise InvalidInput(
-            f"unknown category {report.category!r}: use one of {', '.join(codes)}",
-            field="category",
+        raise UnknownCategory(
+            f"unknown category {props.category!r}: use one of {', '.join(codes)}",
+            field="properties.category",
         )
     if area is None:
         area = _near_area(conn, report.lon, report.lat)
     if area is None:
         if -90 <= report.lon <= 90 and _near_area(conn, report.lat, report.lon) is not None:
-            raise InvalidGeometry(
+            raise LonLatSwapped(
                 f"the coordinates [{report.lon}, {report.lat}] look swapped: GeoJSON order is "
                 f"[longitude, latitude], so send [{report.lat}, {report.lon}]",
                 field="geometry",
             )
-        raise InvalidGeometry(
+        raise FarFromAreas(
             f"the point [{report.lon}, {report.lat}] is farther than {NEAR_AREA_M / 1000:g} km "
             "from every known area; check the position (GeoJSON order is [longitude, latitude])",
             field="geometry",
         )
-    if report.walk_id is not None:
-        if not conn.execute("SELECT 1 FROM walks WHERE id = %s", (report.walk_id,)).fetchone():
-            raise InvalidInput(f"no walk {report.walk_id}", field="walk_id")
+    if props.walk_id is not None:
+        if not conn.execute("SELECT 1 FROM walks WHERE id = %s", (props.walk_id,)).fetchone():
+            raise InvalidInput(f"no walk {props.walk_id}", field="properties.walk_id")
     return int(area)
 
 
@@ -111,55 +120,34 @@ def insert_report(
 ) -> tuple[str, bool]:
     """Store a report once; return its Feature (as the reporter sees it) and whether it is new.
 
-    The same id with the same content returns the stored report; with other content, or from
-    another reporter, it is a `Conflict`. Concurrent duplicates store one row (the unique key).
+    The report's own UUID is its key (`geo.db.idempotent`): the same id with the same content
+    returns the stored report; with other content, or from another reporter, it is a conflict.
     """
     area_id = check_report(conn, report)
-    digest = report.sha256()
-    with conn.transaction():
-        # The insert and the feature it answers with in one round trip; a conflict returns no row.
-        row = conn.execute(
-            sql.SQL(
-                """
-                WITH d AS (
-                    INSERT INTO deviations (id, category, observed_at, severity, description,
-                                            accuracy_m, reporter_id, organisation_id, walk_id,
-                                            area_id, body_sha256, geom)
-                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
-                            ST_SetSRID(ST_MakePoint(%s, %s), 4326))
-                    ON CONFLICT (id) DO NOTHING
-                    RETURNING *)
-                SELECT {feature}::text FROM d {joins}
-                """
-            ).format(feature=_feature_sql(viewer), joins=_JOINS),
-            (
-                report.id,
-                report.category,
-                report.observed_at,
-                report.severity,
-                report.description,
-                report.accuracy_m,
-                reporter_id,
-                organisation_id,
-                report.walk_id,
-                area_id,
-                digest,
-                report.lon,
-                report.lat,
-            ),
-        ).fetchone()
-        if row is not None:
-            return str(row[0]), True
-        stored = conn.execute(
-            "SELECT body_sha256, reporter_id FROM deviations WHERE id = %s", (report.id,)
-        ).fetchone()
-        assert stored is not None
-        if stored[0] != digest or stored[1] != reporter_id:
-            raise Conflict(
-                f"a different report with id {report.id} exists already: make a new UUID "
-                "for a new report (resend only exactly the same report)"
-            )
-    return get_feature(conn, report.id, viewer=viewer), False
+    props = report.properties
+    report_id, created = create_once(
+        conn,
+        "deviations",
+        key=props.id,
+        key_column="id",
+        digest=body_digest(report),
+        same={"reporter_id": reporter_id},
+        values={
+            "category": props.category,
+            "observed_at": props.observed_at,
+            "severity": props.severity,
+            "description": props.description,
+            "accuracy_m": props.accuracy_m,
+            "reporter_id": reporter_id,
+            "organisation_id": organisation_id,
+            "walk_id": props.walk_id,
+            "area_id": area_id,
+            "geom": Expr("ST_SetSRID(ST_MakePoint(%s, %s), 4326)", report.lon, report.lat),
+        },
+        conflict=f"a different report with id {props.id} exists already: make a new UUID "
+        "for a new report (resend only exactly the same report)",
+    )
+    return get_feature(conn, report_id, viewer=viewer), created
 
 
 def _feature_sql(viewer: Viewer, *, reporters: bool = True) -> sql.Composed:

@@ -16,14 +16,15 @@ from psycopg import sql
 from shapely import LineString, to_wkb
 
 from geo.db import areas
+from geo.db.idempotent import Expr, create_once
 from geo.db.queries import GEOJSON_DECIMALS, feature_collection
-from geo.errors import Conflict, InvalidGeometry, InvalidInput, NotFound
-from geo.inputs import MAX_LENGTH_M, RouteInput
+from geo.errors import Conflict, FarFromAreas, InvalidGeometry, InvalidInput, NotFound
+from geo.inputs import MAX_LENGTH_M, WalkRoute, body_digest
 
 NEAR_AREA_M = 2000
 
 
-def _check_place(conn: psycopg.Connection, route: RouteInput) -> int | None:
+def _check_place(conn: psycopg.Connection, route: WalkRoute) -> int | None:
     """The route's area id (given, or the area it runs through); checks length and position."""
     wkb = to_wkb(LineString(route.coords))
     row = conn.execute(
@@ -47,7 +48,7 @@ def _check_place(conn: psycopg.Connection, route: RouteInput) -> int | None:
             field="geometry",
         )
     if nearest is None:
-        raise InvalidGeometry(
+        raise FarFromAreas(
             f"the route is farther than {NEAR_AREA_M / 1000:g} km from every known area; check "
             "the coordinates (GeoJSON order is [longitude, latitude], WGS 84)",
             field="geometry",
@@ -105,56 +106,49 @@ def list_routes(conn: psycopg.Connection, *, area: str | None = None) -> str:
 
 
 def create_route(
-    conn: psycopg.Connection, route: RouteInput, *, user_id: int, client_id: uuid.UUID | None
+    conn: psycopg.Connection,
+    route: WalkRoute,
+    *,
+    user_id: int,
+    client_id: uuid.UUID | None,
+    digest: str | None = None,
 ) -> tuple[str, bool]:
-    """Store a route; with ``client_id`` a retry returns the stored one (and ``False``)."""
+    """Store a route; with ``client_id`` a retry returns the stored one (and ``False``).
+
+    ``digest`` is that of the request (`geo.inputs.body_digest`; by default the route's own):
+    a route snapped to the streets is stored as snapped, but a retry sends what was drawn.
+    """
     area_id = _check_place(conn, route)
-    digest = route.sha256()
-    with conn.transaction():
-        row = conn.execute(
-            """
-            INSERT INTO walk_routes (area_id, name, notes, geom, created_by, client_id,
-                                     body_sha256, source, length_m, plan)
-            SELECT %s, %s, %s, g, %s, %s, %s, %s, ST_Length(g::geography), %s
-            FROM (SELECT ST_SetSRID(ST_GeomFromWKB(%s), 4326) AS g) AS x
-            ON CONFLICT (client_id) DO NOTHING
-            RETURNING id
-            """,
-            (
-                area_id,
-                route.name,
-                route.notes,
-                user_id,
-                client_id,
-                digest,
-                route.source,
-                json.dumps(route.plan) if route.plan else None,
-                to_wkb(LineString(route.coords)),
-            ),
-        ).fetchone()
-        if row is not None:
-            return get_route(conn, int(row[0])), True
-        stored = conn.execute(
-            "SELECT id, body_sha256 FROM walk_routes WHERE client_id = %s", (client_id,)
-        ).fetchone()
-        assert stored is not None
-        if stored[1] != digest:
-            raise Conflict(
-                f"another route was created with the key {client_id}: use a new "
-                "Idempotency-Key for a new route"
-            )
-        return get_route(conn, int(stored[0])), False
+    wkb = to_wkb(LineString(route.coords))
+    route_id, created = create_once(
+        conn,
+        "walk_routes",
+        key=client_id,
+        digest=digest or body_digest(route),
+        values={
+            "area_id": area_id,
+            "name": route.name,
+            "notes": route.notes,
+            "geom": Expr("ST_SetSRID(ST_GeomFromWKB(%s), 4326)", wkb),
+            "created_by": user_id,
+            "source": route.source(),
+            "length_m": Expr("ST_Length(ST_SetSRID(ST_GeomFromWKB(%s), 4326)::geography)", wkb),
+            "plan": json.dumps(route.plan) if route.plan else None,
+        },
+        conflict=f"another route was created with the key {client_id}: use a new "
+        "Idempotency-Key for a new route",
+    )
+    return get_route(conn, int(route_id)), created
 
 
-def replace_route(
-    conn: psycopg.Connection, route_id: int, route: RouteInput, *, version: int | None
-) -> str:
-    """Replace a route's line and properties; ``version`` must be the stored one."""
+def replace_route(conn: psycopg.Connection, route_id: int, route: WalkRoute) -> str:
+    """Replace a route's line and properties; ``properties.version`` must be the stored one."""
+    version = route.version
     if version is None:
         raise InvalidInput(
             "properties.version is required: the version you are changing "
             "(GET the route to see it)",
-            field="version",
+            field="properties.version",
         )
     area_id = _check_place(conn, route)
     with conn.transaction():
@@ -172,7 +166,7 @@ def replace_route(
                 route.notes,
                 area_id,
                 to_wkb(LineString(route.coords)),
-                route.source,
+                route.source(),
                 to_wkb(LineString(route.coords)),
                 route_id,
                 version,

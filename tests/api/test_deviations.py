@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,9 +11,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from geo.db import connection
-from geo.db.accounts import add_user, authenticate
-from geo.errors import TooManyAttempts, Unauthorized
+from geo.db.accounts import TooManyAttempts, Unauthorized, add_user, authenticate
 
 PASSWORD = "correct horse battery"
 STATION = [18.0104, 59.2786]
@@ -121,44 +118,6 @@ def test_report_is_stored_once_and_retries_return_it(
         (body["properties"]["id"],),
     ).fetchone()
     assert count == (1, True)
-
-
-def test_concurrent_duplicates_store_one_row(db_url: str, demo_report: object) -> None:
-    """Two connections insert the same report at once: one row, the other sees a replay."""
-    from geo.db.deviations import Viewer, insert_report
-    from geo.deviations import parse_report
-
-    report = parse_report(feature(), now=datetime.now(UTC))
-    with connection.connect(db_url, autocommit=True) as conn:
-        org = conn.execute("SELECT id FROM organisations LIMIT 1").fetchone()
-        assert org is not None
-        user = add_user(
-            conn,
-            f"c{uuid.uuid4().hex[:8]}@x.se",
-            PASSWORD,
-            role="walker",
-            organisation="Älvsjö AIK",
-        )
-
-    def insert(_: int) -> bool:
-        with connection.connect(db_url, autocommit=True) as c:
-            _, created = insert_report(
-                c,
-                report,
-                reporter_id=user.id,
-                organisation_id=user.organisation_id,
-                viewer=Viewer("walker", user.organisation_id),
-            )
-            return created
-
-    with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(insert, range(8)))
-    assert results.count(True) == 1
-    with connection.connect(db_url, autocommit=True) as conn:
-        n = conn.execute("SELECT count(*) FROM deviations WHERE id = %s", (report.id,)).fetchone()
-        assert n == (1,)
-        conn.execute("DELETE FROM deviations WHERE id = %s", (report.id,))
-        conn.execute("DELETE FROM users WHERE id = %s", (user.id,))
 
 
 @pytest.mark.parametrize(

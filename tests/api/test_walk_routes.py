@@ -295,40 +295,6 @@ def test_a_retried_zone_is_stored_once(
     assert bad.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
 
 
-def test_concurrent_retries_of_a_zone_store_one_row(db_url: str, demo_report: object) -> None:
-    """Eight connections store the same zone with one key at once: one row, seven replays."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from geo.db import areas, connection
-
-    key = uuid.uuid4()
-    ring = [[17.980, 59.282], [17.985, 59.282], [17.985, 59.285], [17.980, 59.282]]
-    zone = {
-        "type": "Feature",
-        "geometry": {"type": "Polygon", "coordinates": [ring]},
-        "properties": {"name": f"Samtidig {key.hex[:6]}"},
-    }
-    with connection.connect(db_url, autocommit=True) as conn:
-        user = add_user(
-            conn, f"z{key.hex[:8]}@example.org", PASSWORD, role="planner", organisation="Älvsjö AIK"
-        )
-
-    def store(_: int) -> tuple[str, bool]:
-        with connection.connect(db_url, autocommit=True) as c:
-            return areas.create_zone(c, zone, user_id=user.id, client_id=key)
-
-    with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(store, range(8)))
-    assert [created for _, created in results].count(True) == 1
-    assert len({slug for slug, _ in results}) == 1
-    with connection.connect(db_url, autocommit=True) as conn:
-        assert conn.execute(
-            "SELECT count(*) FROM zones WHERE client_id = %s", (key,)
-        ).fetchone() == (1,)
-        conn.execute("DELETE FROM zones WHERE client_id = %s", (key,))
-        conn.execute("DELETE FROM users WHERE id = %s", (user.id,))
-
-
 def _plan(client: TestClient, h: dict[str, str], **body: object):  # type: ignore[no-untyped-def]
     base = {
         "area": "langbro",

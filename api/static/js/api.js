@@ -26,6 +26,19 @@ const ERRORS_SV = {
   network_not_imported() {
     return "Inget gatunät är importerat för området: importera ett OpenStreetMap-utdrag först.";
   },
+  lonlat_swapped() { return "Koordinaterna verkar omkastade (longitud och latitud)."; },
+  far_from_areas() { return "Platsen ligger mer än 2 km från alla kända områden."; },
+  time_in_future() { return "Tiden ligger i framtiden: kontrollera klockan."; },
+  time_too_old() { return "Tiden ligger för långt tillbaka."; },
+  unknown_category() { return "Kategorin finns inte."; },
+  too_long(x) {
+    return "Texten är för lång" + (x.ctx && x.ctx.max_length ? " (högst " + x.ctx.max_length + " tecken)." : ".");
+  },
+  key_reused() { return "Nyckeln har redan använts för något annat: ladda om sidan och försök igen."; },
+  too_large() { return "Det som skickades är för stort."; },
+  unsupported_media_type() { return "Fel format på det som skickades."; },
+  unauthorized() { return "Logga in igen."; },
+  too_many_attempts() { return "För många försök: vänta en stund och försök igen."; },
 };
 
 /** The message of an API error body, in Swedish where the error has a code we know; the API's

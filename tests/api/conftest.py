@@ -1,0 +1,30 @@
+"""Fixtures shared by the API tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from geo.db.accounts import add_user
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture()
+def signed_in(client: TestClient, conn: psycopg.Connection) -> Callable[[str], dict[str, str]]:
+    """Bearer headers of a user of a role (walker, planner, partner, admin) of Älvsjö AIK."""
+    made: set[str] = set()
+
+    def headers(role: str) -> dict[str, str]:
+        email = f"s-{role}@example.org"
+        if role not in made:
+            add_user(conn, email, PASSWORD, role=role, organisation="Älvsjö AIK")
+            made.add(role)
+        r = client.post("/api/v1/auth/token", data={"username": email, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    return headers
