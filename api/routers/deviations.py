@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.bodies import body_of
 from api.deps import BBoxDep, ConnDep
 from api.routers.layers import GEOJSON, geojson_response
-from api.security import AdminDep, PlannerDep, ReporterDep, UserDep
+from api.security import AdminDep, ReporterDep, ReportReaderDep, TriageDep
+from geo.capabilities import Capability
 from geo.db import audit, categories, deviations
 from geo.db.deviations import DEFAULT_LIMIT, MAX_LIMIT, Viewer
 from geo.deviations import parse_report
@@ -95,7 +96,7 @@ async def report_deviation(
         report,
         reporter_id=user.id,
         organisation_id=user.organisation_id,
-        viewer=Viewer(user.role, user.organisation_id),
+        viewer=Viewer.of(user),
     )
     return Response(feature, status_code=201 if created else 200, media_type=GEOJSON)
 
@@ -103,7 +104,7 @@ async def report_deviation(
 @router.get("/deviations", response_class=Response)
 def list_deviations(
     conn: ConnDep,
-    user: UserDep,
+    user: ReportReaderDep,
     bbox: BBoxDep,
     area: str | None = None,
     since: datetime | None = None,
@@ -123,9 +124,10 @@ def list_deviations(
     """Deviations, newest first, as a GeoJSON FeatureCollection (``numberMatched`` for paging).
 
     Who reported is never in a list unless a planner or admin asks with
-    ``include_reporters=true``, and that read writes an audit row.
+    ``include_reporters=true``, and that read writes an audit row. Partners read aggregates
+    only (``GET /api/v1/deviation-aggregates``): 403 here.
     """
-    if include_reporters and user.role not in ("planner", "admin"):
+    if include_reporters and not user.can(Capability.SEE_REPORTERS):
         raise Forbidden("only planners and admins may see who reported")
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
@@ -134,7 +136,7 @@ def list_deviations(
         raise InvalidParameter("since must be before until", field="since")
     fc = deviations.list_features(
         conn,
-        viewer=Viewer(user.role, user.organisation_id),
+        viewer=Viewer.of(user),
         bbox=bbox,
         area=area,
         since=since,
@@ -166,12 +168,11 @@ def list_deviations(
 
 
 @router.get("/deviations/{deviation_id}", response_class=Response)
-def get_deviation(conn: ConnDep, user: UserDep, deviation_id: uuid.UUID) -> Response:
+def get_deviation(conn: ConnDep, user: ReportReaderDep, deviation_id: uuid.UUID) -> Response:
     """One deviation as a GeoJSON Feature; planners and admins see who reported it, and that
-    read writes an audit row."""
-    viewer = Viewer(user.role, user.organisation_id)
-    feature = deviations.get_feature(conn, deviation_id, viewer=viewer)
-    if user.role in ("planner", "admin"):
+    read writes an audit row. Partners: 403 (they read aggregates only)."""
+    feature = deviations.get_feature(conn, deviation_id, viewer=Viewer.of(user))
+    if user.can(Capability.SEE_REPORTERS):
         audit.write_audit(
             conn, user_id=user.id, action="deviation.read", subject=str(deviation_id), details={}
         )
@@ -185,9 +186,8 @@ class StatusChange(BaseModel):
 
 @router.patch("/deviations/{deviation_id}", response_class=Response)
 def change_status(
-    conn: ConnDep, user: PlannerDep, deviation_id: uuid.UUID, change: StatusChange
+    conn: ConnDep, user: TriageDep, deviation_id: uuid.UUID, change: StatusChange
 ) -> Response:
     """Set a deviation's status (planners and admins)."""
     deviations.set_status(conn, deviation_id, change.status, user_id=user.id)
-    viewer = Viewer(user.role, user.organisation_id)
-    return geojson_response(deviations.get_feature(conn, deviation_id, viewer=viewer))
+    return geojson_response(deviations.get_feature(conn, deviation_id, viewer=Viewer.of(user)))

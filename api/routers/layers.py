@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.bodies import body_of
 from api.deps import BBoxDep, ConnDep, IdempotencyKeyDep
-from api.security import PlannerDep
+from api.security import DrawerDep
 from geo.db import areas
 
 router = APIRouter(prefix="/api/v1", tags=["layers"])
@@ -60,7 +60,7 @@ def list_zones(
 async def create_zone(
     body: Annotated[Any, Depends(body_of(MAX_ZONE_BODY))],
     conn: ConnDep,
-    user: PlannerDep,
+    user: DrawerDep,
     key: IdempotencyKeyDep,
 ) -> Response:
     """Draw a collaboration zone: a GeoJSON (Multi)Polygon Feature with ``properties.name``
@@ -76,7 +76,7 @@ async def create_zone(
 async def replace_zone(
     body: Annotated[Any, Depends(body_of(MAX_ZONE_BODY))],
     conn: ConnDep,
-    user: PlannerDep,
+    user: DrawerDep,
     slug: str,
 ) -> Response:
     """Replace a zone's outline and properties; ``properties.version`` must be current (409)."""
@@ -85,7 +85,7 @@ async def replace_zone(
 
 
 @router.delete("/zones/{slug}", status_code=204)
-def delete_zone(conn: ConnDep, user: PlannerDep, slug: str) -> Response:
+def delete_zone(conn: ConnDep, user: DrawerDep, slug: str) -> Response:
     areas.delete_zone(conn, slug)
     return Response(status_code=204)
 

@@ -14,6 +14,7 @@ from api.app_paths import STATIC_DIR
 from api.deps import ConnDep, SettingsDep
 from api.headers import page_response
 from api.security import SESSION_COOKIE, OptionalUserDep
+from geo.capabilities import Capability
 from geo.db import areas, categories, walk_routes
 from geo.db.accounts import SESSION_TTL, User, authenticate, issue_token, revoke_token
 from geo.errors import NotFound, TooManyAttempts, Unauthorized
@@ -21,9 +22,6 @@ from maps.situation import PLACE_KINDS_SV, situation_map_html
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
-REPORTER_ROLES = ("walker", "planner", "admin")
-ANALYST_ROLES = ("walker", "planner", "admin")
-PLANNER_ROLES = ("planner", "admin")
 DEFAULT_DAYS = 14
 
 
@@ -154,7 +152,7 @@ def planners_map(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) ->
     and the export for collaboration meetings."""
     if user is None:
         return RedirectResponse("/login?next=/plan", status_code=303)
-    if user.role not in PLANNER_ROLES:
+    if not user.can(Capability.DRAW):
         page = _message_page(
             "Planeringskartan är till för planerare",
             "Ditt konto har inte behörighet att planera rutter. Lägesbilden finns på startsidan.",
@@ -199,8 +197,8 @@ def situation_map(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) -
         return RedirectResponse("/login?next=/", status_code=303)
     app = {
         "user": _user_config(user),
-        "can_report": user.role in REPORTER_ROLES,
-        "can_analyse": user.role in ANALYST_ROLES,
+        "can_report": user.can(Capability.REPORT),
+        "can_analyse": user.can(Capability.ANALYSE),
         "area": settings.default_area,
         "categories": [
             {"code": c["code"], "name_sv": c["name_sv"], "colour": c["colour"]}

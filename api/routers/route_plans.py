@@ -5,16 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.deps import ConnDep
 from api.routers.layers import GEOJSON
-from api.security import require_role
+from api.security import RoutePlanDep
 from geo.analysis import HotSpotParams, Window, route_candidates
 from geo.db import areas
-from geo.db.accounts import User
 from geo.db.deviations import select_points
 from geo.errors import InvalidInput
 from geo.timeofweek import parse_days, parse_hours
@@ -24,7 +23,6 @@ from routes.plan import Candidate, Plan
 from routes.planner import plan_route
 
 router = APIRouter(prefix="/api/v1", tags=["route plans"])
-PlannerOrWalker = Annotated[User, Depends(require_role("planner", "admin", "walker"))]
 
 
 class PointGeometry(BaseModel):
@@ -168,7 +166,7 @@ def _feature(
 
 
 @router.post("/route-plans", response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
-def create_route_plan(conn: ConnDep, user: PlannerOrWalker, req: PlanRequest) -> Response:
+def create_route_plan(conn: ConnDep, user: RoutePlanDep, req: PlanRequest) -> Response:
     """Plan a walk along the area's streets from ``start`` (a point or ``{"place_id": …}``) back
     to it (or to ``end``) that collects the most priority within the time budget
     (``duration_min``, or ``start_at``–``end_at``): the stops and their arrival times, the

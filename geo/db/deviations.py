@@ -1,9 +1,11 @@
 """Deviation reports in PostGIS: idempotent inserts, filtered reads, status changes, and the
 columns that exports and analyses read.
 
-Who sees what is decided here, in SQL, so that no code path can leak more: planners and admins
-see everything; walkers never see a reporter and see descriptions only of their own
-organisation's reports; partners see neither reporters nor descriptions.
+Who sees what is decided here, in SQL, by the viewer's capabilities (`geo.capabilities`), so that
+no code path can leak more: who reported only with ``SEE_REPORTERS`` (planners, admins);
+descriptions with ``SEE_DESCRIPTIONS``, or of one's own organisation's reports with
+``SEE_OWN_DESCRIPTIONS`` (walkers). A viewer without ``READ_REPORTS`` (partners) reads no single
+report at all: `get_feature` and `list_features` refuse it.
 """
 
 from __future__ import annotations
@@ -20,11 +22,20 @@ import shapely
 from psycopg import sql
 
 from geo.analysis import PointSelection
+from geo.capabilities import Capability
 from geo.db import areas
+from geo.db.accounts import User
 from geo.db.categories import category_codes, check_categories
-from geo.db.queries import unpack_float8
+from geo.db.queries import feature_sql, unpack_float8
 from geo.deviations import DeviationReport
-from geo.errors import Conflict, InvalidGeometry, InvalidInput, InvalidParameter, NotFound
+from geo.errors import (
+    Conflict,
+    Forbidden,
+    InvalidGeometry,
+    InvalidInput,
+    InvalidParameter,
+    NotFound,
+)
 from geo.geometry import BBox
 from geo.privacy import Deviations
 
@@ -36,10 +47,19 @@ STATUSES = ("new", "confirmed", "dismissed")
 
 @dataclass(frozen=True)
 class Viewer:
-    """Who is reading: decides which properties a feature carries."""
+    """Who is reading: their capabilities decide which properties a feature carries."""
 
-    role: str
+    capabilities: frozenset[Capability]
     organisation_id: int | None
+
+    @classmethod
+    def of(cls, user: User) -> Viewer:
+        return cls(user.capabilities, user.organisation_id)
+
+    def require(self, capability: Capability, what: str) -> None:
+        """`Forbidden` unless the viewer has ``capability`` (``what`` is refused)."""
+        if capability not in self.capabilities:
+            raise Forbidden(f"{what} needs the capability {capability}, which you do not have")
 
 
 def _near_area(conn: psycopg.Connection, lon: float, lat: float) -> int | None:
@@ -165,41 +185,40 @@ def insert_report(
 def _feature_sql(viewer: Viewer, *, reporters: bool = True) -> sql.Composed:
     """The Feature of a report as ``viewer`` may see it; ``reporters=False`` leaves out who
     reported even for planners (lists for maps need no personal data)."""
-    see_all = viewer.role in ("planner", "admin")
-    if see_all:
+    caps = viewer.capabilities
+    hidden = sql.SQL("NULL::text")
+    if Capability.SEE_DESCRIPTIONS in caps:
         description: sql.Composable = sql.SQL("d.description")
-    elif viewer.role == "walker":
+    elif Capability.SEE_OWN_DESCRIPTIONS in caps and viewer.organisation_id is not None:
         description = sql.SQL("CASE WHEN d.organisation_id = {} THEN d.description END").format(
             sql.Literal(viewer.organisation_id)
         )
     else:
-        description = sql.SQL("NULL::text")
-    reporter = sql.SQL("u.email") if see_all and reporters else sql.SQL("NULL::text")
-    organisation = sql.SQL("o.name") if see_all and reporters else sql.SQL("NULL::text")
-    return sql.SQL(
-        """
-        json_build_object(
-            'type', 'Feature',
-            'id', d.id,
-            'geometry', ST_AsGeoJSON(d.geom, 6)::json,
-            'properties', json_strip_nulls(json_build_object(
-                'id', d.id,
-                'category', d.category,
-                'category_sv', c.name_sv,
-                'colour', c.colour,
-                'observed_at', d.observed_at,
-                'reported_at', d.reported_at,
-                'severity', d.severity,
-                'status', d.status,
-                'area', a.slug,
-                'accuracy_m', d.accuracy_m,
-                'walk_id', d.walk_id,
-                'synthetic', d.synthetic,
-                'description', {description},
-                'reporter', {reporter},
-                'organisation', {organisation})))
-        """
-    ).format(description=description, reporter=reporter, organisation=organisation)
+        description = hidden
+    who = reporters and Capability.SEE_REPORTERS in caps
+    return feature_sql(
+        id="d.id",
+        geometry="d.geom",
+        properties={
+            "id": "d.id",
+            "category": "d.category",
+            "category_sv": "c.name_sv",
+            "colour": "c.colour",
+            "observed_at": "d.observed_at",
+            "reported_at": "d.reported_at",
+            "severity": "d.severity",
+            "status": "d.status",
+            "area": "a.slug",
+            "accuracy_m": "d.accuracy_m",
+            "walk_id": "d.walk_id",
+            "synthetic": "d.synthetic",
+            "description": description,
+            "reporter": sql.SQL("u.email") if who else hidden,
+            "organisation": sql.SQL("o.name") if who else hidden,
+        },
+        # A property the viewer may not see is absent, not null.
+        strip_nulls=True,
+    )
 
 
 _JOINS = sql.SQL(
@@ -214,6 +233,9 @@ _FROM = sql.SQL("FROM deviations d {}").format(_JOINS)
 
 
 def get_feature(conn: psycopg.Connection, deviation_id: uuid.UUID, *, viewer: Viewer) -> str:
+    """One report as a Feature (JSON text) as ``viewer`` may see it; `Forbidden` without
+    ``READ_REPORTS``, `NotFound` when there is none."""
+    viewer.require(Capability.READ_REPORTS, "reading a single report")
     row = conn.execute(
         sql.SQL("SELECT {}::text {} WHERE d.id = %s").format(_feature_sql(viewer), _FROM),
         (deviation_id,),
@@ -237,7 +259,14 @@ def list_features(
     limit: int = DEFAULT_LIMIT,
     offset: int = 0,
 ) -> dict[str, Any]:
-    """A FeatureCollection page, newest first, with ``numberMatched`` and ``numberReturned``."""
+    """A FeatureCollection page, newest first, with ``numberMatched`` and ``numberReturned``.
+
+    `Forbidden` for a viewer without ``READ_REPORTS`` (partners: they read aggregates only), and
+    for ``reporters=True`` without ``SEE_REPORTERS``.
+    """
+    viewer.require(Capability.READ_REPORTS, "reading single reports")
+    if reporters:
+        viewer.require(Capability.SEE_REPORTERS, "seeing who reported")
     where: list[sql.Composable] = [sql.SQL("true")]
     params: list[Any] = []
     if bbox is not None:

@@ -1,7 +1,9 @@
-"""Pieces of SQL that every table family uses: filters, FeatureCollections, versioned updates."""
+"""Pieces of SQL that every table family uses: filters, Features and FeatureCollections,
+versioned updates."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -13,6 +15,62 @@ from geo.errors import Conflict, InvalidGeometry, NattvandringError, NotFound
 from geo.geometry import BBox
 
 GEOJSON_DECIMALS = 6
+"""Decimals of every coordinate the API writes: 6 decimals of a degree are ≈ 0.1 m."""
+
+SqlExpr = str | sql.Composable
+"""A SQL expression of the query's own text (a constant, never user input), or a composable."""
+
+
+def _expr(value: SqlExpr) -> sql.Composable:
+    return sql.SQL(value) if isinstance(value, str) else value  # type: ignore[arg-type]
+
+
+def feature_sql(
+    *,
+    geometry: SqlExpr,
+    properties: Mapping[str, SqlExpr],
+    id: SqlExpr | None = None,  # noqa: A002 (GeoJSON's own name)
+    strip_nulls: bool = False,
+) -> sql.Composed:
+    """A GeoJSON Feature built by PostGIS: the one template every layer uses.
+
+    Parameters
+    ----------
+    geometry
+        A geometry expression in WGS 84 (EPSG:4326), written with `GEOJSON_DECIMALS` decimals.
+    properties
+        Property name → SQL expression, in the order they are written.
+    id
+        The Feature's ``id`` expression; none when None.
+    strip_nulls
+        Leave out properties whose value is null (``json_strip_nulls``), so that a property
+        hidden from a viewer is absent rather than null.
+
+    Examples
+    --------
+    >>> f = feature_sql(id="p.id", geometry="p.geom", properties={"name": "p.name"})
+    >>> print(f.as_string(None))  # doctest: +NORMALIZE_WHITESPACE
+    json_build_object('type', 'Feature', 'id', p.id, 'geometry', ST_AsGeoJSON(p.geom, 6)::json,
+    'properties', json_build_object('name', p.name))
+    """
+    props = sql.SQL("json_build_object({})").format(
+        sql.SQL(", ").join(
+            sql.SQL("{}, {}").format(sql.Literal(name), _expr(value))
+            for name, value in properties.items()
+        )
+    )
+    if strip_nulls:
+        props = sql.SQL("json_strip_nulls({})").format(props)
+    ident = sql.SQL("") if id is None else sql.SQL(" 'id', {},").format(_expr(id))
+    return sql.SQL(
+        "json_build_object('type', 'Feature',{id} 'geometry', ST_AsGeoJSON({geometry}, {decimals})"
+        "::json, 'properties', {properties})"
+    ).format(
+        id=ident,
+        geometry=_expr(geometry),
+        decimals=sql.Literal(GEOJSON_DECIMALS),
+        properties=props,
+    )
 
 
 def bbox_condition(column: str, bbox: BBox | None) -> tuple[sql.Composable, list[Any]]:
