@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -134,7 +133,7 @@ def list_deviations(
             raise InvalidParameter(f"{name} needs a time zone (e.g. Z or +01:00)", field=name)
     if since and until and since >= until:
         raise InvalidParameter("since must be before until", field="since")
-    fc = deviations.list_features(
+    page = deviations.list_features(
         conn,
         viewer=Viewer.of(user),
         bbox=bbox,
@@ -161,10 +160,10 @@ def list_deviations(
                 "status": status,
                 "limit": limit,
                 "offset": offset,
-                "returned": fc["numberReturned"],
+                "returned": page.number_returned,
             },
         )
-    return geojson_response(json.dumps(fc, ensure_ascii=False))
+    return geojson_response(page.geojson)
 
 
 @router.get("/deviations/{deviation_id}", response_class=Response)

@@ -10,6 +10,7 @@ report at all: `get_feature` and `list_features` refuse it.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from dataclasses import dataclass
@@ -182,9 +183,13 @@ def insert_report(
     return get_feature(conn, report.id, viewer=viewer), False
 
 
+@functools.lru_cache(maxsize=256)
 def _feature_sql(viewer: Viewer, *, reporters: bool = True) -> sql.Composed:
     """The Feature of a report as ``viewer`` may see it; ``reporters=False`` leaves out who
-    reported even for planners (lists for maps need no personal data)."""
+    reported even for planners (lists for maps need no personal data).
+
+    Cached per viewer: composing the template costs about 0.25 ms, a tenth of a report's POST.
+    """
     caps = viewer.capabilities
     hidden = sql.SQL("NULL::text")
     if Capability.SEE_DESCRIPTIONS in caps:
@@ -232,6 +237,15 @@ _JOINS = sql.SQL(
 _FROM = sql.SQL("FROM deviations d {}").format(_JOINS)
 
 
+@dataclass(frozen=True)
+class FeaturePage:
+    """A page of reports: the FeatureCollection as JSON text, and its two counts."""
+
+    geojson: str
+    number_matched: int
+    number_returned: int
+
+
 def get_feature(conn: psycopg.Connection, deviation_id: uuid.UUID, *, viewer: Viewer) -> str:
     """One report as a Feature (JSON text) as ``viewer`` may see it; `Forbidden` without
     ``READ_REPORTS``, `NotFound` when there is none."""
@@ -258,7 +272,7 @@ def list_features(
     statuses: list[str] | None = None,
     limit: int = DEFAULT_LIMIT,
     offset: int = 0,
-) -> dict[str, Any]:
+) -> FeaturePage:
     """A FeatureCollection page, newest first, with ``numberMatched`` and ``numberReturned``.
 
     `Forbidden` for a viewer without ``READ_REPORTS`` (partners: they read aggregates only), and
@@ -298,21 +312,25 @@ def list_features(
         sql.SQL("SELECT count(*) {} WHERE {}").format(_FROM, cond), params
     ).fetchone()
     total = int(total_row[0]) if total_row else 0
-    rows = conn.execute(
+    # The fast path: PostgreSQL writes the page as JSON text and it goes to the client as it is.
+    # Measured on 100,000 reports (one area, 14 days: 2,381 features, 1.1 MB; in-process median
+    # of 25): 42 ms passed through, 61-64 ms when the text is parsed and dumped again (what this
+    # did before), 60-67 ms from typed rows (dict_row) with the Features built in Python.
+    row = conn.execute(
         sql.SQL(
-            "SELECT coalesce(json_agg(f.feature), '[]'::json)::text FROM ("
+            "SELECT count(*), coalesce(json_agg(f.feature), '[]'::json)::text FROM ("
             "SELECT {} AS feature {} WHERE {} ORDER BY d.observed_at DESC, d.id "
             "LIMIT %s OFFSET %s) f"
         ).format(_feature_sql(viewer, reporters=reporters), _FROM, cond),
         [*params, limit, offset],
     ).fetchone()
-    features = json.loads(rows[0]) if rows else []
-    return {
-        "type": "FeatureCollection",
-        "numberMatched": total,
-        "numberReturned": len(features),
-        "features": features,
-    }
+    assert row is not None
+    returned, features = int(row[0]), str(row[1])
+    text = (
+        f'{{"type": "FeatureCollection", "numberMatched": {total}, '
+        f'"numberReturned": {returned}, "features": {features}}}'
+    )
+    return FeaturePage(text, total, returned)
 
 
 def set_status(

@@ -228,19 +228,39 @@ def test_a_script_in_a_description_is_shown_as_text(
         assert dialogs == []
 
 
-def test_partner_sees_the_map_without_descriptions_or_report_button(
+def test_partner_sees_the_map_without_single_reports_or_report_button(
     browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]], live_db_url: str
 ) -> None:
+    """Partners read aggregates only (DESIGN.md decision 8): no single report reaches their map."""
     email, password = web_users["partner"]
-    with signed_in(browser, live_server, email, password) as page:
-        assert int(page.get_attribute("body", "data-deviations") or 0) > 0
-        assert page.locator("#nv-report-open").count() == 0
-        descriptions = page.evaluate(
-            """() => { let n = 0; window.nattvandring.deviationLayer.eachLayer(l => {
-                if (l.feature.properties.description !== undefined ||
-                    l.feature.properties.reporter !== undefined) n++; }); return n; }"""
+    context = browser.new_context(viewport=PHONE)
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server}/")
+        page.fill("#email", email)
+        page.fill("#password", password)
+        page.click("button[type=submit]")
+        page.wait_for_selector("#nv-status", state="attached")
+        # The list is asked for and refused: the status line leaves "Hämtar avvikelser …".
+        page.wait_for_function(
+            "() => { const s = document.querySelector('#nv-status').textContent;"
+            " return s && !s.startsWith('Hämtar'); }",
+            timeout=15000,
         )
-        assert descriptions == 0
+        assert page.locator("#nv-report-open").count() == 0
+        assert int(page.get_attribute("body", "data-deviations") or 0) == 0
+        markers = page.evaluate(
+            "() => { let n = 0; window.nattvandring.deviationLayer.eachLayer(() => n++); "
+            "return n; }"
+        )
+        assert markers == 0
+        refused = page.evaluate(
+            "() => fetch('/api/v1/deviations?limit=5', {credentials: 'same-origin'})"
+            ".then(r => r.status)"
+        )
+        assert refused == 403
+    finally:
+        context.close()
 
 
 def test_a_walker_can_sign_out_on_a_phone(

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import psycopg
+import pytest
 from psycopg import sql
 
 from geo.db.queries import GEOJSON_DECIMALS, feature_sql
@@ -18,7 +19,18 @@ def test_a_feature_from_postgis(conn: psycopg.Connection) -> None:
     query = sql.SQL(
         "SELECT {}::text FROM (SELECT {} AS geom, 7 AS n, NULL::text AS t) AS x"
     ).format(
-        feature_sql(id="x.n", geometry="x.geom", properties={"n": "x.n", "t": "x.t"}),
+        feature_sql(
+            id="x.n",
+            geometry="x.geom",
+            properties={
+                "n": "x.n",
+                "lit": sql.SQL("CASE WHEN x.n = {} THEN {} END").format(
+                    sql.Literal(7), sql.Literal("{a}'b")
+                ),
+                "t": "x.t",
+                "braces": "'{}'::text",
+            },
+        ),
         sql.SQL("ST_SetSRID(ST_MakePoint(18.01234567891, 59.2786123456), 4326)"),
     )
     row = conn.execute(query).fetchone()
@@ -28,7 +40,7 @@ def test_a_feature_from_postgis(conn: psycopg.Connection) -> None:
         "type": "Feature",
         "id": 7,
         "geometry": {"type": "Point", "coordinates": [18.012346, 59.278612]},
-        "properties": {"n": 7, "t": None},
+        "properties": {"n": 7, "lit": "{a}'b", "t": None, "braces": "{}"},
     }
     stripped = sql.SQL("SELECT {}::text FROM (SELECT {} AS geom, NULL::text AS t) AS x").format(
         feature_sql(geometry="x.geom", properties={"t": "x.t"}, strip_nulls=True),
@@ -41,6 +53,8 @@ def test_a_feature_from_postgis(conn: psycopg.Connection) -> None:
         "geometry": {"type": "Point", "coordinates": [18, 59]},
         "properties": {},
     }
+    with pytest.raises(ValueError, match="property name"):
+        feature_sql(geometry="g", properties={"a'); DROP TABLE x; --": "1"})
 
 
 def test_layers_use_the_builder_and_one_precision() -> None:
