@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 import shapely
 from psycopg import sql
+from psycopg.rows import class_row
 from shapely import MultiPolygon, Point, Polygon
 
 from geo.db.queries import (
@@ -414,19 +415,32 @@ def nearest_area(conn: psycopg.Connection, lon: float, lat: float) -> str:
     return str(row[0])
 
 
-def areas_with_network(conn: psycopg.Connection) -> list[tuple[str, str, bool]]:
+class AreaNetwork(NamedTuple):
+    slug: str
+    name: str
+    network: bool  # whether any imported street meets the area's box
+
+
+class PlaceRow(NamedTuple):
+    id: int
+    name: str
+    kind: str
+
+
+def areas_with_network(conn: psycopg.Connection) -> list[AreaNetwork]:
     """Slug, name and whether any imported street meets the area's box, by name."""
-    rows = conn.execute(
-        "SELECT a.slug, a.name, EXISTS (SELECT 1 FROM street_edges e WHERE e.geom && a.geom) "
-        "FROM areas a ORDER BY a.name"
-    ).fetchall()
-    return [(str(r[0]), str(r[1]), bool(r[2])) for r in rows]
+    with conn.cursor(row_factory=class_row(AreaNetwork)) as cur:
+        return cur.execute(
+            "SELECT a.slug, a.name, EXISTS (SELECT 1 FROM street_edges e WHERE e.geom && a.geom) "
+            "AS network FROM areas a ORDER BY a.name"
+        ).fetchall()
 
 
-def places_of_kinds(conn: psycopg.Connection, kinds: list[str]) -> list[tuple[int, str, str]]:
+def places_of_kinds(conn: psycopg.Connection, kinds: list[str]) -> list[PlaceRow]:
     """Id, name and kind of every place of ``kinds``, by name."""
-    rows = conn.execute(
-        "SELECT p.id, p.name, p.kind FROM places p WHERE p.kind = ANY(%s) ORDER BY p.name, p.id",
-        (kinds,),
-    ).fetchall()
-    return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+    with conn.cursor(row_factory=class_row(PlaceRow)) as cur:
+        return cur.execute(
+            "SELECT p.id, p.name, p.kind FROM places p WHERE p.kind = ANY(%s) "
+            "ORDER BY p.name, p.id",
+            (kinds,),
+        ).fetchall()
