@@ -18,7 +18,7 @@ from geo.capabilities import Capability
 from geo.db import audit, categories, deviations
 from geo.db.deviations import DEFAULT_LIMIT, MAX_LIMIT, Viewer
 from geo.deviations import parse_report
-from geo.errors import Forbidden, InvalidParameter
+from geo.errors import InvalidParameter
 
 router = APIRouter(prefix="/api/v1", tags=["deviations"])
 
@@ -126,8 +126,6 @@ def list_deviations(
     ``include_reporters=true``, and that read writes an audit row. Partners read aggregates
     only (``GET /api/v1/deviation-aggregates``): 403 here.
     """
-    if include_reporters and not user.can(Capability.SEE_REPORTERS):
-        raise Forbidden("only planners and admins may see who reported")
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
             raise InvalidParameter(f"{name} needs a time zone (e.g. Z or +01:00)", field=name)

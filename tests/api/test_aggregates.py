@@ -63,22 +63,6 @@ def seeded(conn: psycopg.Connection) -> None:
         )
 
 
-@pytest.fixture()
-def auth(client: TestClient, conn: psycopg.Connection):  # type: ignore[no-untyped-def]
-    for role in ("walker", "planner", "partner", "admin"):
-        add_user(conn, f"agg-{role}@example.org", PASSWORD, role=role, organisation="Polisen")
-
-    def headers(role: str) -> dict[str, str]:
-        r = client.post(
-            "/api/v1/auth/token",
-            data={"username": f"agg-{role}@example.org", "password": PASSWORD},
-        )
-        assert r.status_code == 200, r.text
-        return {"Authorization": f"Bearer {r.json()['access_token']}"}
-
-    return headers
-
-
 def aggregates(client: TestClient, headers: dict[str, str], **params: str):  # type: ignore[no-untyped-def]
     return client.get("/api/v1/deviation-aggregates", params={**PERIOD, **params}, headers=headers)
 
@@ -190,7 +174,7 @@ def test_who_may_read_them_and_bad_parameters(
 
 def test_me_says_what_the_account_may_do(client: TestClient, auth) -> None:  # type: ignore[no-untyped-def]
     partner = client.get("/api/v1/auth/me", headers=auth("partner")).json()
-    assert partner["role"] == "partner"
+    assert partner["role"] == "partner" and partner["email"] == "e-partner@example.org"
     assert partner["capabilities"] == ["export_partner", "read_aggregates"]
     planner = client.get("/api/v1/auth/me", headers=auth("planner")).json()
     assert {"read_reports", "triage", "see_reporters"} <= set(planner["capabilities"])

@@ -44,13 +44,21 @@ def signed_in(
         context.close()
 
 
-def sign_in(context: BrowserContext, base: str, email: str, password: str) -> Page:
+def sign_in(
+    context: BrowserContext,
+    base: str,
+    email: str,
+    password: str,
+    *,
+    loaded: str = "body[data-deviations]",
+) -> Page:
+    """Sign in and wait until ``loaded`` is on the page (by default: the reports are shown)."""
     page = context.new_page()
     page.goto(f"{base}/")
     page.fill("#email", email)
     page.fill("#password", password)
     page.click("button[type=submit]")
-    page.wait_for_selector("body[data-deviations]", state="attached")
+    page.wait_for_selector(loaded, state="attached")
     return page
 
 
@@ -235,12 +243,7 @@ def test_partner_sees_the_map_without_single_reports_or_report_button(
     email, password = web_users["partner"]
     context = browser.new_context(viewport=PHONE)
     try:
-        page = context.new_page()
-        page.goto(f"{live_server}/")
-        page.fill("#email", email)
-        page.fill("#password", password)
-        page.click("button[type=submit]")
-        page.wait_for_selector("#nv-status", state="attached")
+        page = sign_in(context, live_server, email, password, loaded="#nv-status")
         # The list is asked for and refused: the status line leaves "Hämtar avvikelser …".
         page.wait_for_function(
             "() => { const s = document.querySelector('#nv-status').textContent;"
