@@ -13,6 +13,7 @@ from api.app_paths import STATIC_DIR
 from api.errors import install_error_handlers
 from api.headers import SecurityHeaders
 from api.routers import (
+    aggregates,
     analysis,
     auth,
     deviations,
@@ -71,6 +72,7 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     app.include_router(layers.router)
     app.include_router(auth.router)
     app.include_router(deviations.router)
+    app.include_router(aggregates.router)
     app.include_router(analysis.router)
     app.include_router(walk_routes.router)
     app.include_router(route_plans.router)

@@ -11,6 +11,7 @@ import click
 from api.cli_analysis import heatmap, hotspots
 from api.cli_errors import exits_on_error
 from api.settings import AppSettings
+from geo.capabilities import ROLES
 from geo.db import connection, migrate
 from geo.db.embedded import EmbeddedCluster
 from geo.errors import NattvandringError
@@ -308,7 +309,7 @@ def _read_password() -> str:
 
 @users.command("add")
 @click.argument("email")
-@click.option("--role", required=True, type=click.Choice(["walker", "planner", "partner", "admin"]))
+@click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--org", "organisation", required=True, help="Organisation (created if new).")
 @click.pass_obj
 @exits_on_error

@@ -30,12 +30,20 @@ from geo.analysis import (
     heat_map,
     hot_spot_map,
 )
+from geo.capabilities import Capability
 from geo.db import areas, audit, categories, deviations, streets, walk_routes, walks
 from geo.db.accounts import User
 from geo.errors import Forbidden, InvalidParameter
 from geo.geometry import DEFAULT_TIME_ZONE
 from geo.isopleths import isopleths_geojson
-from geo.privacy import detail_rows, partner_aggregates, zone_category_counts
+from geo.privacy import (
+    Deviations,
+    PartnerAggregates,
+    Zone,
+    detail_rows,
+    partner_aggregates,
+    zone_category_counts,
+)
 from maps import export as layers_out
 from maps import layers as ml
 from maps.html_map import meeting_map_html
@@ -99,8 +107,11 @@ class Export:
 
 def check(req: Request, user: User) -> None:
     """Who may have what, and parameters that make sense; raises with a message."""
-    if user.role not in ("planner", "admin", "partner"):
-        raise Forbidden(f"exports are for planners, admins and partners; you are {user.role}")
+    if not user.can(Capability.EXPORT_PARTNER):
+        raise Forbidden(
+            f"exports are for planners, admins and partners; your account ({user.role}) may not "
+            "export"
+        )
     if req.profile not in PROFILES:
         raise InvalidParameter(
             f"profile must be partner or detail; got {req.profile!r}", field="profile"
@@ -109,7 +120,7 @@ def check(req: Request, user: User) -> None:
         raise InvalidParameter(
             f"format must be one of {', '.join(FORMATS)}; got {req.fmt!r}", field="format"
         )
-    if req.profile == "detail" and user.role == "partner":
+    if req.profile == "detail" and not user.can(Capability.EXPORT_DETAIL):
         raise Forbidden(
             "partners may download the partner profile only (aggregated, without personal data)"
         )
@@ -117,6 +128,11 @@ def check(req: Request, user: User) -> None:
         raise InvalidParameter(
             "include_descriptions needs profile=detail", field="include_descriptions"
         )
+    check_period(req)
+
+
+def check_period(req: Request) -> None:
+    """The time bucket and the period: ``since`` ≤ ``until``, at most three years."""
     if req.bucket not in ("week", "night"):
         raise InvalidParameter("bucket must be week or night", field="bucket")
     if req.since < EARLIEST.date() or req.until >= LATEST.date():
@@ -129,6 +145,34 @@ def check(req: Request, user: User) -> None:
         raise InvalidParameter("the period may be at most three years", field="since")
 
 
+def _zones(conn: Any, area: str) -> tuple[dict[str, Any], list[Zone]]:
+    """The area's zones as a FeatureCollection and as ``(slug, name, geometry)``."""
+    zones_fc = json.loads(areas.zones_geojson(conn, area=area))
+    zones = [(f["id"], f["properties"]["name"], shape(f["geometry"])) for f in zones_fc["features"]]
+    return zones_fc, zones
+
+
+def partner_counts(
+    conn: Any,
+    req: Request,
+    *,
+    records: Deviations | None = None,
+    zones: list[Zone] | None = None,
+) -> PartnerAggregates:
+    """The partner profile's counts for the request's area and period: per collaboration zone
+    and 250 m SWEREF 99 TM cell, by category and time bucket, counts under 3 left out.
+
+    The numbers of the export's layers ``avvikelser_zon`` and ``avvikelser_ruta`` and of
+    ``GET /api/v1/deviation-aggregates``, computed in one place (`geo.privacy`). ``records`` and
+    ``zones`` are read from the database when not given.
+    """
+    if zones is None:
+        zones = _zones(conn, req.area)[1]
+    if records is None:
+        records = deviations.export_deviations(conn, area=req.area, since=req.start, until=req.end)
+    return partner_aggregates(records, zones=zones, bucket=req.bucket)
+
+
 def _layers(
     conn: Any, req: Request, selection: Any, window: Window
 ) -> tuple[list[Any], dict[str, Any]]:
@@ -136,8 +180,7 @@ def _layers(
         "type": "FeatureCollection",
         "features": [json.loads(areas.area_geojson(conn, req.area))],
     }
-    zones_fc = json.loads(areas.zones_geojson(conn, area=req.area))
-    zones = [(f["id"], f["properties"]["name"], shape(f["geometry"])) for f in zones_fc["features"]]
+    zones_fc, zones = _zones(conn, req.area)
     records = deviations.export_deviations(
         conn,
         area=req.area,
@@ -159,7 +202,7 @@ def _layers(
     ]
     meta: dict[str, Any] = {"reports": len(records)}
     if req.profile == "partner":
-        agg = partner_aggregates(records, zones=zones, bucket=req.bucket)
+        agg = partner_counts(conn, req, records=records, zones=zones)
         out += ml.partner_layers(agg, categories=styles)
         meta.update(
             suppressed_zone_reports=agg.suppressed_zone_reports,
@@ -230,8 +273,7 @@ def preview(conn: Any, req: Request, user: User) -> dict[str, Any]:
 def _pdf(
     conn: Any, req: Request, selection: Any, window: Window, area_name: str, outline: Any
 ) -> tuple[bytes, dict[str, int]]:
-    zones_fc = json.loads(areas.zones_geojson(conn, area=req.area))
-    zones = [(f["id"], f["properties"]["name"], shape(f["geometry"])) for f in zones_fc["features"]]
+    _, zones = _zones(conn, req.area)
     now = deviations.export_deviations(conn, area=req.area, since=req.start, until=req.end)
     before = window.previous()
     prev = deviations.export_deviations(conn, area=req.area, since=before.since, until=before.until)

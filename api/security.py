@@ -1,4 +1,6 @@
-"""Who is calling: a bearer token (API clients) or a session cookie (web pages)."""
+"""Who is calling (a bearer token for API clients, a session cookie for web pages) and what they
+may do: endpoints depend on a `Capability` (`require`), never on a role; the table of which role
+has which capability is `geo.capabilities.ROLE_CAPABILITIES`."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from api.deps import ConnDep
+from geo.capabilities import Capability, describe
 from geo.db.accounts import Unauthorized, User, user_for_token
 from geo.errors import Forbidden
 
@@ -54,12 +57,17 @@ async def require_user(user: Annotated[User | None, Depends(current_user)]) -> U
     return user
 
 
-def require_role(*roles: str) -> Callable[[User], Awaitable[User]]:
-    """A dependency that lets only users with one of ``roles`` through (403 for the others)."""
+def require(*capabilities: Capability) -> Callable[[User], Awaitable[User]]:
+    """A dependency that lets through only signed-in users with every one of ``capabilities``
+    (401 without a sign-in, 403 without the capability)."""
 
     async def check(user: Annotated[User, Depends(require_user)]) -> User:
-        if user.role not in roles:
-            raise Forbidden(f"this needs the role {' or '.join(roles)}; you are {user.role}")
+        missing = [c for c in capabilities if c not in user.capabilities]
+        if missing:
+            raise Forbidden(
+                f"this needs the capability {describe(missing)}, which your account "
+                f"({user.role}) does not have"
+            )
         return user
 
     return check
@@ -67,6 +75,16 @@ def require_role(*roles: str) -> Callable[[User], Awaitable[User]]:
 
 OptionalUserDep = Annotated[User | None, Depends(current_user)]
 UserDep = Annotated[User, Depends(require_user)]
-ReporterDep = Annotated[User, Depends(require_role("walker", "planner", "admin"))]
-PlannerDep = Annotated[User, Depends(require_role("planner", "admin"))]
-AdminDep = Annotated[User, Depends(require_role("admin"))]
+"""Any signed-in user (shared layers: areas, zones, places, walk routes)."""
+ReporterDep = Annotated[User, Depends(require(Capability.REPORT))]
+ReportReaderDep = Annotated[User, Depends(require(Capability.READ_REPORTS))]
+"""Single reports with point and time: never partners (DESIGN.md decision 8)."""
+AggregateReaderDep = Annotated[User, Depends(require(Capability.READ_AGGREGATES))]
+AnalystDep = Annotated[User, Depends(require(Capability.ANALYSE))]
+RoutePlanDep = Annotated[User, Depends(require(Capability.PLAN_ROUTES))]
+DrawerDep = Annotated[User, Depends(require(Capability.DRAW))]
+TriageDep = Annotated[User, Depends(require(Capability.TRIAGE))]
+ExporterDep = Annotated[User, Depends(require(Capability.EXPORT_PARTNER))]
+"""The meeting export; the detail profile also needs ``EXPORT_DETAIL`` (`api.meeting.check`)."""
+AuditReaderDep = Annotated[User, Depends(require(Capability.READ_AUDIT))]
+AdminDep = Annotated[User, Depends(require(Capability.ADMINISTER))]

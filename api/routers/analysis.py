@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 
 from api.deps import ConnDep, SettingsDep
 from api.routers.layers import GEOJSON
-from api.security import require_role
+from api.security import AnalystDep
 from geo import heat, hotspots, isopleths
 from geo.analysis import (
     HeatParams,
@@ -23,7 +23,6 @@ from geo.analysis import (
     heat_map,
     hot_spot_map,
 )
-from geo.db.accounts import User
 from geo.db.deviations import select_points
 from geo.timeofweek import parse_days, parse_hours
 from maps import heat_image
@@ -31,7 +30,6 @@ from maps import heat_image
 router = APIRouter(prefix="/api/v1", tags=["heat maps and hot spots"])
 
 DEFAULT_PERIOD = timedelta(days=90)
-AnalystDep = Annotated[User, Depends(require_role("walker", "planner", "admin"))]
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,11 @@ def token(
 
 
 @router.get("/me")
-def me(user: UserDep) -> dict[str, str | int]:
-    """The signed-in user."""
-    return {"email": user.email, "role": user.role, "organisation": user.organisation}
+def me(user: UserDep) -> dict[str, str | list[str]]:
+    """The signed-in user, with what the account may do (``capabilities``)."""
+    return {
+        "email": user.email,
+        "role": user.role,
+        "organisation": user.organisation,
+        "capabilities": sorted(user.capabilities),
+    }

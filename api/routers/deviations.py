@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -13,10 +12,11 @@ from fastapi.concurrency import run_in_threadpool
 from api.bodies import BodyRoute, limit
 from api.deps import BBoxDep, ConnDep
 from api.routers.layers import GEOJSON, geojson_response
-from api.security import AdminDep, PlannerDep, ReporterDep, UserDep
+from api.security import AdminDep, ReporterDep, ReportReaderDep, TriageDep
+from geo.capabilities import Capability
 from geo.db import audit, categories, deviations
 from geo.db.deviations import DEFAULT_LIMIT, MAX_LIMIT, Viewer
-from geo.errors import Forbidden, InvalidParameter
+from geo.errors import InvalidParameter
 from geo.inputs import (
     MAX_BODY_BYTES,
     CategoryChange,
@@ -89,7 +89,7 @@ async def report_deviation(report: DeviationReport, user: ReporterDep, conn: Con
         report,
         reporter_id=user.id,
         organisation_id=user.organisation_id,
-        viewer=Viewer(user.role, user.organisation_id),
+        viewer=Viewer.of(user),
     )
     return Response(feature, status_code=201 if created else 200, media_type=GEOJSON)
 
@@ -97,7 +97,7 @@ async def report_deviation(report: DeviationReport, user: ReporterDep, conn: Con
 @router.get("/deviations", response_class=Response)
 def list_deviations(
     conn: ConnDep,
-    user: UserDep,
+    user: ReportReaderDep,
     bbox: BBoxDep,
     area: str | None = None,
     since: datetime | None = None,
@@ -117,18 +117,17 @@ def list_deviations(
     """Deviations, newest first, as a GeoJSON FeatureCollection (``numberMatched`` for paging).
 
     Who reported is never in a list unless a planner or admin asks with
-    ``include_reporters=true``, and that read writes an audit row.
+    ``include_reporters=true``, and that read writes an audit row. Partners read aggregates
+    only (``GET /api/v1/deviation-aggregates``): 403 here.
     """
-    if include_reporters and user.role not in ("planner", "admin"):
-        raise Forbidden("only planners and admins may see who reported")
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
             raise InvalidParameter(f"{name} needs a time zone (e.g. Z or +01:00)", field=name)
     if since and until and since >= until:
         raise InvalidParameter("since must be before until", field="since")
-    fc = deviations.list_features(
+    page = deviations.list_features(
         conn,
-        viewer=Viewer(user.role, user.organisation_id),
+        viewer=Viewer.of(user),
         bbox=bbox,
         area=area,
         since=since,
@@ -153,19 +152,18 @@ def list_deviations(
                 "status": status,
                 "limit": limit,
                 "offset": offset,
-                "returned": fc["numberReturned"],
+                "returned": page.number_returned,
             },
         )
-    return geojson_response(json.dumps(fc, ensure_ascii=False))
+    return geojson_response(page.geojson)
 
 
 @router.get("/deviations/{deviation_id}", response_class=Response)
-def get_deviation(conn: ConnDep, user: UserDep, deviation_id: uuid.UUID) -> Response:
+def get_deviation(conn: ConnDep, user: ReportReaderDep, deviation_id: uuid.UUID) -> Response:
     """One deviation as a GeoJSON Feature; planners and admins see who reported it, and that
-    read writes an audit row."""
-    viewer = Viewer(user.role, user.organisation_id)
-    feature = deviations.get_feature(conn, deviation_id, viewer=viewer)
-    if user.role in ("planner", "admin"):
+    read writes an audit row. Partners: 403 (they read aggregates only)."""
+    feature = deviations.get_feature(conn, deviation_id, viewer=Viewer.of(user))
+    if user.can(Capability.SEE_REPORTERS):
         audit.write_audit(
             conn, user_id=user.id, action="deviation.read", subject=str(deviation_id), details={}
         )
@@ -174,9 +172,8 @@ def get_deviation(conn: ConnDep, user: UserDep, deviation_id: uuid.UUID) -> Resp
 
 @router.patch("/deviations/{deviation_id}", response_class=Response)
 def change_status(
-    conn: ConnDep, user: PlannerDep, deviation_id: uuid.UUID, change: StatusChange
+    conn: ConnDep, user: TriageDep, deviation_id: uuid.UUID, change: StatusChange
 ) -> Response:
     """Set a deviation's status (planners and admins)."""
     deviations.set_status(conn, deviation_id, change.status, user_id=user.id)
-    viewer = Viewer(user.role, user.organisation_id)
-    return geojson_response(deviations.get_feature(conn, deviation_id, viewer=viewer))
+    return geojson_response(deviations.get_feature(conn, deviation_id, viewer=Viewer.of(user)))

@@ -10,12 +10,10 @@ from fastapi.responses import JSONResponse, Response
 
 from api import meeting
 from api.deps import ConnDep, SettingsDep
-from api.security import PlannerDep, require_role
+from api.security import AuditReaderDep, ExporterDep
 from geo.db import audit
-from geo.db.accounts import User
 
 router = APIRouter(prefix="/api/v1", tags=["exports"])
-ExporterDep = Annotated[User, Depends(require_role("planner", "admin", "partner"))]
 
 
 def meeting_request(
@@ -80,7 +78,7 @@ def preview_meeting(conn: ConnDep, user: ExporterDep, req: MeetingDep) -> dict[s
 @router.get("/audit")
 def audit_trail(
     conn: ConnDep,
-    user: PlannerDep,
+    user: AuditReaderDep,
     action: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,

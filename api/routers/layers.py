@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.bodies import BodyRoute, limit
 from api.deps import BBoxDep, ConnDep, IdempotencyKeyDep
-from api.security import PlannerDep
+from api.security import DrawerDep
 from geo.db import areas
 from geo.inputs import Zone
 from geo.inputs.zones import MAX_ZONE_BODY
@@ -71,7 +71,7 @@ def list_zones(
 async def create_zone(
     zone: Zone,
     conn: ConnDep,
-    user: PlannerDep,
+    user: DrawerDep,
     key: IdempotencyKeyDep,
 ) -> Response:
     """Draw a collaboration zone: a GeoJSON (Multi)Polygon Feature with ``properties.name``
@@ -89,7 +89,7 @@ async def create_zone(
 async def replace_zone(
     zone: Zone,
     conn: ConnDep,
-    user: PlannerDep,
+    user: DrawerDep,
     slug: str,
 ) -> Response:
     """Replace a zone's outline and properties; ``properties.version`` must be current (409)."""
@@ -98,7 +98,7 @@ async def replace_zone(
 
 
 @router.delete("/zones/{slug}", status_code=204)
-def delete_zone(conn: ConnDep, user: PlannerDep, slug: str) -> Response:
+def delete_zone(conn: ConnDep, user: DrawerDep, slug: str) -> Response:
     areas.delete_zone(conn, slug)
     return Response(status_code=204)
 

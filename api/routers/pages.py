@@ -21,6 +21,7 @@ from api.deps import ConnDep, SettingsDep
 from api.headers import page_response
 from api.security import SESSION_COOKIE, OptionalUserDep
 from api.settings import AppSettings
+from geo.capabilities import Capability
 from geo.db import areas, categories, walk_routes
 from geo.db.accounts import (
     SESSION_TTL,
@@ -37,9 +38,6 @@ from maps.places import PLACE_COLOURS, PLACE_KINDS_SV
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
-REPORTER_ROLES = ("walker", "planner", "admin")
-ANALYST_ROLES = ("walker", "planner", "admin")
-PLANNER_ROLES = ("planner", "admin")
 DEFAULT_DAYS = 14
 # The kinds of place a route plan may start from (filled in by plan.js from /api/v1/places).
 START_PLACE_KINDS = ("station", "stop", "school", "meeting_point")
@@ -58,6 +56,7 @@ LAYER_TITLES_SV = {
     "places": "Platser",
     "deviations": "Avvikelser",
     "routes": "Kvällens rutt",
+    "aggregates": "Avvikelser per zon och ruta",
 }
 DAY_BUTTONS = ((1, "24 h"), (7, "7 d"), (14, "14 d"), (30, "30 d"))
 SEVERITIES_SV = ((1, "Låg"), (2, "Medel"), (3, "Hög"))
@@ -204,6 +203,7 @@ def _map_config(conn: ConnDep, settings: AppSettings, user: User) -> dict[str, A
         focus = None  # no demo data loaded: the script fits the map to whatever areas there are
     return {
         "user": _user_config(user),
+        "can_plan": user.can(Capability.DRAW),
         "area": settings.default_area,
         "area_name": focus["properties"]["name"] if focus else None,
         "bounds": bounds_latlon(focus) if focus else None,
@@ -240,7 +240,7 @@ def _map_page(template: str, config: dict[str, Any], *, title: str, banner: str)
         plan_periods=PLAN_PERIODS_SV,
         export_formats=EXPORT_FORMATS_SV,
         export_profiles=EXPORT_PROFILES_SV,
-        can_plan=user["role"] in PLANNER_ROLES,
+        can_plan=config["can_plan"],
         area_options=[
             (a["slug"], a["name"] + ("" if a["network"] else " (inget gatunät)"))
             for a in config.get("areas", ())
@@ -254,7 +254,7 @@ def planners_map(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) ->
     and the export for collaboration meetings."""
     if user is None:
         return RedirectResponse("/login?next=/plan", status_code=303)
-    if user.role not in PLANNER_ROLES:
+    if not user.can(Capability.DRAW):
         page = _message_page(
             "Planeringskartan är till för planerare",
             "Ditt konto har inte behörighet att planera rutter. Lägesbilden finns på startsidan.",
@@ -278,15 +278,26 @@ def situation_map(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) -
     and "Rapportera avvikelse". Anonymous visitors are sent to the sign-in page."""
     if user is None:
         return RedirectResponse("/login?next=/", status_code=303)
+    reads_reports = user.can(Capability.READ_REPORTS)
     config = {
         **_map_config(conn, settings, user),
         "mode": "situation",
-        "layers": _layers(("areas", "zones", "places", "deviations", "routes")),
-        "can_report": user.role in REPORTER_ROLES,
-        "can_analyse": user.role in ANALYST_ROLES,
+        # Partners read aggregates only (DESIGN.md decision 8): counts per zone and 250 m cell
+        # instead of single reports, and nothing of the walks.
+        "layers": _layers(
+            ("areas", "zones", "places", "deviations", "routes")
+            if reads_reports
+            else ("areas", "zones", "places", "aggregates")
+        ),
+        "can_report": user.can(Capability.REPORT),
+        "can_analyse": user.can(Capability.ANALYSE),
         # Tonight's routes (a few lines) travel with the page, so that the map the service
         # worker keeps for a night without network still shows them.
-        "routes": json.loads(walk_routes.tonight_routes_geojson(conn, now=datetime.now(UTC))),
+        "routes": (
+            json.loads(walk_routes.tonight_routes_geojson(conn, now=datetime.now(UTC)))
+            if reads_reports
+            else None
+        ),
         "default_days": DEFAULT_DAYS,
     }
     page = _map_page("situation.html", config, title="Nattvandring – lägesbild", banner="lägesbild")

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import Response
 
 from api.bodies import BodyRoute, limit
 from api.deps import ConnDep
 from api.routers.layers import GEOJSON
-from api.security import require_role
+from api.security import RoutePlanDep
 from geo.analysis import HotSpotParams, Window, route_candidates
 from geo.db import areas
-from geo.db.accounts import User
 from geo.db.deviations import select_points
 from geo.inputs import PlaceRef, PlanRequest, PointGeometry
 from geo.inputs.plans import MAX_PLAN_BODY
@@ -27,7 +26,6 @@ from routes.planner import plan_route
 router = APIRouter(
     prefix="/api/v1", tags=["route plans"], route_class=BodyRoute, strict_content_type=False
 )
-PlannerOrWalker = Annotated[User, Depends(require_role("planner", "admin", "walker"))]
 
 
 def _lonlat(conn: ConnDep, ref: PointGeometry | PlaceRef, field: str) -> tuple[float, float]:
@@ -115,7 +113,7 @@ def _feature(
     responses={200: {"content": {GEOJSON: {}}}},
     openapi_extra=limit(MAX_PLAN_BODY),
 )
-def create_route_plan(conn: ConnDep, user: PlannerOrWalker, req: PlanRequest) -> Response:
+def create_route_plan(conn: ConnDep, user: RoutePlanDep, req: PlanRequest) -> Response:
     """Plan a walk along the area's streets from ``start`` (a point or ``{"place_id": …}``) back
     to it (or to ``end``) that collects the most priority within the time budget
     (``duration_min``, or ``start_at``–``end_at``): the stops and their arrival times, the

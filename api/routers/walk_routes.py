@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from api.bodies import BodyRoute, limit, raw_body
 from api.deps import ConnDep, IdempotencyKeyDep
 from api.routers.layers import GEOJSON, geojson_response
-from api.security import PlannerDep, UserDep
+from api.security import DrawerDep, UserDep
 from geo.db import areas, walk_routes
 from geo.db.accounts import User
 from geo.inputs import WalkRoute, body_digest, route_from_points
@@ -95,7 +95,7 @@ def list_routes(conn: ConnDep, user: UserDep, area: str | None = None) -> Respon
 async def create_route(
     route: WalkRoute,
     conn: ConnDep,
-    user: PlannerDep,
+    user: DrawerDep,
     key: IdempotencyKeyDep,
     snap: Annotated[bool, Query(description="Snap the line to the street network")] = False,
 ) -> Response:
@@ -115,7 +115,7 @@ async def create_route(
 async def import_gpx(
     raw: Annotated[bytes, Depends(raw_body)],
     conn: ConnDep,
-    user: PlannerDep,
+    user: DrawerDep,
     key: IdempotencyKeyDep,
     name: Annotated[str, Query(min_length=1, max_length=200)],
     area: str | None = None,
@@ -163,7 +163,7 @@ def get_route(conn: ConnDep, user: UserDep, route_id: int) -> Response:
 async def replace_route(
     route: WalkRoute,
     conn: ConnDep,
-    user: PlannerDep,
+    user: DrawerDep,
     route_id: int,
     snap: bool = False,
 ) -> Response:
@@ -179,6 +179,6 @@ async def replace_route(
 
 
 @router.delete("/routes/{route_id}", status_code=204)
-def delete_route(conn: ConnDep, user: PlannerDep, route_id: int) -> Response:
+def delete_route(conn: ConnDep, user: DrawerDep, route_id: int) -> Response:
     walk_routes.delete_route(conn, route_id)
     return Response(status_code=204)

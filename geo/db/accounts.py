@@ -15,10 +15,11 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from psycopg.rows import class_row
 
+from geo.capabilities import ROLES, Capability, capabilities_of
 from geo.errors import InvalidInput, NattvandringError, NotFound
 
-ROLES = ("admin", "planner", "walker", "partner")
 MAX_FAILURES = 5
 MAX_LOCK = timedelta(minutes=15)
 BEARER_TTL = timedelta(minutes=60)
@@ -49,6 +50,8 @@ class TooManyAttempts(NattvandringError):
 
 @dataclass(frozen=True)
 class User:
+    """A signed-in account; what it may do is `capabilities` (from its role's table row)."""
+
     id: int
     email: str
     role: str
@@ -56,17 +59,26 @@ class User:
     organisation: str
     disabled: bool = False
 
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        return capabilities_of(self.role)
 
+    def can(self, capability: Capability) -> bool:
+        """Whether the user has ``capability``."""
+        return capability in self.capabilities
+
+
+# Column names are User's fields: the rows come back as `User` (psycopg's class_row).
 _USER_SELECT = """
-    SELECT u.id, u.email, u.role, u.organisation_id, o.name, u.disabled
+    SELECT u.id, u.email, u.role, u.organisation_id, o.name AS organisation, u.disabled
     FROM users u JOIN organisations o ON o.id = u.organisation_id
 """
 
 
-def _user(row: tuple[object, ...]) -> User:
-    return User(
-        int(str(row[0])), str(row[1]), str(row[2]), int(str(row[3])), str(row[4]), bool(row[5])
-    )
+def _users(conn: psycopg.Connection, tail: str, params: tuple[object, ...] = ()) -> list[User]:
+    """The users of ``_USER_SELECT`` + ``tail`` (joins, WHERE, ORDER BY)."""
+    with conn.cursor(row_factory=class_row(User)) as cur:
+        return cur.execute(_USER_SELECT + tail, params).fetchall()
 
 
 def add_user(
@@ -146,14 +158,14 @@ def set_password(conn: psycopg.Connection, email: str, password: str) -> None:
 
 
 def get_user(conn: psycopg.Connection, user_id: int) -> User:
-    row = conn.execute(_USER_SELECT + " WHERE u.id = %s", (user_id,)).fetchone()
-    if row is None:
+    found = _users(conn, " WHERE u.id = %s", (user_id,))
+    if not found:
         raise NotFound(f"no user {user_id}")
-    return _user(row)
+    return found[0]
 
 
 def list_users(conn: psycopg.Connection) -> list[User]:
-    return [_user(r) for r in conn.execute(_USER_SELECT + " ORDER BY lower(u.email)")]
+    return _users(conn, " ORDER BY lower(u.email)")
 
 
 def disable_user(conn: psycopg.Connection, email: str) -> None:
@@ -251,9 +263,10 @@ def revoke_token(conn: psycopg.Connection, token: str) -> None:
 
 def user_for_token(conn: psycopg.Connection, token: str, *, kind: str) -> User | None:
     """The enabled user a live token of ``kind`` belongs to, or None."""
-    row = conn.execute(
-        _USER_SELECT + " JOIN auth_tokens t ON t.user_id = u.id "
+    found = _users(
+        conn,
+        " JOIN auth_tokens t ON t.user_id = u.id "
         "WHERE t.token_sha256 = %s AND t.kind = %s AND t.expires_at > now() AND NOT u.disabled",
         (_digest(token), kind),
-    ).fetchone()
-    return _user(row) if row else None
+    )
+    return found[0] if found else None

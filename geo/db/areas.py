@@ -1,25 +1,27 @@
 """Areas (districts), collaboration zones and places in PostGIS: layers, zone edits, demo upserts.
 
-Feature collections are built by PostGIS itself (``ST_AsGeoJSON``, 6 decimals ≈ 0.1 m) and returned
-as JSON text, so a large layer is never turned into Python objects and back.
+Feature collections are built by PostGIS itself (`geo.db.queries.feature_sql`) and returned as JSON
+text, so a large layer (286 places, 21 district outlines) is never turned into Python objects and
+back.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 import shapely
 from psycopg import sql
+from psycopg.rows import class_row
 from shapely import MultiPolygon, Point, Polygon
 
 from geo.db.idempotent import Expr, create_once
 from geo.db.queries import (
-    GEOJSON_DECIMALS,
     bbox_condition,
     feature_collection,
+    feature_sql,
     stale_version,
     wkb,
 )
@@ -41,40 +43,37 @@ def _layer_filter(
     return where, params
 
 
-_AREA_FEATURE = sql.SQL(
-    """
-    SELECT a.name AS sort_key,
-           json_build_object(
-               'type', 'Feature',
-               'id', a.slug,
-               'geometry', ST_AsGeoJSON(a.geom, {decimals})::json,
-               'properties', json_build_object(
-                   'slug', a.slug,
-                   'name', a.name,
-                   'kind', a.kind,
-                   'metric_crs', 'EPSG:' || a.metric_srid,
-                   'time_zone', a.time_zone,
-                   'area_km2',
-                   round((ST_Area(ST_Transform(a.geom, a.metric_srid)) / 1e6)::numeric, 3),
-                   'source', a.source)) AS feature
-    FROM areas a
-    WHERE {where}
-    """
+_AREA_FEATURE = feature_sql(
+    id="a.slug",
+    geometry="a.geom",
+    properties={
+        "slug": "a.slug",
+        "name": "a.name",
+        "kind": "a.kind",
+        "metric_crs": "'EPSG:' || a.metric_srid",
+        "time_zone": "a.time_zone",
+        "area_km2": "round((ST_Area(ST_Transform(a.geom, a.metric_srid)) / 1e6)::numeric, 3)",
+        "source": "a.source",
+    },
 )
+
+
+def _areas_query(where: sql.Composable) -> sql.Composed:
+    return sql.SQL("SELECT a.name AS sort_key, {} AS feature FROM areas a WHERE {}").format(
+        _AREA_FEATURE, where
+    )
 
 
 def areas_geojson(conn: psycopg.Connection, *, bbox: BBox | None = None) -> str:
     """All areas (optionally those meeting ``bbox``) as a GeoJSON FeatureCollection."""
     where, params = bbox_condition("a.geom", bbox)
-    query = _AREA_FEATURE.format(decimals=sql.Literal(GEOJSON_DECIMALS), where=where)
+    query = _areas_query(where)
     return feature_collection(conn, query, params)
 
 
 def area_geojson(conn: psycopg.Connection, slug: str) -> str:
     """One area as a GeoJSON Feature, or `NotFound`."""
-    query = _AREA_FEATURE.format(
-        decimals=sql.Literal(GEOJSON_DECIMALS), where=sql.SQL("a.slug = %s")
-    )
+    query = _areas_query(sql.SQL("a.slug = %s"))
     row = conn.execute(
         sql.SQL("SELECT f.feature::text FROM ({}) AS f").format(query), (slug,)
     ).fetchone()
@@ -90,6 +89,20 @@ def area_id(conn: psycopg.Connection, slug: str) -> int:
     return int(row[0])
 
 
+_ZONE_FEATURE = feature_sql(
+    id="z.slug",
+    geometry="z.geom",
+    properties={
+        "slug": "z.slug",
+        "name": "z.name",
+        "area": "a.slug",
+        "description": "z.description",
+        "illustrative": "z.illustrative",
+        "version": "z.version",
+    },
+)
+
+
 def zones_geojson(
     conn: psycopg.Connection, *, bbox: BBox | None = None, area: str | None = None
 ) -> str:
@@ -97,23 +110,25 @@ def zones_geojson(
     where, params = _layer_filter(conn, "z.geom", bbox, area)
     query = sql.SQL(
         """
-        SELECT z.name AS sort_key,
-               json_build_object(
-                   'type', 'Feature',
-                   'id', z.slug,
-                   'geometry', ST_AsGeoJSON(z.geom, {decimals})::json,
-                   'properties', json_build_object(
-                       'slug', z.slug,
-                       'name', z.name,
-                       'area', a.slug,
-                       'description', z.description,
-                       'illustrative', z.illustrative,
-                       'version', z.version)) AS feature
+        SELECT z.name AS sort_key, {feature} AS feature
         FROM zones z LEFT JOIN areas a ON a.id = z.area_id
         WHERE {where}
         """
-    ).format(decimals=sql.Literal(GEOJSON_DECIMALS), where=where)
+    ).format(feature=_ZONE_FEATURE, where=where)
     return feature_collection(conn, query, params)
+
+
+_PLACE_FEATURE = feature_sql(
+    id="p.id",
+    geometry="p.geom",
+    properties={
+        "id": "p.id",
+        "name": "p.name",
+        "kind": "p.kind",
+        "area": "a.slug",
+        "source": "p.source",
+    },
+)
 
 
 def places_geojson(
@@ -130,21 +145,11 @@ def places_geojson(
         params.append(list(kinds))
     query = sql.SQL(
         """
-        SELECT p.kind || ':' || p.name || ':' || p.id AS sort_key,
-               json_build_object(
-                   'type', 'Feature',
-                   'id', p.id,
-                   'geometry', ST_AsGeoJSON(p.geom, {decimals})::json,
-                   'properties', json_build_object(
-                       'id', p.id,
-                       'name', p.name,
-                       'kind', p.kind,
-                       'area', a.slug,
-                       'source', p.source)) AS feature
+        SELECT p.kind || ':' || p.name || ':' || p.id AS sort_key, {feature} AS feature
         FROM places p LEFT JOIN areas a ON a.id = p.area_id
         WHERE {where}
         """
-    ).format(decimals=sql.Literal(GEOJSON_DECIMALS), where=where)
+    ).format(feature=_PLACE_FEATURE, where=where)
     return feature_collection(conn, query, params)
 
 
@@ -412,10 +417,22 @@ def nearest_area(conn: psycopg.Connection, lon: float, lat: float) -> str:
     return str(row[0])
 
 
-def areas_with_network(conn: psycopg.Connection) -> list[tuple[str, str, bool]]:
+class AreaNetwork(NamedTuple):
+    slug: str
+    name: str
+    network: bool  # whether any imported street meets the area's box
+
+
+class PlaceRow(NamedTuple):
+    id: int
+    name: str
+    kind: str
+
+
+def areas_with_network(conn: psycopg.Connection) -> list[AreaNetwork]:
     """Slug, name and whether any imported street meets the area's box, by name."""
-    rows = conn.execute(
-        "SELECT a.slug, a.name, EXISTS (SELECT 1 FROM street_edges e WHERE e.geom && a.geom) "
-        "FROM areas a ORDER BY a.name"
-    ).fetchall()
-    return [(str(r[0]), str(r[1]), bool(r[2])) for r in rows]
+    with conn.cursor(row_factory=class_row(AreaNetwork)) as cur:
+        return cur.execute(
+            "SELECT a.slug, a.name, EXISTS (SELECT 1 FROM street_edges e WHERE e.geom && a.geom) "
+            "AS network FROM areas a ORDER BY a.name"
+        ).fetchall()

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import psycopg
+from psycopg.rows import dict_row
 
 
 def write_audit(
@@ -27,24 +28,14 @@ def list_audit(
     conn: psycopg.Connection, *, action: str | None = None, limit: int = 100, offset: int = 0
 ) -> list[dict[str, Any]]:
     """Audit rows, newest first, with the e-mail and role of who did it."""
-    rows = conn.execute(
-        """
-        SELECT l.id, l.at, u.email, u.role, l.action, l.subject, l.details
-        FROM audit_log l LEFT JOIN users u ON u.id = l.user_id
-        WHERE (%s::text IS NULL OR l.action = %s)
-        ORDER BY l.at DESC, l.id DESC LIMIT %s OFFSET %s
-        """,
-        (action, action, limit, offset),
-    ).fetchall()
-    return [
-        {
-            "id": r[0],
-            "at": r[1].isoformat(),
-            "user": r[2],
-            "role": r[3],
-            "action": r[4],
-            "subject": r[5],
-            "details": r[6],
-        }
-        for r in rows
-    ]
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            """
+            SELECT l.id, l.at, u.email AS "user", u.role, l.action, l.subject, l.details
+            FROM audit_log l LEFT JOIN users u ON u.id = l.user_id
+            WHERE (%s::text IS NULL OR l.action = %s)
+            ORDER BY l.at DESC, l.id DESC LIMIT %s OFFSET %s
+            """,
+            (action, action, limit, offset),
+        ).fetchall()
+    return [{**r, "at": r["at"].isoformat()} for r in rows]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from psycopg.rows import dict_row
 
 from geo.errors import Conflict, InvalidInput, InvalidParameter, NotFound
 
@@ -71,18 +72,20 @@ def save_category(
                 "active = coalesce(%s, active) WHERE code = %s",
                 (name_sv, colour, weight, active, code),
             )
-        row = conn.execute(
-            "SELECT code, name_sv, colour, weight, active FROM deviation_categories "
-            "WHERE code = %s",
-            (code,),
-        ).fetchone()
+        with conn.cursor(row_factory=dict_row) as cur:
+            row = cur.execute(
+                "SELECT code, name_sv, colour, weight, active FROM deviation_categories "
+                "WHERE code = %s",
+                (code,),
+            ).fetchone()
     assert row is not None
-    return {"code": row[0], "name_sv": row[1], "colour": row[2], "weight": row[3], "active": row[4]}
+    return row
 
 
 def categories_json(conn: psycopg.Connection) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        "SELECT code, name_sv, colour, weight FROM deviation_categories WHERE active "
-        "ORDER BY sort_order, code"
-    ).fetchall()
-    return [{"code": r[0], "name_sv": r[1], "colour": r[2], "weight": r[3]} for r in rows]
+    """The active categories (code, name_sv, colour, weight) in their order."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT code, name_sv, colour, weight FROM deviation_categories WHERE active "
+            "ORDER BY sort_order, code"
+        ).fetchall()

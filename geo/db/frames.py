@@ -32,7 +32,8 @@ CRS = "EPSG:4326"
 # The properties of `deviations.list_features` for a list (``reporters=False``): who
 # reported and their organisation are personal data that a frame never carries (the API gives
 # them to planners only on request, with an audit row). ``description`` follows the viewer
-# rules: planners and admins see all, walkers their own organisation's, partners none.
+# rules: planners and admins see all, walkers their own organisation's; partners read no single
+# report (`Forbidden`).
 DEVIATION_COLUMNS = (
     "id",
     "category",
@@ -130,7 +131,7 @@ def deviations(
             raise InvalidParameter(f"{name} needs a time zone (e.g. UTC)", field=name)
     if since and until and since >= until:
         raise InvalidParameter("since must be before until", field="since")
-    fc = _deviations.list_features(
+    page = _deviations.list_features(
         conn,
         viewer=viewer,
         reporters=False,
@@ -142,7 +143,7 @@ def deviations(
         statuses=statuses,
         limit=None,
     )
-    return _frame(fc["features"], DEVIATION_COLUMNS)
+    return _frame(json.loads(page.geojson)["features"], DEVIATION_COLUMNS)
 
 
 def areas(conn: psycopg.Connection, *, bbox: BBox | None = None) -> gpd.GeoDataFrame:

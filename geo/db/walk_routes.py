@@ -13,11 +13,12 @@ from datetime import datetime
 
 import psycopg
 from psycopg import sql
-from shapely import LineString, to_wkb
+from psycopg.rows import dict_row
+from shapely import LineString, from_wkb, to_wkb
 
 from geo.db import areas
 from geo.db.idempotent import Expr, create_once
-from geo.db.queries import GEOJSON_DECIMALS, feature_collection
+from geo.db.queries import feature_collection, feature_sql
 from geo.errors import Conflict, FarFromAreas, InvalidGeometry, InvalidInput, NotFound
 from geo.inputs import MAX_LENGTH_M, WalkRoute, body_digest
 
@@ -59,18 +60,25 @@ def _check_place(conn: psycopg.Connection, route: WalkRoute) -> int | None:
 
 
 _FEATURE = sql.SQL(
-    """
-    SELECT r.name AS sort_key, json_build_object(
-        'type', 'Feature',
-        'id', r.id,
-        'geometry', ST_AsGeoJSON(r.geom, 7)::json,
-        'properties', json_build_object(
-            'id', r.id, 'name', r.name, 'area', a.slug, 'notes', r.notes,
-            'version', r.version, 'source', r.source,
-            'length_m', round(ST_Length(r.geom::geography)::numeric, 1),
-            'plan', r.plan, 'created_at', r.created_at, 'updated_at', r.updated_at)) AS feature
-    FROM walk_routes r LEFT JOIN areas a ON a.id = r.area_id
-    """
+    "SELECT r.name AS sort_key, {} AS feature "
+    "FROM walk_routes r LEFT JOIN areas a ON a.id = r.area_id"
+).format(
+    feature_sql(
+        id="r.id",
+        geometry="r.geom",
+        properties={
+            "id": "r.id",
+            "name": "r.name",
+            "area": "a.slug",
+            "notes": "r.notes",
+            "version": "r.version",
+            "source": "r.source",
+            "length_m": "round(ST_Length(r.geom::geography)::numeric, 1)",
+            "plan": "r.plan",
+            "created_at": "r.created_at",
+            "updated_at": "r.updated_at",
+        },
+    )
 )
 
 
@@ -87,14 +95,16 @@ def get_route(conn: psycopg.Connection, route_id: int) -> str:
 def route_geometry(
     conn: psycopg.Connection, route_id: int
 ) -> tuple[str, list[tuple[float, float]]]:
-    """A route's name and its positions (lon, lat)."""
-    row = conn.execute(
-        "SELECT name, ST_AsGeoJSON(geom, 7) FROM walk_routes WHERE id = %s", (route_id,)
-    ).fetchone()
+    """A route's name and its positions (lon, lat) as stored (for GPX: not rounded to the
+    API's `GEOJSON_DECIMALS`)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(
+            "SELECT name, ST_AsBinary(geom) AS wkb FROM walk_routes WHERE id = %s", (route_id,)
+        ).fetchone()
     if row is None:
         raise NotFound(f"no walk route {route_id}")
-    coords = json.loads(row[1])["coordinates"]
-    return str(row[0]), [(float(c[0]), float(c[1])) for c in coords]
+    line = from_wkb(bytes(row["wkb"]))
+    return str(row["name"]), [(float(x), float(y)) for x, y in line.coords]
 
 
 def list_routes(conn: psycopg.Connection, *, area: str | None = None) -> str:
@@ -102,7 +112,7 @@ def list_routes(conn: psycopg.Connection, *, area: str | None = None) -> str:
     if area is not None:
         where = sql.SQL("r.area_id = %s")
         params.append(areas.area_id(conn, area))
-    return areas.feature_collection(conn, sql.SQL("{} WHERE {}").format(_FEATURE, where), params)
+    return feature_collection(conn, sql.SQL("{} WHERE {}").format(_FEATURE, where), params)
 
 
 def create_route(
@@ -208,21 +218,22 @@ def tonight_routes_geojson(conn: psycopg.Connection, *, now: datetime) -> str:
 
     A walk without a planned end is taken to last four hours (a night walk's usual length).
     """
+    feature = feature_sql(
+        id="r.id",
+        geometry="r.geom",
+        properties={
+            "route_id": "r.id",
+            "name": "r.name",
+            "walk_id": "w.id",
+            "planned_start": "w.planned_start",
+            "planned_end": "w.planned_end",
+            "organisation": "o.name",
+            "area": "a.slug",
+        },
+    )
     query = sql.SQL(
         """
-        SELECT w.planned_start::text || r.id AS sort_key,
-               json_build_object(
-                   'type', 'Feature',
-                   'id', r.id,
-                   'geometry', ST_AsGeoJSON(r.geom, {decimals})::json,
-                   'properties', json_build_object(
-                       'route_id', r.id,
-                       'name', r.name,
-                       'walk_id', w.id,
-                       'planned_start', w.planned_start,
-                       'planned_end', w.planned_end,
-                       'organisation', o.name,
-                       'area', a.slug)) AS feature
+        SELECT w.planned_start::text || r.id AS sort_key, {feature} AS feature
         FROM walks w
         JOIN walk_routes r ON r.id = w.route_id
         JOIN organisations o ON o.id = w.organisation_id
@@ -231,5 +242,5 @@ def tonight_routes_geojson(conn: psycopg.Connection, *, now: datetime) -> str:
           AND w.planned_start <= %s + interval '18 hours'
           AND coalesce(w.planned_end, w.planned_start + interval '4 hours') >= %s
         """
-    ).format(decimals=sql.Literal(GEOJSON_DECIMALS))
+    ).format(feature=feature)
     return feature_collection(conn, query, [now, now])

@@ -65,20 +65,6 @@ def seeded(conn: psycopg.Connection) -> dict[str, object]:
     return {"reports": len(rows)}
 
 
-@pytest.fixture()
-def auth(client: TestClient, conn: psycopg.Connection):  # type: ignore[no-untyped-def]
-    for role in ("walker", "planner", "partner", "admin"):
-        add_user(conn, f"e-{role}@example.org", PASSWORD, role=role, organisation="Polisen")
-
-    def headers(role: str) -> dict[str, str]:
-        r = client.post(
-            "/api/v1/auth/token", data={"username": f"e-{role}@example.org", "password": PASSWORD}
-        )
-        return {"Authorization": f"Bearer {r.json()['access_token']}"}
-
-    return headers
-
-
 def get(client: TestClient, headers: dict[str, str], **params: object):  # type: ignore[no-untyped-def]
     return client.get("/api/v1/exports/meeting", params={**PERIOD, **params}, headers=headers)
 

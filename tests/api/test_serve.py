@@ -27,7 +27,8 @@ def test_map_page_in_chromium_shows_solberga_and_talks_to_no_third_party(
 ) -> None:
     app_host = urlsplit(live_server).netloc
     requested: list[str] = []
-    email, password = web_users["partner"]
+    # A walker: the map loads single reports (a partner's map has none, DESIGN.md decision 8).
+    email, password = web_users["walker"]
     with sync_playwright() as p:
         browser = launch(p)
         try:

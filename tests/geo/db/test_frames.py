@@ -23,7 +23,7 @@ from geo.db import frames
 from geo.db.accounts import User, add_user
 from geo.db.demo import LoadReport
 from geo.db.deviations import Viewer
-from geo.errors import InvalidParameter, NotFound
+from geo.errors import Forbidden, InvalidParameter, NotFound
 from geo.geometry import BBox
 
 REPO = Path(__file__).resolve().parents[3]
@@ -91,7 +91,7 @@ def reported(client: TestClient, headers: Callable[[str], dict[str, str]]) -> di
 
 
 def _viewer(user: User) -> Viewer:
-    return Viewer(user.role, user.organisation_id)
+    return Viewer.of(user)
 
 
 def _api_list(client: TestClient, headers: dict[str, str], **params: Any) -> list[dict[str, Any]]:
@@ -193,8 +193,9 @@ def test_walker_frame_has_no_reporter_and_no_other_clubs_descriptions(
     assert described[reported["other"]] == OTHER_TEXT  # planners read every description …
     assert "f-other@example.org" not in planner.to_csv()  # … but a frame names no reporter
 
-    partner = frames.deviations(conn, viewer=_viewer(users["partner"]), since=SINCE)
-    assert partner["description"].isna().all() and len(partner) == len(planner)
+    # Partners read aggregates only (DESIGN.md decision 8), in a frame as in the API.
+    with pytest.raises(Forbidden):
+        frames.deviations(conn, viewer=_viewer(users["partner"]), since=SINCE)
 
 
 def test_deviation_frame_refuses_what_the_api_refuses(
