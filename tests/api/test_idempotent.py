@@ -154,7 +154,7 @@ def test_concurrent_retries_store_one_row(db_url: str, demo_report: object, name
                     report,
                     reporter_id=user.id,
                     organisation_id=user.organisation_id,
-                    viewer=deviations.Viewer(kind.role, user.organisation_id),
+                    viewer=deviations.Viewer.of(user),
                 )
             if name == "route":
                 route = WalkRoute.model_validate(body)
@@ -164,13 +164,16 @@ def test_concurrent_retries_store_one_row(db_url: str, demo_report: object, name
 
     if name == "deviation":  # one report, validated once: the same observed_at for all
         body["properties"].update(id=str(key), observed_at=datetime.now(UTC).isoformat())
-    with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(store, range(8)))
-    assert [created for _, created in results].count(True) == 1
-    assert len({stored for stored, _ in results}) == 1
-    with connection.connect(db_url, autocommit=True) as conn:
-        assert conn.execute(kind.count, (key,)).fetchone() == (1,)
-        table = {"deviation": "deviations", "route": "walk_routes", "zone": "zones"}[name]
-        column = "id" if name == "deviation" else "client_id"
-        conn.execute(f"DELETE FROM {table} WHERE {column} = %s", (key,))  # noqa: S608
-        conn.execute("DELETE FROM users WHERE id = %s", (user.id,))
+    table = {"deviation": "deviations", "route": "walk_routes", "zone": "zones"}[name]
+    column = "id" if name == "deviation" else "client_id"
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(store, range(8)))
+        assert [created for _, created in results].count(True) == 1
+        assert len({stored for stored, _ in results}) == 1
+        with connection.connect(db_url, autocommit=True) as conn:
+            assert conn.execute(kind.count, (key,)).fetchone() == (1,)
+    finally:  # committed rows: leave the session's database as it was, whatever happened
+        with connection.connect(db_url, autocommit=True) as conn:
+            conn.execute(f"DELETE FROM {table} WHERE {column} = %s", (key,))  # noqa: S608
+            conn.execute("DELETE FROM users WHERE id = %s", (user.id,))
