@@ -239,9 +239,11 @@ def expand_series(series: SeriesIn, *, time_zone: str = DEFAULT_TIME_ZONE) -> li
             start = datetime.combine(day, series.start_time, zone)
             # Wall-clock end (the next day when it is before the start), then to UTC: a night
             # that crosses a DST change is an hour longer or shorter, as the clock says.
-            end_day = day if datetime.combine(day, series.end_time) > datetime.combine(
-                day, series.start_time
-            ) else day + timedelta(days=1)
+            end_day = (
+                day
+                if datetime.combine(day, series.end_time) > datetime.combine(day, series.start_time)
+                else day + timedelta(days=1)
+            )
             end = datetime.combine(end_day, series.end_time, zone)
             if end.astimezone(UTC) <= start.astimezone(UTC):
                 end = start + length
@@ -465,9 +467,7 @@ def _columns(header: list[str]) -> dict[str, int]:
     return found
 
 
-def read_walk_log(
-    text: str, *, now: datetime, time_zone: str = DEFAULT_TIME_ZONE
-) -> LogRead:
+def read_walk_log(text: str, *, now: datetime, time_zone: str = DEFAULT_TIME_ZONE) -> LogRead:
     """The rows of a CSV log of earlier walks, taken or refused with the reason.
 
     The delimiter is a comma or a semicolon (as a Swedish spreadsheet writes it); times are the
@@ -536,3 +536,37 @@ def read_walk_log(
             LogRow(line, key, organisation, start_utc, end.astimezone(UTC), walkers, notes)
         )
     return read
+
+
+def period_bounds(
+    since: date | datetime | None,
+    until: date | datetime | None,
+    *,
+    time_zone: str = DEFAULT_TIME_ZONE,
+) -> tuple[datetime | None, datetime | None]:
+    """``[since, until)`` as instants: a date is a local day (``until`` inclusive, so it ends at
+    the next local midnight); a datetime must carry its zone.
+
+    >>> a, b = period_bounds(date(2026, 9, 4), date(2026, 9, 5))
+    >>> a.isoformat(), b.isoformat()
+    ('2026-09-04T00:00:00+02:00', '2026-09-06T00:00:00+02:00')
+    """
+    zone = ZoneInfo(time_zone)
+
+    def bound(value: date | datetime | None, name: str, *, end: bool) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            if value.tzinfo is None:
+                raise InvalidInput(
+                    f"{name}: a time needs its zone (e.g. 2026-09-04T21:00+02:00), or give a "
+                    "date (YYYY-MM-DD)",
+                    field=name,
+                )
+            return value
+        return datetime.combine(value + timedelta(days=1) if end else value, time(0), zone)
+
+    lo, hi = bound(since, "since", end=False), bound(until, "until", end=True)
+    if lo is not None and hi is not None and hi <= lo:
+        raise InvalidInput("until is before since", field="until")
+    return lo, hi

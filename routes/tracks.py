@@ -108,8 +108,10 @@ def clean_track(
             outside += 1
         else:
             taken[p.recorded_at] = p
-    merged = sorted([*((p, True) for p in stored), *((p, False) for p in taken.values())],
-                    key=lambda item: item[0].recorded_at)
+    merged = sorted(
+        [*((p, True) for p in stored), *((p, False) for p in taken.values())],
+        key=lambda item: item[0].recorded_at,
+    )
     xy = _metric_xy([p for p, _ in merged], epsg)
     max_speed = max_speed_kmh / 3.6
     kept: list[TrackPoint] = []
@@ -229,9 +231,11 @@ def _geojson_points(raw: bytes) -> list[TrackPoint]:
             )
         out: list[TrackPoint] = []
         for line, line_times in zip(lines, times, strict=True):
-            if not isinstance(line, list) or not isinstance(line_times, list) or len(
-                line_times
-            ) != len(line):
+            if (
+                not isinstance(line, list)
+                or not isinstance(line_times, list)
+                or len(line_times) != len(line)
+            ):
                 raise InvalidGpx("coordTimes must have one time per position", field="file")
             for c, t in zip(line, line_times, strict=True):
                 if not isinstance(c, list) or len(c) < 2:
@@ -310,7 +314,8 @@ def plan_vs_walked(
         planned_m = float(planned.length)
         inside = planned.intersection(corridor).length if corridor is not None else 0.0
         share = float(inside / planned_m) if planned_m > 0 else None
-    passed, missed = [], []
+    passed: list[str] = []
+    missed: list[str] = []
     for name, lon, lat in stops:
         point = to_metric(Point(lon, lat), epsg)
         near = corridor is not None and bool(shapely.intersects(corridor, point))
