@@ -224,7 +224,7 @@ def test_a_changed_series_stores_nothing(conn: psycopg.Connection) -> None:
     assert count(conn, "walks") == before
 
 
-# -- list, get, patch, cancel ------------------------------------------------------------------------
+# -- list, get, patch, cancel ---------------------------------------------------------------------
 
 
 def test_list_filters_and_counts_only(conn: psycopg.Connection) -> None:
@@ -312,7 +312,7 @@ def test_cancel_with_a_reason_then_no_report(
         walks.cancel_walk(conn, wid, "igen", user_id=None)
 
 
-# -- walkers ----------------------------------------------------------------------------------------
+# -- walkers --------------------------------------------------------------------------------------
 
 
 def test_sign_up_for_own_club_until_the_end(
@@ -400,7 +400,7 @@ def test_area_contacts_are_checked(conn: psycopg.Connection) -> None:
     assert numbers == {"field_worker": "+46 8 1", "police": "114 14", "emergency": "112"}
 
 
-# -- the walk, its track and its report ------------------------------------------------------------
+# -- the walk, its track and its report -----------------------------------------------------------
 
 
 def report_in(**overrides: Any) -> ReportIn:
