@@ -10,6 +10,7 @@ import click
 
 from api.cli_analysis import heatmap, hotspots
 from api.cli_errors import exits_on_error
+from api.cli_walks import areas, walks
 from api.settings import AppSettings
 from geo.db import connection, migrate
 from geo.db.embedded import EmbeddedCluster
@@ -366,6 +367,8 @@ def users_disable(settings: AppSettings, email: str) -> None:
 
 main.add_command(heatmap)
 main.add_command(hotspots)
+main.add_command(walks)
+main.add_command(areas)
 
 
 # -- serve ---------------------------------------------------------------------------------------
