@@ -32,6 +32,7 @@ from geo.errors import (
     InvalidParameter,
     NotFound,
 )
+from geo.geometry import DEFAULT_TIME_ZONE
 from geo.walks import (
     DEFAULT_WALKERS_NEEDED,
     STATUSES,
@@ -175,7 +176,7 @@ def list_walks(
     ``counts_only`` answers only how many walks there are per status (for readers who may not
     see single walks: partners).
     """
-    time_zone = "Europe/Stockholm"
+    time_zone = DEFAULT_TIME_ZONE
     where: list[sql.Composable] = [sql.SQL("true")]
     params: list[Any] = []
     if area is not None:
@@ -268,9 +269,16 @@ def _meeting(
 
 
 def _area_near(
-    conn: psycopg.Connection, lon: float, lat: float, area: str | None, *, field: str
+    conn: psycopg.Connection,
+    lon: float,
+    lat: float,
+    area: str | None,
+    *,
+    field: str,
+    prefer: int | None = None,
 ) -> int:
-    """The walk's area: the one given, else the one within 2 km of the meeting point."""
+    """The walk's area: the one given, else ``prefer`` (the stored one) when it is within 2 km
+    of the meeting point, else the nearest within 2 km."""
     row = conn.execute(
         """
         WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(%s, %s), 4326) AS g)
@@ -296,10 +304,11 @@ def _area_near(
             f"every known area (GeoJSON order is [longitude, latitude]){hint}",
             field=field,
         )
+    near = {int(r[0]) for r in row}
     if area is None:
-        return int(row[0][0])
+        return prefer if prefer in near else int(row[0][0])
     aid = areas.area_id(conn, area)
-    if aid not in {int(r[0]) for r in row}:
+    if aid not in near:
         raise InvalidInput(
             f"the meeting point is more than {NEAR_AREA_M / 1000:g} km from area {area!r}",
             field="area",
@@ -340,10 +349,10 @@ def _walkers_needed(
         SELECT a.walkers_per_walk FROM agreements a
         JOIN agreement_parties p ON p.agreement_id = a.id
         WHERE p.organisation_id = %s
-          AND (%s AT TIME ZONE 'Europe/Stockholm')::date BETWEEN a.starts_on AND a.ends_on
+          AND (%s AT TIME ZONE %s)::date BETWEEN a.starts_on AND a.ends_on
         ORDER BY a.starts_on DESC LIMIT 1
         """,
-        (organisation_id, start),
+        (organisation_id, start, DEFAULT_TIME_ZONE),
     ).fetchone()
     return int(row[0]) if row else DEFAULT_WALKERS_NEEDED
 
@@ -514,7 +523,9 @@ def patch_walk(
         values: dict[str, Any] = {"planned_start": start, "planned_end": end}
         if "meeting_point" in sets or "meeting_place" in sets:
             lon, lat, place = _meeting(conn, patch.meeting_point, patch.meeting_place)
-            values["area_id"] = _area_near(conn, lon, lat, None, field="meeting_point")
+            values["area_id"] = _area_near(
+                conn, lon, lat, None, field="meeting_point", prefer=stored["area_id"]
+            )
             values["meeting_lon"], values["meeting_lat"] = lon, lat
             values["meeting_place_id"] = place
         if "route_id" in sets:

@@ -514,3 +514,46 @@ def test_report_idempotent_second_is_a_conflict_correct_by_the_reporter(
     conn.execute("UPDATE walks SET status = 'approved' WHERE id = %s", (wid,))
     with pytest.raises(Conflict, match="approved"):
         walks.correct_report(conn, wid, fixed, people["walker"], now=after, version=2)
+
+
+def test_patch_meeting_place_route_and_leader(
+    conn: psycopg.Connection, people: dict[str, Actor]
+) -> None:
+    route = conn.execute(
+        "INSERT INTO walk_routes (name, geom) VALUES ('Runda', "
+        "ST_GeomFromText('LINESTRING(18.0104 59.2786, 18.0050 59.2800)', 4326)) RETURNING id"
+    ).fetchone()
+    place = conn.execute("SELECT id FROM places WHERE name = 'Spadvägen' LIMIT 1").fetchone()
+    assert route is not None and place is not None
+    walk = create(conn, route_id=route[0], leader_id=people["walker"].user_id)
+    wid = uuid.UUID(walk["id"])
+    patched = walks.patch_walk(
+        conn,
+        wid,
+        parse(
+            WalkPatch,
+            {"version": 1, "meeting_place": place[0], "route_id": None, "leader_id": None},
+        ),
+        user_id=None,
+    )
+    assert patched["meeting_place"]["name"] == "Spadvägen"
+    assert patched["route"] is None and patched["leader"] is None
+    # Spadvägen lies in Långbro, within 2 km of Solberga: the walk stays Solberga's.
+    assert patched["area"] == "solberga"
+    with pytest.raises(InvalidInput) as info:
+        walks.patch_walk(
+            conn,
+            wid,
+            parse(WalkPatch, {"version": 2, "leader_id": people["solan"].user_id}),
+            user_id=None,
+        )
+    assert info.value.field == "leader_id"
+    cancelled = walks.patch_walk(
+        conn, wid, parse(WalkPatch, {"version": 2, "cancel_reason": "Snöstorm"}), user_id=None
+    )
+    assert cancelled["status"] == "cancelled" and cancelled["version"] == 3
+    audit = conn.execute(
+        "SELECT count(*) FROM audit_log WHERE action = 'walk.cancel' AND subject = %s",
+        (str(wid),),
+    ).fetchone()
+    assert audit == (1,)
