@@ -1060,6 +1060,32 @@ def unreported(
     )
 
 
+def club_walks(
+    conn: psycopg.Connection, actor: Actor, *, now: datetime, days: int = 180
+) -> list[dict[str, Any]]:
+    """The sign-up list of a walker: the club's walks that have not ended, within ``days``,
+    each with whether the walker is signed up (``signed_up_by_me``) or leads it."""
+    found = _walk_list(
+        conn,
+        sql.SQL(
+            "w.organisation_id = %s AND w.status IN ('planned', 'ongoing') "
+            "AND coalesce(w.planned_end, w.planned_start + interval '4 hours') >= %s "
+            "AND w.planned_start < %s"
+        ),
+        [actor.organisation_id, now, now + timedelta(days=days)],
+    )
+    mine = {
+        str(r[0])
+        for r in conn.execute(
+            "SELECT walk_id FROM walk_signups WHERE user_id = %s", (actor.user_id,)
+        )
+    }
+    for walk in found:
+        walk["signed_up_by_me"] = walk["id"] in mine
+        walk["leading"] = bool(walk["leader"]) and walk["leader"]["id"] == actor.user_id
+    return found
+
+
 def my_walk_tonight(
     conn: psycopg.Connection, actor: Actor, *, now: datetime
 ) -> dict[str, Any] | None:

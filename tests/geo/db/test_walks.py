@@ -557,3 +557,23 @@ def test_patch_meeting_place_route_and_leader(
         (str(wid),),
     ).fetchone()
     assert audit == (1,)
+
+
+def test_a_walkers_sign_up_list(conn: psycopg.Connection, people: dict[str, Actor]) -> None:
+    mine = create(conn)
+    other = create(
+        conn,
+        leader_id=people["walker"].user_id,
+        planned_start="2026-09-05T21:00+02:00",
+        planned_end="2026-09-06T01:00+02:00",
+    )
+    create(conn, organisation="Kulturföreningen Solan")
+    walks.sign_up(conn, uuid.UUID(mine["id"]), people["walker"], now=NOW)
+    listed = walks.club_walks(conn, people["walker"], now=NOW)
+    assert [(w["id"], w["signed_up_by_me"], w["leading"]) for w in listed] == [
+        (mine["id"], True, False),
+        (other["id"], False, True),
+    ]
+    assert [
+        w["id"] for w in walks.club_walks(conn, people["walker"], now=START + timedelta(hours=5))
+    ] == [other["id"]]
