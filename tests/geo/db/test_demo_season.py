@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
+import shapely
 
 from geo.db import walks
 from geo.db.accounts import add_demo_users
@@ -15,6 +16,7 @@ from geo.db.demo_season import load_demo_season
 from geo.db.walks import Actor
 from geo.synthetic import SYNTHETIC_PREFIX
 from routes.network_io import import_osm
+from routes.tracks import plan_vs_walked
 from tests.conftest import DATA_DIR
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -118,3 +120,22 @@ def test_loaded_in_the_small_hours_the_walk_is_soon(conn: psycopg.Connection) ->
     tonight = walks.my_walk_tonight(conn, demo_walker(conn), now=early)
     assert tonight is not None
     assert datetime.fromisoformat(tonight["planned_start"]) - early <= timedelta(hours=1)
+
+
+def test_plan_vs_walked_of_a_demo_walk(conn: psycopg.Connection, season: dict[str, int]) -> None:
+    row = conn.execute(
+        "SELECT id FROM walks WHERE status = 'reported' ORDER BY planned_start LIMIT 1"
+    ).fetchone()
+    assert row is not None
+    inputs = walks.plan_inputs(conn, row[0])
+    assert inputs["epsg"] == 3006 and inputs["stops"] == []
+    result = plan_vs_walked(
+        shapely.from_wkb(inputs["track_wkb"]),
+        route=shapely.from_wkb(inputs["route_wkb"]),
+        stops=inputs["stops"],
+        epsg=inputs["epsg"],
+    )
+    assert 2400 < result.walked_m < 5600
+    assert result.planned_m is not None and 2900 < result.planned_m < 3600
+    # Both walks start at the meeting point along the same streets: some of the plan is walked.
+    assert result.planned_share_walked is not None and 0 < result.planned_share_walked <= 1
