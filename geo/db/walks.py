@@ -769,19 +769,24 @@ def store_track(
         _walk_row(conn, walk_id)
         if replace:
             conn.execute("DELETE FROM walk_track_points WHERE walk_id = %s", (walk_id,))
-        added = 0
-        if points:
-            with conn.cursor() as cur:
-                cur.executemany(
-                    "INSERT INTO walk_track_points (walk_id, recorded_at, accuracy_m, geom) "
-                    "VALUES (%s, %s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 4326)) "
-                    "ON CONFLICT DO NOTHING",
-                    [(walk_id, p.recorded_at, p.accuracy_m, p.lon, p.lat) for p in points],
-                )
-            after = conn.execute(
-                "SELECT count(*) FROM walk_track_points WHERE walk_id = %s", (walk_id,)
-            ).fetchone()
-            added = int(after[0]) if after else 0
+        # One statement for the batch; a point at a time already stored is a retry.
+        cur = conn.execute(
+            """
+            INSERT INTO walk_track_points (walk_id, recorded_at, accuracy_m, geom)
+            SELECT %s, u.t, u.a, ST_SetSRID(ST_MakePoint(u.x, u.y), 4326)
+            FROM unnest(%s::timestamptz[], %s::float8[], %s::float8[], %s::float8[])
+                 AS u(t, a, x, y)
+            ON CONFLICT DO NOTHING
+            """,
+            (
+                walk_id,
+                [p.recorded_at for p in points],
+                [p.accuracy_m for p in points],
+                [p.lon for p in points],
+                [p.lat for p in points],
+            ),
+        )
+        added = max(cur.rowcount, 0)
         conn.execute(
             "UPDATE walks SET track = CASE WHEN %(wkb)s::bytea IS NULL THEN NULL ELSE "
             "ST_Multi(ST_SetSRID(ST_GeomFromWKB(%(wkb)s::bytea), 4326)) END, "

@@ -15,7 +15,7 @@ from geo.db.accounts import add_user
 from geo.db.walks import Actor
 from geo.errors import Conflict, Forbidden, InvalidGeometry, InvalidInput, NotFound
 from geo.walks import ReportIn, SeriesIn, TrackPoint, WalkIn, WalkPatch, parse
-from routes.tracks import build_track, clean_track
+from routes.tracks import build_track, clean_track, read_track_upload
 
 STATION = (18.010451, 59.278549)
 PASSWORD = "långt-lösenord-1"
@@ -453,7 +453,7 @@ def test_start_track_end_and_report(conn: psycopg.Connection, people: dict[str, 
         epsg=ctx.epsg,
     )
     assert (cleaned.outside_time, cleaned.too_fast, cleaned.inaccurate) == (1, 1, 1)
-    walks.store_track(conn, wid, cleaned.kept, build_track(cleaned.kept))
+    assert walks.store_track(conn, wid, cleaned.kept, build_track(cleaned.kept)) == 10
     # The same batch again (a retry): nothing new.
     ctx = walks.track_context(conn, wid, people["walker"])
     again = clean_track(
@@ -464,7 +464,7 @@ def test_start_track_end_and_report(conn: psycopg.Connection, people: dict[str, 
         epsg=ctx.epsg,
     )
     assert again.duplicates == 10
-    assert walks.store_track(conn, wid, again.kept, build_track(again.kept)) == 10
+    assert walks.store_track(conn, wid, again.kept, build_track(again.kept)) == 0
     feature = walks.track_feature(conn, wid)
     assert feature["geometry"]["type"] == "MultiLineString"
     assert feature["properties"]["points"] == 10
@@ -577,3 +577,39 @@ def test_a_walkers_sign_up_list(conn: psycopg.Connection, people: dict[str, Acto
     assert [
         w["id"] for w in walks.club_walks(conn, people["walker"], now=START + timedelta(hours=5))
     ] == [other["id"]]
+
+
+def test_an_uploaded_track_replaces_the_recorded_one(
+    conn: psycopg.Connection, people: dict[str, Actor]
+) -> None:
+    wid = uuid.UUID(create(conn)["id"])
+    ctx = walks.track_context(conn, wid, people["walker"])
+    recorded = [
+        TrackPoint(recorded_at=START, lon=STATION[0], lat=STATION[1]),
+        TrackPoint(
+            recorded_at=START + timedelta(minutes=1), lon=STATION[0] + 0.001, lat=STATION[1]
+        ),
+    ]
+    walks.store_track(conn, wid, recorded, build_track(recorded))
+    trkpts = "".join(
+        f'<trkpt lat="{STATION[1]}" lon="{STATION[0] + 0.0005 * i}">'
+        f"<time>{(START + timedelta(minutes=2 * i)).strftime('%Y-%m-%dT%H:%M:%SZ')}</time></trkpt>"
+        for i in range(5)
+    ) + (f'<trkpt lat="{STATION[1]}" lon="{STATION[0]}"><time>2026-09-05T08:00:00Z</time></trkpt>')
+    gpx = (
+        '<?xml version="1.0"?><gpx version="1.1" xmlns="http://www.topografix.com/GPX/1/1">'
+        f"<trk><trkseg>{trkpts}</trkseg></trk></gpx>"
+    )
+    cleaned = clean_track(
+        read_track_upload(gpx.encode()),
+        window_start=ctx.window_start,
+        window_end=ctx.window_end,
+        epsg=ctx.epsg,
+    )
+    assert cleaned.outside_time == 1 and len(cleaned.kept) == 5
+    assert walks.store_track(conn, wid, cleaned.kept, build_track(cleaned.kept), replace=True) == 5
+    assert walks.track_feature(conn, wid)["properties"]["points"] == 5
+    # A planner may upload too; a cancelled walk takes no track.
+    walks.cancel_walk(conn, wid, "Inställd", user_id=None)
+    with pytest.raises(Conflict, match="cancelled"):
+        walks.track_context(conn, wid, people["planner"], planner=True)
