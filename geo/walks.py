@@ -132,6 +132,21 @@ class _Place(_Body):
 class WalkIn(_Place):
     """``POST /api/v1/walks``: one walk, keyed by a client-made UUID."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "1f0e8c1a-4a57-4c1e-9b7a-2f5d3c4b5a69",
+                    "organisation": "Älvsjö AIK",
+                    "meeting_point": {"type": "Point", "coordinates": [18.0104, 59.2786]},
+                    "planned_start": "2026-09-04T21:00:00+02:00",
+                    "planned_end": "2026-09-05T01:00:00+02:00",
+                    "route_id": 3,
+                }
+            ]
+        }
+    )
+
     id: uuid.UUID
     organisation: Name
     area: str | None = Field(default=None, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -164,6 +179,24 @@ class SeriesIn(_Place):
     ``id`` keys the series: walk ids are uuid5(id, local date), so sending it again makes no
     duplicates. ``end_time`` at or before ``start_time`` is on the next day (21:00–01:00).
     """
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "6c1d6a55-0c1f-4c59-9d7e-5a1c2b3d4e5f",
+                    "organisation": "Kulturföreningen Solan",
+                    "meeting_place": 12,
+                    "first_date": "2026-09-04",
+                    "last_date": "2026-12-19",
+                    "days": "fri-sat",
+                    "start_time": "21:00",
+                    "end_time": "01:00",
+                    "skip_dates": ["2026-10-30", "2026-10-31"],
+                }
+            ]
+        }
+    )
 
     id: uuid.UUID
     organisation: Name
@@ -312,6 +345,23 @@ class WalkPatch(_Body):
 
 class ReportIn(_Body):
     """``POST /api/v1/walks/{id}/report``: the report back after a walk (återrapportering)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "9b2f4f0e-5a3d-4f57-8a5e-0c6e1d2b3a4c",
+                    "started_at": "2026-09-04T21:05:00+02:00",
+                    "ended_at": "2026-09-05T00:55:00+02:00",
+                    "walkers_present": 5,
+                    "youths_met": 40,
+                    "mood": "mixed",
+                    "contacts": ["field_workers"],
+                    "summary": "Grupper vid stationen, lugnt vid skolan.",
+                }
+            ]
+        }
+    )
 
     id: uuid.UUID
     started_at: AwareDatetime

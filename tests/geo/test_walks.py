@@ -259,3 +259,11 @@ def test_log_without_the_columns_is_refused() -> None:
         read_walk_log("datum;förening\n2024-09-06;Älvsjö AIK\n", now=NOW)
     assert info.value.field == "header"
     assert "start" in str(info.value)
+
+
+@pytest.mark.parametrize("model", [WalkIn, SeriesIn, ReportIn])
+def test_the_openapi_examples_are_valid(model: type[WalkIn | SeriesIn | ReportIn]) -> None:
+    examples = model.model_json_schema()["examples"]
+    assert examples
+    for example in examples:
+        parse(model, example)
