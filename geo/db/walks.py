@@ -726,8 +726,20 @@ def track_context(
     conn: psycopg.Connection, walk_id: uuid.UUID, actor: Actor, *, planner: bool = False
 ) -> TrackContext:
     """The walk's time window (planned and walked times together), for a walker of its club or
-    a planner; a cancelled walk takes no track."""
-    stored = _walk_row(conn, walk_id, lock=False)
+    a planner; a cancelled walk takes no track.
+
+    The walk's row is locked for the rest of the caller's transaction, so that two batches
+    at once are cleaned one after the other. The API combines the three steps::
+
+        ctx = track_context(conn, walk_id, actor)
+        cleaned = routes.tracks.clean_track(batch.points, window_start=ctx.window_start,
+                                            window_end=ctx.window_end, stored=ctx.stored,
+                                            epsg=ctx.epsg)
+        store_track(conn, walk_id, cleaned.kept, routes.tracks.build_track(cleaned.kept))
+
+    (an uploaded file: `routes.tracks.read_track_upload`, no ``stored``, ``replace=True``).
+    """
+    stored = _walk_row(conn, walk_id)
     if not planner:
         _club_walk(stored, actor, "record its track")
     if stored["status"] == "cancelled":
