@@ -10,6 +10,7 @@ import click
 
 from api.cli_analysis import heatmap, hotspots
 from api.cli_errors import exits_on_error
+from api.cli_walks import areas, walks
 from api.settings import AppSettings
 from geo.capabilities import ROLES
 from geo.db import connection, migrate
@@ -139,7 +140,7 @@ def demo() -> None:
 @click.option(
     "--refresh",
     is_flag=True,
-    help="Replace the synthetic deviations with a history that ends now.",
+    help="Replace the synthetic deviations and walk season with ones around now.",
 )
 @click.pass_obj
 @exits_on_error
@@ -157,6 +158,10 @@ def demo_load(settings: AppSettings, refresh: bool) -> None:
         from routes.network_io import import_osm
 
         network = import_osm(conn, settings.data_dir / DEMO_OSM)
+        from geo.db.demo_season import load_demo_season
+
+        season = load_demo_season(conn, settings.data_dir, refresh=refresh)
+        report.changed.update(season.changed)
     if not any(report.changed.values()) and not new_users and not network.changed:
         click.echo("demo data already loaded: nothing changed")
     for table, n in report.changed.items():
@@ -167,7 +172,9 @@ def demo_load(settings: AppSettings, refresh: bool) -> None:
             f"  street network ({DEMO_OSM}): {network.nodes_added:,} nodes and "
             f"{network.edges_added:,} edges added"
         )
-    click.echo("note: the demo's deviation reports are SYNTHETIC (generated, not real reports)")
+    click.echo(
+        "note: the demo's deviation reports and walks are SYNTHETIC (generated, not real reports)"
+    )
     if new_users:
         click.echo("demo users (the passwords are shown only now; only their hashes are stored):")
         for user, password in new_users:
@@ -367,6 +374,8 @@ def users_disable(settings: AppSettings, email: str) -> None:
 
 main.add_command(heatmap)
 main.add_command(hotspots)
+main.add_command(walks)
+main.add_command(areas)
 
 
 # -- serve ---------------------------------------------------------------------------------------

@@ -82,10 +82,21 @@ def _users(conn: psycopg.Connection, tail: str, params: tuple[object, ...] = ())
 
 
 def add_user(
-    conn: psycopg.Connection, email: str, password: str, *, role: str, organisation: str
+    conn: psycopg.Connection,
+    email: str,
+    password: str,
+    *,
+    role: str,
+    organisation: str,
+    display_name: str | None = None,
 ) -> User:
-    """Create a user (and the organisation, if new); the password is stored hashed."""
+    """Create a user (and the organisation, if new); the password is stored hashed.
+
+    ``display_name`` (e.g. a first name) is what other walkers of the club see.
+    """
     email = email.strip()
+    if display_name is not None and not 0 < len(display_name.strip()) <= 80:
+        raise InvalidInput("the display name must have 1–80 characters", field="display_name")
     if role not in ROLES:
         raise InvalidInput(f"unknown role {role!r}: use one of {', '.join(ROLES)}", field="role")
     if "@" not in email or email.startswith("@") or email.endswith("@"):
@@ -107,9 +118,9 @@ def add_user(
         ).fetchone()
         assert org is not None
         row = conn.execute(
-            "INSERT INTO users (email, password_hash, role, organisation_id) "
-            "VALUES (%s, %s, %s, %s) RETURNING id",
-            (email, _hasher.hash(password), role, org[0]),
+            "INSERT INTO users (email, password_hash, role, organisation_id, display_name) "
+            "VALUES (%s, %s, %s, %s, %s) RETURNING id",
+            (email, _hasher.hash(password), role, org[0], display_name and display_name.strip()),
         ).fetchone()
         assert row is not None
     return get_user(conn, int(row[0]))

@@ -238,7 +238,7 @@ def tonight_routes_geojson(conn: psycopg.Connection, *, now: datetime) -> str:
         JOIN walk_routes r ON r.id = w.route_id
         JOIN organisations o ON o.id = w.organisation_id
         LEFT JOIN areas a ON a.id = r.area_id
-        WHERE w.status IN ('planned', 'completed')
+        WHERE w.status IN ('planned', 'ongoing')
           AND w.planned_start <= %s + interval '18 hours'
           AND coalesce(w.planned_end, w.planned_start + interval '4 hours') >= %s
         """
