@@ -148,16 +148,16 @@ def hotspots(settings: AppSettings, **kw: Any) -> None:
     import json
     from pathlib import Path
 
-    from geo.analysis import HotSpotParams, hot_spot_map
+    from geo.analysis import HotspotParams, hotspot_map
 
     out = Path(kw["out"])
     if out.suffix.lower() != ".geojson":
         raise click.BadParameter("the file must end in .geojson", param_hint="--out")
-    params = HotSpotParams(
+    params = HotspotParams(
         cell_m=kw["cell_m"], shape=kw["shape"], significant_only=not kw["all_cells"]
     )
     selection, window = _selection(settings, kw, margin_m=0)
-    fc = hot_spot_map(selection, window, params, compare_previous=kw["compare"])
+    fc = hotspot_map(selection, window, params, compare_previous=kw["compare"])
     fc["parameters"] = {**window.describe(), **params.describe(), "area": selection.area}
     out.write_text(json.dumps(fc, ensure_ascii=False), encoding="utf-8")
     hot = sum(1 for f in fc["features"] if f["properties"]["class"] > 0)

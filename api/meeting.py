@@ -25,10 +25,10 @@ from geo.analysis import (
     EARLIEST,
     LATEST,
     HeatParams,
-    HotSpotParams,
+    HotspotParams,
     Window,
     heat_map,
-    hot_spot_map,
+    hotspot_map,
 )
 from geo.capabilities import Capability
 from geo.db import areas, audit, categories, deviations, streets, walk_routes, walks
@@ -71,7 +71,7 @@ SUFFIX = {
     "html": "html",
 }
 HEAT = HeatParams()
-HOT = HotSpotParams()
+HOT = HotspotParams()
 MAX_DAYS = 3 * 366
 
 
@@ -190,7 +190,7 @@ def _layers(
     )
     styles = {c["code"]: (c["name_sv"], c["colour"]) for c in categories.categories_json(conn)}
     raster = heat_map(selection, window, HEAT)
-    hot_fc = hot_spot_map(selection, window, HOT, compare_previous=True)
+    hot_fc = hotspot_map(selection, window, HOT, compare_previous=True)
     changes = [f["properties"].get("change") or "" for f in hot_fc["features"]]
     out = [
         ml.areas_layer(area_fc),
@@ -292,7 +292,7 @@ def _pdf(
         if now_counts.get((slug, code)) or prev_counts.get((slug, code))
     ]
     raster = heat_map(selection, window, HEAT)
-    hot_fc = hot_spot_map(selection, window, HOT, compare_previous=True)
+    hot_fc = hotspot_map(selection, window, HOT, compare_previous=True)
     hot = [(shape(f["geometry"]), int(f["properties"]["class"])) for f in hot_fc["features"]]
     status_sv = {"new": "ny", "persistent": "kvarstående", "gone": "försvunnen"}
     changes = []

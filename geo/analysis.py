@@ -184,7 +184,7 @@ def heat_map(selection: PointSelection, window: Window, params: HeatParams) -> h
 
 
 @dataclass(frozen=True)
-class HotSpotParams:
+class HotspotParams:
     cell_m: float = 100.0
     shape: str = "square"
     significant_only: bool = True
@@ -200,10 +200,10 @@ class HotSpotParams:
         }
 
 
-def hot_spot_map(
+def hotspot_map(
     selection: PointSelection,
     window: Window,
-    params: HotSpotParams,
+    params: HotspotParams,
     *,
     compare_previous: bool = False,
 ) -> dict[str, Any]:
@@ -221,14 +221,14 @@ def hot_spot_map(
         crs=f"EPSG:{selection.epsg}",
     )
     now = in_window(selection, window)
-    result = hotspots.hot_spots(grid, assign(grid, now.x_m, now.y_m))
+    result = hotspots.find_hotspots(grid, assign(grid, now.x_m, now.y_m))
     fc = hotspots.hotspots_geojson(
         grid, result.counts, result.z, result.p, result.q, result.classes, significant_only=False
     )
     keep = result.classes != 0 if params.significant_only else np.ones(len(grid), dtype=bool)
     if compare_previous:
         before = in_window(selection, window.previous())
-        prev = hotspots.hot_spots(grid, assign(grid, before.x_m, before.y_m))
+        prev = hotspots.find_hotspots(grid, assign(grid, before.x_m, before.y_m))
         change = hotspots.compare(result.classes, prev.classes)
         keep |= change == "gone"
         for feature, status, prev_class in zip(fc["features"], change, prev.classes, strict=True):
@@ -254,7 +254,7 @@ def route_candidates(
     selection: PointSelection,
     window: Window,
     *,
-    hot: HotSpotParams | None = None,
+    hot: HotspotParams | None = None,
     heat_params: HeatParams | None = None,
     max_candidates: int = 40,
     peak_share: float = 0.25,
@@ -267,7 +267,7 @@ def route_candidates(
     (priority up to 3, in proportion to the density) that are not within ``min_gap_m`` of a
     chosen stop.
     """
-    hot = hot or HotSpotParams()
+    hot = hot or HotspotParams()
     heat_params = heat_params or HeatParams()
     grid = grid_cells(
         selection.region.bounds,
@@ -277,7 +277,7 @@ def route_candidates(
         crs=f"EPSG:{selection.epsg}",
     )
     now = in_window(selection, window)
-    result = hotspots.hot_spots(grid, assign(grid, now.x_m, now.y_m))
+    result = hotspots.find_hotspots(grid, assign(grid, now.x_m, now.y_m))
     chosen: list[tuple[float, float, float, str, str]] = []
     # Neighbouring hot cells are one place to walk to: a weaker cell within ``min_gap_m`` of a
     # stronger one adds its z-score to that one's priority instead of becoming a stop itself.

@@ -170,7 +170,7 @@ def fdr_classes(
 
 
 @dataclass(frozen=True, eq=False)
-class HotSpots:
+class Hotspots:
     """Gi* results per cell of a grid."""
 
     counts: np.ndarray
@@ -180,12 +180,12 @@ class HotSpots:
     classes: np.ndarray
 
 
-def hot_spots(
+def find_hotspots(
     grid: Grid, counts: np.ndarray, *, levels: tuple[float, ...] = (0.90, 0.95, 0.99)
-) -> HotSpots:
+) -> Hotspots:
     """Gi*, q-values and classes for counts per cell of ``grid`` in one call."""
     z, p = gi_star(counts, grid.neighbours)
-    return HotSpots(
+    return Hotspots(
         counts=np.asarray(counts, dtype=np.float64),
         z=z,
         p=p,

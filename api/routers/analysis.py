@@ -17,11 +17,11 @@ from api.security import AnalystDep
 from geo import heat, hotspots, isopleths
 from geo.analysis import (
     HeatParams,
-    HotSpotParams,
+    HotspotParams,
     PointSelection,
     Window,
     heat_map,
-    hot_spot_map,
+    hotspot_map,
 )
 from geo.db.deviations import select_points
 from geo.timeofweek import parse_days, parse_hours
@@ -166,7 +166,7 @@ def heatmap(
 
 
 @router.get("/hotspots", response_class=Response)
-def hot_spots(
+def get_hotspots(
     conn: ConnDep,
     user: AnalystDep,
     f: FiltersDep,
@@ -182,9 +182,9 @@ def hot_spots(
     With ``compare=previous`` each cell says whether it is a ``new``, ``persistent`` or
     ``gone`` hot spot against the previous period of the same length.
     """
-    params = HotSpotParams(cell_m=cell_m, shape=shape, significant_only=not all_cells)
+    params = HotspotParams(cell_m=cell_m, shape=shape, significant_only=not all_cells)
     selection = _select(conn, f, margin_m=0)
-    fc = hot_spot_map(selection, f.window, params, compare_previous=f.compare)
+    fc = hotspot_map(selection, f.window, params, compare_previous=f.compare)
     fc["parameters"] = _parameters(f, selection, params.describe())
     fc["legend"] = hotspots.legend()
     return Response(json.dumps(fc, ensure_ascii=False), media_type=GEOJSON)

@@ -12,7 +12,7 @@ from api.bodies import BodyRoute, limit
 from api.deps import ConnDep
 from api.routers.layers import GEOJSON
 from api.security import RoutePlanDep
-from geo.analysis import HotSpotParams, Window, route_candidates
+from geo.analysis import HotspotParams, Window, route_candidates
 from geo.db import areas
 from geo.db.deviations import select_points
 from geo.inputs import PlaceRef, PlanRequest, PointGeometry
@@ -40,7 +40,7 @@ def _default_candidates(conn: ConnDep, req: PlanRequest) -> list[Candidate]:
     since = req.since or until - timedelta(days=90)
     window = Window(since, until, parse_days(req.days), parse_hours(req.hours), req.days, req.hours)
     selection = select_points(conn, area=req.area, since=since, until=until, margin_m=600)
-    spots = route_candidates(selection, window, hot=HotSpotParams())
+    spots = route_candidates(selection, window, hot=HotspotParams())
     names = areas.nearest_place_names(conn, [(s.lon, s.lat) for s in spots])
     out = []
     for i, (spot, near) in enumerate(zip(spots, names, strict=True), 1):

@@ -269,6 +269,11 @@ def list_features(
     viewer.require(Capability.READ_REPORTS, "reading single reports")
     if reporters:
         viewer.require(Capability.SEE_REPORTERS, "seeing who reported")
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise InvalidParameter(f"{name} needs a time zone (e.g. Z or +01:00)", field=name)
+    if since and until and since >= until:
+        raise InvalidParameter("since must be before until", field="since")
     where: list[sql.Composable] = [sql.SQL("true")]
     params: list[Any] = []
     if bbox is not None:

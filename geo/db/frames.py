@@ -25,7 +25,6 @@ from geo.db import areas as _areas
 from geo.db import deviations as _deviations
 from geo.db import walk_routes as _walk_routes
 from geo.db.deviations import Viewer
-from geo.errors import InvalidParameter
 from geo.geometry import BBox
 
 CRS = "EPSG:4326"
@@ -126,11 +125,6 @@ def deviations(
     geopandas.GeoDataFrame
         `DEVIATION_COLUMNS` and the point ``geometry`` (EPSG:4326); never a reporter.
     """
-    for name, value in (("since", since), ("until", until)):
-        if value is not None and value.tzinfo is None:
-            raise InvalidParameter(f"{name} needs a time zone (e.g. UTC)", field=name)
-    if since and until and since >= until:
-        raise InvalidParameter("since must be before until", field="since")
     page = _deviations.list_features(
         conn,
         viewer=viewer,

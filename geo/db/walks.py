@@ -24,7 +24,7 @@ from shapely import Geometry, to_wkb
 
 from geo.db import areas
 from geo.db.idempotent import Expr, create_once
-from geo.db.queries import GEOJSON_DECIMALS, feature_collection, feature_sql, stale_version
+from geo.db.queries import feature_collection, feature_sql, geometry_json, stale_version
 from geo.errors import (
     Conflict,
     Forbidden,
@@ -76,7 +76,7 @@ _WALK_JSON = sql.SQL(
         'id', w.id,
         'organisation', json_build_object('id', o.id, 'name', o.name),
         'area', a.slug,
-        'meeting_point', ST_AsGeoJSON(w.meeting_point, {decimals})::json,
+        'meeting_point', {meeting_point},
         'meeting_place', CASE WHEN p.id IS NOT NULL
                               THEN json_build_object('id', p.id, 'name', p.name) END,
         'planned_start', w.planned_start,
@@ -101,7 +101,7 @@ _WALK_JSON = sql.SQL(
         'version', w.version,
         'updated_at', w.updated_at)
     """
-).format(decimals=sql.Literal(GEOJSON_DECIMALS))
+).format(meeting_point=geometry_json("w.meeting_point"))
 
 _FROM = sql.SQL(
     """
@@ -802,10 +802,12 @@ def store_track(
 def track_feature(conn: psycopg.Connection, walk_id: uuid.UUID) -> dict[str, Any]:
     """The walk's track as a GeoJSON Feature (MultiLineString, or null geometry when none)."""
     row = conn.execute(
-        "SELECT ST_AsGeoJSON(track, %s), "
-        "(SELECT count(*) FROM walk_track_points t WHERE t.walk_id = w.id), "
-        "ST_Length(track::geography) FROM walks w WHERE id = %s",
-        (GEOJSON_DECIMALS, walk_id),
+        sql.SQL(
+            "SELECT {}::text, "
+            "(SELECT count(*) FROM walk_track_points t WHERE t.walk_id = w.id), "
+            "ST_Length(track::geography) FROM walks w WHERE id = %s"
+        ).format(geometry_json("w.track")),
+        (walk_id,),
     ).fetchone()
     if row is None:
         raise NotFound(f"no walk {walk_id}")
@@ -1117,13 +1119,14 @@ def my_walk_tonight(
         return None
     walk = get_walk(conn, row[0], names_for=actor.organisation_id)
     extra = conn.execute(
-        """
-        SELECT ST_AsGeoJSON(r.geom, %s)::json, a.field_worker_phone, a.police_phone,
-               a.emergency_phone, a.name
-        FROM walks w LEFT JOIN walk_routes r ON r.id = w.route_id
-        LEFT JOIN areas a ON a.id = w.area_id WHERE w.id = %s
-        """,
-        (GEOJSON_DECIMALS, row[0]),
+        sql.SQL(
+            """
+            SELECT {}, a.field_worker_phone, a.police_phone, a.emergency_phone, a.name
+            FROM walks w LEFT JOIN walk_routes r ON r.id = w.route_id
+            LEFT JOIN areas a ON a.id = w.area_id WHERE w.id = %s
+            """
+        ).format(geometry_json("r.geom")),
+        (row[0],),
     ).fetchone()
     assert extra is not None
     walk["route_geometry"] = extra[0]

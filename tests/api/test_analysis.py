@@ -213,7 +213,7 @@ def test_time_of_week_keeps_friday_nights_only(
     assert mass == pytest.approx(80 * weight[0] / weeks, rel=0.03)
 
 
-def test_hot_spots_find_the_cluster_and_compare_with_the_previous_period(
+def test_hotspots_find_the_cluster_and_compare_with_the_previous_period(
     client: TestClient, planner: dict[str, str], conn: psycopg.Connection
 ) -> None:
     rng = np.random.default_rng(7)

@@ -301,7 +301,7 @@ def test_a_walker_can_sign_out_on_a_phone(
         assert urlsplit(page.url).path == "/login"
 
 
-def test_planner_sees_heat_map_and_hot_spots_with_legends(
+def test_planner_sees_heat_map_and_hotspots_with_legends(
     browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]]
 ) -> None:
     email, password = web_users["planner"]

@@ -21,8 +21,8 @@ from geo.hotspots import (
     compare,
     fdr_classes,
     fdr_qvalues,
+    find_hotspots,
     gi_star,
-    hot_spots,
     hotspots_geojson,
     legend,
 )
@@ -200,13 +200,13 @@ def test_q_values_follow_the_definition() -> None:
     assert np.allclose(fdr_qvalues(p), expected)
 
 
-def test_planted_points_make_a_99_percent_hot_spot() -> None:
+def test_planted_points_make_a_99_percent_hotspot() -> None:
     grid = grid_cells((X0, Y0, X0 + 3000.0, Y0 + 3000.0), cell_m=100.0, shape="hex")
     rng = np.random.default_rng(6)
     background = rng.uniform((X0, Y0), (X0 + 3000, Y0 + 3000), (3000, 2))
     cluster = rng.normal((X0 + 1000, Y0 + 2000), 80.0, (400, 2))
     x, y = np.vstack([background, cluster]).T
-    result = hot_spots(grid, assign(grid, x, y))
+    result = find_hotspots(grid, assign(grid, x, y))
     centre = np.argmin(np.hypot(grid.x - (X0 + 1000), grid.y - (Y0 + 2000)))
     assert result.classes[centre] == 3
     far = np.hypot(grid.x - (X0 + 1000), grid.y - (Y0 + 2000)) > 600
@@ -217,7 +217,7 @@ def test_planted_points_make_a_99_percent_hot_spot() -> None:
 def test_geojson_in_lon_lat_with_swedish_labels() -> None:
     grid = grid_cells((X0, Y0, X0 + 2000.0, Y0 + 2000.0), cell_m=100.0)
     counts = planted(len(grid), seed=7)
-    result = hot_spots(grid, counts)
+    result = find_hotspots(grid, counts)
     everything = hotspots_geojson(grid, counts, result.z, result.p, result.q, result.classes)
     assert len(everything["features"]) == len(grid)
     significant = hotspots_geojson(
