@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, sync_playwright
 
 from geo.db.accounts import add_user
+from tests.browser import launch
 
 PASSWORD = "correct horse battery"
 
@@ -43,3 +45,12 @@ def auth(client: TestClient, conn: psycopg.Connection) -> Callable[[str], dict[s
     """Bearer headers of a user of a role, ``e-{role}@example.org`` of the organisation
     "Polisen"."""
     return _role_headers(client, conn, prefix="e", organisation="Polisen")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, for one test module."""
+    with sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()

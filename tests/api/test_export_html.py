@@ -8,7 +8,6 @@ import html
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,24 +15,15 @@ from typing import Any
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from shapely.geometry import shape
 
 from geo.db import connection
 from geo.db.accounts import add_user
-from tests.browser import launch
 
 PASSWORD = "correct horse battery"
 XSS = "<img src=x onerror=alert(1)>"
 CANARY = "Kanarie Karlsson 070-765 43 21"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 def _headers(client: TestClient, conn: psycopg.Connection, role: str) -> dict[str, str]:
