@@ -39,10 +39,7 @@ def walks_import(settings: AppSettings, path: Path, area: str | None) -> None:
     with connection.connect(connection.database_url(settings.db), autocommit=True) as conn:
         migrate.migrate(conn)
         slug = area or settings.default_area
-        areas.area_id(conn, slug)
-        zone = conn.execute("SELECT time_zone FROM areas WHERE slug = %s", (slug,)).fetchone()
-        assert zone is not None
-        read = read_walk_log(text, now=datetime.now(UTC), time_zone=str(zone[0]))
+        read = read_walk_log(text, now=datetime.now(UTC), time_zone=areas.time_zone(conn, slug))
         stored = import_walk_log(conn, read.taken, area=slug)
     refused = sorted([*read.refused, *stored.refused], key=lambda r: r.line)
     taken = len(read.taken) - len(stored.refused)

@@ -120,3 +120,21 @@ def test_the_check_finds_a_forbidden_import(path: str, source: str) -> None:
 )
 def test_the_check_allows_what_the_layers_allow(path: str, source: str) -> None:
     assert violations(path, source) == []
+
+
+# The GeoPackage writer fills its ``layer_styles`` table through sqlite3: a file, not PostGIS.
+SQL_OUTSIDE_DB_ALLOWED = {"maps/export.py"}
+
+
+def test_every_sql_statement_lives_in_the_database_package() -> None:
+    runs_sql = [
+        path
+        for path in MODULES
+        if not path.startswith("geo/db/")
+        and path not in SQL_OUTSIDE_DB_ALLOWED
+        and any(
+            call in (REPO / path).read_text(encoding="utf-8")
+            for call in (".execute(", ".executemany(", ".cursor(", "cur.copy(")
+        )
+    ]
+    assert runs_sql == []

@@ -103,6 +103,14 @@ _ZONE_FEATURE = feature_sql(
 )
 
 
+def time_zone(conn: psycopg.Connection, slug: str) -> str:
+    """The area's wall-clock time zone (``Europe/Stockholm``, say); `NotFound` if unknown."""
+    row = conn.execute("SELECT time_zone FROM areas WHERE slug = %s", (slug,)).fetchone()
+    if row is None:
+        raise NotFound(f"no area with slug {slug!r}; GET /api/v1/areas lists the areas")
+    return str(row[0])
+
+
 def zones_geojson(
     conn: psycopg.Connection, *, bbox: BBox | None = None, area: str | None = None
 ) -> str:
