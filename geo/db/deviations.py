@@ -14,7 +14,7 @@ import functools
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -37,12 +37,17 @@ from geo.errors import (
     LonLatSwapped,
     NotFound,
     UnknownCategory,
+    WalkNotOngoing,
 )
 from geo.geometry import BBox
 from geo.inputs import DeviationReport, body_digest
 from geo.privacy import Deviations
 
 NEAR_AREA_M = 2000
+WALK_AFTER_END = timedelta(hours=1)
+"""How long after a walk's end a report observed then may still carry its ``walk_id``."""
+WALK_BEFORE_START = timedelta(minutes=10)
+"""How long before a walk's start (a phone's clock a little off) a report may carry it."""
 MAX_LIMIT = 5000
 DEFAULT_LIMIT = 1000
 STATUSES = ("new", "confirmed", "dismissed")
@@ -88,8 +93,14 @@ def _near_area(conn: psycopg.Connection, lon: float, lat: float) -> int | None:
     return int(row[0]) if row else None
 
 
-def check_report(conn: psycopg.Connection, report: DeviationReport) -> int:
-    """Checks that need the database; returns the id of the report's area."""
+def check_report(
+    conn: psycopg.Connection, report: DeviationReport, *, organisation_id: int | None = None
+) -> int:
+    """Checks that need the database; returns the id of the report's area.
+
+    A report with ``walk_id`` is made during that walk: it must exist, be of the reporter's
+    organisation (``organisation_id``) and be under way, or have ended within the hour.
+    """
     props = report.properties
     # One round trip for the usual case: the category is known and the point lies inside an
     # area (a point-in-polygon test through the GiST index).
@@ -125,9 +136,52 @@ def check_report(conn: psycopg.Connection, report: DeviationReport) -> int:
             field="geometry",
         )
     if props.walk_id is not None:
-        if not conn.execute("SELECT 1 FROM walks WHERE id = %s", (props.walk_id,)).fetchone():
-            raise InvalidInput(f"no walk {props.walk_id}", field="properties.walk_id")
+        _check_walk(conn, props.walk_id, organisation_id, props.observed_at)
     return int(area)
+
+
+def _check_walk(
+    conn: psycopg.Connection,
+    walk_id: uuid.UUID,
+    organisation_id: int | None,
+    observed_at: datetime,
+) -> None:
+    """A report carries a walk only if it was observed during that walk of the reporter's club:
+    from its start (`WALK_BEFORE_START` earlier, for a phone's clock) to `WALK_AFTER_END` after
+    its end (now, while it is under way).
+
+    The rule looks at the report's own time, not the time it arrives, so a report that waited
+    in a phone's queue for hours is still taken when it is sent at last (and a retry of it is
+    answered as before: it is never refused for being late).
+    """
+    row = conn.execute(
+        """
+        SELECT organisation_id,
+               started_at IS NOT NULL AND status <> 'cancelled'
+               AND %(observed)s >= started_at - %(before)s
+               AND %(observed)s <= coalesce(ended_at, now()) + %(after)s
+        FROM walks WHERE id = %(walk)s
+        """,
+        {
+            "observed": observed_at,
+            "before": WALK_BEFORE_START,
+            "after": WALK_AFTER_END,
+            "walk": walk_id,
+        },
+    ).fetchone()
+    if row is None:
+        raise InvalidInput(f"no walk {walk_id}", field="properties.walk_id")
+    if organisation_id is not None and row[0] != organisation_id:
+        raise WalkNotOngoing(
+            f"walk {walk_id} is another organisation's: report during your own club's walk",
+            field="properties.walk_id",
+        )
+    if not row[1]:
+        raise WalkNotOngoing(
+            f"walk {walk_id} was not under way when this was observed: a report carries a walk "
+            "only from its start to an hour after its end",
+            field="properties.walk_id",
+        )
 
 
 def insert_report(
@@ -143,7 +197,7 @@ def insert_report(
     The report's own UUID is its key (`geo.db.idempotent`): the same id with the same content
     returns the stored report; with other content, or from another reporter, it is a conflict.
     """
-    area_id = check_report(conn, report)
+    area_id = check_report(conn, report, organisation_id=organisation_id)
     props = report.properties
     report_id, created = create_once(
         conn,

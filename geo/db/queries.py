@@ -19,7 +19,6 @@ GEOJSON_DECIMALS = 6
 """Decimals of every coordinate the API writes: 6 decimals of a degree are ≈ 0.1 m."""
 
 SqlExpr = str | sql.Composable
-_SQL_NAME = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
 """A SQL expression of the query's own text (a constant, never user input), or a composable."""
 
 _PROPERTY_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -32,6 +31,18 @@ def _inline(value: SqlExpr) -> tuple[str, list[sql.Composable]]:
     if isinstance(value, str):
         return value.replace("{", "{{").replace("}", "}}"), []
     return "{}", [value]
+
+
+def geometry_json(geometry: str) -> sql.Composed:
+    """A geometry expression (the query's own text) as GeoJSON ``json`` with `GEOJSON_DECIMALS`
+    decimals: for a geometry that is a field of an object rather than a Feature's.
+
+    >>> print(geometry_json("w.meeting_point").as_string(None))
+    ST_AsGeoJSON(w.meeting_point, 6)::json
+    """
+    return sql.SQL("ST_AsGeoJSON({}, {})::json").format(
+        sql.SQL(geometry), sql.Literal(GEOJSON_DECIMALS)
+    )
 
 
 def feature_sql(
@@ -87,17 +98,6 @@ def feature_sql(
     )
     parts = [*id_parts, *geom_parts, *prop_parts]  # in the template's order
     return sql.SQL(template).format(*parts)
-
-
-def geometry_json(expr: str) -> sql.SQL:
-    """A geometry as a GeoJSON geometry (json) at the API's one precision, outside a Feature.
-
-    >>> print(geometry_json("w.meeting_point").as_string(None))
-    ST_AsGeoJSON(w.meeting_point, 6)::json
-    """
-    if not _SQL_NAME.match(expr):
-        raise ValueError(f"a column expression like a.geom is needed; got {expr!r}")
-    return sql.SQL(f"ST_AsGeoJSON({expr}, {GEOJSON_DECIMALS})::json")  # noqa: S608 (checked)
 
 
 def bbox_condition(column: str, bbox: BBox | None) -> tuple[sql.Composable, list[Any]]:
