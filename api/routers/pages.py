@@ -88,6 +88,24 @@ EXPORT_PROFILES_SV = (
     ("detail", "Detalj (planerare): enskilda rapporter utan rapportör"),
 )
 
+# The report back's choices (geo.walks.ReportIn) in the form's order.
+MOODS_SV = (("calm", "lugnt"), ("mixed", "blandat"), ("unsettled", "oroligt"))
+REPORT_CONTACTS_SV = (
+    ("field_workers", "fältassistenter"),
+    ("police", "polis"),
+    ("ambulance", "ambulans"),
+    ("parents", "föräldrar"),
+    ("school", "skola"),
+)
+WALK_STATUSES_SV = (
+    ("planned", "planerad"),
+    ("ongoing", "pågår"),
+    ("reported", "återrapporterad"),
+    ("approved", "godkänd"),
+    ("rejected", "avslagen"),
+    ("cancelled", "inställd"),
+)
+
 _templates = Environment(
     loader=FileSystemLoader(TEMPLATES_DIR),
     autoescape=True,
@@ -241,6 +259,8 @@ def _map_page(template: str, config: dict[str, Any], *, title: str, banner: str)
         export_formats=EXPORT_FORMATS_SV,
         export_profiles=EXPORT_PROFILES_SV,
         can_plan=config["can_plan"],
+        moods=MOODS_SV,
+        report_contacts=REPORT_CONTACTS_SV,
         area_options=[
             (a["slug"], a["name"] + ("" if a["network"] else " (inget gatunät)"))
             for a in config.get("areas", ())
@@ -291,6 +311,9 @@ def situation_map(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) -
         ),
         "can_report": user.can(Capability.REPORT),
         "can_analyse": user.can(Capability.ANALYSE),
+        # "Min vandring ikväll" and the sign-up list: the club's walkers (staff plan walks on
+        # /plan/walks instead).
+        "walks": user.can(Capability.REPORT) and not user.can(Capability.DRAW),
         # Tonight's routes (a few lines) travel with the page, so that the map the service
         # worker keeps for a night without network still shows them.
         "routes": (

@@ -39,6 +39,16 @@ const ERRORS_SV = {
   unsupported_media_type() { return "Fel format på det som skickades."; },
   unauthorized() { return "Logga in igen."; },
   too_many_attempts() { return "För många försök: vänta en stund och försök igen."; },
+  // The walks (issue "Walks").
+  report_exists() {
+    return "Passet är redan återrapporterat. Den som rapporterade kan rätta rapporten.";
+  },
+  stale_version() { return "Någon annan har ändrat under tiden: ladda om sidan och försök igen."; },
+  walk_cancelled() { return "Passet är inställt."; },
+  not_in_club() { return "Passet hör till en annan förening."; },
+  walk_ended() { return "Passet har redan slutat."; },
+  too_early() { return "Vandringen kan startas tidigast en timme före samlingen."; },
+  forbidden() { return "Du har inte behörighet att göra det."; },
 };
 
 /** The message of an API error body, in Swedish where the error has a code we know; the API's
