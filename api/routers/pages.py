@@ -292,6 +292,38 @@ def planners_map(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) ->
     return page_response(page, tile_url=settings.tile_url or None)
 
 
+@router.get("/plan/walks")
+def walks_page(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) -> Response:
+    """The planners' walks page: the week and the season as a list and a calendar, filtered by
+    club, area and status; each walk with its sign-ups, report and track against its planned
+    route; walks short of walkers and walks not reported flagged."""
+    if user is None:
+        return RedirectResponse("/login?next=/plan/walks", status_code=303)
+    if not user.can(Capability.DRAW):
+        page = _message_page(
+            "Passen är till för planerare",
+            "Ditt konto har inte behörighet att planera pass. Dina egna pass finns på startsidan.",
+        )
+        return page_response(page, tile_url=None, status_code=403)
+    config = {
+        **_map_config(conn, settings, user),
+        "mode": "walks",
+        "layers": _layers(("areas",)),
+        "statuses": dict(WALK_STATUSES_SV),
+        "moods": dict(MOODS_SV),
+        "contacts": dict(REPORT_CONTACTS_SV),
+    }
+    page = render(
+        "walks.html",
+        title="Nattvandring – pass",
+        who=f"{user.email} ({ROLES_SV.get(user.role, user.role)})",
+        config=config,
+        statuses=WALK_STATUSES_SV,
+        area_options=[(r[0], r[1]) for r in areas.areas_with_network(conn)],
+    )
+    return page_response(page, tile_url=settings.tile_url or None)
+
+
 @router.get("/")
 def situation_map(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) -> Response:
     """The situation map (lägesbild): areas, zones, places, recent deviations, tonight's routes
