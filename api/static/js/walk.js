@@ -100,7 +100,7 @@ export function addWalkTonight(map, config) {
     const w = state.walk;
     if (!w || w.status !== "ongoing") { line.textContent = ""; return; }
     const waiting = readQueue(localStorage, trackKey(userId, w.id)).length;
-    line.textContent = "Spåret spelas in: " + state.points + " punkter" +
+    line.textContent = "Spåret spelas in: " + state.points + (state.points === 1 ? " punkt" : " punkter") +
       (waiting ? ", " + waiting + " väntar på nätet" : ", alla skickade");
     document.body.setAttribute("data-track-waiting", String(waiting));
   }
