@@ -43,7 +43,7 @@ function telLink(label, number) {
 function localInput(d) {
   const pad = (n) => String(n).padStart(2, "0");
   return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" +
-    pad(d.getHours()) + ":" + pad(d.getMinutes());
+    pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
 }
 
 /**
