@@ -20,9 +20,12 @@ from api.routers import (
     exports,
     health,
     layers,
+    me,
     pages,
     route_plans,
+    walk_reports,
     walk_routes,
+    walks,
 )
 from api.settings import AppSettings
 from geo.db import connection, migrate
@@ -76,6 +79,9 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     app.include_router(analysis.router)
     app.include_router(walk_routes.router)
     app.include_router(route_plans.router)
+    app.include_router(walks.router)
+    app.include_router(walk_reports.router)
+    app.include_router(me.router)
     app.include_router(exports.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -29,7 +29,7 @@ def walks_import(settings: AppSettings, path: Path, area: str | None) -> None:
     from datetime import UTC, datetime
 
     from geo.db import areas
-    from geo.db.walks import import_walk_log
+    from geo.db.walk_schedule import import_walk_log
     from geo.walks import read_walk_log
 
     try:
@@ -74,7 +74,7 @@ def areas_set_contacts(
     emergency: str | None,
 ) -> None:
     """Set the numbers walkers of the area call during a walk (shown as tel: links)."""
-    from geo.db.walks import set_area_contacts
+    from geo.db.walk_views import set_area_contacts
 
     with connection.connect(connection.database_url(settings.db), autocommit=True) as conn:
         migrate.migrate(conn)

@@ -3,8 +3,9 @@
 422 bodies have FastAPI's own shape (``{"detail": [{"loc", "msg", "type", "ctx"}]}``), both for
 what pydantic refuses in a body model and for our own `InvalidInput` errors, so a client sees one
 format for every validation error; ``type`` is the error's code (``value_error``,
-``lonlat_swapped``, ``not_near_network``…) and ``ctx`` its figures. Other errors are
-``{"detail": "message"}``, with ``"code"`` when the error has one.
+``lonlat_swapped``, ``not_near_network``, ``walk_not_ongoing``…) and ``ctx`` its figures.
+Other errors are ``{"detail": "message"}``, with ``"code"`` when the error has one (``key_reused``,
+``report_exists``, ``walk_cancelled``, ``not_your_club``…).
 
 Errors below the API name a field only (``properties.category``, ``bbox``); whether that field
 came in the body, the query, a header or the path is decided here, from the parameters the
@@ -109,6 +110,11 @@ def _validation_failed(request: Request, exc: Exception) -> JSONResponse:
             )
         if ctx:
             item["ctx"] = {k: _plain(v) for k, v in ctx.items()}
+            # A rule across a body's fields names the field to fix in ``ctx.field``
+            # (`geo.inputs.walks`): the location ends there.
+            named = ctx.get("field")
+            if isinstance(named, str) and item["loc"] == ["body"]:
+                item["loc"] = ["body", *named.split(".")]
         items.append(item)
     return JSONResponse(status_code=422, content={"detail": items})
 

@@ -31,7 +31,7 @@ from geo.analysis import (
     hot_spot_map,
 )
 from geo.capabilities import Capability
-from geo.db import areas, audit, categories, deviations, streets, walk_routes, walks
+from geo.db import areas, audit, categories, deviations, streets, walk_routes, walk_tracks
 from geo.db.accounts import User
 from geo.errors import Forbidden, InvalidParameter
 from geo.geometry import DEFAULT_TIME_ZONE
@@ -213,7 +213,7 @@ def _layers(
         out.append(
             ml.detail_layer(rows, include_descriptions=req.include_descriptions, categories=styles)
         )
-    tracks = walks.walked_tracks(conn, area=req.area, since=req.start, until=req.end)
+    tracks = walk_tracks.walked_tracks(conn, area=req.area, since=req.start, until=req.end)
     if tracks["features"]:
         out.append(ml.tracks_layer(tracks))
     return out, meta

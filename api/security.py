@@ -73,6 +73,21 @@ def require(*capabilities: Capability) -> Callable[[User], Awaitable[User]]:
     return check
 
 
+def require_any(*capabilities: Capability) -> Callable[[User], Awaitable[User]]:
+    """A dependency that lets through signed-in users with at least one of ``capabilities``
+    (a walk's track: a walker of the club or a planner)."""
+
+    async def check(user: Annotated[User, Depends(require_user)]) -> User:
+        if not any(c in user.capabilities for c in capabilities):
+            raise Forbidden(
+                f"this needs one of the capabilities {describe(capabilities)}, which your "
+                f"account ({user.role}) does not have"
+            )
+        return user
+
+    return check
+
+
 OptionalUserDep = Annotated[User | None, Depends(current_user)]
 UserDep = Annotated[User, Depends(require_user)]
 """Any signed-in user (shared layers: areas, zones, places, walk routes)."""
@@ -88,3 +103,15 @@ ExporterDep = Annotated[User, Depends(require(Capability.EXPORT_PARTNER))]
 """The meeting export; the detail profile also needs ``EXPORT_DETAIL`` (`api.meeting.check`)."""
 AuditReaderDep = Annotated[User, Depends(require(Capability.READ_AUDIT))]
 AdminDep = Annotated[User, Depends(require(Capability.ADMINISTER))]
+WalkPlannerDep = Annotated[User, Depends(require(Capability.SCHEDULE_WALKS))]
+"""Create, change and cancel walks; flags and plan vs walked."""
+WalkerDep = Annotated[User, Depends(require(Capability.TAKE_PART))]
+"""Sign up, start, end, record and report back the walks of one's own club."""
+WalkReaderDep = Annotated[User, Depends(require(Capability.READ_WALKS))]
+"""Single walks: never partners."""
+WalkCountsDep = Annotated[User, Depends(require(Capability.READ_WALK_COUNTS))]
+"""The walk list: partners get the counts per status only."""
+WalkTrackDep = Annotated[
+    User, Depends(require_any(Capability.TAKE_PART, Capability.SCHEDULE_WALKS))
+]
+"""Upload a walk's track: a walker of the club or a planner."""

@@ -48,6 +48,14 @@ class Capability(enum.StrEnum):
     """Read the audit trail."""
     APPROVE_WALK = "approve_walk"
     """Approve a walk report (the unit an agreement pays for)."""
+    SCHEDULE_WALKS = "schedule_walks"
+    """Create, change and cancel walks and series; see every walk's sign-ups, tracks and flags."""
+    TAKE_PART = "take_part"
+    """Sign up for, start, end, record and report back the walks of one's own club."""
+    READ_WALKS = "read_walks"
+    """Read single walks (when, where, who leads; sign-ups by name within the club only)."""
+    READ_WALK_COUNTS = "read_walk_counts"
+    """Read how many walks there are per status (what partners see of the schedule)."""
     ADMINISTER = "administer"
     """Accounts, organisations, agreements and categories."""
 
@@ -69,6 +77,9 @@ _STAFF = frozenset(
         C.EXPORT_PARTNER,
         C.READ_AUDIT,
         C.APPROVE_WALK,
+        C.SCHEDULE_WALKS,
+        C.READ_WALKS,
+        C.READ_WALK_COUNTS,
     }
 )
 
@@ -78,10 +89,20 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     # Walkers report and read the situation map; descriptions of their own organisation only,
     # never who reported (DESIGN.md decision 9).
     "walker": frozenset(
-        {C.REPORT, C.READ_REPORTS, C.SEE_OWN_DESCRIPTIONS, C.ANALYSE, C.PLAN_ROUTES}
+        {
+            C.REPORT,
+            C.READ_REPORTS,
+            C.SEE_OWN_DESCRIPTIONS,
+            C.ANALYSE,
+            C.PLAN_ROUTES,
+            C.TAKE_PART,
+            C.READ_WALKS,
+            C.READ_WALK_COUNTS,
+        }
     ),
     # Partners (police, property owners) read aggregates only (DESIGN.md decision 8).
-    "partner": frozenset({C.READ_AGGREGATES, C.EXPORT_PARTNER}),
+    # Of walks, partners see only how many there are (no times, places or names).
+    "partner": frozenset({C.READ_AGGREGATES, C.EXPORT_PARTNER, C.READ_WALK_COUNTS}),
 }
 del C
 

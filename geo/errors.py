@@ -98,3 +98,27 @@ class UnsupportedMediaType(NattvandringError):
     """A request body in a format the operation does not read (form data sent for JSON, say)."""
 
     code = "unsupported_media_type"
+
+
+class NotYourClub(Forbidden):
+    """A walker acting on a walk of another club (sign-up, start, track, report)."""
+
+    code = "not_your_club"
+
+
+class WalkCancelled(Conflict):
+    """A cancelled walk takes no report, track or start."""
+
+    code = "walk_cancelled"
+
+
+class ReportExists(Conflict):
+    """A second report back for a walk that has one (correct it with a PATCH instead)."""
+
+    code = "report_exists"
+
+
+class WalkNotOngoing(InvalidInput):
+    """A deviation names a walk that is not under way (or of another club)."""
+
+    code = "walk_not_ongoing"

@@ -1,7 +1,7 @@
 """A walk's recorded track: cleaning the phone's positions, the track as a MultiLineString,
 reading an uploaded GPX or GeoJSON track, and the planned route against the walked one.
 
-Pure computation on `geo.walks.TrackPoint`s (WGS 84 lon/lat, UTC times); distances in the
+Pure computation on `geo.inputs.walks.TrackPoint`s (WGS 84 lon/lat, UTC times); distances in the
 area's metric CRS (SWEREF 99 TM by default), never in degrees.
 """
 
@@ -21,7 +21,7 @@ import shapely
 from shapely import LineString, MultiLineString, Point
 
 from geo.geometry import SWEREF99TM, WGS84, to_metric, transformer
-from geo.walks import TrackPoint
+from geo.inputs.walks import TrackPoint
 from routes.errors import InvalidGpx
 from routes.gpx import MAX_GPX_BYTES, MAX_POINTS, parse_gpx
 
@@ -321,3 +321,23 @@ def plan_vs_walked(
         near = corridor is not None and bool(shapely.intersects(corridor, point))
         (passed if near else missed).append(name)
     return PlanVsWalked(walked_m, planned_m, share, passed, missed)
+
+
+def track_to_gpx(name: str, lines: Sequence[Sequence[Sequence[float]]]) -> str:
+    """A walked track (the coordinates of a MultiLineString) as GPX 1.1: one track, a segment
+    per part of the line.
+
+    >>> "<trkseg>" in track_to_gpx("Pass", [[(18.0, 59.28), (18.001, 59.28)]])
+    True
+    """
+    gpx = gpxpy.gpx.GPX()
+    gpx.creator = "nattvandring"
+    gpx.name = name
+    track = gpxpy.gpx.GPXTrack(name=name)
+    for line in lines:
+        segment = gpxpy.gpx.GPXTrackSegment()
+        for lon, lat, *_ in line:
+            segment.points.append(gpxpy.gpx.GPXTrackPoint(round(lat, 7), round(lon, 7)))
+        track.segments.append(segment)
+    gpx.tracks.append(track)
+    return gpx.to_xml(version="1.1")

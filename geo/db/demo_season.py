@@ -27,11 +27,11 @@ import psycopg
 import shapely
 from shapely import LineString
 
-from geo.db import walks
+from geo.db import walk_schedule, walk_views
 from geo.db.demo import DEMO_FILE, LoadReport
 from geo.geometry import SWEREF99TM, to_metric, to_wgs84
+from geo.inputs.walks import WalkIn
 from geo.synthetic import SYNTHETIC_NAMESPACE, SYNTHETIC_PREFIX
-from geo.walks import WalkIn
 
 logger = logging.getLogger(__name__)
 
@@ -213,7 +213,7 @@ def _load(
     for organisation, day, tonight in _season_dates(spec, now, zone):
         start = _local(day, start_t, zone)
         end = _local(day + timedelta(days=1) if end_t <= start_t else day, end_t, zone)
-        if tonight and start - now > walks.TONIGHT:
+        if tonight and start - now > walk_views.TONIGHT:
             # Loaded in the small hours: tonight's walk is in an hour, not at 21:00.
             start = now.replace(minute=0) + timedelta(hours=1)
             end = start + timedelta(hours=4)
@@ -228,7 +228,7 @@ def _load(
             leader_id=int(walker[0]) if tonight and walker else None,
             notes=f"{SYNTHETIC_PREFIX} demopass",
         )
-        walks.create_walk(conn, walk, user_id=None, synthetic=True)
+        walk_schedule.create_walk(conn, walk, user_id=None, synthetic=True)
         report.add("walks", 1)
         guests = int(rng.integers(spec["guests"][0], spec["guests"][1] + 1))
         conn.execute("UPDATE walks SET guests = %s WHERE id = %s", (guests, walk.id))

@@ -33,6 +33,18 @@ def _inline(value: SqlExpr) -> tuple[str, list[sql.Composable]]:
     return "{}", [value]
 
 
+def geometry_json(geometry: str) -> sql.Composed:
+    """A geometry expression (the query's own text) as GeoJSON ``json`` with `GEOJSON_DECIMALS`
+    decimals: for a geometry that is a field of an object rather than a Feature's.
+
+    >>> print(geometry_json("w.meeting_point").as_string(None))
+    ST_AsGeoJSON(w.meeting_point, 6)::json
+    """
+    return sql.SQL("ST_AsGeoJSON({}, {})::json").format(
+        sql.SQL(geometry), sql.Literal(GEOJSON_DECIMALS)
+    )
+
+
 def feature_sql(
     *,
     geometry: SqlExpr,

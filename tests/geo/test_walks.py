@@ -11,17 +11,8 @@ import pytest
 
 from geo.errors import InvalidInput
 from geo.inputs import body_digest
-from geo.walks import (
-    ReportIn,
-    SeriesIn,
-    TrackBatch,
-    WalkIn,
-    WalkPatch,
-    expand_series,
-    parse,
-    period_bounds,
-    read_walk_log,
-)
+from geo.inputs.walks import ReportIn, SeriesIn, TrackBatch, WalkIn, WalkPatch, parse
+from geo.walks import expand_series, period_bounds, read_walk_log
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)

@@ -9,7 +9,7 @@ import pytest
 from shapely import LineString, MultiLineString
 
 from geo.geometry import to_metric
-from geo.walks import TrackPoint
+from geo.inputs.walks import TrackPoint
 from routes.errors import InvalidGpx
 from routes.gpx import MAX_GPX_BYTES
 from routes.tracks import build_track, clean_track, plan_vs_walked, read_track_upload

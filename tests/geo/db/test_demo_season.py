@@ -10,7 +10,7 @@ import psycopg
 import pytest
 import shapely
 
-from geo.db import walks
+from geo.db import walk_tracks, walk_views
 from geo.db.accounts import add_demo_users
 from geo.db.demo_season import load_demo_season
 from geo.db.walks import Actor
@@ -77,19 +77,21 @@ def test_past_walks_are_reported_synthetically_with_tracks_on_real_streets(
         """
     ).fetchone()
     assert off == (0,)
-    tracks = walks.walked_tracks(conn, area="solberga", since=NOW - timedelta(weeks=9), until=NOW)
+    tracks = walk_tracks.walked_tracks(
+        conn, area="solberga", since=NOW - timedelta(weeks=9), until=NOW
+    )
     assert len(tracks["features"]) == season["walk_reports"]
     # Meeting export's layer: the walkers of each walk and the route's name.
     props = tracks["features"][0]["properties"]
     assert props["walkers"] >= 3 and props["route"].endswith("(syntetisk)")
     # The planners' flag: one walk of the past was not reported.
-    assert len(walks.unreported(conn, now=NOW)) == 1
+    assert len(walk_views.unreported(conn, now=NOW)) == 1
 
 
 def test_the_demo_walker_has_a_walk_tonight(
     conn: psycopg.Connection, season: dict[str, int]
 ) -> None:
-    tonight = walks.my_walk_tonight(conn, demo_walker(conn), now=NOW)
+    tonight = walk_views.my_walk_tonight(conn, demo_walker(conn), now=NOW)
     assert tonight is not None
     start = datetime.fromisoformat(tonight["planned_start"]).astimezone(STOCKHOLM)
     assert start.date() == NOW.date() and start.hour == 21
@@ -109,7 +111,7 @@ def test_a_second_load_changes_nothing_and_refresh_regenerates(
     later = NOW + timedelta(days=10)
     refreshed = load_demo_season(conn, DATA_DIR, now=later, refresh=True).changed
     assert refreshed["walks_removed"] == season["walks"]
-    assert walks.my_walk_tonight(conn, demo_walker(conn), now=later) is not None
+    assert walk_views.my_walk_tonight(conn, demo_walker(conn), now=later) is not None
 
 
 def test_loaded_in_the_small_hours_the_walk_is_soon(conn: psycopg.Connection) -> None:
@@ -117,7 +119,7 @@ def test_loaded_in_the_small_hours_the_walk_is_soon(conn: psycopg.Connection) ->
     add_demo_users(conn)
     early = datetime(2026, 12, 2, 3, 30, tzinfo=UTC)  # 04:30 in Stockholm
     load_demo_season(conn, DATA_DIR, now=early)
-    tonight = walks.my_walk_tonight(conn, demo_walker(conn), now=early)
+    tonight = walk_views.my_walk_tonight(conn, demo_walker(conn), now=early)
     assert tonight is not None
     assert datetime.fromisoformat(tonight["planned_start"]) - early <= timedelta(hours=1)
 
@@ -127,7 +129,7 @@ def test_plan_vs_walked_of_a_demo_walk(conn: psycopg.Connection, season: dict[st
         "SELECT id FROM walks WHERE status = 'reported' ORDER BY planned_start LIMIT 1"
     ).fetchone()
     assert row is not None
-    inputs = walks.plan_inputs(conn, row[0])
+    inputs = walk_tracks.plan_inputs(conn, row[0])
     assert inputs["epsg"] == 3006 and inputs["stops"] == []
     result = plan_vs_walked(
         shapely.from_wkb(inputs["track_wkb"]),

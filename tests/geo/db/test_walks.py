@@ -10,11 +10,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from geo.db import walks
+from geo.db import walk_reports, walk_schedule, walk_tracks, walk_views, walks
 from geo.db.accounts import add_user
 from geo.db.walks import Actor
 from geo.errors import Conflict, Forbidden, InvalidGeometry, InvalidInput, NotFound
-from geo.walks import ReportIn, SeriesIn, TrackPoint, WalkIn, WalkPatch, parse
+from geo.inputs.walks import ReportIn, SeriesIn, TrackPoint, WalkIn, WalkPatch, parse
 from routes.tracks import build_track, clean_track, read_track_upload
 
 STATION = (18.010451, 59.278549)
@@ -53,7 +53,7 @@ def people(conn: psycopg.Connection) -> dict[str, Actor]:
 
 
 def create(conn: psycopg.Connection, **overrides: Any) -> dict[str, Any]:
-    walk, new = walks.create_walk(conn, parse(WalkIn, walk_body(**overrides)), user_id=None)
+    walk, new = walk_schedule.create_walk(conn, parse(WalkIn, walk_body(**overrides)), user_id=None)
     assert new
     return walk
 
@@ -69,17 +69,17 @@ def count(conn: psycopg.Connection, table: str) -> int:
 
 def test_create_is_idempotent_by_id(conn: psycopg.Connection) -> None:
     body = walk_body()
-    first, new = walks.create_walk(conn, parse(WalkIn, body), user_id=None)
+    first, new = walk_schedule.create_walk(conn, parse(WalkIn, body), user_id=None)
     assert new
     assert first["organisation"]["name"] == "Älvsjö AIK"
     assert first["area"] == "solberga"
     assert first["status"] == "planned"
     assert first["walkers_needed"] == 6
     assert first["meeting_point"]["coordinates"] == list(STATION)
-    again, new = walks.create_walk(conn, parse(WalkIn, body), user_id=None)
+    again, new = walk_schedule.create_walk(conn, parse(WalkIn, body), user_id=None)
     assert not new and again["id"] == first["id"]
     with pytest.raises(Conflict, match="different walk"):
-        walks.create_walk(conn, parse(WalkIn, {**body, "notes": "annat"}), user_id=None)
+        walk_schedule.create_walk(conn, parse(WalkIn, {**body, "notes": "annat"}), user_id=None)
     assert count(conn, "walks") == 1
 
 
@@ -101,7 +101,7 @@ def test_meeting_place_by_id(conn: psycopg.Connection) -> None:
     assert place is not None
     body = walk_body(meeting_place=place[0])
     del body["meeting_point"]
-    walk, _ = walks.create_walk(conn, parse(WalkIn, body), user_id=None)
+    walk, _ = walk_schedule.create_walk(conn, parse(WalkIn, body), user_id=None)
     assert walk["meeting_place"] == {"id": place[0], "name": "Älvsjö station"}
     assert walk["meeting_point"]["type"] == "Point"
 
@@ -131,7 +131,7 @@ def test_bad_walks_are_refused_naming_the_field_and_store_nothing(
 ) -> None:
     body = {k: v for k, v in walk_body(**overrides).items() if v is not None}
     with pytest.raises(error) as info:
-        walks.create_walk(conn, parse(WalkIn, body), user_id=None)
+        walk_schedule.create_walk(conn, parse(WalkIn, body), user_id=None)
     assert getattr(info.value, "field", None) == field
     assert count(conn, "walks") == 0
 
@@ -139,7 +139,7 @@ def test_bad_walks_are_refused_naming_the_field_and_store_nothing(
 def test_swapped_meeting_point_says_so(conn: psycopg.Connection) -> None:
     body = walk_body(meeting_point={"type": "Point", "coordinates": [STATION[1], STATION[0]]})
     with pytest.raises(InvalidGeometry, match="swapped"):
-        walks.create_walk(conn, parse(WalkIn, body), user_id=None)
+        walk_schedule.create_walk(conn, parse(WalkIn, body), user_id=None)
 
 
 def test_leader_must_be_of_the_club(conn: psycopg.Connection, people: dict[str, Actor]) -> None:
@@ -199,7 +199,7 @@ def series_body(**overrides: Any) -> dict[str, Any]:
 
 def test_a_season_at_once_and_again_without_duplicates(conn: psycopg.Connection) -> None:
     series = parse(SeriesIn, series_body())
-    made, new = walks.create_series(conn, series, user_id=None)
+    made, new = walk_schedule.create_series(conn, series, user_id=None)
     # 2026-09-04 … 2026-12-19: 16 Fridays and 16 Saturdays, less the two skipped.
     assert new == len(made) == 30
     starts = [datetime.fromisoformat(w["planned_start"]) for w in made]
@@ -209,18 +209,18 @@ def test_a_season_at_once_and_again_without_duplicates(conn: psycopg.Connection)
     assert date(2026, 10, 30) not in {t.date() for t in local}
     # Summer time until 25 October, then winter time: the UTC hour moves, the local one not.
     assert starts[0].astimezone(UTC).hour == 19 and starts[-1].astimezone(UTC).hour == 20
-    again, new = walks.create_series(conn, series, user_id=None)
+    again, new = walk_schedule.create_series(conn, series, user_id=None)
     assert new == 0 and [w["id"] for w in again] == [w["id"] for w in made]
     assert count(conn, "walks") == 30
 
 
 def test_a_changed_series_stores_nothing(conn: psycopg.Connection) -> None:
     body = series_body(last_date="2026-09-30")
-    walks.create_series(conn, parse(SeriesIn, body), user_id=None)
+    walk_schedule.create_series(conn, parse(SeriesIn, body), user_id=None)
     before = count(conn, "walks")
     changed = parse(SeriesIn, {**body, "last_date": "2026-10-31", "start_time": "20:00"})
     with pytest.raises(Conflict):
-        walks.create_series(conn, changed, user_id=None)
+        walk_schedule.create_series(conn, changed, user_id=None)
     assert count(conn, "walks") == before
 
 
@@ -228,7 +228,9 @@ def test_a_changed_series_stores_nothing(conn: psycopg.Connection) -> None:
 
 
 def test_list_filters_and_counts_only(conn: psycopg.Connection) -> None:
-    walks.create_series(conn, parse(SeriesIn, series_body(last_date="2026-09-30")), user_id=None)
+    walk_schedule.create_series(
+        conn, parse(SeriesIn, series_body(last_date="2026-09-30")), user_id=None
+    )
     create(conn)
     every = walks.list_walks(conn)
     assert every["numberMatched"] == 9
@@ -272,15 +274,17 @@ def test_patch_checks_the_version(conn: psycopg.Connection) -> None:
     walk = create(conn)
     wid = uuid.UUID(walk["id"])
     later = (START + timedelta(hours=1)).isoformat()
-    patched = walks.patch_walk(
+    patched = walk_schedule.patch_walk(
         conn, wid, parse(WalkPatch, {"version": 1, "planned_start": later}), user_id=None
     )
     assert patched["version"] == 2
     assert datetime.fromisoformat(patched["planned_start"]) == START + timedelta(hours=1)
     with pytest.raises(Conflict, match="version 2"):
-        walks.patch_walk(conn, wid, parse(WalkPatch, {"version": 1, "notes": "x"}), user_id=None)
+        walk_schedule.patch_walk(
+            conn, wid, parse(WalkPatch, {"version": 1, "notes": "x"}), user_id=None
+        )
     with pytest.raises(InvalidInput) as info:
-        walks.patch_walk(
+        walk_schedule.patch_walk(
             conn,
             wid,
             parse(WalkPatch, {"version": 2, "planned_end": START.isoformat()}),
@@ -288,7 +292,7 @@ def test_patch_checks_the_version(conn: psycopg.Connection) -> None:
         )
     assert info.value.field == "planned_end"
     with pytest.raises(NotFound):
-        walks.patch_walk(
+        walk_schedule.patch_walk(
             conn, uuid.uuid4(), parse(WalkPatch, {"version": 1, "notes": "x"}), user_id=None
         )
 
@@ -299,17 +303,17 @@ def test_cancel_with_a_reason_then_no_report(
     walk = create(conn)
     wid = uuid.UUID(walk["id"])
     with pytest.raises(InvalidInput) as info:
-        walks.cancel_walk(conn, wid, "  ", user_id=None)
+        walk_schedule.cancel_walk(conn, wid, "  ", user_id=None)
     assert info.value.field == "cancel_reason"
-    cancelled = walks.cancel_walk(conn, wid, "Åskväder", user_id=people["planner"].user_id)
+    cancelled = walk_schedule.cancel_walk(conn, wid, "Åskväder", user_id=people["planner"].user_id)
     assert cancelled["status"] == "cancelled" and cancelled["cancel_reason"] == "Åskväder"
     with pytest.raises(Conflict, match="cancelled"):
-        walks.create_report(
+        walk_reports.create_report(
             conn, wid, report_in(), people["walker"], now=START + timedelta(hours=5)
         )
     assert count(conn, "walk_reports") == 0
     with pytest.raises(Conflict):
-        walks.cancel_walk(conn, wid, "igen", user_id=None)
+        walk_schedule.cancel_walk(conn, wid, "igen", user_id=None)
 
 
 # -- walkers --------------------------------------------------------------------------------------
@@ -356,10 +360,10 @@ def test_short_of_walkers_and_unreported(
     full = create(conn, walkers_needed=1)
     walks.sign_up(conn, uuid.UUID(full["id"]), people["walker"], now=NOW)
     create(conn, planned_start="2026-09-20T21:00+02:00", planned_end="2026-09-21T01:00+02:00")
-    short = walks.short_of_walkers(conn, now=NOW)
+    short = walk_views.short_of_walkers(conn, now=NOW)
     assert [w["id"] for w in short] == [soon["id"]]
-    assert walks.unreported(conn, now=START + timedelta(days=1)) == []
-    late = walks.unreported(conn, now=START + timedelta(days=2, hours=5))
+    assert walk_views.unreported(conn, now=START + timedelta(days=1)) == []
+    late = walk_views.unreported(conn, now=START + timedelta(days=2, hours=5))
     assert {w["id"] for w in late} == {soon["id"], full["id"]}
 
 
@@ -371,10 +375,10 @@ def test_my_walk_tonight(conn: psycopg.Connection, people: dict[str, Actor]) -> 
     assert route is not None
     walk = create(conn, route_id=route[0], leader_id=people["walker2"].user_id)
     wid = uuid.UUID(walk["id"])
-    assert walks.my_walk_tonight(conn, people["walker"], now=NOW) is None
+    assert walk_views.my_walk_tonight(conn, people["walker"], now=NOW) is None
     walks.sign_up(conn, wid, people["walker"], now=NOW)
-    walks.set_area_contacts(conn, "solberga", field_worker="08-508 250 00")
-    tonight = walks.my_walk_tonight(conn, people["walker"], now=NOW)
+    walk_views.set_area_contacts(conn, "solberga", field_worker="08-508 250 00")
+    tonight = walk_views.my_walk_tonight(conn, people["walker"], now=NOW)
     assert tonight is not None and tonight["id"] == walk["id"]
     assert tonight["route"]["name"] == "Stationsrundan"
     assert tonight["route_geometry"]["type"] == "LineString"
@@ -386,17 +390,21 @@ def test_my_walk_tonight(conn: psycopg.Connection, people: dict[str, Actor]) -> 
         "emergency": "112",
     }
     # The leader has it too; a walk more than 12 h away is not tonight's.
-    assert walks.my_walk_tonight(conn, people["walker2"], now=NOW) is not None
-    assert walks.my_walk_tonight(conn, people["walker"], now=START - timedelta(hours=13)) is None
+    assert walk_views.my_walk_tonight(conn, people["walker2"], now=NOW) is not None
+    assert (
+        walk_views.my_walk_tonight(conn, people["walker"], now=START - timedelta(hours=13)) is None
+    )
 
 
 def test_area_contacts_are_checked(conn: psycopg.Connection) -> None:
     with pytest.raises(InvalidInput) as info:
-        walks.set_area_contacts(conn, "solberga", police="ring polisen")
+        walk_views.set_area_contacts(conn, "solberga", police="ring polisen")
     assert info.value.field == "police"
     with pytest.raises(NotFound):
-        walks.set_area_contacts(conn, "ingenstans", police="114 14")
-    numbers = walks.set_area_contacts(conn, "solberga", emergency="112", field_worker="+46 8 1")
+        walk_views.set_area_contacts(conn, "ingenstans", police="114 14")
+    numbers = walk_views.set_area_contacts(
+        conn, "solberga", emergency="112", field_worker="+46 8 1"
+    )
     assert numbers == {"field_worker": "+46 8 1", "police": "114 14", "emergency": "112"}
 
 
@@ -444,7 +452,7 @@ def test_start_track_end_and_report(conn: psycopg.Connection, people: dict[str, 
             accuracy_m=80,
         ),
     ]
-    ctx = walks.track_context(conn, wid, people["walker"])
+    ctx = walk_tracks.track_context(conn, wid, people["walker"])
     cleaned = clean_track(
         [*points, *bad],
         window_start=ctx.window_start,
@@ -453,9 +461,9 @@ def test_start_track_end_and_report(conn: psycopg.Connection, people: dict[str, 
         epsg=ctx.epsg,
     )
     assert (cleaned.outside_time, cleaned.too_fast, cleaned.inaccurate) == (1, 1, 1)
-    assert walks.store_track(conn, wid, cleaned.kept, build_track(cleaned.kept)) == 10
+    assert walk_tracks.store_track(conn, wid, cleaned.kept, build_track(cleaned.kept)) == 10
     # The same batch again (a retry): nothing new.
-    ctx = walks.track_context(conn, wid, people["walker"])
+    ctx = walk_tracks.track_context(conn, wid, people["walker"])
     again = clean_track(
         points,
         window_start=ctx.window_start,
@@ -464,22 +472,22 @@ def test_start_track_end_and_report(conn: psycopg.Connection, people: dict[str, 
         epsg=ctx.epsg,
     )
     assert again.duplicates == 10
-    assert walks.store_track(conn, wid, again.kept, build_track(again.kept)) == 0
-    feature = walks.track_feature(conn, wid)
+    assert walk_tracks.store_track(conn, wid, again.kept, build_track(again.kept)) == 0
+    feature = walk_tracks.track_feature(conn, wid)
     assert feature["geometry"]["type"] == "MultiLineString"
     assert feature["properties"]["points"] == 10
     assert 350 < feature["properties"]["length_m"] < 450
 
     ended = walks.end_walk(conn, wid, people["walker"], now=START + timedelta(hours=4))
     assert ended["ended_at"] is not None
-    report, new = walks.create_report(
+    report, new = walk_reports.create_report(
         conn, wid, report_in(walkers_present=4), people["walker"], now=START + timedelta(hours=5)
     )
     assert new and report["short_of_walkers"] is True
     assert report["contacts"] == ["field_workers", "police"]
     walk = walks.get_walk(conn, wid)
     assert walk["status"] == "reported" and walk["walkers"] == 4
-    tracks = walks.walked_tracks(
+    tracks = walk_tracks.walked_tracks(
         conn, area="solberga", since=START - timedelta(days=1), until=START + timedelta(days=1)
     )
     assert len(tracks["features"]) == 1 and tracks["features"][0]["properties"]["walkers"] == 4
@@ -491,29 +499,31 @@ def test_report_idempotent_second_is_a_conflict_correct_by_the_reporter(
     wid = uuid.UUID(create(conn)["id"])
     after = START + timedelta(hours=5)
     with pytest.raises(Forbidden):
-        walks.create_report(conn, wid, report_in(), people["solan"], now=after)
+        walk_reports.create_report(conn, wid, report_in(), people["solan"], now=after)
     with pytest.raises(InvalidInput) as info:
-        walks.create_report(conn, wid, report_in(), people["walker"], now=NOW)
+        walk_reports.create_report(conn, wid, report_in(), people["walker"], now=NOW)
     assert info.value.field == "ended_at"
     assert count(conn, "walk_reports") == 0
     # Not started in the app: the report's times count.
     body = report_in()
-    walks.create_report(conn, wid, body, people["walker"], now=after)
-    stored, new = walks.create_report(conn, wid, body, people["walker"], now=after)
+    walk_reports.create_report(conn, wid, body, people["walker"], now=after)
+    stored, new = walk_reports.create_report(conn, wid, body, people["walker"], now=after)
     assert not new and stored["id"] == str(body.id)
     with pytest.raises(Conflict, match="has a report already"):
-        walks.create_report(conn, wid, report_in(), people["walker2"], now=after)
+        walk_reports.create_report(conn, wid, report_in(), people["walker2"], now=after)
     assert count(conn, "walk_reports") == 1
     walk = walks.get_walk(conn, wid)
     assert datetime.fromisoformat(walk["started_at"]) == START
     fixed = report_in(id=str(body.id), youths_met=12)
     with pytest.raises(Forbidden):
-        walks.correct_report(conn, wid, fixed, people["walker2"], now=after, version=1)
-    corrected = walks.correct_report(conn, wid, fixed, people["walker"], now=after, version=1)
+        walk_reports.correct_report(conn, wid, fixed, people["walker2"], now=after, version=1)
+    corrected = walk_reports.correct_report(
+        conn, wid, fixed, people["walker"], now=after, version=1
+    )
     assert corrected["youths_met"] == 12 and corrected["version"] == 2
     conn.execute("UPDATE walks SET status = 'approved' WHERE id = %s", (wid,))
     with pytest.raises(Conflict, match="approved"):
-        walks.correct_report(conn, wid, fixed, people["walker"], now=after, version=2)
+        walk_reports.correct_report(conn, wid, fixed, people["walker"], now=after, version=2)
 
 
 def test_patch_meeting_place_route_and_leader(
@@ -527,7 +537,7 @@ def test_patch_meeting_place_route_and_leader(
     assert route is not None and place is not None
     walk = create(conn, route_id=route[0], leader_id=people["walker"].user_id)
     wid = uuid.UUID(walk["id"])
-    patched = walks.patch_walk(
+    patched = walk_schedule.patch_walk(
         conn,
         wid,
         parse(
@@ -541,14 +551,14 @@ def test_patch_meeting_place_route_and_leader(
     # Spadvägen lies in Långbro, within 2 km of Solberga: the walk stays Solberga's.
     assert patched["area"] == "solberga"
     with pytest.raises(InvalidInput) as info:
-        walks.patch_walk(
+        walk_schedule.patch_walk(
             conn,
             wid,
             parse(WalkPatch, {"version": 2, "leader_id": people["solan"].user_id}),
             user_id=None,
         )
     assert info.value.field == "leader_id"
-    cancelled = walks.patch_walk(
+    cancelled = walk_schedule.patch_walk(
         conn, wid, parse(WalkPatch, {"version": 2, "cancel_reason": "Snöstorm"}), user_id=None
     )
     assert cancelled["status"] == "cancelled" and cancelled["version"] == 3
@@ -569,13 +579,14 @@ def test_a_walkers_sign_up_list(conn: psycopg.Connection, people: dict[str, Acto
     )
     create(conn, organisation="Kulturföreningen Solan")
     walks.sign_up(conn, uuid.UUID(mine["id"]), people["walker"], now=NOW)
-    listed = walks.club_walks(conn, people["walker"], now=NOW)
+    listed = walk_views.club_walks(conn, people["walker"], now=NOW)
     assert [(w["id"], w["signed_up_by_me"], w["leading"]) for w in listed] == [
         (mine["id"], True, False),
         (other["id"], False, True),
     ]
     assert [
-        w["id"] for w in walks.club_walks(conn, people["walker"], now=START + timedelta(hours=5))
+        w["id"]
+        for w in walk_views.club_walks(conn, people["walker"], now=START + timedelta(hours=5))
     ] == [other["id"]]
 
 
@@ -583,14 +594,14 @@ def test_an_uploaded_track_replaces_the_recorded_one(
     conn: psycopg.Connection, people: dict[str, Actor]
 ) -> None:
     wid = uuid.UUID(create(conn)["id"])
-    ctx = walks.track_context(conn, wid, people["walker"])
+    ctx = walk_tracks.track_context(conn, wid, people["walker"])
     recorded = [
         TrackPoint(recorded_at=START, lon=STATION[0], lat=STATION[1]),
         TrackPoint(
             recorded_at=START + timedelta(minutes=1), lon=STATION[0] + 0.001, lat=STATION[1]
         ),
     ]
-    walks.store_track(conn, wid, recorded, build_track(recorded))
+    walk_tracks.store_track(conn, wid, recorded, build_track(recorded))
     trkpts = "".join(
         f'<trkpt lat="{STATION[1]}" lon="{STATION[0] + 0.0005 * i}">'
         f"<time>{(START + timedelta(minutes=2 * i)).strftime('%Y-%m-%dT%H:%M:%SZ')}</time></trkpt>"
@@ -607,9 +618,12 @@ def test_an_uploaded_track_replaces_the_recorded_one(
         epsg=ctx.epsg,
     )
     assert cleaned.outside_time == 1 and len(cleaned.kept) == 5
-    assert walks.store_track(conn, wid, cleaned.kept, build_track(cleaned.kept), replace=True) == 5
-    assert walks.track_feature(conn, wid)["properties"]["points"] == 5
+    assert (
+        walk_tracks.store_track(conn, wid, cleaned.kept, build_track(cleaned.kept), replace=True)
+        == 5
+    )
+    assert walk_tracks.track_feature(conn, wid)["properties"]["points"] == 5
     # A planner may upload too; a cancelled walk takes no track.
-    walks.cancel_walk(conn, wid, "Inställd", user_id=None)
+    walk_schedule.cancel_walk(conn, wid, "Inställd", user_id=None)
     with pytest.raises(Conflict, match="cancelled"):
-        walks.track_context(conn, wid, people["planner"], planner=True)
+        walk_tracks.track_context(conn, wid, people["planner"], planner=True)
