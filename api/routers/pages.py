@@ -299,7 +299,7 @@ def walks_page(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) -> R
     route; walks short of walkers and walks not reported flagged."""
     if user is None:
         return RedirectResponse("/login?next=/plan/walks", status_code=303)
-    if not user.can(Capability.DRAW):
+    if not user.can(Capability.SCHEDULE_WALKS):
         page = _message_page(
             "Passen är till för planerare",
             "Ditt konto har inte behörighet att planera pass. Dina egna pass finns på startsidan.",
@@ -343,9 +343,9 @@ def situation_map(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) -
         ),
         "can_report": user.can(Capability.REPORT),
         "can_analyse": user.can(Capability.ANALYSE),
-        # "Min vandring ikväll" and the sign-up list: the club's walkers (staff plan walks on
+        # "Min vandring ikväll" and the sign-up list: those who walk (staff schedule walks on
         # /plan/walks instead).
-        "walks": user.can(Capability.REPORT) and not user.can(Capability.DRAW),
+        "walks": user.can(Capability.TAKE_PART),
         # Tonight's routes (a few lines) travel with the page, so that the map the service
         # worker keeps for a night without network still shows them.
         "routes": (

@@ -26,7 +26,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from geo.db import connection
 from geo.db.accounts import add_user
-from geo.db.walks import set_area_contacts
+from geo.db.walk_views import set_area_contacts
 from tests.api.test_pages import config_of, sign_in
 from tests.browser import PHONE, launch
 

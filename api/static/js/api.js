@@ -43,12 +43,9 @@ const ERRORS_SV = {
   report_exists() {
     return "Passet är redan återrapporterat. Den som rapporterade kan rätta rapporten.";
   },
-  stale_version() { return "Någon annan har ändrat under tiden: ladda om sidan och försök igen."; },
-  walk_cancelled() { return "Passet är inställt."; },
-  not_in_club() { return "Passet hör till en annan förening."; },
-  walk_ended() { return "Passet har redan slutat."; },
-  too_early() { return "Vandringen kan startas tidigast en timme före samlingen."; },
-  forbidden() { return "Du har inte behörighet att göra det."; },
+  walk_cancelled() { return "Passet är inställt: det går inte att starta eller rapportera."; },
+  not_your_club() { return "Passet hör till en annan förening."; },
+  walk_not_ongoing() { return "Vandringen pågår inte: avvikelsen kopplas inte till den."; },
 };
 
 /** The message of an API error body, in Swedish where the error has a code we know; the API's
