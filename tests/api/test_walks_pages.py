@@ -8,7 +8,6 @@ The walk is made for tonight through the API; what the browser sends is checked 
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import secrets
@@ -130,20 +129,27 @@ def _sign_in(page: Page, base: str, path: str, user: dict[str, Any], loaded: str
 
 @pytest.fixture()
 def tonight(live_server: str, live_db_url: str) -> dict[str, Any]:
-    """A walk of Älvsjö AIK under way now (made by a planner through the API) along a demo
-    route, led by one new walker and signed up for by two; the area's field worker set."""
+    """A walk of Älvsjö AIK under way now (made by a planner through the API, with its route)
+    from Älvsjö station, led by one new walker and signed up for by two; the area's field
+    worker set."""
     planner = _user(live_db_url, "planner", "Hägersten-Älvsjö stadsdelsförvaltning", "Planerare")
     tag = secrets.token_hex(2)
     leader = _user(live_db_url, "walker", CLUB, f"Anna {tag}")
     walker = _user(live_db_url, "walker", CLUB, f"Bengt {tag}")
-    with connection.connect(live_db_url, autocommit=True) as conn:
-        set_area_contacts(conn, "solberga", field_worker=FIELD_WORKER)
-        route_id, name, geojson = conn.execute(
-            "SELECT r.id, r.name, ST_AsGeoJSON(r.geom) FROM walk_routes r "
-            "WHERE ST_Length(r.geom::geography) > 200 ORDER BY r.id LIMIT 1"
-        ).fetchone() or (None, None, None)
-    assert route_id is not None, "the demo has no walk route"
-    coords = json.loads(geojson)["coordinates"]
+    as_planner = _bearer(live_server, planner)
+    name = f"Kvällsrundan {tag}"
+    coords = [[18.0104, 59.2786], [18.0164, 59.2786], [18.0164, 59.2806]]  # from Älvsjö station
+    made = httpx.post(
+        f"{live_server}/api/v1/routes",
+        json={
+            "type": "Feature",
+            "geometry": {"type": "LineString", "coordinates": coords},
+            "properties": {"name": name},
+        },
+        headers=as_planner,
+    )
+    assert made.status_code == 201, made.text
+    route_id = made.json()["id"]
     now = datetime.now(UTC).replace(microsecond=0)
     body = {
         "id": str(uuid.uuid4()),
@@ -155,8 +161,10 @@ def tonight(live_server: str, live_db_url: str) -> dict[str, Any]:
         "route_id": route_id,
         "leader_id": leader["id"],
     }
-    r = httpx.post(f"{live_server}/api/v1/walks", json=body, headers=_bearer(live_server, planner))
+    r = httpx.post(f"{live_server}/api/v1/walks", json=body, headers=as_planner)
     assert r.status_code == 201, r.text
+    with connection.connect(live_db_url, autocommit=True) as conn:
+        set_area_contacts(conn, r.json()["area"], field_worker=FIELD_WORKER)
     for who in (leader, walker):
         s = httpx.post(
             f"{live_server}/api/v1/walks/{body['id']}/signups", headers=_bearer(live_server, who)
