@@ -72,7 +72,8 @@ export function addWalkTonight(map, config) {
     const body = $("nv-walk-body");
     body.textContent = "";
     const start = new Date(w.planned_start);
-    body.appendChild(el("div", { class: "nv-walk-when", text: dayFormat.format(start) + ", " + timeSpan(w) }));
+    const day = dayFormat.format(start);
+    body.appendChild(el("div", { class: "nv-walk-when", text: day.charAt(0).toUpperCase() + day.slice(1) + ", " + timeSpan(w) }));
     const where = w.meeting_place ? w.meeting_place.name : "samlingsplatsen på kartan";
     body.appendChild(el("div", { class: "nv-walk-meet", text: "Samling: " + where + " kl. " + clockFormat.format(start) }));
     if (w.route) body.appendChild(el("div", { class: "nv-walk-route", text: "Rutt: " + w.route.name }));
