@@ -170,11 +170,23 @@ def tonight(live_server: str, live_db_url: str) -> dict[str, Any]:
             f"{live_server}/api/v1/walks/{body['id']}/signups", headers=_bearer(live_server, who)
         )
         assert s.status_code in (200, 201), s.text
+    # A later walk of the club, to sign up for on the phone.
+    later = {
+        **body,
+        "id": str(uuid.uuid4()),
+        "planned_start": (now + timedelta(days=2)).isoformat(),
+        "planned_end": (now + timedelta(days=2, hours=3)).isoformat(),
+        "route_id": None,
+        "leader_id": None,
+    }
+    made_later = httpx.post(f"{live_server}/api/v1/walks", json=later, headers=as_planner)
+    assert made_later.status_code == 201, made_later.text
     start_local = datetime.fromisoformat(body["planned_start"]).astimezone(
         ZoneInfo("Europe/Stockholm")
     )
     return {
         "id": body["id"],
+        "later": later["id"],
         "route": name,
         "coords": coords,
         "clock": start_local.strftime("%H:%M"),
@@ -185,7 +197,7 @@ def tonight(live_server: str, live_db_url: str) -> dict[str, Any]:
 
 
 def test_the_walker_sees_min_vandring_ikvall_with_meeting_point_route_and_call_links(
-    browser: Browser, live_server: str, tonight: dict[str, Any]
+    browser: Browser, live_server: str, live_db_url: str, tonight: dict[str, Any]
 ) -> None:
     context = browser.new_context(viewport=PHONE)
     try:
@@ -217,6 +229,19 @@ def test_the_walker_sees_min_vandring_ikvall_with_meeting_point_route_and_call_l
         assert tonight["id"] in page.eval_on_selector_all(
             "#nv-my-walks [data-walk]", "xs => xs.map(x => x.getAttribute('data-walk'))"
         )
+        # The club's season: sign up for a later walk, then withdraw.
+        later = tonight["later"]
+        signups = "SELECT count(*) FROM walk_signups WHERE walk_id = %s AND user_id = %s"
+        page.reload()
+        page.wait_for_selector("#nv-my-walks[data-upcoming='1']", state="attached")
+        page.click("#nv-my-walks summary")
+        page.click(f"#nv-my-walks [data-walk='{later}'] button:has-text('Anmäl mig')")
+        page.wait_for_selector("text=Du är anmäld. Tack!")
+        page.wait_for_selector("#nv-my-walks[data-upcoming='2']", state="attached")
+        assert rows(live_db_url, signups, later, tonight["walker"]["id"]) == [(1,)]
+        page.click(f"#nv-my-walks [data-walk='{later}'] button:has-text('Avanmäl mig')")
+        page.wait_for_selector("#nv-my-walks[data-upcoming='1']", state="attached")
+        assert rows(live_db_url, signups, later, tonight["walker"]["id"]) == [(0,)]
         assert errors == []
     finally:
         context.close()

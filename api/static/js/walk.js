@@ -53,6 +53,7 @@ function localInput(d) {
 export function addWalkTonight(map, config) {
   const userId = config.user.id;
   const ENDED_KEY = "nattvandring.walkended." + userId;
+  const TONIGHT_KEY = "nattvandring.walktonight." + userId;
   const REPORT_KEY = walkReportKey(userId);
   const layer = L.featureGroup().addTo(map);
   const card = $("nv-walk");
@@ -130,8 +131,11 @@ export function addWalkTonight(map, config) {
       const r = await call("GET", "/api/v1/me/walk-tonight");
       if (!r.ok) return;
       walk = r.data.walk;
+      localStorage.setItem(TONIGHT_KEY, JSON.stringify(walk));
     } catch (e) {
-      return;  // no network: the map works without the card
+      // No network (a reload in a dead zone): the last answer, while its walk lasts.
+      walk = JSON.parse(localStorage.getItem(TONIGHT_KEY) || "null");
+      if (walk && Date.parse(walk.planned_end || walk.planned_start) < Date.now()) walk = null;
     }
     if (!walk) {
       // An ended walk drops out of "tonight"; its report is still to be made on this phone.
@@ -147,6 +151,7 @@ export function addWalkTonight(map, config) {
   function setWalk(w) {
     // The walk object of start/end has no route geometry or contacts: keep tonight's.
     state.walk = { ...state.walk, ...w };
+    localStorage.setItem(TONIGHT_KEY, JSON.stringify(state.walk));
     render();
   }
 
