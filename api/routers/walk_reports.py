@@ -23,7 +23,13 @@ from api.security import WalkerDep, WalkPlannerDep, WalkReaderDep, WalkTrackDep
 from geo.capabilities import Capability
 from geo.db import walk_reports, walk_tracks, walks
 from geo.db.accounts import User
-from geo.inputs.walks import MAX_REPORT_BODY, MAX_TRACK_BATCH_BODY, ReportIn, TrackBatch
+from geo.inputs.walks import (
+    MAX_REPORT_BODY,
+    MAX_TRACK_BATCH_BODY,
+    ReportIn,
+    ReportPatch,
+    TrackBatch,
+)
 from routes.gpx import MAX_GPX_BYTES
 from routes.tracks import (
     build_track,
@@ -157,12 +163,6 @@ def create_report(
     return JSONResponse(stored, status_code=201 if created else 200)
 
 
-class _ReportPatch(ReportIn):
-    """The corrected report with the ``version`` read."""
-
-    version: int
-
-
 @router.get("/walks/{walk_id}/report")
 def get_report(conn: ConnDep, user: WalkReaderDep, walk_id: uuid.UUID) -> dict[str, Any]:
     """The walk's report (the summary only to the walk's club and planners)."""
@@ -175,13 +175,12 @@ def get_report(conn: ConnDep, user: WalkReaderDep, walk_id: uuid.UUID) -> dict[s
 
 @router.patch("/walks/{walk_id}/report", openapi_extra=limit(MAX_REPORT_BODY))
 def correct_report(
-    patch: _ReportPatch, conn: ConnDep, user: WalkerDep, walk_id: uuid.UUID
+    patch: ReportPatch, conn: ConnDep, user: WalkerDep, walk_id: uuid.UUID
 ) -> dict[str, Any]:
     """Correct the report (its reporter, until the walk is approved): the whole report again
     with the ``version`` read (409 when it is stale)."""
-    body = ReportIn.model_validate(patch.model_dump(exclude={"version"}))
     return walk_reports.correct_report(
-        conn, walk_id, body, actor(user), now=datetime.now(UTC), version=patch.version
+        conn, walk_id, patch.report(), actor(user), now=datetime.now(UTC), version=patch.version
     )
 
 

@@ -14,7 +14,7 @@ import functools
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -37,12 +37,15 @@ from geo.errors import (
     LonLatSwapped,
     NotFound,
     UnknownCategory,
+    WalkNotOngoing,
 )
 from geo.geometry import BBox
 from geo.inputs import DeviationReport, body_digest
 from geo.privacy import Deviations
 
 NEAR_AREA_M = 2000
+WALK_AFTER_END = timedelta(hours=1)
+"""How long after a walk's end a report may still carry its ``walk_id``."""
 MAX_LIMIT = 5000
 DEFAULT_LIMIT = 1000
 STATUSES = ("new", "confirmed", "dismissed")
@@ -88,8 +91,14 @@ def _near_area(conn: psycopg.Connection, lon: float, lat: float) -> int | None:
     return int(row[0]) if row else None
 
 
-def check_report(conn: psycopg.Connection, report: DeviationReport) -> int:
-    """Checks that need the database; returns the id of the report's area."""
+def check_report(
+    conn: psycopg.Connection, report: DeviationReport, *, organisation_id: int | None = None
+) -> int:
+    """Checks that need the database; returns the id of the report's area.
+
+    A report with ``walk_id`` is made during that walk: it must exist, be of the reporter's
+    organisation (``organisation_id``) and be under way, or have ended within the hour.
+    """
     props = report.properties
     # One round trip for the usual case: the category is known and the point lies inside an
     # area (a point-in-polygon test through the GiST index).
@@ -125,9 +134,34 @@ def check_report(conn: psycopg.Connection, report: DeviationReport) -> int:
             field="geometry",
         )
     if props.walk_id is not None:
-        if not conn.execute("SELECT 1 FROM walks WHERE id = %s", (props.walk_id,)).fetchone():
-            raise InvalidInput(f"no walk {props.walk_id}", field="properties.walk_id")
+        _check_walk(conn, props.walk_id, organisation_id)
     return int(area)
+
+
+def _check_walk(conn: psycopg.Connection, walk_id: uuid.UUID, organisation_id: int | None) -> None:
+    row = conn.execute(
+        """
+        SELECT organisation_id,
+               status = 'ongoing' AND ended_at IS NULL
+               OR status IN ('ongoing', 'reported', 'approved', 'rejected')
+                  AND ended_at >= now() - %s
+        FROM walks WHERE id = %s
+        """,
+        (WALK_AFTER_END, walk_id),
+    ).fetchone()
+    if row is None:
+        raise InvalidInput(f"no walk {walk_id}", field="properties.walk_id")
+    if organisation_id is not None and row[0] != organisation_id:
+        raise WalkNotOngoing(
+            f"walk {walk_id} is another organisation's: report during your own club's walk",
+            field="properties.walk_id",
+        )
+    if not row[1]:
+        raise WalkNotOngoing(
+            f"walk {walk_id} is not under way: a report carries a walk only while it is "
+            "ongoing (or within an hour of its end)",
+            field="properties.walk_id",
+        )
 
 
 def insert_report(
@@ -143,7 +177,7 @@ def insert_report(
     The report's own UUID is its key (`geo.db.idempotent`): the same id with the same content
     returns the stored report; with other content, or from another reporter, it is a conflict.
     """
-    area_id = check_report(conn, report)
+    area_id = check_report(conn, report, organisation_id=organisation_id)
     props = report.properties
     report_id, created = create_once(
         conn,

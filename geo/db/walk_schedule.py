@@ -23,8 +23,9 @@ from geo.db.queries import stale_version
 from geo.db.walks import get_walk, walk_row
 from geo.errors import (
     Conflict,
-    InvalidGeometry,
+    FarFromAreas,
     InvalidInput,
+    LonLatSwapped,
 )
 from geo.geometry import DEFAULT_TIME_ZONE
 from geo.inputs import body_digest
@@ -104,7 +105,9 @@ def _area_near(
             ).fetchone()
             if swapped:
                 hint = f"; the coordinates look swapped: send [{lat}, {lon}]"
-        raise InvalidGeometry(
+        # The codes of deviation reports: the pages say the same thing in Swedish.
+        error = LonLatSwapped if hint else FarFromAreas
+        raise error(
             f"the meeting point [{lon}, {lat}] is farther than {NEAR_AREA_M / 1000:g} km from "
             f"every known area (GeoJSON order is [longitude, latitude]){hint}",
             field=field,

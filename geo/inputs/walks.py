@@ -344,6 +344,17 @@ class ReportIn(_Body):
         return self
 
 
+class ReportPatch(ReportIn):
+    """``PATCH /api/v1/walks/{id}/report``: the whole corrected report and the ``version``
+    read."""
+
+    version: int = Field(gt=0)
+
+    def report(self) -> ReportIn:
+        """The report without the version (what is stored and digested)."""
+        return ReportIn.model_validate(self.model_dump(exclude={"version"}))
+
+
 class TrackPoint(_Body):
     """One recorded position: time, WGS 84 lon/lat and the phone's accuracy in metres."""
 

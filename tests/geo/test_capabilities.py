@@ -42,6 +42,14 @@ def test_walkers_never_see_reporters_nor_other_clubs_texts() -> None:
     assert Capability.TRIAGE not in walker and Capability.DRAW not in walker
 
 
+def test_walks_by_role() -> None:
+    assert roles_with(Capability.SCHEDULE_WALKS) == ("admin", "planner")
+    assert roles_with(Capability.TAKE_PART) == ("walker",)
+    assert roles_with(Capability.READ_WALKS) == ("admin", "planner", "walker")
+    # Partners see how many walks there are, never a single walk's time, place or names.
+    assert roles_with(Capability.READ_WALK_COUNTS) == ("admin", "planner", "walker", "partner")
+
+
 def test_staff_and_admins() -> None:
     assert ROLE_CAPABILITIES["admin"] == ROLE_CAPABILITIES["planner"] | {Capability.ADMINISTER}
     assert roles_with(Capability.ADMINISTER) == ("admin",)
