@@ -122,7 +122,15 @@ export function addWalkTonight(map, config) {
         permanent: true, direction: "top", className: "nv-meeting-time",
       }).addTo(layer);
     }
-    if (layer.getLayers().length) map.fitBounds(layer.getBounds().pad(0.2), { maxZoom: 16 });
+    // Fitted into the part of the map that the card (above) and the panel (below) leave free.
+    const panel = document.querySelector(".nv-panel");
+    if (layer.getLayers().length) {
+      map.fitBounds(layer.getBounds(), {
+        paddingTopLeft: [20, card.offsetTop + card.offsetHeight + 20],
+        paddingBottomRight: [20, (panel ? panel.offsetHeight : 0) + 60],
+        maxZoom: 16,
+      });
+    }
   }
 
   async function load() {
@@ -143,8 +151,8 @@ export function addWalkTonight(map, config) {
       if (ended && !ended.reported) walk = ended;
     }
     state.walk = walk;
-    if (walk) drawWalk(walk);
     render();
+    if (walk) drawWalk(walk);
     if (walk && walk.status === "ongoing" && !walk.ended_at) record();
   }
 
