@@ -175,7 +175,7 @@ def test_who_may_read_them_and_bad_parameters(
 def test_me_says_what_the_account_may_do(client: TestClient, auth) -> None:  # type: ignore[no-untyped-def]
     partner = client.get("/api/v1/auth/me", headers=auth("partner")).json()
     assert partner["role"] == "partner" and partner["email"] == "e-partner@example.org"
-    assert partner["capabilities"] == ["export_partner", "read_aggregates"]
+    assert partner["capabilities"] == ["export_partner", "read_aggregates", "read_walk_counts"]
     planner = client.get("/api/v1/auth/me", headers=auth("planner")).json()
     assert {"read_reports", "triage", "see_reporters"} <= set(planner["capabilities"])
     assert "administer" not in planner["capabilities"]
