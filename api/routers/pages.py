@@ -88,6 +88,24 @@ EXPORT_PROFILES_SV = (
     ("detail", "Detalj (planerare): enskilda rapporter utan rapportör"),
 )
 
+# The report back's choices (geo.walks.ReportIn) in the form's order.
+MOODS_SV = (("calm", "lugnt"), ("mixed", "blandat"), ("unsettled", "oroligt"))
+REPORT_CONTACTS_SV = (
+    ("field_workers", "fältassistenter"),
+    ("police", "polis"),
+    ("ambulance", "ambulans"),
+    ("parents", "föräldrar"),
+    ("school", "skola"),
+)
+WALK_STATUSES_SV = (
+    ("planned", "planerad"),
+    ("ongoing", "pågår"),
+    ("reported", "återrapporterad"),
+    ("approved", "godkänd"),
+    ("rejected", "avslagen"),
+    ("cancelled", "inställd"),
+)
+
 _templates = Environment(
     loader=FileSystemLoader(TEMPLATES_DIR),
     autoescape=True,
@@ -241,6 +259,8 @@ def _map_page(template: str, config: dict[str, Any], *, title: str, banner: str)
         export_formats=EXPORT_FORMATS_SV,
         export_profiles=EXPORT_PROFILES_SV,
         can_plan=config["can_plan"],
+        moods=MOODS_SV,
+        report_contacts=REPORT_CONTACTS_SV,
         area_options=[
             (a["slug"], a["name"] + ("" if a["network"] else " (inget gatunät)"))
             for a in config.get("areas", ())
@@ -272,6 +292,38 @@ def planners_map(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) ->
     return page_response(page, tile_url=settings.tile_url or None)
 
 
+@router.get("/plan/walks")
+def walks_page(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) -> Response:
+    """The planners' walks page: the week and the season as a list and a calendar, filtered by
+    club, area and status; each walk with its sign-ups, report and track against its planned
+    route; walks short of walkers and walks not reported flagged."""
+    if user is None:
+        return RedirectResponse("/login?next=/plan/walks", status_code=303)
+    if not user.can(Capability.SCHEDULE_WALKS):
+        page = _message_page(
+            "Passen är till för planerare",
+            "Ditt konto har inte behörighet att planera pass. Dina egna pass finns på startsidan.",
+        )
+        return page_response(page, tile_url=None, status_code=403)
+    config = {
+        **_map_config(conn, settings, user),
+        "mode": "walks",
+        "layers": _layers(("areas",)),
+        "statuses": dict(WALK_STATUSES_SV),
+        "moods": dict(MOODS_SV),
+        "contacts": dict(REPORT_CONTACTS_SV),
+    }
+    page = render(
+        "walks.html",
+        title="Nattvandring – pass",
+        who=f"{user.email} ({ROLES_SV.get(user.role, user.role)})",
+        config=config,
+        statuses=WALK_STATUSES_SV,
+        area_options=[(r[0], r[1]) for r in areas.areas_with_network(conn)],
+    )
+    return page_response(page, tile_url=settings.tile_url or None)
+
+
 @router.get("/")
 def situation_map(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) -> Response:
     """The situation map (lägesbild): areas, zones, places, recent deviations, tonight's routes
@@ -291,6 +343,9 @@ def situation_map(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) -
         ),
         "can_report": user.can(Capability.REPORT),
         "can_analyse": user.can(Capability.ANALYSE),
+        # "Min vandring ikväll" and the sign-up list: those who walk (staff schedule walks on
+        # /plan/walks instead).
+        "walks": user.can(Capability.TAKE_PART),
         # Tonight's routes (a few lines) travel with the page, so that the map the service
         # worker keeps for a night without network still shows them.
         "routes": (

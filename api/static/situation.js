@@ -12,6 +12,7 @@ import { call, errorText } from "./js/api.js";
 import { addBaseLayers, addOverlay, createMap, infoBox, shows } from "./js/map.js";
 import { enqueue, flush, newReport, queueKey, readQueue } from "./js/queue.js";
 import { $, el, pageConfig, timeFormat, toast } from "./js/ui.js";
+import { addMyWalks, addWalkTonight } from "./js/walk.js";
 
 const L = window.L;
 const config = pageConfig();
@@ -306,6 +307,7 @@ function submitReport(category) {
   const feature = newReport({
     lon: pos.lon, lat: pos.lat, category, severity: state.severity, note: $("nv-note").value,
     accuracyM: pos.source === "gps" ? pos.accuracy_m : null,
+    walkId: walkTonight ? walkTonight.currentWalkId() : null,
   });
   enqueue(localStorage, QUEUE_KEY, feature);
   closeReport();
@@ -388,6 +390,10 @@ if ("serviceWorker" in navigator && window.isSecureContext) {
   navigator.serviceWorker.addEventListener("controllerchange", offlineReady);
   offlineReady();
 }
+// -- the walker's walk tonight and sign-ups ----------------------------------------------------------
+const walkTonight = config.walks ? addWalkTonight(map, config) : null;
+if (config.walks) addMyWalks($("nv-my-walks"), { onChange: () => walkTonight.reload() });
+
 renderPending();
 reload();
 flushQueue();

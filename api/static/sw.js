@@ -7,7 +7,7 @@
  * here: POSTs pass straight through. Base-map tiles from other hosts are not cached.
  */
 "use strict";
-var CACHE = "nattvandring-v4";
+var CACHE = "nattvandring-v5";
 // What the map page needs to open with no network (the page itself is per user: it is fetched
 // with the user's session cookie and dropped again when the sign-in page loads).
 var SHELL = [
@@ -18,6 +18,7 @@ var SHELL = [
   "/static/js/map.js",
   "/static/js/queue.js",
   "/static/js/ui.js",
+  "/static/js/walk.js",
   "/static/map.css",
   "/static/vendor/leaflet/leaflet.js",
   "/static/vendor/leaflet/leaflet.css",

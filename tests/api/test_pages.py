@@ -229,8 +229,10 @@ def _pages(client: TestClient, walker: str, planner: str) -> dict[str, str]:
     sign_in(client, walker)
     pages["/"] = client.get("/").text
     pages["/plan (walker)"] = client.get("/plan").text
+    pages["/plan/walks (walker)"] = client.get("/plan/walks").text
     sign_in(client, planner)
     pages["/plan"] = client.get("/plan").text
+    pages["/plan/walks"] = client.get("/plan/walks").text
     return pages
 
 
@@ -245,7 +247,7 @@ def test_no_page_has_an_inline_script(client: TestClient, walker: str, planner: 
     """Scripts are files of the app (CSP script-src 'self'); the config is data, never run."""
     for path, page in _pages(client, walker, planner).items():
         scripts = re.findall(r"<script([^>]*)>(.*?)</script>", page, re.S | re.I)
-        assert scripts or path == "/plan (walker)", path
+        assert scripts or path in ("/plan (walker)", "/plan/walks (walker)"), path
         for attrs, body in scripts:
             if 'type="application/json"' in attrs:
                 json.loads(body)

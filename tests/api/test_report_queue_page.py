@@ -115,3 +115,68 @@ def test_flush_sends_oldest_first_and_stops_at_the_first_that_must_wait(page: Pa
     assert out["left"] == ["r3", "r4"]
     assert out["second"] == {"stored": [ids[2], ids[3]], "refused": [], "waiting": 0}
     assert out["after"] == 0
+
+
+def test_track_points_worse_than_50_m_are_dropped_on_the_phone(page: Page) -> None:
+    out = run(
+        page,
+        """const fix = (acc, t) => ({ coords: { longitude: 18.01041234, latitude: 59.27861234,
+                                           accuracy: acc }, timestamp: t });
+        const t = Date.parse("2026-01-02T20:00:00Z");
+        return [q.trackPoint(fix(12.34, t)), q.trackPoint(fix(50, t)), q.trackPoint(fix(50.5, t)),
+                q.trackPoint(fix(null, t)), q.trackKey(3, "w1")];""",
+    )
+    good, edge, bad, unknown, key = out
+    assert good == {
+        "lon": 18.010412,
+        "lat": 59.278612,
+        "accuracy_m": 12.3,
+        "recorded_at": "2026-01-02T20:00:00.000Z",
+    }
+    assert edge["accuracy_m"] == 50 and bad is None and unknown is None
+    assert key == "nattvandring.track.3.w1"
+
+
+def test_track_points_go_in_batches_and_wait_when_the_network_is_gone(page: Page) -> None:
+    out = run(
+        page,
+        """const key = q.trackKey(1, "w");
+        const at = n => ({ lon: 18, lat: 59.3 + n / 1e5, accuracy_m: 5,
+                           recorded_at: new Date(Date.UTC(2026, 0, 2, 20, 0, n)).toISOString() });
+        for (let n = 0; n < 5; n++) q.addPoint(s, key, at(n));
+        const again = q.addPoint(s, key, at(2));  // the same fix twice: kept once
+        const batches = [];
+        let calls = 0;
+        const flaky = async pts => { calls++; if (calls === 2) throw new TypeError("offline");
+                                     batches.push(pts.map(p => p.recorded_at.slice(17, 19))); };
+        const offline = await q.flushPoints(s, key, flaky, { online: false, batchSize: 2 });
+        const first = await q.flushPoints(s, key, flaky, { batchSize: 2 });
+        const second = await q.flushPoints(s, key, flaky, { batchSize: 2 });
+        return { again, offline, first, second, batches, calls };""",
+    )
+    assert out["again"] == 5
+    assert out["offline"] == {"sent": 0, "waiting": 5}
+    assert out["first"] == {"sent": 2, "waiting": 3}  # the second batch failed: it waits
+    assert out["second"] == {"sent": 3, "waiting": 0}
+    assert out["batches"] == [["00", "01"], ["02", "03"], ["04"]]
+    assert out["calls"] == 4
+
+
+def test_walk_reports_queue_by_their_own_id(page: Page) -> None:
+    out = run(
+        page,
+        """const key = q.walkReportKey(4);
+        const item = { id: q.uuid4(), walk_id: "w1", report: { mood: "calm" } };
+        q.enqueue(s, key, item);
+        q.enqueue(s, key, { ...item });  // pressed twice
+        const sent = [];
+        const result = await q.flush(s, key, async b => { sent.push(b.walk_id); return "stored"; });
+        const f = q.newReport({ lon: 18, lat: 59.3, category: "brand", severity: 1, walkId: "w1" });
+        return { key, result, sent, id: item.id, walk: f.properties.walk_id,
+                 none: "walk_id" in q.newReport({ lon: 18, lat: 59.3, category: "brand",
+                                                   severity: 1 }).properties };""",
+    )
+    assert out["key"] == "nattvandring.walkreports.4"
+    assert out["sent"] == ["w1"]
+    assert out["result"] == {"stored": [out["id"]], "refused": [], "waiting": 0}
+    assert out["walk"] == "w1" and out["none"] is False

@@ -39,6 +39,13 @@ const ERRORS_SV = {
   unsupported_media_type() { return "Fel format på det som skickades."; },
   unauthorized() { return "Logga in igen."; },
   too_many_attempts() { return "För många försök: vänta en stund och försök igen."; },
+  // The walks (issue "Walks").
+  report_exists() {
+    return "Passet är redan återrapporterat. Den som rapporterade kan rätta rapporten.";
+  },
+  walk_cancelled() { return "Passet är inställt: det går inte att starta eller rapportera."; },
+  not_your_club() { return "Passet hör till en annan förening."; },
+  walk_not_ongoing() { return "Vandringen pågår inte: avvikelsen kopplas inte till den."; },
 };
 
 /** The message of an API error body, in Swedish where the error has a code we know; the API's
