@@ -165,15 +165,33 @@ def _walkers_needed(
     return int(row[0]) if row else DEFAULT_WALKERS_NEEDED
 
 
+@dataclass(frozen=True)
+class _Placed:
+    """What a walk body names, checked and resolved: its club, area and meeting point."""
+
+    organisation_id: int
+    area_id: int
+    lon: float
+    lat: float
+    place_id: int | None
+
+
+def _placed(conn: psycopg.Connection, body: WalkIn | SeriesIn) -> _Placed:
+    """The club, meeting point and area of a walk or series body, with its route and leader
+    checked; `InvalidInput` naming the field that is wrong."""
+    org = club_id(conn, body.organisation)
+    lon, lat, place = _meeting(conn, body.meeting_point, body.meeting_place)
+    area_id = _area_near(conn, lon, lat, body.area, field="meeting_point")
+    _check_route(conn, body.route_id)
+    _check_leader(conn, body.leader_id, org)
+    return _Placed(org, area_id, lon, lat, place)
+
+
 def _insert_walk(
     conn: psycopg.Connection,
     walk: WalkIn,
+    placed: _Placed,
     *,
-    organisation_id: int,
-    area_id: int,
-    lon: float,
-    lat: float,
-    place_id: int | None,
     user_id: int | None,
     source: str,
     series_id: uuid.UUID | None,
@@ -192,15 +210,15 @@ def _insert_walk(
             "walk (resend only exactly the same walk), or PATCH the stored one"
         ),
         values=lambda: {
-            "organisation_id": organisation_id,
-            "area_id": area_id,
+            "organisation_id": placed.organisation_id,
+            "area_id": placed.area_id,
             "route_id": walk.route_id,
-            "meeting_point": Expr("ST_SetSRID(ST_MakePoint(%s, %s), 4326)", lon, lat),
-            "meeting_place_id": place_id,
+            "meeting_point": Expr("ST_SetSRID(ST_MakePoint(%s, %s), 4326)", placed.lon, placed.lat),
+            "meeting_place_id": placed.place_id,
             "planned_start": walk.planned_start,
             "planned_end": walk.planned_end,
             "walkers_needed": _walkers_needed(
-                conn, organisation_id, walk.planned_start, walk.walkers_needed
+                conn, placed.organisation_id, walk.planned_start, walk.walkers_needed
             ),
             "leader_id": walk.leader_id,
             "notes": walk.notes,
@@ -226,19 +244,10 @@ def create_walk(
     from every area, an unknown route or leader an `InvalidInput` naming the field.
     """
     with conn.transaction():
-        org = club_id(conn, walk.organisation)
-        lon, lat, place = _meeting(conn, walk.meeting_point, walk.meeting_place)
-        area_id = _area_near(conn, lon, lat, walk.area, field="meeting_point")
-        _check_route(conn, walk.route_id)
-        _check_leader(conn, walk.leader_id, org)
         new = _insert_walk(
             conn,
             walk,
-            organisation_id=org,
-            area_id=area_id,
-            lon=lon,
-            lat=lat,
-            place_id=place,
+            _placed(conn, walk),
             user_id=user_id,
             source="demo" if synthetic else "api",
             series_id=None,
@@ -256,12 +265,10 @@ def create_series(
     the date); a walk of the series changed since is a `Conflict`, and then nothing is stored.
     """
     with conn.transaction():
-        org = club_id(conn, series.organisation)
-        lon, lat, place = _meeting(conn, series.meeting_point, series.meeting_place)
-        area_id = _area_near(conn, lon, lat, series.area, field="meeting_point")
-        _check_route(conn, series.route_id)
-        _check_leader(conn, series.leader_id, org)
-        zone = conn.execute("SELECT time_zone FROM areas WHERE id = %s", (area_id,)).fetchone()
+        placed = _placed(conn, series)
+        zone = conn.execute(
+            "SELECT time_zone FROM areas WHERE id = %s", (placed.area_id,)
+        ).fetchone()
         assert zone is not None
         walks = expand_series(series, time_zone=str(zone[0]))
         new = 0
@@ -269,11 +276,7 @@ def create_series(
             new += _insert_walk(
                 conn,
                 walk,
-                organisation_id=org,
-                area_id=area_id,
-                lon=lon,
-                lat=lat,
-                place_id=place,
+                placed,
                 user_id=user_id,
                 source="demo" if synthetic else "series",
                 series_id=series.id,
