@@ -27,8 +27,12 @@ def walk_tonight(conn: ConnDep, user: WalkerDep) -> dict[str, Any]:
 
 @router.get("/walks")
 def my_walks(conn: ConnDep, user: WalkerDep) -> dict[str, Any]:
-    """The walker's upcoming walks (signed up or leading) and the club's walks of the season
-    to sign up for (each with ``signed_up_by_me`` and ``leading``)."""
-    club = walk_views.club_walks(conn, actor(user), now=datetime.now(UTC))
+    """The walker's upcoming walks (signed up or leading), the club's walks of the season
+    to sign up for (each with ``signed_up_by_me`` and ``leading``) and the walks to report back
+    (``to_report``: led or signed up for, ended within the last seven days, not reported yet,
+    each with its ``signups``), also those never started in the app."""
+    now = datetime.now(UTC)
+    club = walk_views.club_walks(conn, actor(user), now=now)
     upcoming = [w for w in club if w["signed_up_by_me"] or w["leading"]]
-    return {"upcoming": upcoming, "club": club}
+    to_report = walk_views.walks_to_report(conn, actor(user), now=now)
+    return {"upcoming": upcoming, "club": club, "to_report": to_report}

@@ -391,8 +391,15 @@ if ("serviceWorker" in navigator && window.isSecureContext) {
   offlineReady();
 }
 // -- the walker's walk tonight and sign-ups ----------------------------------------------------------
-const walkTonight = config.walks ? addWalkTonight(map, config) : null;
-if (config.walks) addMyWalks($("nv-my-walks"), { onChange: () => walkTonight.reload() });
+let myWalks = null;
+const walkTonight = config.walks
+  ? addWalkTonight(map, config, { onReportSent: () => { if (myWalks) myWalks.reload(); } })
+  : null;
+if (config.walks) {
+  addMyWalks($("nv-my-walks"), {
+    onChange: () => walkTonight.reload(), toReportBox: $("nv-to-report"), reporter: walkTonight,
+  }).then((m) => { myWalks = m; });
+}
 
 renderPending();
 reload();

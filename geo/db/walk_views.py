@@ -1,12 +1,13 @@
 """What planners and walkers look at: walks short of walkers, walks not reported, a walker's
-sign-up list and their walk tonight with the area's numbers to call (and setting them).
+sign-up list, the walks they are to report back and their walk tonight with the area's numbers
+to call (and setting them).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from geo.errors import (
 
 TONIGHT = timedelta(hours=12)
 UNREPORTED_AFTER = timedelta(days=2)
+REPORT_WITHIN = timedelta(days=7)
 PHONE = re.compile(r"^\+?[0-9][0-9 -]{1,29}$")
 DEFAULT_POLICE = "114 14"
 DEFAULT_EMERGENCY = "112"
@@ -31,7 +33,9 @@ DEFAULT_EMERGENCY = "112"
 
 
 def _walk_list(
-    conn: psycopg.Connection, where: sql.Composable, params: Sequence[Any]
+    conn: psycopg.Connection,
+    where: sql.Composable,
+    params: Sequence[Any] | Mapping[str, Any],
 ) -> list[dict[str, Any]]:
     row = conn.execute(
         sql.SQL(
@@ -96,6 +100,50 @@ def club_walks(
     }
     for walk in found:
         walk["signed_up_by_me"] = walk["id"] in mine
+        walk["leading"] = bool(walk["leader"]) and walk["leader"]["id"] == actor.user_id
+    return found
+
+
+def walks_to_report(
+    conn: psycopg.Connection, actor: Actor, *, now: datetime, within: timedelta = REPORT_WITHIN
+) -> list[dict[str, Any]]:
+    """The walks the user is to report back: of their club, led or signed up for, ended in the
+    app or past their planned end within ``within`` (seven days), not cancelled and without a
+    report; each with its sign-ups by display name, which the report form starts from.
+
+    A walk never started in the app counts as well as one ended on another phone: the report's
+    own times are what counts.
+    """
+    # A walk without a planned end lasts four hours, as in the other views.
+    end = sql.SQL("coalesce(w.planned_end, w.planned_start + interval '4 hours')")
+    found = _walk_list(
+        conn,
+        sql.SQL(
+            "w.organisation_id = %(org)s AND w.status IN ('planned', 'ongoing') "
+            "AND (w.leader_id = %(user)s OR EXISTS ("
+            "SELECT 1 FROM walk_signups s WHERE s.walk_id = w.id AND s.user_id = %(user)s)) "
+            "AND (w.ended_at IS NOT NULL OR {end} < %(now)s) "
+            "AND coalesce(w.ended_at, {end}) >= %(since)s "
+            "AND NOT EXISTS (SELECT 1 FROM walk_reports r WHERE r.walk_id = w.id)"
+        ).format(end=end),
+        {
+            "org": actor.organisation_id,
+            "user": actor.user_id,
+            "now": now,
+            "since": now - within,
+        },
+    )
+    names: dict[str, list[dict[str, Any]]] = {w["id"]: [] for w in found}
+    if names:
+        for walk_id, uid, display_name in conn.execute(
+            "SELECT s.walk_id::text, u.id, u.display_name FROM walk_signups s "
+            "JOIN users u ON u.id = s.user_id WHERE s.walk_id = ANY(%s::uuid[]) "
+            "ORDER BY s.created_at, u.id",
+            (list(names),),
+        ):
+            names[walk_id].append({"user_id": uid, "display_name": display_name})
+    for walk in found:
+        walk["signups"] = names[walk["id"]]
         walk["leading"] = bool(walk["leader"]) and walk["leader"]["id"] == actor.user_id
     return found
 

@@ -632,6 +632,64 @@ def test_my_walk_tonight_and_my_walks(
     assert client.get("/api/v1/me/walk-tonight").status_code == 401
 
 
+def test_walks_to_report_include_those_never_started(
+    client: TestClient, conn: psycopg.Connection, signed_in: Headers, other_club: Headers
+) -> None:
+    headers = signed_in("walker")
+    start = now() - timedelta(hours=6)
+    walk = create(
+        client,
+        signed_in,
+        planned_start=start.isoformat(),
+        planned_end=(start + timedelta(hours=4)).isoformat(),
+    )
+    # Sign-ups close at the planned end: the walker signed up before it.
+    conn.execute(
+        "INSERT INTO walk_signups (walk_id, user_id) VALUES (%s, %s)",
+        (walk["id"], user_id(conn, "s-walker@example.org")),
+    )
+    not_mine = create(
+        client,
+        signed_in,
+        planned_start=start.isoformat(),
+        planned_end=(start + timedelta(hours=4)).isoformat(),
+    )
+    old = now() - timedelta(days=9)
+    too_old = create(
+        client,
+        signed_in,
+        planned_start=old.isoformat(),
+        planned_end=(old + timedelta(hours=4)).isoformat(),
+    )
+    conn.execute(
+        "INSERT INTO walk_signups (walk_id, user_id) VALUES (%s, %s)",
+        (too_old["id"], user_id(conn, "s-walker@example.org")),
+    )
+    under_way = create(client, signed_in)  # planned end still to come, not ended
+    assert client.post(f"/api/v1/walks/{under_way['id']}/signups", headers=headers).is_success
+
+    mine = client.get("/api/v1/me/walks", headers=headers)
+    assert mine.status_code == 200, mine.text
+    to_report = mine.json()["to_report"]
+    assert [w["id"] for w in to_report] == [walk["id"]]
+    assert to_report[0]["status"] == "planned" and to_report[0]["started_at"] is None
+    assert [s["user_id"] for s in to_report[0]["signups"]] == [
+        user_id(conn, "s-walker@example.org")
+    ]
+    assert not_mine["id"] not in {w["id"] for w in mine.json()["upcoming"]}
+    # Another club's walker is not asked to report Älvsjö AIK's walk.
+    theirs = client.get("/api/v1/me/walks", headers=other_club("walker"))
+    assert theirs.status_code == 200 and theirs.json()["to_report"] == []
+
+    report = report_body(
+        started_at=start.isoformat(), ended_at=(start + timedelta(hours=4)).isoformat()
+    )
+    sent = client.post(f"/api/v1/walks/{walk['id']}/report", json=report, headers=headers)
+    assert sent.status_code == 201, sent.text
+    after = client.get("/api/v1/me/walks", headers=headers).json()
+    assert after["to_report"] == []
+
+
 def test_flags_for_planners(client: TestClient, signed_in: Headers) -> None:
     start = now() + timedelta(days=2)
     short = create(

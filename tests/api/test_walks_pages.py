@@ -366,3 +366,73 @@ def test_the_leader_walks_with_the_network_cut_reports_back_and_the_planner_sees
         assert errors == []
     finally:
         context.close()
+
+
+def test_a_walker_reports_a_walk_never_started_from_the_list(
+    browser: Browser, live_server: str, live_db_url: str
+) -> None:
+    """A walk that nobody started in the app, its planned end passed: the signed-up walker
+    (not the leader, on a phone that never saw the walk) reports it back from the list."""
+    planner = _user(live_db_url, "planner", "Hägersten-Älvsjö stadsdelsförvaltning", "Planerare")
+    tag = secrets.token_hex(2)
+    walker = _user(live_db_url, "walker", CLUB, f"Cecilia {tag}")
+    now = datetime.now(UTC).replace(microsecond=0)
+    start, end = now - timedelta(hours=6), now - timedelta(hours=2)
+    walk_id = str(uuid.uuid4())
+    made = httpx.post(
+        f"{live_server}/api/v1/walks",
+        json={
+            "id": walk_id,
+            "organisation": CLUB,
+            "meeting_point": {"type": "Point", "coordinates": [18.0104, 59.2786]},
+            "planned_start": start.isoformat(),
+            "planned_end": end.isoformat(),
+            "walkers_needed": 6,
+        },
+        headers=_bearer(live_server, planner),
+    )
+    assert made.status_code == 201, made.text
+    # Sign-ups close at the planned end: this one was made before it.
+    with connection.connect(live_db_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO walk_signups (walk_id, user_id) VALUES (%s, %s)", (walk_id, walker["id"])
+        )
+    context = browser.new_context(viewport=PHONE)
+    errors: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        _sign_in(page, live_server, "/", walker, "#nv-to-report[data-to-report='1']")
+        assert page.get_attribute("body", "data-walk-status") == "none"  # not "tonight" any more
+        page.click(f"#nv-to-report [data-walk='{walk_id}'] button:has-text('Återrapportera')")
+        page.wait_for_selector(f"#nv-walk-report[data-walk='{walk_id}']:not([hidden])")
+        form = "#nv-wr-form"
+        assert page.input_value(f"{form} [name=walkers_present]") == "1"
+        assert walker["name"] in page.inner_text("#nv-wr-walkers-hint")
+        page.fill(f"{form} [name=walkers_present]", "4")
+        page.fill(f"{form} [name=youths_met]", "12")
+        page.check(f"{form} [name=mood][value=unsettled]")
+        page.check(f"{form} [name=contacts][value=police]")
+        summary = f"Glömde starta i appen {uuid.uuid4().hex[:6]}"
+        page.fill(f"{form} [name=summary]", summary)
+        page.click(f"{form} button[type=submit]")
+        page.wait_for_selector("text=Återrapporten är skickad. Tack!")
+        page.wait_for_selector("#nv-to-report[data-to-report='0']", state="attached")
+        assert page.is_hidden("#nv-to-report") and page.is_hidden("#nv-walk-report")
+        stored = rows(
+            live_db_url,
+            "SELECT reporter_id, started_at, ended_at, walkers_present, youths_met, mood, "
+            "contacts, summary FROM walk_reports WHERE walk_id = %s",
+            walk_id,
+        )
+        # The planned times as the form was filled in, the rest as typed; stored once.
+        assert stored == [(walker["id"], start, end, 4, 12, "unsettled", ["police"], summary)]
+        assert rows(live_db_url, "SELECT status FROM walks WHERE id = %s", walk_id) == [
+            ("reported",)
+        ]
+        page.reload()
+        page.wait_for_selector("#nv-to-report[data-to-report='0']", state="attached")
+        page.wait_for_selector("body[data-walk-reports-waiting='0']", state="attached")
+        assert errors == []
+    finally:
+        context.close()

@@ -47,10 +47,12 @@ function localInput(d) {
 }
 
 /**
- * The walk of tonight on the situation map. ``config`` is the page's config; returns
- * {currentWalkId()} for the deviation reports made during the walk.
+ * The walk of tonight on the situation map. ``config`` is the page's config; ``onReportSent`` is
+ * called when a report back has been stored by the server or waits on this phone. Returns
+ * {currentWalkId()} for the deviation reports made during the walk, {openReport(walk)} for the
+ * walks to report from the list and {isWaiting(walkId)} (a report of the walk waits here).
  */
-export function addWalkTonight(map, config) {
+export function addWalkTonight(map, config, { onReportSent = () => {} } = {}) {
   const userId = config.user.id;
   const ENDED_KEY = "nattvandring.walkended." + userId;
   const TONIGHT_KEY = "nattvandring.walktonight." + userId;
@@ -58,7 +60,9 @@ export function addWalkTonight(map, config) {
   const layer = L.featureGroup().addTo(map);
   const card = $("nv-walk");
   const form = $("nv-walk-report");
-  const state = { walk: null, watchId: null, flushing: false, reportId: null, points: 0 };
+  // ``reporting`` is the walk the report form is for: tonight's, or one from the list of walks
+  // to report; ``reportIds`` keeps one report UUID per walk, so a retry is the same report.
+  const state = { walk: null, watchId: null, flushing: false, reporting: null, reportIds: {}, points: 0 };
 
   function setWalkAttr() {
     document.body.setAttribute("data-walk-status", state.walk ? state.walk.status : "none");
@@ -211,15 +215,17 @@ export function addWalkTonight(map, config) {
   }
 
   // -- the report back ------------------------------------------------------------------------------
-  function openForm() {
-    const w = state.walk;
-    state.reportId = state.reportId || uuid4();
+  function openForm(w = state.walk) {
+    state.reporting = w;
+    state.reportIds[w.id] = state.reportIds[w.id] || uuid4();
     form.hidden = false;
+    form.setAttribute("data-walk", w.id);
     document.body.classList.add("nv-reporting");
     $("nv-wr-error").textContent = "";
     const f = $("nv-wr-form");
     f.started_at.value = localInput(new Date(w.started_at || w.planned_start));
-    f.ended_at.value = localInput(w.ended_at ? new Date(w.ended_at) : new Date());
+    // A walk never started in the app (or not ended in it) starts from its planned times.
+    f.ended_at.value = localInput(new Date(w.ended_at || w.planned_end || Date.now()));
     f.walkers_present.value = String((w.signed_up || 0) + (w.guests || 0));
     $("nv-wr-walkers-hint").textContent = "Anmälda: " + ((w.signups || []).map((s) => s.display_name).join(", ") || "inga");
   }
@@ -232,7 +238,7 @@ export function addWalkTonight(map, config) {
     const f = $("nv-wr-form");
     const mood = f.querySelector("input[name=mood]:checked");
     return {
-      id: state.reportId,
+      id: state.reportIds[state.reporting.id],
       started_at: new Date(f.started_at.value).toISOString(),
       ended_at: new Date(f.ended_at.value).toISOString(),
       walkers_present: Number(f.walkers_present.value),
@@ -248,8 +254,10 @@ export function addWalkTonight(map, config) {
     const r = await call("POST", "/api/v1/walks/" + item.walk_id + "/report", { json: item.report });
     if (r.status === 200 || r.status === 201) {
       if (state.walk && state.walk.id === item.walk_id) setWalk({ reported: true, status: "reported" });
-      localStorage.removeItem(ENDED_KEY);
+      const ended = JSON.parse(localStorage.getItem(ENDED_KEY) || "null");
+      if (ended && ended.id === item.walk_id) localStorage.removeItem(ENDED_KEY);
       toast("Återrapporten är skickad. Tack!", "nv-ok");
+      onReportSent(item.walk_id);
       return "stored";
     }
     if (r.status === 401 || r.status === 408 || r.status === 429 || r.status >= 500) throw new Error("wait");
@@ -271,7 +279,7 @@ export function addWalkTonight(map, config) {
     if (Number.isNaN(Date.parse(body.started_at)) || Number.isNaN(Date.parse(body.ended_at))) {
       $("nv-wr-error").textContent = "Fyll i när vandringen startade och slutade."; return;
     }
-    enqueue(localStorage, REPORT_KEY, { id: body.id, walk_id: state.walk.id, report: body });
+    enqueue(localStorage, REPORT_KEY, { id: body.id, walk_id: state.reporting.id, report: body });
     lastRefusal = null;
     const result = await flushReports();
     if (lastRefusal && lastRefusal.id === body.id) {
@@ -279,6 +287,7 @@ export function addWalkTonight(map, config) {
       return;  // the form stays open with what was written
     }
     closeForm();
+    onReportSent(state.reporting.id);
     if (result.waiting) {
       toast("Återrapporten väntar på nätet och skickas när det är tillbaka.", "nv-ok");
     }
@@ -296,7 +305,7 @@ export function addWalkTonight(map, config) {
       openForm();
     }
   });
-  $("nv-walk-report-open").addEventListener("click", openForm);
+  $("nv-walk-report-open").addEventListener("click", () => openForm());
   $("nv-walk-toggle").addEventListener("click", () => {
     const folded = card.classList.toggle("nv-folded");
     $("nv-walk-toggle").textContent = folded ? "Visa" : "Dölj";
@@ -310,14 +319,19 @@ export function addWalkTonight(map, config) {
   return {
     currentWalkId: () => (state.walk && state.walk.status === "ongoing" && !state.walk.ended_at ? state.walk.id : null),
     reload: load,
+    openReport: (walk) => openForm(walk),
+    isWaiting: (walkId) => readQueue(localStorage, REPORT_KEY).some((item) => item.walk_id === walkId),
   };
 }
 
 /**
- * The walker's own walks and the club's season with "Anmäl mig" / "Avanmäl mig" in ``box``.
+ * The walker's own walks and the club's season with "Anmäl mig" / "Avanmäl mig" in ``box``, and
+ * the walks to report back with "Återrapportera" in ``toReportBox`` (shown when there are any),
+ * opened in the report form of ``reporter`` (addWalkTonight's answer).
  */
-export async function addMyWalks(box, { onChange = () => {} } = {}) {
+export async function addMyWalks(box, { onChange = () => {}, toReportBox = null, reporter = null } = {}) {
   const list = box.querySelector(".nv-my-walks-list");
+  let toReport = [];
   async function load() {
     let data;
     try {
@@ -326,8 +340,11 @@ export async function addMyWalks(box, { onChange = () => {} } = {}) {
       data = r.data;
     } catch (e) {
       list.textContent = "Ingen kontakt med servern just nu.";
+      renderToReport();  // offline: the last list, without the reports now waiting on the phone
       return;
     }
+    toReport = data.to_report || [];
+    renderToReport();
     list.textContent = "";
     list.appendChild(el("h3", { text: "Mina pass" }));
     if (!data.upcoming.length) list.appendChild(el("p", { class: "nv-muted", text: "Du är inte anmäld till något pass." }));
@@ -338,6 +355,25 @@ export async function addMyWalks(box, { onChange = () => {} } = {}) {
     if (!open.length) list.appendChild(el("p", { class: "nv-muted", text: "Inga fler pass den här säsongen." }));
     open.forEach((w) => list.appendChild(row(w, false)));
     box.setAttribute("data-upcoming", String(data.upcoming.length));
+  }
+  function renderToReport() {
+    if (!toReportBox || !reporter) return;
+    // A report already waiting on this phone for the network is not asked for again.
+    const due = toReport.filter((w) => !reporter.isWaiting(w.id));
+    const rowsBox = toReportBox.querySelector(".nv-to-report-list");
+    rowsBox.textContent = "";
+    due.forEach((w) => {
+      const start = new Date(w.planned_start);
+      const b = el("button", { type: "button", class: "nv-go", text: "Återrapportera" });
+      b.addEventListener("click", () => reporter.openReport(w));
+      rowsBox.appendChild(el("div", { class: "nv-my-walk", "data-walk": w.id }, [
+        el("span", { text: dayFormat.format(start) + " " + timeSpan(w) +
+          (w.meeting_place ? ", " + w.meeting_place.name : "") }),
+        b,
+      ]));
+    });
+    toReportBox.hidden = !due.length;
+    toReportBox.setAttribute("data-to-report", String(due.length));
   }
   function row(w, signedUp) {
     const start = new Date(w.planned_start);
