@@ -65,6 +65,20 @@ def _check_report_times(stored: dict[str, Any], report: ReportIn, now: datetime)
         )
 
 
+def _reported(report: ReportIn) -> tuple[Any, ...]:
+    """What the report says of the walk, in the column order of its INSERT and UPDATE:
+    started_at, ended_at, walkers_present, youths_met, mood, contacts, summary."""
+    return (
+        report.started_at,
+        report.ended_at,
+        report.walkers_present,
+        report.youths_met,
+        report.mood,
+        list(report.contacts),
+        report.summary,
+    )
+
+
 def create_report(
     conn: psycopg.Connection,
     walk_id: uuid.UUID,
@@ -118,13 +132,7 @@ def create_report(
                 report.id,
                 walk_id,
                 actor.user_id,
-                report.started_at,
-                report.ended_at,
-                report.walkers_present,
-                report.youths_met,
-                report.mood,
-                list(report.contacts),
-                report.summary,
+                *_reported(report),
                 digest,
                 synthetic,
             ),
@@ -181,13 +189,7 @@ def correct_report(
             WHERE walk_id = %s
             """,
             (
-                report.started_at,
-                report.ended_at,
-                report.walkers_present,
-                report.youths_met,
-                report.mood,
-                list(report.contacts),
-                report.summary,
+                *_reported(report),
                 body_digest(report),
                 walk_id,
             ),

@@ -12,7 +12,6 @@ import math
 import re
 import secrets
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,13 +20,13 @@ import httpx
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from geo.db import connection
 from geo.db.accounts import add_user
 from geo.db.walk_views import set_area_contacts
 from tests.api.test_pages import config_of, sign_in
-from tests.browser import PHONE, launch
+from tests.browser import PHONE
 
 CLUB = "Älvsjö AIK"
 FIELD_WORKER = "08-508 123 45"
@@ -65,14 +64,6 @@ def test_the_walks_page_is_for_planners(client: TestClient, conn: psycopg.Connec
 
 
 # -- in the browser -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 def rows(live_db_url: str, query: str, *params: object) -> list[tuple[Any, ...]]:
