@@ -13,14 +13,19 @@ from api.app_paths import STATIC_DIR
 from api.errors import install_error_handlers
 from api.headers import SecurityHeaders
 from api.routers import (
+    admin_pages,
     aggregates,
+    agreements,
     analysis,
+    approvals,
     auth,
     deviations,
     exports,
+    follow_up,
     health,
     layers,
     me,
+    organisations,
     pages,
     route_plans,
     walk_reports,
@@ -83,6 +88,11 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     app.include_router(walk_reports.router)
     app.include_router(me.router)
     app.include_router(exports.router)
+    app.include_router(organisations.router)
+    app.include_router(agreements.router)
+    app.include_router(approvals.router)
+    app.include_router(follow_up.router)
+    app.include_router(admin_pages.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -103,6 +103,10 @@ ExporterDep = Annotated[User, Depends(require(Capability.EXPORT_PARTNER))]
 """The meeting export; the detail profile also needs ``EXPORT_DETAIL`` (`api.meeting.check`)."""
 AuditReaderDep = Annotated[User, Depends(require(Capability.READ_AUDIT))]
 AdminDep = Annotated[User, Depends(require(Capability.ADMINISTER))]
+FollowUpDep = Annotated[User, Depends(require(Capability.FOLLOW_UP))]
+"""Organisations, agreements, the ledger and the follow-up (read)."""
+ApproverDep = Annotated[User, Depends(require(Capability.APPROVE_WALK))]
+"""Approve or reject a reported walk (four eyes: `geo.db.approvals`)."""
 WalkPlannerDep = Annotated[User, Depends(require(Capability.SCHEDULE_WALKS))]
 """Create, change and cancel walks; flags and plan vs walked."""
 WalkerDep = Annotated[User, Depends(require(Capability.TAKE_PART))]

@@ -56,8 +56,11 @@ class Capability(enum.StrEnum):
     """Read single walks (when, where, who leads; sign-ups by name within the club only)."""
     READ_WALK_COUNTS = "read_walk_counts"
     """Read how many walks there are per status (what partners see of the schedule)."""
+    FOLLOW_UP = "follow_up"
+    """Read organisations, agreements, the ledger and the follow-up of walks and costs."""
     ADMINISTER = "administer"
-    """Accounts, organisations, agreements and categories."""
+    """Accounts, organisations, agreements, categories and area settings; withdrawing an
+    approval (a reversal in the ledger)."""
 
 
 C = Capability
@@ -80,6 +83,7 @@ _STAFF = frozenset(
         C.SCHEDULE_WALKS,
         C.READ_WALKS,
         C.READ_WALK_COUNTS,
+        C.FOLLOW_UP,
     }
 )
 

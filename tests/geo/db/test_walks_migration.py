@@ -38,7 +38,7 @@ def test_old_statuses_are_mapped(make_database) -> None:  # type: ignore[no-unty
                 "VALUES (%s, %s, now(), %s, 6)",
                 (wid, org[0], status),
             )
-        assert migrate.migrate(conn) == ["0008_walks.sql"]
+        assert migrate.migrate(conn)[0] == "0008_walks.sql"
         rows = {
             r[0]: (r[1], r[2])
             for r in conn.execute("SELECT id, status, cancel_reason IS NOT NULL FROM walks")

@@ -1,0 +1,7 @@
+"""The admins' pages: users, organisations, agreements, categories and area settings."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
