@@ -252,6 +252,8 @@ def _load_deviations(
         background_categories=spec["background_categories"],
         seed=spec["seed"],
     )
+    # Dropped at commit; dropped here too, for a second load in the same transaction.
+    conn.execute("DROP TABLE IF EXISTS pg_temp.demo_deviations")
     conn.execute(
         """
         CREATE TEMPORARY TABLE demo_deviations (
