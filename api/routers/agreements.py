@@ -38,7 +38,6 @@ GrantReporterDep = Annotated[
 """Send a grant's report: admins and planners."""
 
 
-
 @router.get("/agreements")
 def list_agreements(
     conn: ConnDep,
@@ -50,9 +49,7 @@ def list_agreements(
     ] = None,
 ) -> dict[str, Any]:
     """Agreements ordered by the start of their period."""
-    return {
-        "agreements": agreements.list_agreements(conn, area=area, organisation=organisation)
-    }
+    return {"agreements": agreements.list_agreements(conn, area=area, organisation=organisation)}
 
 
 @router.get("/agreements/{agreement_id}")
@@ -73,9 +70,7 @@ def get_agreement(conn: ConnDep, user: FollowUpDep, agreement_id: int) -> dict[s
 def create_agreement(body: AgreementIn, conn: ConnDep, user: AdminDep) -> JSONResponse:
     """Add an agreement (admins): a flat body with the parties by name and the areas by slug;
     ``ends_on`` is the period's last day."""
-    return JSONResponse(
-        agreements.create_agreement(conn, body, user_id=user.id), status_code=201
-    )
+    return JSONResponse(agreements.create_agreement(conn, body, user_id=user.id), status_code=201)
 
 
 @router.patch(
@@ -96,8 +91,10 @@ def patch_agreement(
     status_code=201,
     responses={
         200: {"description": "The same report was stored before (a retry)"},
-        409: {"description": "The id was used for another report (`key_reused`), or the date "
-              "has a report (`grant_report_exists`)"},
+        409: {
+            "description": "The id was used for another report (`key_reused`), or the date "
+            "has a report (`grant_report_exists`)"
+        },
     },
     openapi_extra=limit(MAX_GRANT_REPORT_BODY),
 )

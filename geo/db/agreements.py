@@ -87,7 +87,7 @@ def get_agreement(conn: psycopg.Connection, agreement_id: int) -> dict[str, Any]
 
 
 def _area_ids(conn: psycopg.Connection, slugs: list[str], *, field: str) -> list[int]:
-    found = dict(
+    found: dict[str, int] = dict(
         conn.execute("SELECT slug, id FROM areas WHERE slug = ANY(%s)", (slugs,)).fetchall()
     )
     missing = [s for s in slugs if s not in found]
@@ -354,8 +354,7 @@ def patch_agreement(
         columns = _columns(body, resolved)
         conn.execute(
             sql.SQL(
-                "UPDATE agreements SET {}, version = version + 1, updated_at = now() "
-                "WHERE id = %s"
+                "UPDATE agreements SET {}, version = version + 1, updated_at = now() WHERE id = %s"
             ).format(
                 sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in columns)
             ),

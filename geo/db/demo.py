@@ -161,7 +161,7 @@ def _load_organisations(conn: psycopg.Connection, demo: dict[str, Any], report: 
         report.add("organisations", cur.rowcount)
     for spec in demo["agreements"]:
         ag = parse(AgreementIn, spec)
-        values = {**ag.model_dump(exclude={"parties", "areas"}), "reporting_dates": ag.reporting_dates}
+        values = ag.model_dump(exclude={"parties", "areas"})
         cur = conn.execute(
             """
             INSERT INTO agreements (name, kind, compensation, rate_sek, budget_sek, starts_on,

@@ -145,9 +145,7 @@ def create_report(
         return _report(conn, report_id), created
 
 
-def list_reports(
-    conn: psycopg.Connection, agreement_id: int, *, today: date
-) -> dict[str, Any]:
+def list_reports(conn: psycopg.Connection, agreement_id: int, *, today: date) -> dict[str, Any]:
     """A grant's reports (by due date) and the status of each reporting date on ``today``."""
     _, dates = _grant(conn, agreement_id)
     row = conn.execute(

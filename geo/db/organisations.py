@@ -41,9 +41,9 @@ ORG_FROM = sql.SQL("FROM organisations o LEFT JOIN organisations po ON po.id = o
 def list_organisations(conn: psycopg.Connection) -> list[dict[str, Any]]:
     """Every organisation, ordered by name."""
     row = conn.execute(
-        sql.SQL(
-            "SELECT coalesce(json_agg({} ORDER BY o.name, o.id), '[]')::text {}"
-        ).format(ORG_JSON, ORG_FROM)
+        sql.SQL("SELECT coalesce(json_agg({} ORDER BY o.name, o.id), '[]')::text {}").format(
+            ORG_JSON, ORG_FROM
+        )
     ).fetchone()
     assert row is not None
     found: list[dict[str, Any]] = json.loads(row[0])
@@ -108,9 +108,7 @@ def create_organisation(
     with conn.transaction():
         if conn.execute("SELECT 1 FROM organisations WHERE name = %s", (body.name,)).fetchone():
             raise _taken(body.name)
-        parent = (
-            organisation_id(conn, body.part_of, field="part_of") if body.part_of else None
-        )
+        parent = organisation_id(conn, body.part_of, field="part_of") if body.part_of else None
         try:
             with conn.transaction():
                 row = conn.execute(
