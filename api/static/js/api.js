@@ -46,6 +46,17 @@ const ERRORS_SV = {
   walk_cancelled() { return "Passet är inställt: det går inte att starta eller rapportera."; },
   not_your_club() { return "Passet hör till en annan förening."; },
   walk_not_ongoing() { return "Vandringen pågår inte: avvikelsen kopplas inte till den."; },
+  // Approval and the ledger (issue 13).
+  not_reported() {
+    return "Passet är inte återrapporterat (eller redan avslaget): bara återrapporterade pass kan godkännas eller avslås.";
+  },
+  own_walk() { return "Du har själv återrapporterat passet: en annan planerare måste besluta om det."; },
+  own_club() {
+    return "Passet hör till din egen organisation: någon från en annan organisation måste besluta om det.";
+  },
+  agreement_does_not_cover() { return "Avtalet täcker inte passet (datumet eller föreningen)."; },
+  not_approved() { return "Passet är inte godkänt: det finns inget godkännande att återkalla."; },
+  not_found() { return "Passet finns inte."; },
 };
 
 /** The message of an API error body, in Swedish where the error has a code we know; the API's
