@@ -155,8 +155,8 @@ def follow_up_pdf(result: dict[str, Any], *, title_suffix: str = "") -> bytes:
 
 
 def summary_pdf(summary: dict[str, Any]) -> bytes:
-    """The programme summary on one A4 page (landscape): the agreements in order, the totals before and
-    during the IOP and in all, and each grant's reporting dates."""
+    """The programme summary on one A4 page (landscape): the agreements in order, the totals
+    before and during the IOP and in all, and each grant's reporting dates."""
     st = _styles()
     small_cell = st["cell"].clone("small_cell", fontSize=8, leading=10)
     st = {**st, "cell": small_cell, "head": st["head"].clone("small_head", fontSize=8)}
@@ -184,7 +184,7 @@ def summary_pdf(summary: dict[str, Any]) -> bytes:
             ]
         )
     header = ["Avtal", "Parter", "Beslutat", "Undertecknat", "Giltigt", "Förlänger", "Pass"]
-    widths = [54, 38, 22, 26, 38, 50, 12, 25]
+    widths: list[float] = [54, 38, 22, 26, 38, 50, 12, 25]
     story.append(_table([*header, "Kostnad"], rows, widths, st, numeric_from=6))
     t = summary["totals"]
     story += [

@@ -321,3 +321,32 @@ def _reports_missed(
     for aid, due in found:
         missed.setdefault(str(aid), []).append(due.isoformat())
     return missed
+
+
+def walks_by_club_and_month(
+    conn: psycopg.Connection, *, area: str, since: date, until: date
+) -> list[dict[str, Any]]:
+    """Walks done (reported back or approved) in ``area`` with local dates ``since``–``until``
+    (inclusive), per club and month: ``club``, ``month`` (``2024-09``), ``walks``,
+    ``walker_nights``, ``youths_met`` and whether any is ``synthetic``. For the meeting report,
+    whose readers (police, partners) may see how many walks there are, never who walked."""
+    aid = areas.area_id(conn, area)
+    return (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            """
+            SELECT o.name AS club, to_char(wm.local_date, 'YYYY-MM') AS month,
+                   count(*)::int AS walks,
+                   coalesce(sum(wm.walkers_present), 0)::int AS walker_nights,
+                   coalesce(sum(wm.youths_met), 0)::int AS youths_met,
+                   bool_or(wm.synthetic) AS synthetic
+            FROM walk_money wm JOIN organisations o ON o.id = wm.organisation_id
+            WHERE wm.area_id = %s AND wm.status IN ('reported', 'approved')
+              AND wm.local_date BETWEEN %s AND %s
+            GROUP BY o.name, month
+            ORDER BY o.name, month
+            """,
+            (aid, since, until),
+        )
+        .fetchall()
+    )

@@ -55,8 +55,18 @@ def _walk(
         "planned_end, started_at, ended_at, walkers, status, approved_at, approval_no, "
         "synthetic, source) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 1, %s, 'api')",
         (
-            wid, org, area, agreement, start, end, start, end, walkers, status,
-            start + timedelta(days=1) if status == "approved" else None, synthetic,
+            wid,
+            org,
+            area,
+            agreement,
+            start,
+            end,
+            start,
+            end,
+            walkers,
+            status,
+            start + timedelta(days=1) if status == "approved" else None,
+            synthetic,
         ),
     )
     conn.execute(
@@ -67,7 +77,9 @@ def _walk(
     return wid
 
 
-def _pay(conn: psycopg.Connection, walk: uuid.UUID, agreement: int, *, reverse: bool = False) -> None:
+def _pay(
+    conn: psycopg.Connection, walk: uuid.UUID, agreement: int, *, reverse: bool = False
+) -> None:
     conn.execute(
         "INSERT INTO ledger_entries (walk_id, approval_no, kind, agreement_id, amount_sek) "
         "VALUES (%s, 1, 'payment', %s, %s)",
@@ -93,7 +105,8 @@ def load_programme(conn: psycopg.Connection, *, synthetic: bool = False) -> dict
             conn,
             "INSERT INTO organisations (name, kind, part_of_id) VALUES (%s, 'club', %s) "
             "RETURNING id",
-            name, part_of,
+            name,
+            part_of,
         )
 
     club = org(f"Provklubben {tag}")
@@ -101,16 +114,30 @@ def load_programme(conn: psycopg.Connection, *, synthetic: bool = False) -> dict
     assoc = org(f"Provföreningen {tag}", park)
     fund = org(f"Provfonden {tag}")
 
-    def agreement(name: str, kind: str, first: str, last: str, parties: list[int],
-                  extends: int | None = None, **extra: Any) -> int:
+    def agreement(
+        name: str,
+        kind: str,
+        first: str,
+        last: str,
+        parties: list[int],
+        extends: int | None = None,
+        **extra: Any,
+    ) -> int:
         aid = _id(
             conn,
             "INSERT INTO agreements (name, kind, compensation, rate_sek, budget_sek, starts_on, "
             "ends_on, decided_on, signed_on, extends_id, reporting_dates) VALUES (%s, %s, %s, "
             "%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-            f"{name} {tag}", kind, extra.get("compensation", "per_walk"),
-            None if extra.get("budget_sek") else RATE, extra.get("budget_sek"), first, last,
-            extra.get("decided_on"), extra.get("signed_on"), extends,
+            f"{name} {tag}",
+            kind,
+            extra.get("compensation", "per_walk"),
+            None if extra.get("budget_sek") else RATE,
+            extra.get("budget_sek"),
+            first,
+            last,
+            extra.get("decided_on"),
+            extra.get("signed_on"),
+            extends,
             extra.get("reporting_dates", []),
         )
         for p in parties:
@@ -124,24 +151,51 @@ def load_programme(conn: psycopg.Connection, *, synthetic: bool = False) -> dict
         )
         return aid
 
-    a1 = agreement("Prov hösten 2023", "agreement", "2023-09-29", "2023-12-30", [club],
-                   signed_on="2023-09-28")
-    a2 = agreement("Prov sommaren 2024", "agreement", "2024-05-24", "2024-08-31", [club, park],
-                   signed_on="2024-05-22")
-    i1 = agreement("Prov IOP hösten 2024", "iop", "2024-09-06", "2024-12-28", [club, park],
-                   decided_on="2024-08-29", signed_on="2024-12-17")
+    a1 = agreement(
+        "Prov hösten 2023", "agreement", "2023-09-29", "2023-12-30", [club], signed_on="2023-09-28"
+    )
+    a2 = agreement(
+        "Prov sommaren 2024",
+        "agreement",
+        "2024-05-24",
+        "2024-08-31",
+        [club, park],
+        signed_on="2024-05-22",
+    )
+    i1 = agreement(
+        "Prov IOP hösten 2024",
+        "iop",
+        "2024-09-06",
+        "2024-12-28",
+        [club, park],
+        decided_on="2024-08-29",
+        signed_on="2024-12-17",
+    )
     i2 = agreement("Prov IOP våren 2025", "iop", "2025-01-03", "2025-06-28", [club, park], i1)
     i3 = agreement("Prov IOP hösten 2025", "iop", "2025-09-05", "2025-12-20", [club, park], i2)
     grant = agreement(
-        "Prov 127", "iop", "2018-01-01", "2018-12-31", [fund], compensation="grant",
-        budget_sek=850_000, area=grant_area,
+        "Prov 127",
+        "iop",
+        "2018-01-01",
+        "2018-12-31",
+        [fund],
+        compensation="grant",
+        budget_sek=850_000,
+        area=grant_area,
         reporting_dates=["2018-06-30", "2018-10-31", "2019-01-31", "2019-02-28"],
     )
 
     def walks(agreement_id: int, starts: list[datetime], orgs: list[int], **kw: Any) -> None:
         for n, start in enumerate(starts):
-            w = _walk(conn, start=start, org=orgs[n % len(orgs)], area=area,
-                      agreement=agreement_id, synthetic=synthetic, **kw)
+            w = _walk(
+                conn,
+                start=start,
+                org=orgs[n % len(orgs)],
+                area=area,
+                agreement=agreement_id,
+                synthetic=synthetic,
+                **kw,
+            )
             _pay(conn, w, agreement_id)
 
     def evenings(first: date, n: int, at: time = time(21)) -> list[datetime]:
@@ -161,12 +215,25 @@ def load_programme(conn: psycopg.Connection, *, synthetic: bool = False) -> dict
     walks(i2, evenings(date(2025, 2, 1), 25), [club, assoc])
     walks(i3, evenings(date(2025, 10, 1), 15), [assoc])
     # Withdrawn: paid under I2, reversed, back to reported (approval_no stays 1).
-    withdrawn = _walk(conn, start=datetime(2025, 3, 1, 21, tzinfo=ZONE), org=club, area=area,
-                      agreement=None, status="reported", synthetic=synthetic)
+    withdrawn = _walk(
+        conn,
+        start=datetime(2025, 3, 1, 21, tzinfo=ZONE),
+        org=club,
+        area=area,
+        agreement=None,
+        status="reported",
+        synthetic=synthetic,
+    )
     _pay(conn, withdrawn, i2, reverse=True)
     # Approved in the gap between A2 and I1: outside every agreement, not paid.
-    _walk(conn, start=datetime(2024, 9, 2, 21, tzinfo=ZONE), org=club, area=area,
-          agreement=None, synthetic=synthetic)
+    _walk(
+        conn,
+        start=datetime(2024, 9, 2, 21, tzinfo=ZONE),
+        org=club,
+        area=area,
+        agreement=None,
+        synthetic=synthetic,
+    )
 
     # The grant's reports: on time, late, (missed), final on time.
     for due, submitted, covers in (

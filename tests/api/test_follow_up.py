@@ -173,10 +173,14 @@ def test_filters_by_organisation_and_its_parts_and_groups_by_area(
     by_area = _get(client, auth("planner"), organisation=prog["club"], by="area")
     assert [r["area"]["slug"] for r in by_area["rows"]] == [prog["area"]]
     assert by_area["rows"][0]["walks_approved"] == 20 + 10 + 13 + 13 + 0 + 1
-    window = _get(client, auth("planner"), area=prog["area"], since="2024-01-01", until="2024-12-31")
+    window = _get(
+        client, auth("planner"), area=prog["area"], since="2024-01-01", until="2024-12-31"
+    )
     assert window["total_sek"] == (19 + 26) * 1700
     # an agreement of the window without walks in it is listed with zeros
-    spring = _get(client, auth("planner"), area=prog["area"], since="2025-07-01", until="2025-09-30")
+    spring = _get(
+        client, auth("planner"), area=prog["area"], since="2025-07-01", until="2025-09-30"
+    )
     assert [r["agreement"]["name"] for r in spring["rows"]] == [
         f"Prov IOP hösten 2025 {prog['tag']}"
     ]
@@ -212,7 +216,10 @@ def test_csv_has_its_columns_and_is_audited(
 
 
 def test_pdfs_of_the_follow_up_and_the_one_page_summary(
-    client: TestClient, auth: Headers, conn: psycopg.Connection, prog: dict[str, Any],
+    client: TestClient,
+    auth: Headers,
+    conn: psycopg.Connection,
+    prog: dict[str, Any],
     tmp_path: Path,
 ) -> None:
     before = conn.execute(
@@ -234,11 +241,20 @@ def test_pdfs_of_the_follow_up_and_the_one_page_summary(
     )
     assert s.status_code == 200 and pdf_pages(s.content, tmp_path) == 1
     text = pdf_text(s.content, tmp_path)
-    for expected in ("Före IOP", "66 300 kr", "Under IOP", "112 200 kr", "178 500 kr",
-                     "2024-12-17", "Förlänger"):
+    for expected in (
+        "Före IOP",
+        "66 300 kr",
+        "Under IOP",
+        "112 200 kr",
+        "178 500 kr",
+        "2024-12-17",
+        "Förlänger",
+    ):
         assert expected in text, text
     # I2's row names what it extends
-    (i2_line,) = [line for line in text.splitlines() if f"IOP våren 2025 {prog['tag']}" in line]
+    (i2_line,) = [
+        line for line in text.splitlines() if line.strip().startswith("Prov IOP våren 2025")
+    ]
     assert f"Prov IOP hösten 2024 {prog['tag']}" in i2_line and "42 500 kr" in i2_line
     g = client.get(
         "/api/v1/follow-up/summary",
@@ -247,7 +263,9 @@ def test_pdfs_of_the_follow_up_and_the_one_page_summary(
     )
     text = pdf_text(g.content, tmp_path)
     assert "850 000 kr" in text and "saknas" in text and "slutredovisning" in text
-    after = conn.execute("SELECT count(*) FROM audit_log WHERE action = 'follow_up.export'").fetchone()
+    after = conn.execute(
+        "SELECT count(*) FROM audit_log WHERE action = 'follow_up.export'"
+    ).fetchone()
     assert before is not None and after is not None and after[0] == before[0] + 3
 
 
@@ -317,3 +335,26 @@ def test_a_datetime_with_a_zone_counts_as_its_local_date(
         since="2024-10-31T23:30:00Z", until="2024-11-01",
     )  # fmt: skip
     assert [(r["month"], r["walks_approved"]) for r in data["rows"]] == [("2024-11", 1)]
+
+
+def test_the_meeting_report_has_a_section_on_walks(
+    client: TestClient, auth: Headers, prog: dict[str, Any], tmp_path: Path
+) -> None:
+    r = client.get(
+        "/api/v1/exports/meeting",
+        params={"area": prog["area"], "since": "2024-10-01", "until": "2024-11-30",
+                "format": "pdf"},
+        headers=auth("partner"),
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    text = pdf_text(r.content, tmp_path)
+    assert "Nattvandringar" in text and "Vandrarnätter" in text
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    # October: 25 walks (13 + 12), the one from 00:30 on 1 November in November; 4 youths each
+    assert f"Provföreningen {prog['tag']} oktober 2024 12 72 48" in lines
+    assert f"Provföreningen {prog['tag']} november 2024 1 6 4" in lines
+    assert f"Provklubben {prog['tag']} oktober 2024 13 78 52" in lines
+    # against 2024-08-01 – 2024-09-30: the club's walk outside the agreements on 2 September
+    assert "Jämfört med föregående period (2024-08-01 – 2024-09-30)" in text
+    assert f"Provklubben {prog['tag']} 13 (1) 78 (6) 52 (3)" in lines
+    assert f"Provföreningen {prog['tag']} 13 (0) 78 (0) 52 (0)" in lines
