@@ -5,12 +5,15 @@ all ("66 300 kr"), and the follow-up per month."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
 
 import psycopg
+import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser
 
-from geo.db import connection
+from api.server_process import served
+from geo.db import connection, migrate
 from geo.db.accounts import add_user
 from tests.api.follow_up_data import load_programme
 from tests.api.test_pages import config_of, sign_in
@@ -41,12 +44,32 @@ def test_the_page_is_for_planners_and_admins(client: TestClient, conn: psycopg.C
     assert 'href="/plan/follow-up"' in client.get("/plan/walks").text
 
 
+@pytest.fixture(scope="module")
+def follow_server(
+    make_database, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """``nattvandring serve`` over a database of its own: the programme's areas, agreements and
+    ledger rows are committed there, so they never reach the shared live database that other
+    page tests count areas in (and the ledger cannot be cleaned up: it is append-only)."""
+    url: str = make_database("nv_live_follow")
+    with connection.connect(url, autocommit=True) as conn:
+        migrate.migrate(conn)
+    log = tmp_path_factory.mktemp("serve-follow") / "serve.log"
+    with log.open("w") as out:
+        try:
+            with served(url, log=out) as base:
+                yield base, url
+        except RuntimeError as exc:
+            raise AssertionError(f"{exc}:\n{log.read_text()}") from None
+
+
 def test_the_summary_and_the_follow_up_in_the_browser(
-    browser: Browser, live_server: str, live_db_url: str
+    browser: Browser, follow_server: tuple[str, str]
 ) -> None:
+    live_server, db_url = follow_server
     email, password = f"fu-planner-{secrets.token_hex(3)}@example.org", secrets.token_urlsafe(12)
-    with connection.connect(live_db_url, autocommit=True) as conn:
-        add_user(conn, email, password, role="planner", organisation="Polisen")
+    with connection.connect(db_url, autocommit=True) as conn:
+        add_user(conn, email, password, role="planner", organisation="Kommunen")
         with conn.transaction():
             prog = load_programme(conn, synthetic=True)
     context = browser.new_context()
