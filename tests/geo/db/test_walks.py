@@ -522,8 +522,7 @@ def test_report_idempotent_second_is_a_conflict_correct_by_the_reporter(
     )
     assert corrected["youths_met"] == 12 and corrected["version"] == 2
     conn.execute(
-        "UPDATE walks SET status = 'approved', approved_at = now(), approval_no = 1 "
-        "WHERE id = %s",
+        "UPDATE walks SET status = 'approved', approved_at = now(), approval_no = 1 WHERE id = %s",
         (wid,),
     )  # schema 0009: an approved walk has its approval's time and number
     with pytest.raises(Conflict, match="approved"):
