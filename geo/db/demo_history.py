@@ -10,13 +10,14 @@ second load finds them stored (the log's walks are keyed by club and start).
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 
 from geo.db import areas
-from geo.db.demo import LoadReport
+from geo.db.demo import DEMO_FILE, LoadReport
 from geo.db.walk_schedule import import_walk_log
 from geo.errors import InvalidInput
 from geo.walks import read_walk_log
@@ -39,4 +40,28 @@ def load_demo_history(
         raise InvalidInput(f"the demo's walk log has rows that cannot be imported: {reasons}")
     stored = import_walk_log(conn, read.taken, area=LOG_AREA, synthetic=True)
     report.add("history_walks", stored.stored)
+    return report
+
+
+def load_demo_grant_reports(conn: psycopg.Connection, data_dir: Path) -> LoadReport:
+    """The demo grant's SYNTHETIC reports on its reporting dates (``grant_reports`` in the demo
+    file), stored once by their ids and marked synthetic."""
+    report = LoadReport()
+    with (data_dir / DEMO_FILE).open(encoding="utf-8") as fh:
+        spec = json.load(fh)["grant_reports"]
+    row = conn.execute("SELECT id FROM agreements WHERE name = %s", (spec["agreement"],)).fetchone()
+    if row is None:
+        raise InvalidInput(f"the demo has no agreement {spec['agreement']!r}", field="agreement")
+    for r in spec["reports"]:
+        cur = conn.execute(
+            """
+            INSERT INTO grant_reports (id, agreement_id, due_on, submitted_on, covers_from,
+                                       covers_until, activities, participants, summary, synthetic)
+            VALUES (%(id)s, %(agreement_id)s, %(due_on)s, %(submitted_on)s, %(covers_from)s,
+                    %(covers_until)s, %(activities)s, %(participants)s, %(summary)s, true)
+            ON CONFLICT DO NOTHING
+            """,
+            {**r, "agreement_id": row[0]},
+        )
+        report.add("grant_reports", cur.rowcount)
     return report

@@ -3,6 +3,8 @@ the IOP, 66 during it), stored as reported walks once, each on its local day ins
 
 from __future__ import annotations
 
+from datetime import date
+
 import psycopg
 
 from geo.db.demo_history import load_demo_history
@@ -35,3 +37,18 @@ def test_the_log_gives_the_seed_counts_per_period_once(conn: psycopg.Connection)
         "WHERE w.source = 'import' AND extract(isodow FROM m.local_date) = 7"
     ).fetchone()
     assert sundays is not None and sundays[0] == 0
+
+
+def test_the_grant_reports_are_synthetic_and_stored_once(conn: psycopg.Connection) -> None:
+    from geo.db import grant_reports
+    from geo.db.demo_history import load_demo_grant_reports
+
+    assert load_demo_grant_reports(conn, DATA_DIR).changed == {"grant_reports": 4}
+    assert load_demo_grant_reports(conn, DATA_DIR).changed == {"grant_reports": 0}
+    row = conn.execute("SELECT id FROM agreements WHERE name = '127-trygghet'").fetchone()
+    assert row is not None
+    listed = grant_reports.list_reports(conn, row[0], today=date(2026, 12, 2))
+    statuses = [(d["due_on"], d["status"], d["final"]) for d in listed["reporting_dates"]]
+    assert [s[1] for s in statuses] == ["met", "late", "met", "met"]
+    assert statuses[-1][2] is True and str(statuses[-1][0]) == "2019-02-28"
+    assert all(r["summary"].startswith("SYNTETISK") for r in listed["reports"])
