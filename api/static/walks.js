@@ -212,6 +212,11 @@ function renderBulk(reportedCount) {
   button.textContent = "Godkänn markerade (" + state.checked.size + ")";
   button.disabled = state.checked.size === 0;
 }
+// Every reported walk of the period at once (a season's log of earlier walks, for example).
+$("nv-check-all").addEventListener("click", () => {
+  state.walks.filter((w) => w.status === "reported").forEach((w) => state.checked.add(w.id));
+  render();
+});
 $("nv-bulk-approve").addEventListener("click", async () => {
   const ids = [...state.checked];
   if (!ids.length) return;

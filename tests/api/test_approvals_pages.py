@@ -190,6 +190,12 @@ def test_the_planner_approves_rejects_and_approves_the_checked_walks_on_the_page
         )
         # Approved walks have no checkbox any more.
         assert page.locator(f"[data-check='{walks['bulk_paid']}']").count() == 0
+        # "Markera alla återrapporterade" checks every reported walk of the period.
+        page.click("#nv-check-all")
+        boxes = page.locator("#nv-walks-list input[data-check]")
+        n = boxes.count()
+        assert n >= 1 and all(boxes.nth(i).is_checked() for i in range(n))
+        assert page.inner_text("#nv-bulk-approve") == f"Godkänn markerade ({n})"
         assert errors == []
     finally:
         context.close()
