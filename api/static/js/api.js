@@ -46,6 +46,19 @@ const ERRORS_SV = {
   walk_cancelled() { return "Passet är inställt: det går inte att starta eller rapportera."; },
   not_your_club() { return "Passet hör till en annan förening."; },
   walk_not_ongoing() { return "Vandringen pågår inte: avvikelsen kopplas inte till den."; },
+  // The admins' pages (issue 13, "admin").
+  email_taken() { return "Det finns redan ett konto med den e-postadressen."; },
+  own_account() {
+    return "Du kan inte stänga av eller ta bort administratörsrollen från ditt eget konto: " +
+      "be en annan administratör.";
+  },
+  unknown_organisation() { return "Organisationen finns inte: lägg till den under Organisationer först."; },
+  invalid_phone() {
+    return "Det är inget telefonnummer: använd siffror, mellanslag och bindestreck, " +
+      "gärna med + först (t.ex. 08-508 000 00).";
+  },
+  phone_required() { return "Polisens nummer och nödnumret måste finnas."; },
+  category_exists() { return "Det finns redan en kategori med den koden."; },
 };
 
 /** The message of an API error body, in Swedish where the error has a code we know; the API's
