@@ -217,3 +217,94 @@ def test_an_admin_sets_an_areas_field_worker_number_in_the_browser(
         "ring polisen"
     )
     assert before != number
+
+
+# -- organisations and agreements (the API of helper "agree", spec13.md) -----------------------
+
+
+def test_an_admin_adds_and_changes_an_organisation_in_the_browser(
+    page: Page, live_server: str, live_db_url: str
+) -> None:
+    name = f"Testklubben {secrets.token_hex(3)}"
+    page.goto(f"{live_server}/admin/organisations")
+    page.wait_for_selector("body[data-organisations]", state="attached")
+    page.fill("#nv-org-form [name=name]", name)
+    page.select_option("#nv-org-form [name=kind]", "club")
+    page.fill("#nv-org-form [name=part_of]", "Älvsjö AIK")
+    page.fill("#nv-org-form [name=notes]", "Föräldrar <i>i</i> P12")
+    page.click("#nv-org-form button[type=submit]")
+    assert "är sparad" in _status(page)
+    ((org_id, kind, parent, version),) = rows(
+        live_db_url,
+        "SELECT o.id, o.kind, p.name, o.version FROM organisations o "
+        "LEFT JOIN organisations p ON p.id = o.part_of_id WHERE o.name = %s",
+        name,
+    )
+    assert (kind, parent, version) == ("club", "Älvsjö AIK", 1)
+    row = f"#nv-orgs tr[data-id='{org_id}']"
+    page.wait_for_selector(row)
+    assert page.locator(f"{row} i").count() == 0  # the notes reached the page as text
+    page.click(f"{row} button")
+    assert page.input_value("#nv-org-form [name=name]") == name
+    page.fill("#nv-org-form [name=part_of]", "")
+    page.fill("#nv-org-form [name=notes]", "Ändrad")
+    page.click("#nv-org-form button[type=submit]")
+    page.locator("#nv-admin-status.nv-ok").wait_for()
+    assert rows(
+        live_db_url, "SELECT part_of_id, notes, version FROM organisations WHERE id = %s", org_id
+    ) == [(None, "Ändrad", 2)]
+    # A taken name, in Swedish.
+    page.fill("#nv-org-form [name=name]", "Älvsjö AIK")
+    page.click("#nv-org-form button[type=submit]")
+    page.locator("#nv-admin-status.nv-error").wait_for()
+    assert "Namnet är redan upptaget" in page.inner_text("#nv-admin-status")
+
+
+def test_an_admin_adds_an_agreement_in_the_browser_and_an_overlap_is_refused(
+    page: Page, live_server: str, live_db_url: str, admin: dict[str, Any]
+) -> None:
+    club = f"Avtalsklubben {secrets.token_hex(3)}"
+    bearer = httpx.post(
+        f"{live_server}/api/v1/auth/token",
+        data={"username": admin["email"], "password": admin["password"]},
+    ).json()["access_token"]
+    made = httpx.post(
+        f"{live_server}/api/v1/organisations",
+        json={"name": club, "kind": "club"},
+        headers={"Authorization": f"Bearer {bearer}"},
+    )
+    assert made.status_code == 201, made.text
+    name = f"IOP {club}"
+    page.goto(f"{live_server}/admin/agreements")
+    page.wait_for_selector("body[data-agreements]", state="attached")
+    assert page.is_hidden("#nv-agr-form [name=budget_sek]")  # per walk: a rate, no budget
+    page.fill("#nv-agr-form [name=name]", name)
+    page.select_option("#nv-agr-form [name=kind]", "iop")
+    page.fill("#nv-agr-form [name=rate_sek]", "1700")
+    page.fill("#nv-agr-form [name=parties]", club)
+    page.fill("#nv-agr-form [name=areas]", "solberga")
+    page.fill("#nv-agr-form [name=starts_on]", "2031-09-05")
+    page.fill("#nv-agr-form [name=ends_on]", "2031-12-20")
+    page.fill("#nv-agr-form [name=signed_on]", "2031-09-01")
+    page.click("#nv-agr-form button[type=submit]")
+    assert "är sparat" in _status(page)
+    assert rows(
+        live_db_url,
+        "SELECT kind, compensation, rate_sek, starts_on::text, ends_on::text FROM agreements "
+        "WHERE name = %s",
+        name,
+    ) == [("iop", "per_walk", 1700, "2031-09-05", "2031-12-20")]
+    page.wait_for_selector(f"#nv-agreements td:text('{name}')")
+    assert "1 700 kr per pass" in page.inner_text("#nv-agreements")
+    # Another of the same kind with the same party, overlapping: refused, in Swedish.
+    page.fill("#nv-agr-form [name=name]", name + " igen")
+    page.fill("#nv-agr-form [name=rate_sek]", "1700")
+    page.fill("#nv-agr-form [name=parties]", club)
+    page.fill("#nv-agr-form [name=starts_on]", "2031-12-01")
+    page.fill("#nv-agr-form [name=ends_on]", "2032-02-01")
+    page.click("#nv-agr-form button[type=submit]")
+    page.locator("#nv-admin-status.nv-error").wait_for()
+    assert f"överlappar ”{name}”" in page.inner_text("#nv-admin-status")
+    assert rows(live_db_url, "SELECT count(*) FROM agreements WHERE name LIKE %s", name + "%") == [
+        (1,)
+    ]

@@ -29,6 +29,7 @@ function edit(a) {
   f.walkers_per_walk.value = String(a.walkers_per_walk);
   f.reporting_dates.value = a.reporting_dates.join(", ");
   $("nv-agr-form-title").textContent = "Ändra " + a.name;
+  showCompensation();
   f.name.focus();
 }
 
@@ -57,25 +58,39 @@ async function load() {
   if (orgs) fillList("nv-organisations", orgs.organisations.map((o) => o.name));
 }
 
+/** Show the fields of the compensation chosen: a rate per walk, or a grant's budget and its
+ * reporting dates. */
+function showCompensation() {
+  const grant = form.elements.compensation.value === "grant";
+  form.elements.rate_sek.closest("label").hidden = grant;
+  form.elements.budget_sek.closest("label").hidden = !grant;
+  form.elements.reporting_dates.closest("label").hidden = !grant;
+}
+form.elements.compensation.addEventListener("change", showCompensation);
+
 function number(text) { return text === "" ? null : Number(text); }
 
 form.addEventListener("reset", () => {
   $("nv-agr-form-title").textContent = "Nytt avtal";
   form.elements.id.value = "";
   form.elements.version.value = "";
+  setTimeout(showCompensation);  // after the form's own reset of the <select>
 });
 
 form.addEventListener("submit", async (e) => {
   e.preventDefault();
   const v = values(form);
+  const grant = v.compensation === "grant";
   const fields = {
     name: v.name, kind: v.kind, compensation: v.compensation,
-    rate_sek: number(v.rate_sek), budget_sek: number(v.budget_sek),
+    // Only the figure of the compensation chosen: the API refuses a rate on a grant and the
+    // other way round, and reporting dates on an agreement paid per walk.
+    rate_sek: grant ? null : number(v.rate_sek), budget_sek: grant ? number(v.budget_sek) : null,
     parties: splitList(v.parties), areas: splitList(v.areas),
     starts_on: v.starts_on, ends_on: v.ends_on,
     decided_on: v.decided_on || null, signed_on: v.signed_on || null,
     extends: v.extends || null, walkers_per_walk: Number(v.walkers_per_walk || 6),
-    reporting_dates: splitList(v.reporting_dates), notes: v.notes,
+    reporting_dates: grant ? splitList(v.reporting_dates) : [], notes: v.notes,
   };
   const saved = await attempt(() => (v.id
     ? api("PATCH", "/api/v1/agreements/" + v.id, { ...fields, version: Number(v.version) })
@@ -83,7 +98,9 @@ form.addEventListener("submit", async (e) => {
   if (!saved) return;
   form.reset();
   say("Avtalet " + saved.name + " är sparat.");
-  load();
+  showCompensation();
+load();
 });
 
+showCompensation();
 load();
