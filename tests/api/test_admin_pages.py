@@ -295,7 +295,7 @@ def test_an_admin_adds_an_agreement_in_the_browser_and_an_overlap_is_refused(
         name,
     ) == [("iop", "per_walk", 1700, "2031-09-05", "2031-12-20")]
     page.wait_for_selector(f"#nv-agreements td:text('{name}')")
-    assert "1 700 kr per pass" in page.inner_text("#nv-agreements")
+    assert "1\xa0700 kr per pass" in page.inner_text("#nv-agreements")  # Intl: a no-break space
     # Another of the same kind with the same party, overlapping: refused, in Swedish.
     page.fill("#nv-agr-form [name=name]", name + " igen")
     page.fill("#nv-agr-form [name=rate_sek]", "1700")
