@@ -64,6 +64,14 @@ def change_user(conn: ConnDep, user: AdminDep, user_id: int, change: UserChange)
     )
 
 
+@router.post("/users/{user_id}/password")
+def new_password(conn: ConnDep, user: AdminDep, user_id: int) -> dict[str, Any]:
+    """A new password for an account, made by the server and in this answer only; the
+    account's sign-ins end (``user.password`` in the audit trail)."""
+    account, password = user_admin.reset_password(conn, actor_id=user.id, user_id=user_id)
+    return {"user": account, "password": password}
+
+
 @router.get("/area-settings")
 def list_area_settings(conn: ConnDep, user: AdminDep) -> dict[str, list[dict[str, Any]]]:
     """Each area's slug, name, field_worker_phone, police_phone and emergency_phone."""

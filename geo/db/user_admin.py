@@ -17,7 +17,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from geo.db import areas
-from geo.db.accounts import add_user
+from geo.db.accounts import add_user, set_password
 from geo.db.audit import write_audit
 from geo.errors import Conflict, InvalidInput, NotFound
 
@@ -156,6 +156,25 @@ def update_user(
                 details={"changes": changed},
             )
     return user_json(conn, user_id)
+
+
+def reset_password(
+    conn: psycopg.Connection, *, actor_id: int, user_id: int
+) -> tuple[dict[str, Any], str]:
+    """Give an account a new password made here (returned once, stored hashed); its sign-ins
+    end and a sign-in lock is lifted. Audited as ``user.password`` (without the password)."""
+    password = secrets.token_urlsafe(PASSWORD_BYTES)
+    with conn.transaction():
+        user = user_json(conn, user_id)
+        set_password(conn, user["email"], password)
+        write_audit(
+            conn,
+            user_id=actor_id,
+            action="user.password",
+            subject=f"user:{user_id}",
+            details={"email": user["email"]},
+        )
+    return user, password
 
 
 # -- area settings ---------------------------------------------------------------------------------

@@ -129,13 +129,29 @@ def test_an_admin_adds_an_account_in_the_browser_and_its_password_is_shown_once(
     page.wait_for_selector(f"tr[data-email='{email}']")
     assert password not in page.content()
 
+    # A new one-time password: the old one no longer signs in, the new one does.
+    page.click(f"tr[data-email='{email}'] button.nv-admin-reset")
+    page.locator("#nv-admin-status").filter(has_text="nytt lösenord").wait_for()
+    second = page.inner_text("#nv-user-password-value")
+    assert second and second != password
+    form = {"username": email}
+    assert (
+        httpx.post(
+            f"{live_server}/api/v1/auth/token", data={**form, "password": password}
+        ).status_code
+        == 401
+    )
+    signed = httpx.post(f"{live_server}/api/v1/auth/token", data={**form, "password": second})
+    assert signed.status_code == 200
+    page.click("#nv-user-password-hide")
+
     # The role, then disabling: the new account's sign-in ends.
     page.select_option(f"tr[data-email='{email}'] select", "planner")
     assert "planerare" in _status(page)
     assert rows(live_db_url, "SELECT role FROM users WHERE email = %s", email) == [("planner",)]
     bearer = {"Authorization": f"Bearer {signed.json()['access_token']}"}
     assert httpx.get(f"{live_server}/api/v1/auth/me", headers=bearer).status_code == 200
-    page.click(f"tr[data-email='{email}'] button")
+    page.click(f"tr[data-email='{email}'] button.nv-admin-toggle")
     page.wait_for_selector(f"tr[data-email='{email}'].nv-admin-disabled")
 
     assert rows(live_db_url, "SELECT disabled FROM users WHERE email = %s", email) == [(True,)]
@@ -143,12 +159,12 @@ def test_an_admin_adds_an_account_in_the_browser_and_its_password_is_shown_once(
     assert rows(
         live_db_url,
         "SELECT count(*) FROM audit_log l JOIN users u ON u.id = l.user_id "
-        "WHERE u.email = %s AND l.action IN ('user.create', 'user.update')",
+        "WHERE u.email = %s AND l.action IN ('user.create', 'user.update', 'user.password')",
         admin["email"],
-    ) == [(3,)]
+    ) == [(4,)]
 
     # Their own account: the API's refusal, in Swedish, and nothing changed.
-    page.click(f"tr[data-email='{admin['email']}'] button")
+    page.click(f"tr[data-email='{admin['email']}'] button.nv-admin-toggle")
     page.wait_for_selector("#nv-admin-status.nv-error")
     assert "Du kan inte stänga av" in page.inner_text("#nv-admin-status")
     assert rows(live_db_url, "SELECT disabled FROM users WHERE id = %s", admin["id"]) == [(False,)]

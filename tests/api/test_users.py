@@ -53,6 +53,7 @@ def test_only_admins_administer(client: TestClient, auth: Headers, role: str) ->
             headers=h,
         ),
         client.patch("/api/v1/users/1", json={"role": "admin"}, headers=h),
+        client.post("/api/v1/users/1/password", headers=h),
         client.get("/api/v1/area-settings", headers=h),
         client.patch("/api/v1/areas/solberga/settings", json={"police_phone": "1"}, headers=h),
         client.post(
@@ -312,3 +313,24 @@ def test_category_changes_are_audited_and_admins_list_inactive_ones(
     assert {"code": "klotter_tag", "active": False}.items() <= next(
         c for c in every if c["code"] == "klotter_tag"
     ).items()
+
+
+def test_a_new_password_is_shown_once_and_ends_the_accounts_sign_ins(
+    client: TestClient, conn: psycopg.Connection, auth: Headers
+) -> None:
+    made = new_user(client, auth)
+    first = made["password"]
+    bearer = {
+        "Authorization": f"Bearer {token(client, 'ny@example.org', first).json()['access_token']}"
+    }
+    r = client.post(f"/api/v1/users/{made['user']['id']}/password", headers=auth("admin"))
+    assert r.status_code == 200, r.text
+    second = r.json()["password"]
+    assert len(second) >= 16 and second != first and "password_hash" not in r.json()["user"]
+    assert client.get("/api/v1/auth/me", headers=bearer).status_code == 401
+    assert token(client, "ny@example.org", first).status_code == 401
+    assert token(client, "ny@example.org", second).status_code == 200
+    ((subject, details, by),) = audit_rows(conn, "user.password")
+    assert subject == f"user:{made['user']['id']}" and details == {"email": "ny@example.org"}
+    assert by == "e-admin@example.org" and second not in str(details)
+    assert client.post("/api/v1/users/999999/password", headers=auth("admin")).status_code == 404

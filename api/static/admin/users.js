@@ -1,7 +1,8 @@
 /* nattvandring: the admins' accounts page (/admin/users).
  *
  * Lists the accounts (GET /api/v1/users), adds one (POST: the answer's one-time password is
- * shown once, then dropped from the page) and changes role or disables/enables one (PATCH).
+ * shown once, then dropped from the page), changes role or disables/enables one (PATCH) and
+ * gives one a new one-time password (POST /api/v1/users/{id}/password).
  * The API refuses an admin disabling or demoting themselves; its message shows here in Swedish.
  */
 import { api, getJSON } from "../js/api.js";
@@ -21,7 +22,7 @@ function row(u) {
     if (!changed) role.value = u.role;
     else u.role = changed.role;
   });
-  const toggle = el("button", { type: "button", text: u.disabled ? "Aktivera" : "Stäng av", "data-user": u.email });
+  const toggle = el("button", { type: "button", text: u.disabled ? "Aktivera" : "Stäng av", class: "nv-admin-toggle" });
   toggle.addEventListener("click", async () => {
     const changed = await attempt(
       () => api("PATCH", "/api/v1/users/" + u.id, { disabled: !u.disabled }),
@@ -29,13 +30,18 @@ function row(u) {
     );
     if (changed) load();
   });
+  const reset = el("button", { type: "button", text: "Nytt lösenord", class: "nv-admin-reset" });
+  reset.addEventListener("click", async () => {
+    const made = await attempt(() => api("POST", "/api/v1/users/" + u.id + "/password"));
+    if (made) showPassword(made, "Kontot " + made.user.email + " har fått ett nytt lösenord och är utloggat.");
+  });
   const tr = el("tr", { "data-email": u.email }, [
     cell(u.email),
     cell(u.display_name || ""),
     cell(u.organisation.name),
     cell(role),
     cell(u.disabled ? "avstängt" : "aktivt"),
-    cell(toggle),
+    cell([toggle, reset]),
   ]);
   if (u.disabled) tr.className = "nv-admin-disabled";
   return tr;
@@ -65,12 +71,17 @@ $("nv-user-new").addEventListener("submit", async (e) => {
   }));
   if (!made) return;
   form.reset();
+  showPassword(made, "Kontot " + made.user.email + " är skapat.");
+  load();
+});
+
+/** The one-time password of a new account or a reset, until the admin dismisses it. */
+function showPassword(made, text) {
   $("nv-user-password-email").textContent = made.user.email;
   $("nv-user-password-value").textContent = made.password;
   $("nv-user-password").hidden = false;
-  say("Kontot " + made.user.email + " är skapat.");
-  load();
-});
+  say(text);
+}
 
 $("nv-user-password-hide").addEventListener("click", () => {
   // The password leaves the page: it was to be shown once.
