@@ -147,7 +147,7 @@ def test_an_admin_adds_an_account_in_the_browser_and_its_password_is_shown_once(
 
     # The role, then disabling: the new account's sign-in ends.
     page.select_option(f"tr[data-email='{email}'] select", "planner")
-    assert "planerare" in _status(page)
+    page.locator("#nv-admin-status").filter(has_text="är nu planerare").wait_for()
     assert rows(live_db_url, "SELECT role FROM users WHERE email = %s", email) == [("planner",)]
     bearer = {"Authorization": f"Bearer {signed.json()['access_token']}"}
     assert httpx.get(f"{live_server}/api/v1/auth/me", headers=bearer).status_code == 200
@@ -265,7 +265,7 @@ def test_an_admin_adds_and_changes_an_organisation_in_the_browser(
     page.fill("#nv-org-form [name=part_of]", "")
     page.fill("#nv-org-form [name=notes]", "Ändrad")
     page.click("#nv-org-form button[type=submit]")
-    page.locator("#nv-admin-status.nv-ok").wait_for()
+    page.wait_for_selector(f"{row} td:text-is('Ändrad')")  # the list loaded after the change
     assert rows(
         live_db_url, "SELECT part_of_id, notes, version FROM organisations WHERE id = %s", org_id
     ) == [(None, "Ändrad", 2)]
