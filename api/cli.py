@@ -162,6 +162,10 @@ def demo_load(settings: AppSettings, refresh: bool) -> None:
 
         season = load_demo_season(conn, settings.data_dir, refresh=refresh)
         report.changed.update(season.changed)
+        from geo.db.demo_history import load_demo_history
+
+        history = load_demo_history(conn, settings.data_dir)
+        report.changed.update(history.changed)
     if not any(report.changed.values()) and not new_users and not network.changed:
         click.echo("demo data already loaded: nothing changed")
     for table, n in report.changed.items():

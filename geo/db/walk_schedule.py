@@ -406,10 +406,16 @@ class ImportReport:
 
 
 def import_walk_log(
-    conn: psycopg.Connection, rows: Sequence[LogRow], *, area: str, user_id: int | None = None
+    conn: psycopg.Connection,
+    rows: Sequence[LogRow],
+    *,
+    area: str,
+    user_id: int | None = None,
+    synthetic: bool = False,
 ) -> ImportReport:
     """Store the walks of a log as ``reported`` with their walker count, once each (a repeated
-    import finds them stored); a row of an unknown club is refused with the reason."""
+    import finds them stored); a row of an unknown club is refused with the reason.
+    ``synthetic`` marks the demo's invented log (`geo.db.demo_history`)."""
     result = ImportReport()
     aid = areas.area_id(conn, area)
     clubs: dict[str, int | None] = {}
@@ -433,8 +439,8 @@ def import_walk_log(
                 """
                 INSERT INTO walks (id, organisation_id, area_id, planned_start, planned_end,
                                    started_at, ended_at, walkers, status, notes, source,
-                                   walkers_needed, created_by)
-                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'reported', %s, 'import', %s, %s)
+                                   walkers_needed, created_by, synthetic)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'reported', %s, 'import', %s, %s, %s)
                 ON CONFLICT (id) DO NOTHING
                 """,
                 (
@@ -449,6 +455,7 @@ def import_walk_log(
                     row.notes,
                     _walkers_needed(conn, org, row.planned_start, None),
                     user_id,
+                    synthetic,
                 ),
             )
             if cur.rowcount:

@@ -521,7 +521,10 @@ def test_report_idempotent_second_is_a_conflict_correct_by_the_reporter(
         conn, wid, fixed, people["walker"], now=after, version=1
     )
     assert corrected["youths_met"] == 12 and corrected["version"] == 2
-    conn.execute("UPDATE walks SET status = 'approved' WHERE id = %s", (wid,))
+    conn.execute(
+        "UPDATE walks SET status = 'approved', approved_at = now(), approval_no = 1 WHERE id = %s",
+        (wid,),
+    )
     with pytest.raises(Conflict, match="approved"):
         walk_reports.correct_report(conn, wid, fixed, people["walker"], now=after, version=2)
 
