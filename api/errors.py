@@ -121,7 +121,11 @@ def _validation_failed(request: Request, exc: Exception) -> JSONResponse:
 
 def _body(exc: Exception) -> dict[str, Any]:
     code = exc.code if isinstance(exc, NattvandringError) else None
-    return {"detail": str(exc), **({"code": code} if code else {})}
+    body: dict[str, Any] = {"detail": str(exc), **({"code": code} if code else {})}
+    # The figures a page's Swedish text needs (the other agreement of an `agreement_overlap`).
+    if isinstance(exc, NattvandringError) and exc.ctx:
+        body["ctx"] = exc.ctx
+    return body
 
 
 def _not_found(request: Request, exc: Exception) -> JSONResponse:

@@ -122,3 +122,52 @@ class WalkNotOngoing(InvalidInput):
     """A deviation names a walk that is not under way (or of another club)."""
 
     code = "walk_not_ongoing"
+
+
+# -- organisations and agreements (issue 13) -----------------------------------------------------
+
+
+class StaleVersion(Conflict):
+    """A change sent with a version that is no longer the stored one (optimistic concurrency)."""
+
+    code = "stale_version"
+
+
+class NameTaken(Conflict):
+    """A name that another organisation or agreement has already."""
+
+    code = "name_taken"
+
+
+class UnknownOrganisation(InvalidInput):
+    """A party, ``part_of`` or filter that names no organisation."""
+
+    code = "unknown_organisation"
+
+    def __init__(self, message: str, *, name: str, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.name = name
+
+    @property
+    def ctx(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+
+class AgreementOverlap(Conflict):
+    """Two agreements of one kind that share a party (or its parent) and overlap in time."""
+
+    code = "agreement_overlap"
+
+    def __init__(self, message: str, *, other: str) -> None:
+        super().__init__(message)
+        self.other = other
+
+    @property
+    def ctx(self) -> dict[str, Any]:
+        return {"other": self.other}
+
+
+class GrantReportExists(Conflict):
+    """A second report (another id) for a reporting date that has one."""
+
+    code = "grant_report_exists"

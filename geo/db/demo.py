@@ -1,7 +1,9 @@
 """Loads the Solberga/Älvsjö demo data from ``data/`` into PostGIS.
 
-Real data: district polygons (Stockholms stad), public-transport stops (Trafiklab) and points of
-interest (OpenStreetMap), see ``data/SOURCES.md``. Illustrative: the collaboration zones.
+Real data: district polygons (Stockholms stad; Sätra and Vårberg for Skärholmen's "127-trygghet"),
+public-transport stops (Trafiklab), points of interest (OpenStreetMap), the organisations and the
+agreements of Solberga (the district's documents), see ``data/SOURCES.md``. Illustrative: the
+collaboration zones; assumed: the period and first reporting dates of "127-trygghet".
 Synthetic: the deviation history (`geo.synthetic`), generated with a fixed seed.
 
 Loading is idempotent: rows are keyed by slug, name or source key (deviations by their seeded
@@ -18,17 +20,22 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from shapely import Point, unary_union
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from geo.db import areas
 from geo.geometry import SWEREF99TM, display_name, slugify, to_metric, to_wgs84
+from geo.inputs.agreements import AgreementIn
+from geo.inputs.walks import parse
 from geo.synthetic import Cluster, generate_deviations
 
 logger = logging.getLogger(__name__)
 
 AREAS_FILE = "stadsdelar_solberga_alvsjo.geojson"
+# Skärholmen's districts of the IOP "127-trygghet" (a second programme in the demo).
+MORE_AREA_FILES = ("stadsdelar_satra_varberg.geojson",)
 STOPS_FILE = "sl_stops_solberga_alvsjo.geojson"
 POIS_FILE = "osm_pois_solberga_alvsjo_2026.geojson"
 DEMO_FILE = "demo_solberga.json"
@@ -124,50 +131,106 @@ def _circle(lon: float, lat: float, radius_m: float) -> BaseGeometry:
 
 
 def _load_organisations(conn: psycopg.Connection, demo: dict[str, Any], report: LoadReport) -> None:
+    """Organisations by name (kind, notes, then ``part_of`` once all exist) and agreements by
+    name, each checked as the API checks one (`geo.inputs.agreements.AgreementIn`), with their
+    parties and areas made exactly those of the file (a party the file no longer names goes)."""
     for org in demo["organisations"]:
         cur = conn.execute(
             """
-            INSERT INTO organisations (name, kind) VALUES (%s, %s)
-            ON CONFLICT (name) DO UPDATE SET kind = EXCLUDED.kind
-                WHERE organisations.kind IS DISTINCT FROM EXCLUDED.kind
+            INSERT INTO organisations (name, kind, notes) VALUES (%s, %s, %s)
+            ON CONFLICT (name) DO UPDATE
+                SET kind = EXCLUDED.kind, notes = EXCLUDED.notes,
+                    version = organisations.version + 1, updated_at = now()
+                WHERE (organisations.kind, organisations.notes)
+                      IS DISTINCT FROM (EXCLUDED.kind, EXCLUDED.notes)
             """,
-            (org["name"], org["kind"]),
+            (org["name"], org["kind"], org.get("notes", "")),
         )
         report.add("organisations", cur.rowcount)
-    for ag in demo["agreements"]:
+    for org in demo["organisations"]:
         cur = conn.execute(
             """
-            INSERT INTO agreements (name, kind, starts_on, ends_on, rate_sek, walkers_per_walk,
-                                    notes, extends_id)
-            VALUES (%(name)s, %(kind)s, %(starts_on)s, %(ends_on)s, %(rate_sek)s,
-                    %(walkers_per_walk)s, %(notes)s,
+            UPDATE organisations o
+            SET part_of_id = (SELECT p.id FROM organisations p WHERE p.name = %(part_of)s),
+                version = o.version + 1, updated_at = now()
+            WHERE o.name = %(name)s AND o.part_of_id IS DISTINCT FROM
+                  (SELECT p.id FROM organisations p WHERE p.name = %(part_of)s)
+            """,
+            {"name": org["name"], "part_of": org.get("part_of")},
+        )
+        report.add("organisations", cur.rowcount)
+    for spec in demo["agreements"]:
+        ag = parse(AgreementIn, spec)
+        values = ag.model_dump(exclude={"parties", "areas"})
+        cur = conn.execute(
+            """
+            INSERT INTO agreements (name, kind, compensation, rate_sek, budget_sek, starts_on,
+                                    ends_on, decided_on, signed_on, walkers_per_walk,
+                                    reporting_dates, notes, extends_id)
+            VALUES (%(name)s, %(kind)s, %(compensation)s, %(rate_sek)s, %(budget_sek)s,
+                    %(starts_on)s, %(ends_on)s, %(decided_on)s, %(signed_on)s,
+                    %(walkers_per_walk)s, %(reporting_dates)s, %(notes)s,
                     (SELECT id FROM agreements WHERE name = %(extends)s))
             ON CONFLICT (name) DO UPDATE
-                SET kind = EXCLUDED.kind, starts_on = EXCLUDED.starts_on,
-                    ends_on = EXCLUDED.ends_on, rate_sek = EXCLUDED.rate_sek,
-                    walkers_per_walk = EXCLUDED.walkers_per_walk, notes = EXCLUDED.notes,
-                    extends_id = EXCLUDED.extends_id
-                WHERE (agreements.kind, agreements.starts_on, agreements.ends_on,
-                       agreements.rate_sek, agreements.walkers_per_walk, agreements.notes,
-                       agreements.extends_id)
+                SET kind = EXCLUDED.kind, compensation = EXCLUDED.compensation,
+                    rate_sek = EXCLUDED.rate_sek, budget_sek = EXCLUDED.budget_sek,
+                    starts_on = EXCLUDED.starts_on, ends_on = EXCLUDED.ends_on,
+                    decided_on = EXCLUDED.decided_on, signed_on = EXCLUDED.signed_on,
+                    walkers_per_walk = EXCLUDED.walkers_per_walk,
+                    reporting_dates = EXCLUDED.reporting_dates, notes = EXCLUDED.notes,
+                    extends_id = EXCLUDED.extends_id,
+                    version = agreements.version + 1, updated_at = now()
+                WHERE (agreements.kind, agreements.compensation, agreements.rate_sek,
+                       agreements.budget_sek, agreements.starts_on, agreements.ends_on,
+                       agreements.decided_on, agreements.signed_on, agreements.walkers_per_walk,
+                       agreements.reporting_dates, agreements.notes, agreements.extends_id)
                       IS DISTINCT FROM
-                      (EXCLUDED.kind, EXCLUDED.starts_on, EXCLUDED.ends_on, EXCLUDED.rate_sek,
-                       EXCLUDED.walkers_per_walk, EXCLUDED.notes, EXCLUDED.extends_id)
+                      (EXCLUDED.kind, EXCLUDED.compensation, EXCLUDED.rate_sek,
+                       EXCLUDED.budget_sek, EXCLUDED.starts_on, EXCLUDED.ends_on,
+                       EXCLUDED.decided_on, EXCLUDED.signed_on, EXCLUDED.walkers_per_walk,
+                       EXCLUDED.reporting_dates, EXCLUDED.notes, EXCLUDED.extends_id)
             """,
-            {"notes": "", "extends": None, **ag},
+            values,
         )
         report.add("agreements", cur.rowcount)
-        for party in ag["parties"]:
+        for table, column, source, key, names in (
+            ("agreement_parties", "organisation_id", "organisations", "name", ag.parties),
+            ("agreement_areas", "area_id", "areas", "slug", ag.areas),
+        ):
+            params = {"agreement": ag.name, "names": names}
             cur = conn.execute(
-                """
-                INSERT INTO agreement_parties (agreement_id, organisation_id)
-                SELECT a.id, o.id FROM agreements a, organisations o
-                WHERE a.name = %s AND o.name = %s
-                ON CONFLICT DO NOTHING
-                """,
-                (ag["name"], party),
+                sql.SQL(
+                    """
+                    INSERT INTO {table} (agreement_id, {column})
+                    SELECT a.id, s.id FROM agreements a, {source} s
+                    WHERE a.name = %(agreement)s AND s.{key} = ANY(%(names)s)
+                    ON CONFLICT DO NOTHING
+                    """
+                ).format(
+                    table=sql.Identifier(table),
+                    column=sql.Identifier(column),
+                    source=sql.Identifier(source),
+                    key=sql.Identifier(key),
+                ),
+                params,
             )
-            report.add("agreement_parties", cur.rowcount)
+            report.add(table, cur.rowcount)
+            cur = conn.execute(
+                sql.SQL(
+                    """
+                    DELETE FROM {table} t USING agreements a, {source} s
+                    WHERE t.agreement_id = a.id AND a.name = %(agreement)s
+                      AND t.{column} = s.id AND NOT (s.{key} = ANY(%(names)s))
+                    """
+                ).format(
+                    table=sql.Identifier(table),
+                    column=sql.Identifier(column),
+                    source=sql.Identifier(source),
+                    key=sql.Identifier(key),
+                ),
+                params,
+            )
+            report.add(f"{table}_removed", cur.rowcount)
 
 
 def _load_deviations(
@@ -189,6 +252,8 @@ def _load_deviations(
         background_categories=spec["background_categories"],
         seed=spec["seed"],
     )
+    # Dropped at commit; dropped here too, for a second load in the same transaction.
+    conn.execute("DROP TABLE IF EXISTS pg_temp.demo_deviations")
     conn.execute(
         """
         CREATE TEMPORARY TABLE demo_deviations (
@@ -258,7 +323,10 @@ def load_demo(
     report = LoadReport()
     with conn.transaction():
         area_geoms: dict[str, BaseGeometry] = {}
-        for f in _read_geojson(data_dir / AREAS_FILE):
+        features = [
+            f for name in (AREAS_FILE, *MORE_AREA_FILES) for f in _read_geojson(data_dir / name)
+        ]
+        for f in features:
             name = f["properties"]["name"]
             geom = shape(f["geometry"])
             slug = slugify(name)

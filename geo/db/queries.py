@@ -12,7 +12,7 @@ import psycopg
 from psycopg import sql
 from shapely import Geometry, to_wkb
 
-from geo.errors import Conflict, InvalidGeometry, NattvandringError, NotFound
+from geo.errors import InvalidGeometry, NattvandringError, NotFound, StaleVersion
 from geo.geometry import BBox
 
 GEOJSON_DECIMALS = 6
@@ -153,7 +153,7 @@ def stale_version(
     ).fetchone()
     if row is None:
         return NotFound(missing)
-    return Conflict(
+    return StaleVersion(
         f"the {noun} was changed by someone else (now version {row[0]}, you sent "
         f"{sent}): reload it and make your change again"
     )

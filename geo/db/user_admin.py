@@ -16,7 +16,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from geo.db import areas
+from geo.db import areas, organisations
 from geo.db.accounts import add_user, set_password
 from geo.db.audit import write_audit
 from geo.errors import Conflict, InvalidInput, NotFound
@@ -65,17 +65,6 @@ def user_json(conn: psycopg.Connection, user_id: int) -> dict[str, Any]:
     return found[0]
 
 
-def _organisation_id(conn: psycopg.Connection, name: str) -> int:
-    row = conn.execute("SELECT id FROM organisations WHERE name = %s", (name,)).fetchone()
-    if row is None:
-        raise InvalidInput(
-            f"no organisation {name!r}: add it first (GET /api/v1/organisations lists them)",
-            field="organisation",
-            code="unknown_organisation",
-        )
-    return int(row[0])
-
-
 def create_user(
     conn: psycopg.Connection,
     *,
@@ -89,7 +78,7 @@ def create_user(
     which nothing stores in clear (show it once). Audited as ``user.create``."""
     password = secrets.token_urlsafe(PASSWORD_BYTES)
     with conn.transaction():
-        _organisation_id(conn, organisation)
+        organisations.organisation_id(conn, organisation, field="organisation")
         if conn.execute("SELECT 1 FROM users WHERE lower(email) = lower(%s)", (email,)).fetchone():
             raise EmailTaken(f"an account {email} exists already")
         user = add_user(
@@ -134,7 +123,9 @@ def update_user(
             )
         changed = {k: [old[k], v] for k, v in changes.items() if old[k] != v}
         if "organisation" in changed:
-            org_id = _organisation_id(conn, changes["organisation"])
+            org_id = organisations.organisation_id(
+                conn, changes["organisation"], field="organisation"
+            )
             conn.execute("UPDATE users SET organisation_id = %s WHERE id = %s", (org_id, user_id))
         for column in ("role", "display_name", "disabled"):
             if column in changed:

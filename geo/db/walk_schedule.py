@@ -149,16 +149,22 @@ def _check_route(conn: psycopg.Connection, route_id: int | None) -> None:
 def _walkers_needed(
     conn: psycopg.Connection, organisation_id: int, start: datetime, given: int | None
 ) -> int:
-    """The walkers a walk needs: as given, else its agreement's, else six."""
+    """The walkers a walk needs: as given, else its agreement's, else six.
+
+    The agreement is the one the approval would choose: its period contains the walk's local
+    date, and its parties include the walk's club or the organisation the club is part of
+    (Kulturföreningen Solan walks under Södra Folkparken's agreements); the latest start wins.
+    """
     if given is not None:
         return given
     row = conn.execute(
         """
         SELECT a.walkers_per_walk FROM agreements a
         JOIN agreement_parties p ON p.agreement_id = a.id
-        WHERE p.organisation_id = %s
+        JOIN organisations o ON o.id = %s
+        WHERE p.organisation_id IN (o.id, o.part_of_id)
           AND (%s AT TIME ZONE %s)::date BETWEEN a.starts_on AND a.ends_on
-        ORDER BY a.starts_on DESC LIMIT 1
+        ORDER BY a.starts_on DESC, a.id DESC LIMIT 1
         """,
         (organisation_id, start, DEFAULT_TIME_ZONE),
     ).fetchone()

@@ -29,7 +29,7 @@ def test_areas_are_a_feature_collection_of_real_districts(client: TestClient) ->
     fc = r.json()
     assert fc["type"] == "FeatureCollection"
     slugs = {f["properties"]["slug"] for f in fc["features"]}
-    assert len(slugs) == 21 and {"solberga", "alvsjo"} <= slugs
+    assert len(slugs) == 23 and {"solberga", "alvsjo", "satra", "varberg"} <= slugs
     solberga = next(f for f in fc["features"] if f["id"] == "solberga")
     assert solberga["properties"]["name"] == "Solberga"
     assert solberga["properties"]["metric_crs"] == "EPSG:3006"

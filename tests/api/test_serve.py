@@ -16,7 +16,7 @@ def test_endpoints_over_real_http(live_server: str) -> None:
     health = httpx.get(f"{live_server}/healthz").json()
     assert health["status"] == "ok" and health["postgis"].startswith("3.")
     areas = httpx.get(f"{live_server}/api/v1/areas").json()
-    assert len(areas["features"]) == 21
+    assert len(areas["features"]) == 23
     r = httpx.get(f"{live_server}/api/v1/places", params={"bbox": "nonsense"})
     assert r.status_code == 422
     assert httpx.get(f"{live_server}/api/v1/areas/solberga").json()["id"] == "solberga"

@@ -46,13 +46,40 @@ const ERRORS_SV = {
   walk_cancelled() { return "Passet är inställt: det går inte att starta eller rapportera."; },
   not_your_club() { return "Passet hör till en annan förening."; },
   walk_not_ongoing() { return "Vandringen pågår inte: avvikelsen kopplas inte till den."; },
+  // Organisations and agreements (issue 13).
+  stale_version() { return "Någon annan har ändrat detta under tiden: ladda om och gör ändringen igen."; },
+  name_taken() { return "Namnet är redan upptaget: välj ett annat."; },
+  unknown_organisation(x) {
+    return "Organisationen " + (x.ctx && x.ctx.name ? "”" + x.ctx.name + "” " : "") +
+      "finns inte: lägg till den först.";
+  },
+  part_of_cycle() { return "En organisation kan inte ingå i sig själv eller i en som ingår i den."; },
+  period_reversed() { return "Perioden slutar innan den börjar."; },
+  rate_missing() { return "Ange ersättningen per genomförd nattvandring (kr)."; },
+  budget_missing() { return "Ange bidragets belopp (kr) för hela perioden."; },
+  reporting_dates_not_for_per_walk() {
+    return "Redovisningsdatum gäller bara bidrag, inte ersättning per nattvandring.";
+  },
+  reporting_date_outside() {
+    return "Ett redovisningsdatum ligger utanför perioden och året efter den.";
+  },
+  signed_before_decided() { return "Avtalet kan inte undertecknas innan det är beslutat."; },
+  unknown_area() { return "Området finns inte."; },
+  unknown_agreement() { return "Avtalet som förlängs finns inte."; },
+  agreement_overlap(x) {
+    return "Perioden överlappar " + (x.ctx && x.ctx.other ? "”" + x.ctx.other + "”" : "ett annat avtal") +
+      ", som har en gemensam part (eller den organisation parten ingår i).";
+  },
+  reporting_date_has_report() { return "Redovisningsdatumet har en redovisning och kan inte tas bort."; },
+  not_a_grant() { return "Avtalet ersätts per nattvandring: bara bidrag redovisas på datum."; },
+  not_a_reporting_date() { return "Datumet är inget av avtalets redovisningsdatum."; },
+  grant_report_exists() { return "Redovisningsdatumet har redan en redovisning."; },
   // The admins' pages (issue 13, "admin").
   email_taken() { return "Det finns redan ett konto med den e-postadressen."; },
   own_account() {
     return "Du kan inte stänga av eller ta bort administratörsrollen från ditt eget konto: " +
       "be en annan administratör.";
   },
-  unknown_organisation() { return "Organisationen finns inte: lägg till den under Organisationer först."; },
   invalid_phone() {
     return "Det är inget telefonnummer: använd siffror, mellanslag och bindestreck, " +
       "gärna med + först (t.ex. 08-508 000 00).";
@@ -68,7 +95,7 @@ export function errorText(body, status) {
   if (Array.isArray(d)) {
     return d.map((x) => (ERRORS_SV[x.type] ? ERRORS_SV[x.type](x) : x.msg)).join("; ");
   }
-  if (body && ERRORS_SV[body.code]) return ERRORS_SV[body.code]({ msg: String(d) });
+  if (body && ERRORS_SV[body.code]) return ERRORS_SV[body.code]({ msg: String(d), ctx: body.ctx });
   return d ? String(d) : "fel " + status;
 }
 

@@ -18,6 +18,7 @@ TABLES = [
     "organisations",
     "agreements",
     "agreement_parties",
+    "agreement_areas",
     "deviations",
 ]
 
@@ -31,7 +32,7 @@ def _snapshot(conn: psycopg.Connection) -> dict[str, set[tuple[str, str]]]:
 
 
 def test_first_load_reports_what_it_added(demo_report: LoadReport) -> None:
-    assert demo_report.changed["areas"] == 21
+    assert demo_report.changed["areas"] == 23  # 21 around Solberga, Sätra and Vårberg
     assert demo_report.changed["zones"] == 3
     assert demo_report.changed["deviations"] == 3000
     assert demo_report.changed["places"] > 250
@@ -69,7 +70,8 @@ def test_places_zones_and_agreements(conn: psycopg.Connection) -> None:
     assert len(zones) == 3
     assert all(z[1] and "Illustrativ" in z[2] for z in zones)
     periods = conn.execute(
-        "SELECT starts_on::text, ends_on::text, rate_sek FROM agreements ORDER BY starts_on"
+        "SELECT starts_on::text, ends_on::text, rate_sek FROM agreements "
+        "WHERE compensation = 'per_walk' ORDER BY starts_on"
     ).fetchall()
     assert periods[0] == ("2023-09-29", "2023-12-30", 1700)
     assert periods[-1] == ("2025-09-05", "2025-12-20", 1700)
