@@ -10,6 +10,7 @@ import click
 
 from api.cli_analysis import heatmap, hotspots
 from api.cli_errors import exits_on_error
+from api.cli_follow_up import follow_up
 from api.cli_walks import areas, walks
 from api.settings import AppSettings
 from geo.capabilities import ROLES
@@ -380,6 +381,7 @@ main.add_command(heatmap)
 main.add_command(hotspots)
 main.add_command(walks)
 main.add_command(areas)
+main.add_command(follow_up)
 
 
 # -- serve ---------------------------------------------------------------------------------------

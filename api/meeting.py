@@ -33,6 +33,7 @@ from geo.analysis import (
 from geo.capabilities import Capability
 from geo.db import areas, audit, categories, deviations, streets, walk_routes, walk_tracks
 from geo.db.accounts import User
+from geo.db.follow_up import SYNTHETIC_NOTE, walks_by_club_and_month
 from geo.errors import Forbidden, InvalidParameter
 from geo.geometry import DEFAULT_TIME_ZONE
 from geo.isopleths import isopleths_geojson
@@ -47,7 +48,14 @@ from geo.privacy import (
 from maps import export as layers_out
 from maps import layers as ml
 from maps.html_map import meeting_map_html
-from maps.report import CategoryZoneRow, HotspotChange, MethodNote, meeting_report_pdf
+from maps.report import (
+    CategoryZoneRow,
+    HotspotChange,
+    MethodNote,
+    meeting_report_pdf,
+    previous_period,
+)
+from maps.report_walks import WalkRow
 
 STOCKHOLM = ZoneInfo(DEFAULT_TIME_ZONE)  # the demo's areas' wall clock
 PROFILES = ("partner", "detail")
@@ -302,6 +310,7 @@ def _pdf(
             c = shapely.centroid(shape(f["geometry"]))
             changes.append(HotspotChange(f"Ruta vid {c.y:.4f} N, {c.x:.4f} Ö", status))
     routes = json.loads(walk_routes.list_routes(conn, area=req.area))
+    walks_now, walks_before, synthetic = _walk_rows(conn, req)
     pdf = meeting_report_pdf(
         area_name=area_name,
         period=(req.since, req.until),
@@ -318,8 +327,30 @@ def _pdf(
             bandwidth_m=HEAT.bandwidth_m, cell_m=HEAT.cell_m, hotspot_cell_m=HOT.cell_m
         ),
         profile="partner" if req.profile == "partner" else "detail",
+        walks=walks_now,
+        previous_walks=walks_before,
+        note=f"{SYNTHETIC_NOTE}: passen är genererade, inte verkliga." if synthetic else None,
     )
-    return pdf, {"kategori_zon": len(table), "hotspots": len(hot), "andringar": len(changes)}
+    counts = {"kategori_zon": len(table), "hotspots": len(hot), "andringar": len(changes)}
+    return pdf, {**counts, "pass_forening_manad": len(walks_now)}
+
+
+def _walk_rows(conn: Any, req: Request) -> tuple[list[WalkRow], list[WalkRow], bool]:
+    """Walks done per club and month in the period and in the previous one of the same
+    length, and whether any of them is synthetic."""
+    prev_since, prev_until = previous_period(req.since, req.until)
+    found = [
+        walks_by_club_and_month(conn, area=req.area, since=a, until=b)
+        for a, b in ((req.since, req.until), (prev_since, prev_until))
+    ]
+    rows = [
+        [
+            WalkRow(r["club"], r["month"], r["walks"], r["walker_nights"], r["youths_met"])
+            for r in period
+        ]
+        for period in found
+    ]
+    return rows[0], rows[1], any(r["synthetic"] for period in found for r in period)
 
 
 def export(conn: Any, req: Request, user: User) -> Export:

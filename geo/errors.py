@@ -171,3 +171,36 @@ class GrantReportExists(Conflict):
     """A second report (another id) for a reporting date that has one."""
 
     code = "grant_report_exists"
+
+
+# -- approval and the ledger (issue 13) -----------------------------------------------------------
+
+
+class NotReported(Conflict):
+    """Only a reported walk can be approved or rejected (planned, ongoing, rejected…)."""
+
+    code = "not_reported"
+
+
+class OwnWalk(Forbidden):
+    """Four eyes: the approver reported the walk."""
+
+    code = "own_walk"
+
+
+class OwnClub(Forbidden):
+    """Four eyes: the approver belongs to the walk's organisation (or the one it is part of)."""
+
+    code = "own_club"
+
+
+class AgreementDoesNotCover(InvalidInput):
+    """An agreement named for an approval whose period or parties do not cover the walk."""
+
+    code = "agreement_does_not_cover"
+
+
+class NotApproved(Conflict):
+    """Withdrawing an approval of a walk that is not approved."""
+
+    code = "not_approved"

@@ -45,6 +45,7 @@ from maps.report_map import (
     RasterLike,
     map_png,
 )
+from maps.report_walks import WalkRow, walks_section
 
 PROFILES_SV = {
     "partner": "Partner – sammanställda uppgifter utan personuppgifter",
@@ -243,6 +244,8 @@ def meeting_report_pdf(
     method: MethodNote,
     profile: str = "partner",
     note: str | None = None,
+    walks: Sequence[WalkRow] | None = None,
+    previous_walks: Sequence[WalkRow] = (),
 ) -> bytes:
     """The meeting report as PDF bytes (A4 portrait, Swedish).
 
@@ -266,6 +269,9 @@ def meeting_report_pdf(
         ``partner`` (counts under 3 shown as "< 3") or ``detail``.
     note
         An optional line for the title page (e.g. that the data are synthetic demo data).
+    walks, previous_walks
+        Walks done per club and month in the period and the previous one (`maps.report_walks`);
+        ``None`` leaves the section out.
     """
     if profile not in PROFILES_SV:
         raise InvalidParameter(
@@ -290,7 +296,7 @@ def meeting_report_pdf(
         _p(
             "Innehåll: karta med värmekarta, hot spots, platssamverkanszoner och "
             "nattvandringsrutter; avvikelser per kategori och zon; förändringar av hot spots; "
-            "metod.",
+            "nattvandringar per förening och månad; metod.",
             st["body"],
         ),
     ]
@@ -371,6 +377,16 @@ def meeting_report_pdf(
     else:
         story.append(_p("Inga heta punkter i någon av perioderna.", st["body"]))
 
+    if walks is not None:
+        story += walks_section(
+            walks,
+            previous_walks,
+            period_text=period_text,
+            previous_text=f"{prev_since.isoformat()} – {prev_until.isoformat()}",
+            st=st,
+            p=_p,
+            table=_table,
+        )
     story.append(
         KeepTogether(_method(method, profile=profile, st=st, prev=(prev_since, prev_until)))
     )

@@ -5,9 +5,12 @@
  * their end (GET /api/v1/walks/flags), and one walk at a time: its sign-ups, its report, and its
  * track on the map against its planned route with the plan-vs-walked figures. Swedish dates and
  * decimal commas (Intl, sv-SE); every text from the server goes in through textContent.
+ * Reported walks are approved or rejected here, one at a time or the checked ones at once
+ * (js/approval.js).
  */
 import { call, getJSON } from "./js/api.js";
 import { addBaseLayers, createMap } from "./js/map.js";
+import { approveMany, decisionSection } from "./js/approval.js";
 import { $, el, pageConfig, toast } from "./js/ui.js";
 import { CONTACTS_SV, MOOD_SV, STATUS_SV, clockFormat, timeSpan } from "./js/walk.js";
 
@@ -28,7 +31,7 @@ const pct = new Intl.NumberFormat("sv-SE", { style: "percent", maximumFractionDi
 /** 3,2 km (decimal comma). */
 export function kmText(metres) { return km.format(metres / 1000) + " km"; }
 
-const state = { period: "week", offset: 0, view: "list", walks: [], clubs: new Set(), flags: null, selected: null };
+const state = { period: "week", offset: 0, view: "list", walks: [], clubs: new Set(), flags: null, selected: null, checked: new Set() };
 
 // -- the period: this week (Monday to Sunday) or the season (a half-year) ------------------------
 function iso(d) {
@@ -129,6 +132,7 @@ function walkButton(w, extra) {
     el("span", { class: "nv-walk-item-club", text: w.organisation.name }),
     el("span", { class: "nv-walk-item-extra", text: extra }),
   ]);
+  if (state.selected === w.id) b.classList.add("nv-active");
   b.addEventListener("click", () => select(w.id));
   return b;
 }
@@ -142,11 +146,25 @@ function render() {
   const list = $("nv-walks-list");
   list.textContent = "";
   if (!state.walks.length) list.appendChild(el("p", { class: "nv-muted", text: "Inga pass i perioden." }));
+  const reported = new Set(state.walks.filter((w) => w.status === "reported").map((w) => w.id));
+  state.checked.forEach((id) => { if (!reported.has(id)) state.checked.delete(id); });
   state.walks.forEach((w) => {
     const b = walkButton(w, itemExtra(w));
     if (flagged(w, "short_of_walkers") || flagged(w, "unreported")) b.classList.add("nv-flagged");
-    list.appendChild(b);
+    const row = el("div", { class: "nv-walk-row" });
+    if (reported.has(w.id)) {
+      const box = el("input", { type: "checkbox", class: "nv-walk-check", "data-check": w.id, "aria-label": "Markera passet för godkännande" });
+      box.checked = state.checked.has(w.id);
+      box.addEventListener("change", () => {
+        if (box.checked) state.checked.add(w.id); else state.checked.delete(w.id);
+        renderBulk(reported.size);
+      });
+      row.appendChild(box);
+    }
+    row.appendChild(b);
+    list.appendChild(row);
   });
+  renderBulk(reported.size);
   renderCalendar();
   list.hidden = state.view !== "list";
   $("nv-walks-calendar").hidden = state.view !== "calendar";
@@ -187,6 +205,34 @@ function renderCalendar() {
   }
   box.appendChild(table);
 }
+// -- approving the checked walks ----------------------------------------------------------------
+function renderBulk(reportedCount) {
+  $("nv-bulk").hidden = reportedCount === 0 || state.view !== "list";
+  const button = $("nv-bulk-approve");
+  button.textContent = "Godkänn markerade (" + state.checked.size + ")";
+  button.disabled = state.checked.size === 0;
+}
+$("nv-bulk-approve").addEventListener("click", async () => {
+  const ids = [...state.checked];
+  if (!ids.length) return;
+  const out = $("nv-bulk-result");
+  $("nv-bulk-approve").disabled = true;
+  out.className = "nv-bulk-result";
+  out.textContent = "Godkänner " + countWord(ids.length) + " …";
+  try {
+    const { text } = await approveMany(ids);
+    out.textContent = text;
+    out.classList.add("nv-ok");
+    state.checked.clear();
+    await load();
+    if (state.selected && ids.includes(state.selected)) select(state.selected);
+  } catch (err) {
+    out.textContent = "Kunde inte godkänna: " + err.message;
+    out.classList.add("nv-error");
+    renderBulk(1);
+  }
+});
+
 const monthFormat = new Intl.DateTimeFormat("sv-SE", { month: "short" });
 function monthShort(d) { return monthFormat.format(d); }
 
@@ -252,6 +298,12 @@ async function select(id) {
     rep.appendChild(el("p", { class: "nv-muted", text: "Ingen återrapport ännu." }));
   }
   box.appendChild(rep);
+  if (["reported", "approved", "rejected"].includes(walk.status)) {
+    box.appendChild(decisionSection(walk, (now) => {
+      state.walks = state.walks.map((w) => (w.id === now.id ? now : w));
+      render();
+    }));
+  }
 
   const fig = el("section", { class: "nv-walk-figures" }, [el("h3", { text: "Plan och genomfört" })]);
   if (track && track.geometry) line(fig, "Spår", track.properties.points + " punkter, " + kmText(track.properties.length_m));

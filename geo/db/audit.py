@@ -11,7 +11,12 @@ from psycopg.rows import dict_row
 
 
 def write_audit(
-    conn: psycopg.Connection, *, user_id: int, action: str, subject: str, details: dict[str, Any]
+    conn: psycopg.Connection,
+    *,
+    user_id: int | None,
+    action: str,
+    subject: str,
+    details: dict[str, Any],
 ) -> int:
     """Append an audit row (who, when, what) and return its id."""
     with conn.transaction():

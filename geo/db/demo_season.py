@@ -146,6 +146,14 @@ def load_demo_season(
     report = LoadReport()
     with conn.transaction():
         if refresh:
+            # The ledger is append-only; the demo's own synthetic rows are the one exception
+            # (the trigger of schema 0009 lets them go while this transaction says so).
+            conn.execute("SELECT set_config('nattvandring.demo_reset', 'on', true)")
+            conn.execute(
+                "DELETE FROM ledger_entries l USING walks w WHERE w.id = l.walk_id "
+                "AND w.source = 'demo' AND w.synthetic AND l.synthetic"
+            )
+            conn.execute("SELECT set_config('nattvandring.demo_reset', 'off', true)")
             cur = conn.execute("DELETE FROM walks WHERE source = 'demo' AND synthetic")
             report.add("walks_removed", cur.rowcount)
             conn.execute(

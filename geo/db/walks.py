@@ -82,6 +82,10 @@ WALK_JSON = sql.SQL(
         'notes', w.notes,
         'source', w.source,
         'synthetic', w.synthetic,
+        'agreement', CASE WHEN wag.id IS NOT NULL
+                          THEN json_build_object('id', wag.id, 'name', wag.name) END,
+        'approved_at', w.approved_at,
+        'reject_reason', w.reject_reason,
         'version', w.version,
         'updated_at', w.updated_at)
     """
@@ -95,6 +99,7 @@ WALK_FROM = sql.SQL(
     LEFT JOIN places p ON p.id = w.meeting_place_id
     LEFT JOIN walk_routes r ON r.id = w.route_id
     LEFT JOIN users l ON l.id = w.leader_id
+    LEFT JOIN agreements wag ON wag.id = w.agreement_id
     """
 )
 

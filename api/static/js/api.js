@@ -74,6 +74,17 @@ const ERRORS_SV = {
   not_a_grant() { return "Avtalet ersätts per nattvandring: bara bidrag redovisas på datum."; },
   not_a_reporting_date() { return "Datumet är inget av avtalets redovisningsdatum."; },
   grant_report_exists() { return "Redovisningsdatumet har redan en redovisning."; },
+  // Approval and the ledger (issue 13).
+  not_reported() {
+    return "Passet är inte återrapporterat (eller redan avslaget): bara återrapporterade pass kan godkännas eller avslås.";
+  },
+  own_walk() { return "Du har själv återrapporterat passet: en annan planerare måste besluta om det."; },
+  own_club() {
+    return "Passet hör till din egen organisation: någon från en annan organisation måste besluta om det.";
+  },
+  agreement_does_not_cover() { return "Avtalet täcker inte passet (datumet eller föreningen)."; },
+  not_approved() { return "Passet är inte godkänt: det finns inget godkännande att återkalla."; },
+  not_found() { return "Det finns inte (eller har tagits bort)."; },
   // The admins' pages (issue 13, "admin").
   email_taken() { return "Det finns redan ett konto med den e-postadressen."; },
   own_account() {

@@ -141,3 +141,47 @@ def test_plan_vs_walked_of_a_demo_walk(conn: psycopg.Connection, season: dict[st
     assert result.planned_m is not None and 2900 < result.planned_m < 3600
     # Both walks start at the meeting point along the same streets: some of the plan is walked.
     assert result.planned_share_walked is not None and 0 < result.planned_share_walked <= 1
+
+
+def test_refresh_removes_the_demo_walks_ledger_rows_and_nothing_else(
+    conn: psycopg.Connection, season: dict[str, int]
+) -> None:
+    from geo.db import approvals
+
+    # An agreement that covers the season (the demo's own agreements ended in 2025).
+    conn.execute(
+        "INSERT INTO agreements (name, kind, starts_on, ends_on, rate_sek) "
+        "VALUES ('Testavtal säsongen', 'agreement', %s, %s, 1700)",
+        ((NOW - timedelta(days=90)).date(), (NOW + timedelta(days=90)).date()),
+    )
+    conn.execute(
+        "INSERT INTO agreement_parties (agreement_id, organisation_id) "
+        "SELECT a.id, o.id FROM agreements a, organisations o "
+        "WHERE a.name = 'Testavtal säsongen' AND o.name = 'Älvsjö AIK'"
+    )
+    planner = conn.execute(
+        "SELECT id, organisation_id FROM users WHERE email = 'planerare@demo.nattvandring.example'"
+    ).fetchone()
+    assert planner is not None
+    walk = conn.execute(
+        "SELECT w.id FROM walks w JOIN organisations o ON o.id = w.organisation_id "
+        "WHERE w.source = 'demo' AND w.status = 'reported' AND o.name = 'Älvsjö AIK' LIMIT 1"
+    ).fetchone()
+    assert walk is not None
+    _, approval = approvals.approve(conn, walk[0], Actor(int(planner[0]), int(planner[1])))
+    assert approval["status"] == "paid" and approval["amount_sek"] == 1700
+    count = "SELECT count(*) FROM ledger_entries WHERE walk_id = %s"
+    assert conn.execute(count, (walk[0],)).fetchone() == (1,)
+    # Outside the demo's reset the row cannot be removed.
+    with pytest.raises(psycopg.errors.IntegrityConstraintViolation), conn.transaction():
+        conn.execute("DELETE FROM ledger_entries WHERE walk_id = %s", (walk[0],))
+    load_demo_season(conn, DATA_DIR, now=NOW + timedelta(days=10), refresh=True)
+    assert conn.execute(count, (walk[0],)).fetchone() == (0,)
+    # The season is made again (walks keyed by club and day): nothing of it is approved.
+    assert conn.execute("SELECT count(*) FROM walks WHERE status = 'approved'").fetchone() == (0,)
+    # The reset was for that transaction only.
+    assert conn.execute("SELECT current_setting('nattvandring.demo_reset', true)").fetchone() in (
+        ("",),
+        (None,),
+        ("off",),
+    )
