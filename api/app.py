@@ -28,6 +28,7 @@ from api.routers import (
     organisations,
     pages,
     route_plans,
+    users,
     walk_reports,
     walk_routes,
     walks,
@@ -92,6 +93,7 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     app.include_router(agreements.router)
     app.include_router(approvals.router)
     app.include_router(follow_up.router)
+    app.include_router(users.router)
     app.include_router(admin_pages.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -31,8 +31,15 @@ router = APIRouter(
 
 
 @router.get("/categories")
-def list_categories(conn: ConnDep) -> list[dict[str, Any]]:
+def list_categories(
+    conn: ConnDep,
+    include_inactive: Annotated[
+        bool, Query(description="Also the inactive ones, with `active` (the admins' page)")
+    ] = False,
+) -> list[dict[str, Any]]:
     """Deviation categories: code, Swedish name, map colour and default weight."""
+    if include_inactive:
+        return categories.all_categories_json(conn)
     return categories.categories_json(conn)
 
 
@@ -48,6 +55,7 @@ def create_category(conn: ConnDep, user: AdminDep, new: NewCategory) -> dict[str
         weight=new.weight,
         active=new.active,
         create=True,
+        actor_id=user.id,
     )
 
 
@@ -64,6 +72,7 @@ def change_category(
         colour=change.colour,
         weight=change.weight,
         active=change.active,
+        actor_id=user.id,
     )
 
 

@@ -10,7 +10,14 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from geo.db.audit import write_audit
 from geo.errors import Conflict, InvalidInput, InvalidParameter, NotFound
+
+
+class CategoryExists(Conflict):
+    """A new category with the code of one that exists (active or not)."""
+
+    code = "category_exists"
 
 
 def category_codes(conn: psycopg.Connection) -> list[str]:
@@ -39,16 +46,21 @@ def save_category(
     weight: float | None = None,
     active: bool | None = None,
     create: bool = False,
+    actor_id: int | None = None,
 ) -> dict[str, Any]:
     """Create a category (``create``) or change one; returns it. Reports keep their category:
-    one that is no longer wanted is made inactive, never deleted."""
+    one that is no longer wanted is made inactive, never deleted.
+
+    With ``actor_id`` (an admin through the API) the change is audited as ``category.create``
+    or ``category.update`` with the values sent, in the same transaction.
+    """
     with conn.transaction():
         exists = conn.execute(
             "SELECT 1 FROM deviation_categories WHERE code = %s", (code,)
         ).fetchone()
         if create:
             if exists:
-                raise Conflict(f"the category {code!r} exists already; change it with PATCH")
+                raise CategoryExists(f"the category {code!r} exists already; change it with PATCH")
             if name_sv is None or colour is None:
                 raise InvalidInput("a new category needs name_sv and colour", field="name_sv")
             conn.execute(
@@ -78,8 +90,27 @@ def save_category(
                 "WHERE code = %s",
                 (code,),
             ).fetchone()
-    assert row is not None
+        assert row is not None
+        if actor_id is not None:
+            sent = {"name_sv": name_sv, "colour": colour, "weight": weight, "active": active}
+            write_audit(
+                conn,
+                user_id=actor_id,
+                action="category.create" if create else "category.update",
+                subject=f"category:{code}",
+                details={k: v for k, v in sent.items() if v is not None},
+            )
     return row
+
+
+def all_categories_json(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    """Every category, inactive ones too (code, name_sv, colour, weight, active), in their
+    order: what an admin changes."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT code, name_sv, colour, weight, active FROM deviation_categories "
+            "ORDER BY sort_order, code"
+        ).fetchall()
 
 
 def categories_json(conn: psycopg.Connection) -> list[dict[str, Any]]:

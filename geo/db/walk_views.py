@@ -6,7 +6,6 @@ to call (and setting them).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,11 +19,11 @@ from geo.db.walks import WALK_FROM, WALK_JSON, Actor, get_walk
 from geo.errors import (
     InvalidInput,
 )
+from geo.inputs.admin import PHONE
 
 TONIGHT = timedelta(hours=12)
 UNREPORTED_AFTER = timedelta(days=2)
 REPORT_WITHIN = timedelta(days=7)
-PHONE = re.compile(r"^\+?[0-9][0-9 -]{1,29}$")
 DEFAULT_POLICE = "114 14"
 DEFAULT_EMERGENCY = "112"
 

@@ -26,6 +26,7 @@ BODILESS: set[tuple[str, str]] = {
     ("post", "/api/v1/walks/{walk_id}/signups"),  # sign up the signed-in walker
     ("post", "/api/v1/walks/{walk_id}/start"),  # start the walk now
     ("post", "/api/v1/walks/{walk_id}/end"),  # end the walk now
+    ("post", "/api/v1/users/{user_id}/password"),  # a new one-time password, made by the server
 }
 
 

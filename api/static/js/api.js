@@ -85,6 +85,18 @@ const ERRORS_SV = {
   agreement_does_not_cover() { return "Avtalet täcker inte passet (datumet eller föreningen)."; },
   not_approved() { return "Passet är inte godkänt: det finns inget godkännande att återkalla."; },
   not_found() { return "Det finns inte (eller har tagits bort)."; },
+  // The admins' pages (issue 13, "admin").
+  email_taken() { return "Det finns redan ett konto med den e-postadressen."; },
+  own_account() {
+    return "Du kan inte stänga av eller ta bort administratörsrollen från ditt eget konto: " +
+      "be en annan administratör.";
+  },
+  invalid_phone() {
+    return "Det är inget telefonnummer: använd siffror, mellanslag och bindestreck, " +
+      "gärna med + först (t.ex. 08-508 000 00).";
+  },
+  phone_required() { return "Polisens nummer och nödnumret måste finnas."; },
+  category_exists() { return "Det finns redan en kategori med den koden."; },
 };
 
 /** The message of an API error body, in Swedish where the error has a code we know; the API's
