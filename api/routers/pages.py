@@ -259,6 +259,7 @@ def _map_page(template: str, config: dict[str, Any], *, title: str, banner: str)
         export_formats=EXPORT_FORMATS_SV,
         export_profiles=EXPORT_PROFILES_SV,
         can_plan=config["can_plan"],
+        can_administer=config.get("can_administer", False),
         moods=MOODS_SV,
         report_contacts=REPORT_CONTACTS_SV,
         area_options=[
@@ -287,6 +288,7 @@ def planners_map(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) ->
         "layers": _layers(("areas", "zones", "places")),
         "areas": [{"slug": r[0], "name": r[1], "network": r[2]} for r in area_rows],
         "start_place_kinds": list(START_PLACE_KINDS),
+        "can_administer": user.can(Capability.ADMINISTER),
     }
     page = _map_page("plan.html", config, title="Nattvandring – planering", banner="planering")
     return page_response(page, tile_url=settings.tile_url or None)

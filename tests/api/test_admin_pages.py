@@ -39,8 +39,11 @@ def test_the_admin_pages_are_for_admins(client: TestClient, conn: psycopg.Connec
             refused = client.get(path)
             assert refused.status_code == 403, (role, path)
             assert "Administrationen är till för administratörer" in refused.text
+        # The planners' map links to the admin pages for admins only.
+        assert 'href="/admin"' not in client.get("/plan").text
     add_user(conn, "ap-admin@example.org", "correct horse 2", role="admin", organisation=DISTRICT)
     sign_in(client, "ap-admin@example.org", "correct horse 2")
+    assert 'href="/admin"' in client.get("/plan").text
     index = client.get("/admin")
     assert index.status_code == 200 and '<html lang="sv">' in index.text
     for p in PAGES:
