@@ -7,6 +7,13 @@ format for every validation error; ``type`` is the error's code (``value_error``
 Other errors are ``{"detail": "message"}``, with ``"code"`` when the error has one (``key_reused``,
 ``report_exists``, ``walk_cancelled``, ``not_your_club``…).
 
+What reaches the database although no check refused it is still the client's error, not ours:
+a value PostgreSQL cannot take (``psycopg.DataError``: a number out of range, text it cannot
+hold) is a 422 ``invalid_value``, a unique key taken meanwhile by a concurrent request a 409
+``conflict``, a CHECK constraint a 422 (`_database_refused`); each is logged as a warning, as a
+check the API should have made earlier. Anything else is a 500 in the same JSON shape, logged
+with its traceback.
+
 Errors below the API name a field only (``properties.category``, ``bbox``); whether that field
 came in the body, the query, a header or the path is decided here, from the parameters the
 operation declares (`_location`).
@@ -18,6 +25,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
@@ -153,6 +161,57 @@ def _status(code: int) -> Callable[[Request, Exception], JSONResponse]:
     return handler
 
 
+def _database_refused(request: Request, exc: Exception) -> JSONResponse:
+    """A value the database refused (see the module's docstring): 409 or 422, never a 500."""
+    what = getattr(getattr(exc, "diag", None), "message_primary", None) or str(exc)
+    logger.warning("%s %s: the database refused a value: %s", request.method, request.url, what)
+    if isinstance(exc, psycopg.errors.UniqueViolation):
+        return JSONResponse(
+            status_code=409,
+            content={
+                "detail": "the value was taken meanwhile by another request (a name, a key or "
+                "an id that must be unique): reload and try again",
+                "code": "conflict",
+            },
+        )
+    if isinstance(exc, psycopg.errors.CheckViolation):
+        message = "a value breaks one of the database's rules (a range, a position, a form)"
+    elif "NUL" in what:
+        message = "a text contains a NUL character (U+0000), which text cannot hold"
+    else:
+        message = f"a value cannot be stored: {what}"
+    item = {"loc": ["body" if request.method in ("POST", "PUT", "PATCH") else "query"]}
+    return JSONResponse(
+        status_code=422,
+        content={"detail": [{**item, "msg": message, "type": "invalid_value"}]},
+    )
+
+
+def _unencodable(request: Request, exc: Exception) -> JSONResponse:
+    logger.warning("%s %s: text not in UTF-8 reached the database", request.method, request.url)
+    return JSONResponse(
+        status_code=422,
+        content={
+            "detail": [
+                {
+                    "loc": ["body" if request.method in ("POST", "PUT", "PATCH") else "query"],
+                    "msg": "a text contains a lone surrogate, which is not a character: send "
+                    "text as valid UTF-8",
+                    "type": "invalid_unicode",
+                }
+            ]
+        },
+    )
+
+
+def _internal(request: Request, exc: Exception) -> JSONResponse:
+    # Starlette's ServerErrorMiddleware re-raises after this answer: the server logs the traceback.
+    return JSONResponse(
+        status_code=500,
+        content={"detail": "internal error: the service failed; it is logged", "code": "internal"},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_failed)
     app.add_exception_handler(InvalidInput, _invalid)
@@ -165,3 +224,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(TooManyAttempts, _status(429))
     app.add_exception_handler(DatabaseError, _unavailable)
     app.add_exception_handler(NattvandringError, _other)
+    app.add_exception_handler(psycopg.DataError, _database_refused)
+    app.add_exception_handler(psycopg.errors.UniqueViolation, _database_refused)
+    app.add_exception_handler(psycopg.errors.CheckViolation, _database_refused)
+    app.add_exception_handler(UnicodeEncodeError, _unencodable)
+    app.add_exception_handler(Exception, _internal)
