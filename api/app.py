@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.app_paths import STATIC_DIR
 from api.bodies import plain_parameters
-from api.errors import install_error_handlers
+from api.errors import document_errors, install_error_handlers
 from api.headers import install_security_headers
 from api.routers import (
     admin_pages,
@@ -78,6 +78,7 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    document_errors(app)
     install_security_headers(app)
     app.include_router(health.router)
     app.include_router(layers.router)

@@ -212,6 +212,77 @@ def _internal(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+_ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "detail": {"type": "string", "description": "What is wrong, and what to do"},
+        "code": {"type": "string", "description": "The kind of error, for programs"},
+        "ctx": {"type": "object", "description": "The figures the message names"},
+    },
+    "required": ["detail"],
+}
+_ERRORS = {
+    "400": "The request cannot be carried out as sent",
+    "401": "Not signed in, or the token has expired (`unauthorized`)",
+    "403": "The signed-in role may not do this",
+    "404": "A named thing (area, zone, route, walk…) does not exist",
+    "409": "A conflict: a key used for another body, a stale version, a value taken meanwhile",
+    "413": "The body is over the operation's `x-max-body-bytes` (`too_large`)",
+    "415": "The body is not of a type this operation reads (`unsupported_media_type`)",
+    "429": "Too many requests or attempts: wait `Retry-After` seconds",
+    "503": "The database (or the service) is not available now: retry after `Retry-After`",
+}
+
+
+def _errors_of(method: str, path: str, op: dict[str, Any]) -> list[str]:
+    """The error status codes an operation can answer, from what it takes and who may call it."""
+    codes = ["400", "404", "422", "503"]
+    if op.get("security") or path == "/api/v1/auth/token":
+        codes += ["401", "403", "429"]
+    if method in ("post", "put", "patch", "delete"):
+        codes.append("409")
+    if "requestBody" in op or method in ("post", "put", "patch"):
+        codes += ["413", "415"]
+    return codes
+
+
+def document_errors(app: FastAPI) -> None:
+    """Add to the OpenAPI document the error answers of every operation (`_errors_of`), in the
+    shapes this module gives them, so that a client (and schemathesis) knows every status code
+    it can get; a 500 is never documented: it must not happen."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        spec = build()
+        schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+        schemas.setdefault("Error", _ERROR_SCHEMA)
+        json_of: Callable[[str], dict[str, Any]] = lambda name: {  # noqa: E731
+            "application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}
+        }
+        for path, ops in spec.get("paths", {}).items():
+            for method, op in ops.items():
+                responses = op.setdefault("responses", {})
+                for code in _errors_of(method, path, op):
+                    if code == "422":
+                        responses.setdefault(
+                            code,
+                            {
+                                "description": "Validation Error",
+                                "content": json_of("HTTPValidationError"),
+                            },
+                        )
+                    else:
+                        responses.setdefault(
+                            code, {"description": _ERRORS[code], "content": json_of("Error")}
+                        )
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_failed)
     app.add_exception_handler(InvalidInput, _invalid)
