@@ -47,7 +47,7 @@ class Report:
     """What a run found: requests per operation, failures as ``(operation, check, message)``."""
 
     requests: Counter[str] = field(default_factory=Counter)
-    seconds_per_operation: Counter[str] = field(default_factory=Counter)
+    seconds_per_operation: dict[str, float] = field(default_factory=dict)
     failures: list[tuple[str, str, str]] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -56,7 +56,7 @@ class Report:
             f"{sum(self.requests.values()):,} requests to {len(self.requests)} operations in "
             f"{self.seconds:.1f} s; {len(self.failures)} failures"
         ]
-        slowest = self.seconds_per_operation.most_common(5)
+        slowest = sorted(self.seconds_per_operation.items(), key=lambda kv: -kv[1])[:5]
         lines.append("slowest: " + ", ".join(f"{op} {s:.1f} s" for op, s in slowest))
         for (op, check), n in Counter((op, check) for op, check, _ in self.failures).items():
             lines.append(f"  {op}: {check} × {n}")
