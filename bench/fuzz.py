@@ -31,10 +31,11 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 # Solberga and Långbro: where valid input lies (the demo's areas reach a few km around).
@@ -106,20 +107,26 @@ def ring(draw: st.DrawFn, cx: float, cy: float, r: float) -> list[Any]:
     """A ring: a star-shaped polygon around (cx, cy) (valid), or its points shuffled (crossing
     edges), not closed, degenerate, or with a broken position."""
     n = draw(st.integers(3, 12))
-    angles = sorted(draw(st.lists(st.floats(0, 2 * math.pi), min_size=n, max_size=n)))
+    # Strictly increasing angles: a star-shaped ring, simple by construction.
+    jitter = draw(st.lists(st.floats(0, 0.9), min_size=n, max_size=n))
+    angles = [2 * math.pi * (i + u) / n for i, u in enumerate(jitter)]
     radii = draw(st.lists(st.floats(r / 10, r), min_size=n, max_size=n))
-    points = [
+    points: list[Any] = [
         [cx + a * math.cos(t), cy + a * math.sin(t) / 2] for t, a in zip(angles, radii, strict=True)
     ]
-    kind = draw(st.integers(0, 9))
-    if kind == 6:
+    kind = draw(st.integers(0, 19))
+    if kind == 15:
+        # A number as text, or true/false: shapely would read both as coordinates.
+        i = draw(st.integers(0, n - 1))
+        points[i] = [draw(st.sampled_from([str(points[i][0]), True, False])), points[i][1]]
+    if kind == 16:
         points = draw(st.permutations(points))
-    elif kind == 7:
+    elif kind == 17:
         points = [points[0]] * n  # no area
-    elif kind == 8:
+    elif kind == 18:
         points[draw(st.integers(0, n - 1))] = draw(position())
     closed = points + [points[0]]
-    return closed if kind != 9 else points  # 9: not closed
+    return closed if kind != 19 else points  # 19: not closed
 
 
 @st.composite
@@ -134,7 +141,9 @@ def polygon(draw: st.DrawFn) -> dict[str, Any]:
             # A hole: inside the shell (valid) or anywhere near it.
             rings.append(draw(ring(cx, cy, r / draw(st.sampled_from([5.0, 5.0, 0.5])))))
         polys.append(rings)
-        cx += draw(st.sampled_from([3 * r, 3 * r, 0.0, r / 2]))  # apart, the same, overlapping
+        cx += draw(
+            st.sampled_from([3 * r, 3 * r, 3 * r, 0.0, r / 2])
+        )  # apart, the same, overlapping
     if shells == 1 and draw(st.booleans()):
         return {"type": "Polygon", "coordinates": polys[0]}
     return {"type": "MultiPolygon", "coordinates": polys}
@@ -215,6 +224,17 @@ def _count(conn: psycopg.Connection, kind: str) -> int:
     return int(row[0]) if row else 0
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _numeric_positions(coordinates: Any) -> bool:
+    """Whether every position of GeoJSON ``coordinates`` is 2 or 3 numbers (RFC 7946)."""
+    if isinstance(coordinates, list) and coordinates and not isinstance(coordinates[0], list):
+        return len(coordinates) in (2, 3) and all(_is_number(v) for v in coordinates)
+    return isinstance(coordinates, list) and all(_numeric_positions(c) for c in coordinates)
+
+
 def _broken_rules(conn: psycopg.Connection, kind: str, answer: dict[str, Any]) -> list[str]:
     """The documented rules the stored row breaks (none, when all is well)."""
     key = answer["properties"]["id"] if kind == "report" else answer["id"]
@@ -253,6 +273,43 @@ def _broken_rules(conn: psycopg.Connection, kind: str, answer: dict[str, Any]) -
     return broken
 
 
+_RING = [[17.98, 59.282], [17.985, 59.282], [17.985, 59.285], [17.98, 59.282]]
+_LINE = [[17.9837465, 59.2838017], [17.9840781, 59.2833519]]
+# What the issue and the strategies found, kept as explicit examples: positions as text or
+# true/false (shapely reads both), 3-D positions (the height ignored), swapped order.
+EXPLICIT: dict[str, list[Any]] = {
+    "report": [
+        {"type": "Point", "coordinates": ["18.0104", 59.2786]},
+        {"type": "Point", "coordinates": [True, 59.2786]},
+        {"type": "Point", "coordinates": [18.0104, 59.2786, 12.5]},
+        {"type": "Point", "coordinates": [59.2786, 18.0104]},
+    ],
+    "route": [
+        {"type": "LineString", "coordinates": [["17.9837465", "59.2838017"], _LINE[1]]},
+        {"type": "LineString", "coordinates": [[p[1], p[0]] for p in _LINE]},
+        {"type": "LineString", "coordinates": [[*p, 3.0] for p in _LINE]},
+    ],
+    "zone": [
+        {
+            "type": "Polygon",
+            "coordinates": [[["17.98", "59.282"], *_RING[1:3], ["17.98", "59.282"]]],
+        },
+        {"type": "Polygon", "coordinates": [[[17.98, True], *_RING[1:]]]},
+        {"type": "MultiPolygon", "coordinates": [[[[*p, 1.0] for p in _RING]]]},
+        {"type": "Polygon", "coordinates": [[[p[1], p[0]] for p in _RING]]},
+    ],
+}
+
+
+def _explicit(kind: str) -> Callable[[Any], Any]:
+    def add(test: Any) -> Any:
+        for geometry in EXPLICIT[kind]:
+            test = example(geometry=geometry)(test)
+        return test
+
+    return add
+
+
 def _fuzz_kind(
     kind: str,
     strategy: st.SearchStrategy[Any],
@@ -272,6 +329,7 @@ def _fuzz_kind(
         suppress_health_check=list(HealthCheck),
     )
     @given(geometry=strategy)
+    @_explicit(kind)
     def run(geometry: Any) -> None:
         before = _count(conn, kind)
         body = _body(kind, geometry)
@@ -292,6 +350,8 @@ def _fuzz_kind(
                 report.failures.append(f"{what}: refused, yet a row was stored")
         else:
             report.failures += [f"{what}: {b}" for b in _broken_rules(conn, kind, r.json())]
+            if not _numeric_positions(geometry["coordinates"]):
+                report.failures.append(f"{what}: stored a position that is not [lon, lat]")
 
     run()
 
@@ -399,4 +459,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # Run as a script, sys.path[0] is bench/, whose routes.py would shadow the routes package.
+    if Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
+        sys.path[0] = str(Path(__file__).resolve().parent.parent)
     sys.exit(main())

@@ -22,6 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import schemathesis
@@ -157,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     from geo.db.demo import load_demo
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--examples", type=int, default=100, help="examples per operation, mode")
+    parser.add_argument("--examples", type=int, default=50, help="examples per operation, mode")
     args = parser.parse_args(argv)
 
     settings_ = AppSettings()
@@ -196,4 +197,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # Run as a script, sys.path[0] is bench/, whose routes.py would shadow the routes package.
+    if Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
+        sys.path[0] = str(Path(__file__).resolve().parent.parent)
     sys.exit(main())

@@ -28,7 +28,7 @@ def test_generated_geometries_are_refused_or_stored_valid(
 
     report = fuzz_geometry(post, conn, examples=EXAMPLES)
     print(report.summary())
-    assert sum(report.answers.values()) == EXAMPLES * len(KINDS)
+    assert sum(report.answers.values()) >= EXAMPLES * len(KINDS)  # and the explicit examples
     assert not report.failures, report.summary()
     # The strategies reach both sides of every rule: each kind is stored and refused often.
     for kind in KINDS:
