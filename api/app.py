@@ -6,12 +6,13 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api.app_paths import STATIC_DIR
-from api.errors import install_error_handlers
-from api.headers import SecurityHeaders
+from api.bodies import plain_parameters
+from api.errors import document_errors, install_error_handlers
+from api.headers import install_security_headers
 from api.routers import (
     admin_pages,
     aggregates,
@@ -73,10 +74,13 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
             "programmes. Coordinates are WGS 84 (EPSG:4326) in GeoJSON's lon/lat order."
         ),
         lifespan=lifespan,
+        # NUL characters and lone surrogates in query and path parameters: a 422 (api.bodies).
+        dependencies=[Depends(plain_parameters)],
     )
     app.state.settings = settings
     install_error_handlers(app)
-    app.add_middleware(SecurityHeaders)
+    document_errors(app)
+    install_security_headers(app)
     app.include_router(health.router)
     app.include_router(layers.router)
     app.include_router(auth.router)

@@ -7,6 +7,13 @@ format for every validation error; ``type`` is the error's code (``value_error``
 Other errors are ``{"detail": "message"}``, with ``"code"`` when the error has one (``key_reused``,
 ``report_exists``, ``walk_cancelled``, ``not_your_club``…).
 
+What reaches the database although no check refused it is still the client's error, not ours:
+a value PostgreSQL cannot take (``psycopg.DataError``: a number out of range, text it cannot
+hold) is a 422 ``invalid_value``, a unique key taken meanwhile by a concurrent request a 409
+``conflict``, a CHECK constraint a 422 (`_database_refused`); each is logged as a warning, as a
+check the API should have made earlier. Anything else is a 500 in the same JSON shape, logged
+with its traceback.
+
 Errors below the API name a field only (``properties.category``, ``bbox``); whether that field
 came in the body, the query, a header or the path is decided here, from the parameters the
 operation declares (`_location`).
@@ -18,6 +25,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
@@ -153,6 +161,128 @@ def _status(code: int) -> Callable[[Request, Exception], JSONResponse]:
     return handler
 
 
+def _database_refused(request: Request, exc: Exception) -> JSONResponse:
+    """A value the database refused (see the module's docstring): 409 or 422, never a 500."""
+    what = getattr(getattr(exc, "diag", None), "message_primary", None) or str(exc)
+    logger.warning("%s %s: the database refused a value: %s", request.method, request.url, what)
+    if isinstance(exc, psycopg.errors.UniqueViolation):
+        return JSONResponse(
+            status_code=409,
+            content={
+                "detail": "the value was taken meanwhile by another request (a name, a key or "
+                "an id that must be unique): reload and try again",
+                "code": "conflict",
+            },
+        )
+    if isinstance(exc, psycopg.errors.CheckViolation):
+        message = "a value breaks one of the database's rules (a range, a position, a form)"
+    elif "NUL" in what:
+        message = "a text contains a NUL character (U+0000), which text cannot hold"
+    else:
+        message = f"a value cannot be stored: {what}"
+    item = {"loc": ["body" if request.method in ("POST", "PUT", "PATCH") else "query"]}
+    return JSONResponse(
+        status_code=422,
+        content={"detail": [{**item, "msg": message, "type": "invalid_value"}]},
+    )
+
+
+def _unencodable(request: Request, exc: Exception) -> JSONResponse:
+    logger.warning("%s %s: text not in UTF-8 reached the database", request.method, request.url)
+    return JSONResponse(
+        status_code=422,
+        content={
+            "detail": [
+                {
+                    "loc": ["body" if request.method in ("POST", "PUT", "PATCH") else "query"],
+                    "msg": "a text contains a lone surrogate, which is not a character: send "
+                    "text as valid UTF-8",
+                    "type": "invalid_unicode",
+                }
+            ]
+        },
+    )
+
+
+def _internal(request: Request, exc: Exception) -> JSONResponse:
+    # Starlette's ServerErrorMiddleware re-raises after this answer: the server logs the traceback.
+    return JSONResponse(
+        status_code=500,
+        content={"detail": "internal error: the service failed; it is logged", "code": "internal"},
+    )
+
+
+_ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "detail": {"type": "string", "description": "What is wrong, and what to do"},
+        "code": {"type": "string", "description": "The kind of error, for programs"},
+        "ctx": {"type": "object", "description": "The figures the message names"},
+    },
+    "required": ["detail"],
+}
+_ERRORS = {
+    "400": "The request cannot be carried out as sent",
+    "401": "Not signed in, or the token has expired (`unauthorized`)",
+    "403": "The signed-in role may not do this",
+    "404": "A named thing (area, zone, route, walk…) does not exist",
+    "409": "A conflict: a key used for another body, a stale version, a value taken meanwhile",
+    "413": "The body is over the operation's `x-max-body-bytes` (`too_large`)",
+    "415": "The body is not of a type this operation reads (`unsupported_media_type`)",
+    "429": "Too many requests or attempts: wait `Retry-After` seconds",
+    "503": "The database (or the service) is not available now: retry after `Retry-After`",
+}
+
+
+def _errors_of(method: str, path: str, op: dict[str, Any]) -> list[str]:
+    """The error status codes an operation can answer, from what it takes and who may call it."""
+    codes = ["400", "404", "422", "503"]
+    if op.get("security") or path == "/api/v1/auth/token":
+        codes += ["401", "403", "429"]
+    if method in ("post", "put", "patch", "delete"):
+        codes.append("409")
+    if "requestBody" in op or method in ("post", "put", "patch"):
+        codes += ["413", "415"]
+    return codes
+
+
+def document_errors(app: FastAPI) -> None:
+    """Add to the OpenAPI document the error answers of every operation (`_errors_of`), in the
+    shapes this module gives them, so that a client (and schemathesis) knows every status code
+    it can get; a 500 is never documented: it must not happen."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        spec = build()
+        schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+        schemas.setdefault("Error", _ERROR_SCHEMA)
+        json_of: Callable[[str], dict[str, Any]] = lambda name: {  # noqa: E731
+            "application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}
+        }
+        for path, ops in spec.get("paths", {}).items():
+            for method, op in ops.items():
+                responses = op.setdefault("responses", {})
+                for code in _errors_of(method, path, op):
+                    if code == "422":
+                        responses.setdefault(
+                            code,
+                            {
+                                "description": "Validation Error",
+                                "content": json_of("HTTPValidationError"),
+                            },
+                        )
+                    else:
+                        responses.setdefault(
+                            code, {"description": _ERRORS[code], "content": json_of("Error")}
+                        )
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_failed)
     app.add_exception_handler(InvalidInput, _invalid)
@@ -165,3 +295,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(TooManyAttempts, _status(429))
     app.add_exception_handler(DatabaseError, _unavailable)
     app.add_exception_handler(NattvandringError, _other)
+    app.add_exception_handler(psycopg.DataError, _database_refused)
+    app.add_exception_handler(psycopg.errors.UniqueViolation, _database_refused)
+    app.add_exception_handler(psycopg.errors.CheckViolation, _database_refused)
+    app.add_exception_handler(UnicodeEncodeError, _unencodable)
+    app.add_exception_handler(Exception, _internal)

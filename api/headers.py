@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -60,6 +61,18 @@ def page_response(page: str, *, tile_url: str | None, status_code: int = 200) ->
             "Cache-Control": "no-store" if status_code >= 400 else "private, no-cache",
         },
     )
+
+
+def install_security_headers(app: FastAPI) -> None:
+    """`SecurityHeaders` around the whole app, outside Starlette's ServerErrorMiddleware, so that
+    a 500 from an unhandled exception carries the headers too (middleware added with
+    ``add_middleware`` runs inside it)."""
+    build = app.build_middleware_stack
+
+    def build_with_headers() -> ASGIApp:
+        return SecurityHeaders(build())
+
+    app.build_middleware_stack = build_with_headers  # type: ignore[method-assign]
 
 
 class SecurityHeaders:

@@ -7,11 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.security import OAuth2PasswordRequestForm
 
+from api.bodies import BodyRoute
 from api.deps import ConnDep
 from api.security import UserDep
 from geo.db.accounts import BEARER_TTL, authenticate, issue_token
 
-router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+# BodyRoute: the form's fields are checked for text PostgreSQL cannot hold (api.bodies).
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"], route_class=BodyRoute)
 
 
 @router.post("/token")

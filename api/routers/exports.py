@@ -81,7 +81,7 @@ def audit_trail(
     user: AuditReaderDep,
     action: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
 ) -> JSONResponse:
     """The audit trail, newest first: exports (who, when, profile, filters, rows, SHA-256) and
     status changes of deviations. Planners and admins."""

@@ -17,6 +17,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from api.app_paths import STATIC_DIR, TEMPLATES_DIR
+from api.bodies import BodyRoute
 from api.deps import ConnDep, SettingsDep
 from api.headers import page_response
 from api.security import SESSION_COOKIE, OptionalUserDep
@@ -36,7 +37,8 @@ from geo.errors import NotFound
 from maps.leaflet import bounds_latlon
 from maps.places import PLACE_COLOURS, PLACE_KINDS_SV
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
+# BodyRoute: the sign-in form's fields are checked for text PostgreSQL cannot hold (api.bodies).
+router = APIRouter(tags=["pages"], include_in_schema=False, route_class=BodyRoute)
 
 DEFAULT_DAYS = 14
 # The kinds of place a route plan may start from (filled in by plan.js from /api/v1/places).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import uuid
 from typing import Annotated, Any
@@ -136,7 +137,7 @@ def route_gpx(conn: ConnDep, user: UserDep, route_id: int) -> Response:
     """The route as GPX 1.1 (a track, and the planned stops as waypoints) for a phone app."""
     feature = json.loads(walk_routes.get_route(conn, route_id))
     name, coords = walk_routes.route_geometry(conn, route_id)
-    stops = [_Stop(s) for s in ((feature["properties"].get("plan") or {}).get("stops") or [])]
+    stops = _stops(feature["properties"].get("plan"))
     text = route_to_gpx(name, coords, stops=stops)
     filename = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-") or f"route-{route_id}"
     return Response(
@@ -152,6 +153,19 @@ class _Stop:
         self.lon = float(stop["lon"])
         self.lat = float(stop["lat"])
         self.arrive_s = float(stop.get("arrive_min", 0)) * 60
+
+
+def _stops(plan: Any) -> list[_Stop]:
+    """The waypoints of a stored plan: the stops with a position (plans stored before the
+    plan's stops were checked may have others; the track is the GPX file's point)."""
+    stops = plan.get("stops") if isinstance(plan, dict) else None
+    kept = []
+    for stop in stops if isinstance(stops, list) else []:
+        try:
+            kept.append(_Stop(stop))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue
+    return [s for s in kept if math.isfinite(s.lon + s.lat + s.arrive_s)]
 
 
 @router.get("/routes/{route_id}", response_class=Response)

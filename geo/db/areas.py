@@ -319,6 +319,10 @@ def create_zone(
         # Inside the key's lock: a retry that waited finds the zone instead of a second slug.
         area_id = _area_for(conn, geom, props.area)
         base = slugify(props.name) or "zon"
+        # Concurrent zones of one name take their slugs one after the other (the lock is held
+        # until the transaction ends), as if sent in turn: else both pick the same free slug
+        # and one fails on the unique key.
+        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"zones:{base}",))
         slug, n = base, 1
         while conn.execute("SELECT 1 FROM zones WHERE slug = %s", (slug,)).fetchone():
             n += 1

@@ -174,6 +174,29 @@ class LineStringGeometry(_Geometry):
         return {**data, "coordinates": points}
 
 
+def _rings(coordinates: Any, kind: str) -> Any:
+    """The coordinates of a (Multi)Polygon with each position checked by `lonlat` (2-D)."""
+    polygons = [coordinates] if kind == "Polygon" else coordinates
+    what = "a Polygon's coordinates must be a list of rings, each a list of positions"
+    if kind == "MultiPolygon":
+        what = "a MultiPolygon's coordinates must be a list of polygons, each a list of rings"
+    if not isinstance(polygons, list) or not all(
+        isinstance(rings, list) and all(isinstance(r, list) for r in rings) for rings in polygons
+    ):
+        fail("value_error", what)
+    n = sum(len(r) for rings in polygons for r in rings)
+    if n > MAX_VERTICES:
+        fail("value_error", f"at most {MAX_VERTICES:,} vertices", max_vertices=MAX_VERTICES)
+    checked = [
+        [
+            [list(lonlat(p, f"position {i} of ring {j}")) for i, p in enumerate(ring)]
+            for j, ring in enumerate(rings)
+        ]
+        for rings in polygons
+    ]
+    return checked[0] if kind == "Polygon" else checked
+
+
 class PolygonGeometry(_Geometry):
     """A valid GeoJSON Polygon or MultiPolygon in WGS 84, at most 10,000 vertices."""
 
@@ -188,6 +211,9 @@ class PolygonGeometry(_Geometry):
             ("Polygon", "MultiPolygon"),
             "a zone's geometry must be a GeoJSON Polygon or MultiPolygon",
         )
+        # Every position a [longitude, latitude] of numbers, as for points and lines: shapely
+        # alone would read "17.98" and true (as 1.0) as coordinates.
+        data = {**data, "coordinates": _rings(data.get("coordinates"), data["type"])}
         try:
             geom = shapely.geometry.shape(data)
         except (ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:

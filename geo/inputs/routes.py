@@ -7,17 +7,21 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, field_validator
 
 from geo.inputs.geojson import (
+    MAX_NAME,
     FeatureIn,
     LineStringGeometry,
     NamedProperties,
     Text,
     fail,
+    is_number,
+    lonlat,
     validated,
 )
 
 MAX_LENGTH_M = 60_000
 MAX_NOTES = 4000
 MAX_ROUTE_BODY = 2 * 1024 * 1024
+MAX_PLAN_STOPS = 500
 Source = Literal["drawn", "snapped", "planned", "gpx"]
 
 
@@ -46,8 +50,29 @@ class RouteProperties(NamedProperties):
     @field_validator("plan", mode="before")
     @classmethod
     def _plan(cls, value: Any) -> Any:
-        # A plan is what the route planner gave (stops, duration); anything else is left out.
-        return value if isinstance(value, dict) else None
+        # A plan is what the route planner gave (stops, duration), kept with the route for its
+        # GPX waypoints: each stop needs a position there, so a stop without one is refused here.
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            fail("value_error", "properties.plan must be an object: the route plan's answer")
+        stops = value.get("stops", [])
+        if not isinstance(stops, list) or len(stops) > MAX_PLAN_STOPS:
+            fail(
+                "value_error",
+                f"properties.plan.stops must be a list of at most {MAX_PLAN_STOPS} stops",
+            )
+        for i, stop in enumerate(stops):
+            what = f"properties.plan.stops[{i}]"
+            if not isinstance(stop, dict):
+                fail("value_error", f"{what} must be an object with lon, lat and name")
+            lonlat([stop.get("lon"), stop.get("lat")], f"{what} (lon, lat)")
+            if not isinstance(stop.get("name", ""), str) or len(stop.get("name", "")) > MAX_NAME:
+                fail("value_error", f"{what}.name must be text of at most {MAX_NAME} characters")
+            arrive = stop.get("arrive_min", 0)
+            if not is_number(arrive) or not 0 <= arrive <= 24 * 60:
+                fail("value_error", f"{what}.arrive_min must be minutes within 0..1440")
+        return value
 
 
 class WalkRoute(FeatureIn):
