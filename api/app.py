@@ -55,7 +55,11 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
         if applied:
             logger.info("applied migrations: %s", ", ".join(applied))
         pool = connection.open_pool(
-            url, min_size=settings.db.pool_min_size, max_size=settings.db.pool_max_size
+            url,
+            min_size=settings.db.pool_min_size,
+            max_size=settings.db.pool_max_size,
+            timeout_s=settings.db.pool_timeout_s,
+            probe_interval_s=settings.db.probe_interval_s,
         )
         pool.open(wait=True, timeout=30)
         app.state.pool = pool
