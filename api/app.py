@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from api.app_paths import STATIC_DIR
 from api.errors import install_error_handlers
 from api.headers import SecurityHeaders
+from api.heavy import HeavyJobs, default_slots
 from api.routers import (
     admin_pages,
     aggregates,
@@ -78,6 +79,7 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.heavy = HeavyJobs(settings.heavy_slots or default_slots())
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders)
     app.include_router(health.router)

@@ -24,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
+from api.heavy import JobRunning, ServerBusy
 from geo.db.accounts import TooManyAttempts, Unauthorized
 from geo.errors import (
     Conflict,
@@ -175,5 +176,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PayloadTooLarge, _status(413))
     app.add_exception_handler(UnsupportedMediaType, _status(415))
     app.add_exception_handler(TooManyAttempts, _status(429))
+    app.add_exception_handler(JobRunning, _status(429))
+    app.add_exception_handler(ServerBusy, _status(503))
     app.add_exception_handler(DatabaseError, _unavailable)
     app.add_exception_handler(NattvandringError, _other)

@@ -71,7 +71,9 @@ def test_reports_survive_a_crash_and_restart_with_fast_503s(
     with connection.connect(url, autocommit=True) as conn:
         migrate.migrate(conn)
         load_demo(conn, DATA_DIR)
-        add_user(conn, "outage-walker@example.org", PASSWORD, role="walker", organisation="Älvsjö AIK")
+        add_user(
+            conn, "outage-walker@example.org", PASSWORD, role="walker", organisation="Älvsjö AIK"
+        )
     ids = [str(uuid.uuid4()) for _ in range(REPORTS)]
     answers: list[tuple[int, float, str | None]] = []  # status (0: no answer), seconds, Retry-After
     log = (tmp_path / "serve.log").open("w")
