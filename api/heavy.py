@@ -19,7 +19,7 @@ import logging
 import multiprocessing
 import os
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -41,7 +41,7 @@ class JobRunning(NattvandringError):
     """The user has a heavy job running already (429)."""
 
     code = "job_running"
-    retry_after_s = 5
+    retry_after_s = 1
 
 
 class ServerBusy(NattvandringError):
@@ -101,27 +101,47 @@ def _brief_user(
 _BRIEF_USER = Depends(_brief_user)
 
 
+def brief_user(*capabilities: Capability) -> Callable[[User | None], Awaitable[User]]:
+    """A dependency: the signed-in user with ``capabilities`` (401, 403 as `api.security.require`)
+    over a connection that is given back at once; for endpoints that hold a slot only for some
+    of their answers (`jobs`)."""
+    check = require(*capabilities)
+
+    async def dependency(user: User | None = _BRIEF_USER) -> User:
+        return await check(await require_user(user))
+
+    return dependency
+
+
 def heavy_user(
     what: str, *capabilities: Capability
 ) -> Callable[[Request, User | None], AsyncIterator[User]]:
-    """A dependency: the signed-in user with ``capabilities`` (401, 403 as `api.security.require`)
-    holding one of the app's heavy-job slots for the request (429, 503 when there is none)."""
-    check = require(*capabilities)
+    """A dependency: as `brief_user`, holding one of the app's heavy-job slots for the request
+    (429, 503 when there is none)."""
+    check = brief_user(*capabilities)
 
     async def dependency(request: Request, user: User | None = _BRIEF_USER) -> AsyncIterator[User]:
-        allowed = await check(await require_user(user))
-        jobs: HeavyJobs = request.app.state.heavy
-        with jobs.slot(allowed.id, what):
+        allowed = await check(user)
+        with jobs(request).slot(allowed.id, what):
             yield allowed
 
     return dependency
+
+
+def jobs(request: Request) -> HeavyJobs:
+    """The app's heavy-job slots."""
+    found: HeavyJobs = request.app.state.heavy
+    return found
 
 
 RoutePlannerDep = Annotated[User, Depends(heavy_user("route plan", Capability.PLAN_ROUTES))]
 HeavyAnalystDep = Annotated[User, Depends(heavy_user("heat map", Capability.ANALYSE))]
 HeavyExporterDep = Annotated[User, Depends(heavy_user("export", Capability.EXPORT_PARTNER))]
 """The meeting export; the detail profile also needs ``EXPORT_DETAIL`` (`api.meeting.check`)."""
-HeavyFollowUpDep = Annotated[User, Depends(heavy_user("follow-up file", Capability.FOLLOW_UP))]
+BriefExporterDep = Annotated[User, Depends(brief_user(Capability.EXPORT_PARTNER))]
+"""The export's preview: off the database while it computes, but without a slot."""
+BriefFollowUpDep = Annotated[User, Depends(brief_user(Capability.FOLLOW_UP))]
+"""The follow-up: its files take a slot (`jobs`), its JSON does not."""
 
 
 # -- the process pool ------------------------------------------------------------------------------
