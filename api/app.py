@@ -13,6 +13,7 @@ from api.app_paths import STATIC_DIR
 from api.bodies import plain_parameters
 from api.errors import document_errors, install_error_handlers
 from api.headers import install_security_headers
+from api.heavy import HeavyJobs, default_slots
 from api.routers import (
     admin_pages,
     aggregates,
@@ -57,7 +58,11 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
         if applied:
             logger.info("applied migrations: %s", ", ".join(applied))
         pool = connection.open_pool(
-            url, min_size=settings.db.pool_min_size, max_size=settings.db.pool_max_size
+            url,
+            min_size=settings.db.pool_min_size,
+            max_size=settings.db.pool_max_size,
+            timeout_s=settings.db.pool_timeout_s,
+            probe_interval_s=settings.db.probe_interval_s,
         )
         pool.open(wait=True, timeout=30)
         app.state.pool = pool
@@ -78,6 +83,7 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
         dependencies=[Depends(plain_parameters)],
     )
     app.state.settings = settings
+    app.state.heavy = HeavyJobs(settings.heavy_slots or default_slots())
     install_error_handlers(app)
     document_errors(app)
     install_security_headers(app)

@@ -16,6 +16,7 @@ from api.settings import AppSettings
 from geo.capabilities import ROLES
 from geo.db import connection, migrate
 from geo.db.embedded import EmbeddedCluster
+from geo.db.guarded import Single
 from geo.errors import NattvandringError
 
 DEMO_OSM = "osm_langbro_solberga_west_2020.osm"
@@ -301,7 +302,7 @@ def export_meeting(
         )
         if user is None:
             raise click.BadParameter(f"no enabled user {email}", param_hint="--user")
-        result = meeting.export(conn, req, user)
+        result = meeting.export(Single(conn), req, user)
     Path(out).write_bytes(result.content)
     rows = ", ".join(f"{k} {v}" for k, v in result.counts.items())
     click.echo(f"wrote {out} ({len(result.content):,} bytes, SHA-256 {result.sha256}); {rows}")

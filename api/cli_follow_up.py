@@ -10,6 +10,7 @@ import click
 from api.cli_errors import exits_on_error
 from api.settings import AppSettings
 from geo.db import connection, migrate
+from geo.db.guarded import Single
 
 
 @click.command("follow-up")
@@ -82,12 +83,14 @@ def follow_up(
             user_id = user.id
         if summary:
             assert area is not None
-            result = files.summary_export(conn, area=area, user_id=user_id, via="cli", fmt=fmt)
+            result = files.summary_export(
+                Single(conn), area=area, user_id=user_id, via="cli", fmt=fmt
+            )
         else:
             q = files.make_query(
                 by=by, since=since, until=until, organisation=organisation, area=area
             )
-            result = files.export(conn, q, fmt=fmt, user_id=user_id, via="cli")
+            result = files.export(Single(conn), q, fmt=fmt, user_id=user_id, via="cli")
     if output is None:
         click.echo(result.content.decode("utf-8"), nl=False)
         return

@@ -8,23 +8,28 @@ from typing import Annotated
 
 import psycopg
 from fastapi import Depends, Header, Query, Request
-from psycopg_pool import PoolTimeout
 
 from api.settings import AppSettings
-from geo.errors import DatabaseError, InvalidInput
+from geo.db.guarded import Connections
+from geo.errors import InvalidInput
 from geo.geometry import BBOX_FORM, BBox, parse_bbox
 
 
 def get_conn(request: Request) -> Iterator[psycopg.Connection]:
     """A pooled connection for one request; what a request writes commits at its end.
 
-    A database that cannot be reached becomes a `DatabaseError` (503), not a 500.
+    A database that is down, or no connection free within the pool's short timeout, is a
+    `DatabaseUnavailable` (503 with ``Retry-After``) within a second, not a hang or a 500.
     """
-    try:
-        with request.app.state.pool.connection() as conn:
-            yield conn
-    except (PoolTimeout, psycopg.OperationalError) as exc:
-        raise DatabaseError(f"the database is not available: {exc}") from exc
+    with request.app.state.pool.connection() as conn:
+        yield conn
+
+
+def get_db(request: Request) -> Connections:
+    """The pool itself, for work that must give its connection back while it computes (route
+    plans, heat maps, exports: `api.heavy`): ``with db.connection() as conn:`` per step."""
+    db: Connections = request.app.state.pool
+    return db
 
 
 async def get_settings(request: Request) -> AppSettings:
@@ -63,6 +68,7 @@ async def idempotency_key(
 # browser that followed the sign-in redirect at once could arrive before its session existed, and
 # a client reading back what it had just written could miss it.
 ConnDep = Annotated[psycopg.Connection, Depends(get_conn, scope="function")]
+DbDep = Annotated[Connections, Depends(get_db)]
 SettingsDep = Annotated[AppSettings, Depends(get_settings)]
 BBoxDep = Annotated[BBox | None, Depends(bbox_param)]
 IdempotencyKeyDep = Annotated[uuid.UUID | None, Depends(idempotency_key)]

@@ -32,10 +32,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
+from api.heavy import JobRunning, ServerBusy
 from geo.db.accounts import TooManyAttempts, Unauthorized
 from geo.errors import (
     Conflict,
     DatabaseError,
+    DatabaseUnavailable,
     Forbidden,
     InvalidInput,
     NattvandringError,
@@ -141,8 +143,18 @@ def _not_found(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _unavailable(request: Request, exc: Exception) -> JSONResponse:
-    logger.error("database unavailable: %s", exc)
-    return JSONResponse(status_code=503, content={"detail": str(exc)})
+    """503 with ``Retry-After``: the database is down or busy (the breaker in `geo.db.guarded`
+    logs when it goes down and comes back, so a refused request is not logged again)."""
+    retry_after_s = getattr(exc, "retry_after_s", 1)
+    if isinstance(exc, DatabaseUnavailable):
+        logger.debug("database unavailable: %s", exc)
+    else:
+        logger.error("database unavailable: %s", exc)
+    return JSONResponse(
+        status_code=503,
+        content={"detail": str(exc), "code": "database_unavailable"},
+        headers={"Retry-After": str(retry_after_s)},
+    )
 
 
 def _other(request: Request, exc: Exception) -> JSONResponse:
@@ -154,8 +166,9 @@ def _status(code: int) -> Callable[[Request, Exception], JSONResponse]:
         headers = {}
         if isinstance(exc, Unauthorized):
             headers["WWW-Authenticate"] = "Bearer"
-        if isinstance(exc, TooManyAttempts):
-            headers["Retry-After"] = str(exc.retry_after_s)
+        retry_after_s = getattr(exc, "retry_after_s", None)
+        if retry_after_s is not None:  # TooManyAttempts, `api.heavy`'s limits
+            headers["Retry-After"] = str(retry_after_s)
         return JSONResponse(status_code=code, content=_body(exc), headers=headers)
 
     return handler
@@ -293,6 +306,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PayloadTooLarge, _status(413))
     app.add_exception_handler(UnsupportedMediaType, _status(415))
     app.add_exception_handler(TooManyAttempts, _status(429))
+    app.add_exception_handler(JobRunning, _status(429))
+    app.add_exception_handler(ServerBusy, _status(503))
     app.add_exception_handler(DatabaseError, _unavailable)
     app.add_exception_handler(NattvandringError, _other)
     app.add_exception_handler(psycopg.DataError, _database_refused)

@@ -14,11 +14,10 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import psycopg
-
 from geo.db import audit
 from geo.db.follow_up import Query, follow_up, local_day
 from geo.db.follow_up_summary import programme_summary
+from geo.db.guarded import Connections
 from geo.errors import InvalidParameter
 from geo.geometry import DEFAULT_TIME_ZONE
 from geo.inputs.walks import period_value
@@ -75,7 +74,7 @@ def check_format(fmt: str) -> None:
 
 
 def _audited(
-    conn: psycopg.Connection,
+    db: Connections,
     content: bytes,
     *,
     fmt: str,
@@ -86,29 +85,30 @@ def _audited(
     data: dict[str, Any],
 ) -> Export:
     digest = hashlib.sha256(content).hexdigest()
-    audit_id = audit.write_audit(
-        conn,
-        user_id=user_id,  # None: the operator at the CLI without --user
-        action="follow_up.export",
-        subject=subject,
-        details={
-            **details,
-            "format": fmt,
-            "file": filename,
-            "sha256": digest,
-            "bytes": len(content),
-            "synthetic": bool(data.get("synthetic")),
-        },
-    )
+    with db.connection() as conn:
+        audit_id = audit.write_audit(
+            conn,
+            user_id=user_id,  # None: the operator at the CLI without --user
+            action="follow_up.export",
+            subject=subject,
+            details={
+                **details,
+                "format": fmt,
+                "file": filename,
+                "sha256": digest,
+                "bytes": len(content),
+                "synthetic": bool(data.get("synthetic")),
+            },
+        )
     return Export(content, filename, MEDIA_TYPES[fmt], digest, audit_id, data)
 
 
-def export(
-    conn: psycopg.Connection, q: Query, *, fmt: str, user_id: int | None, via: str
-) -> Export:
-    """The follow-up as a file (``json``, ``csv`` or ``pdf``), audited."""
+def export(db: Connections, q: Query, *, fmt: str, user_id: int | None, via: str) -> Export:
+    """The follow-up as a file (``json``, ``csv`` or ``pdf``), audited. Read, made and audited
+    in separate steps: no connection is held while the file is made (`api.heavy`)."""
     check_format(fmt)
-    result = follow_up(conn, q, today=today())
+    with db.connection() as conn:
+        result = follow_up(conn, q, today=today())
     if fmt == "csv":
         content = follow_up_csv(result).encode("utf-8")
     elif fmt == "pdf":
@@ -119,7 +119,7 @@ def export(
     stem = "-".join(p for p in parts if p)
     filename = f"uppfoljning-{stem}.{fmt}"
     return _audited(
-        conn,
+        db,
         content,
         fmt=fmt,
         filename=filename,
@@ -141,18 +141,19 @@ def export(
 
 
 def summary_export(
-    conn: psycopg.Connection, *, area: str, user_id: int | None, via: str, fmt: str = "pdf"
+    db: Connections, *, area: str, user_id: int | None, via: str, fmt: str = "pdf"
 ) -> Export:
     """The programme summary of ``area`` as a one-page PDF (or JSON), audited."""
     if fmt not in ("json", "pdf"):
         raise InvalidParameter(f"format must be json or pdf; got {fmt!r}", field="format")
-    summary = programme_summary(conn, area=area, today=today())
+    with db.connection() as conn:
+        summary = programme_summary(conn, area=area, today=today())
     if fmt == "pdf":
         content = summary_pdf(summary)
     else:
         content = json.dumps(summary, ensure_ascii=False, indent=1).encode("utf-8")
     return _audited(
-        conn,
+        db,
         content,
         fmt=fmt,
         filename=f"sammanstallning-{area}.{fmt}",

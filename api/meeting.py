@@ -34,6 +34,7 @@ from geo.capabilities import Capability
 from geo.db import areas, audit, categories, deviations, streets, walk_routes, walk_tracks
 from geo.db.accounts import User
 from geo.db.follow_up import SYNTHETIC_NOTE, walks_by_club_and_month
+from geo.db.guarded import Connections
 from geo.errors import Forbidden, InvalidParameter
 from geo.geometry import DEFAULT_TIME_ZONE
 from geo.isopleths import isopleths_geojson
@@ -181,49 +182,74 @@ def partner_counts(
     return partner_aggregates(records, zones=zones, bucket=req.bucket)
 
 
-def _layers(
-    conn: Any, req: Request, selection: Any, window: Window
-) -> tuple[list[Any], dict[str, Any]]:
-    area_fc = {
-        "type": "FeatureCollection",
-        "features": [json.loads(areas.area_geojson(conn, req.area))],
-    }
+@dataclass
+class _LayerData:
+    """What the layers are made of, read from the database in one step."""
+
+    area_fc: dict[str, Any]
+    zones_fc: dict[str, Any]
+    zones: list[Zone]
+    records: Deviations
+    styles: dict[str, tuple[str, str]]
+    places_fc: dict[str, Any]
+    routes_fc: dict[str, Any]
+    tracks: dict[str, Any]
+
+
+def _read_layers(conn: Any, req: Request) -> _LayerData:
     zones_fc, zones = _zones(conn, req.area)
-    records = deviations.export_deviations(
-        conn,
-        area=req.area,
-        since=req.start,
-        until=req.end,
-        with_descriptions=req.include_descriptions,
+    return _LayerData(
+        area_fc={
+            "type": "FeatureCollection",
+            "features": [json.loads(areas.area_geojson(conn, req.area))],
+        },
+        zones_fc=zones_fc,
+        zones=zones,
+        records=deviations.export_deviations(
+            conn,
+            area=req.area,
+            since=req.start,
+            until=req.end,
+            with_descriptions=req.include_descriptions,
+        ),
+        styles={c["code"]: (c["name_sv"], c["colour"]) for c in categories.categories_json(conn)},
+        places_fc=json.loads(areas.places_geojson(conn, area=req.area)),
+        routes_fc=json.loads(walk_routes.list_routes(conn, area=req.area)),
+        tracks=walk_tracks.walked_tracks(conn, area=req.area, since=req.start, until=req.end),
     )
-    styles = {c["code"]: (c["name_sv"], c["colour"]) for c in categories.categories_json(conn)}
+
+
+def _build_layers(
+    d: _LayerData, req: Request, selection: Any, window: Window
+) -> tuple[list[Any], dict[str, Any]]:
     raster = heat_map(selection, window, HEAT)
     hot_fc = hotspot_map(selection, window, HOT, compare_previous=True)
     changes = [f["properties"].get("change") or "" for f in hot_fc["features"]]
     out = [
-        ml.areas_layer(area_fc),
-        ml.zones_layer(zones_fc),
-        ml.places_layer(json.loads(areas.places_geojson(conn, area=req.area))),
-        ml.routes_layer(json.loads(walk_routes.list_routes(conn, area=req.area))),
+        ml.areas_layer(d.area_fc),
+        ml.zones_layer(d.zones_fc),
+        ml.places_layer(d.places_fc),
+        ml.routes_layer(d.routes_fc),
         ml.isopleths_layer(isopleths_geojson(raster)),
         ml.hotspots_layer(hot_fc, changes=changes, min_count=3 if req.profile == "partner" else 0),
     ]
-    meta: dict[str, Any] = {"reports": len(records)}
+    meta: dict[str, Any] = {"reports": len(d.records)}
     if req.profile == "partner":
-        agg = partner_counts(conn, req, records=records, zones=zones)
-        out += ml.partner_layers(agg, categories=styles)
+        agg = partner_aggregates(d.records, zones=d.zones, bucket=req.bucket)
+        out += ml.partner_layers(agg, categories=d.styles)
         meta.update(
             suppressed_zone_reports=agg.suppressed_zone_reports,
             suppressed_cell_reports=agg.suppressed_cell_reports,
         )
     else:
-        rows = detail_rows(records, include_descriptions=req.include_descriptions)
+        rows = detail_rows(d.records, include_descriptions=req.include_descriptions)
         out.append(
-            ml.detail_layer(rows, include_descriptions=req.include_descriptions, categories=styles)
+            ml.detail_layer(
+                rows, include_descriptions=req.include_descriptions, categories=d.styles
+            )
         )
-    tracks = walk_tracks.walked_tracks(conn, area=req.area, since=req.start, until=req.end)
-    if tracks["features"]:
-        out.append(ml.tracks_layer(tracks))
+    if d.tracks["features"]:
+        out.append(ml.tracks_layer(d.tracks))
     return out, meta
 
 
@@ -260,11 +286,13 @@ def _metadata(req: Request, area_name: str) -> dict[str, Any]:
     }
 
 
-def preview(conn: Any, req: Request, user: User) -> dict[str, Any]:
+def preview(db: Connections, req: Request, user: User) -> dict[str, Any]:
     """Row counts per layer of the export, without writing a file (nothing is audited)."""
     check(req, user)
-    selection, window = _selection(conn, req)
-    layers, meta = _layers(conn, req, selection, window)
+    with db.connection() as conn:
+        selection, window = _selection(conn, req)
+        data = _read_layers(conn, req)
+    layers, meta = _build_layers(data, req, selection, window)
     return {
         "profile": req.profile,
         "area": req.area,
@@ -278,16 +306,40 @@ def preview(conn: Any, req: Request, user: User) -> dict[str, Any]:
     }
 
 
-def _pdf(
-    conn: Any, req: Request, selection: Any, window: Window, area_name: str, outline: Any
-) -> tuple[bytes, dict[str, int]]:
-    _, zones = _zones(conn, req.area)
-    now = deviations.export_deviations(conn, area=req.area, since=req.start, until=req.end)
+@dataclass
+class _PdfData:
+    """What the meeting report is made of, read from the database in one step."""
+
+    zones: list[Zone]
+    now: Deviations
+    prev: Deviations
+    names: dict[str, str]
+    routes: dict[str, Any]
+    walks: tuple[list[WalkRow], list[WalkRow], bool]
+    base_lines: Any
+
+
+def _read_pdf(conn: Any, req: Request, window: Window) -> _PdfData:
     before = window.previous()
-    prev = deviations.export_deviations(conn, area=req.area, since=before.since, until=before.until)
-    names = {c["code"]: c["name_sv"] for c in categories.categories_json(conn)}
-    now_counts = zone_category_counts(now, zones=zones)
-    prev_counts = zone_category_counts(prev, zones=zones)
+    return _PdfData(
+        zones=_zones(conn, req.area)[1],
+        now=deviations.export_deviations(conn, area=req.area, since=req.start, until=req.end),
+        prev=deviations.export_deviations(
+            conn, area=req.area, since=before.since, until=before.until
+        ),
+        names={c["code"]: c["name_sv"] for c in categories.categories_json(conn)},
+        routes=json.loads(walk_routes.list_routes(conn, area=req.area)),
+        walks=_walk_rows(conn, req),
+        base_lines=streets.street_lines(conn, area=req.area),
+    )
+
+
+def _pdf(
+    d: _PdfData, req: Request, selection: Any, window: Window, area_name: str, outline: Any
+) -> tuple[bytes, dict[str, int]]:
+    zones, names = d.zones, d.names
+    now_counts = zone_category_counts(d.now, zones=zones)
+    prev_counts = zone_category_counts(d.prev, zones=zones)
     table = [
         CategoryZoneRow(
             names.get(code, code),
@@ -309,14 +361,14 @@ def _pdf(
         if status in status_sv:
             c = shapely.centroid(shape(f["geometry"]))
             changes.append(HotspotChange(f"Ruta vid {c.y:.4f} N, {c.x:.4f} Ö", status))
-    routes = json.loads(walk_routes.list_routes(conn, area=req.area))
-    walks_now, walks_before, synthetic = _walk_rows(conn, req)
+    routes = d.routes
+    walks_now, walks_before, synthetic = d.walks
     pdf = meeting_report_pdf(
         area_name=area_name,
         period=(req.since, req.until),
         issued=date.today(),
         area_outline=outline,
-        base_lines=streets.street_lines(conn, area=req.area),
+        base_lines=d.base_lines,
         zones=[(name, geom) for _, name, geom in zones],
         heat=raster,
         hotspots=hot,
@@ -353,16 +405,21 @@ def _walk_rows(conn: Any, req: Request) -> tuple[list[WalkRow], list[WalkRow], b
     return rows[0], rows[1], any(r["synthetic"] for period in found for r in period)
 
 
-def export(conn: Any, req: Request, user: User) -> Export:
-    """Make the file, audit it, and return it."""
+def export(db: Connections, req: Request, user: User) -> Export:
+    """Make the file, audit it, and return it: read in one step, make the file without a
+    connection, audit over a new one (`api.heavy`)."""
     check(req, user)
-    area_name, outline = areas.area_outline(conn, req.area)
-    selection, window = _selection(conn, req)
-    if req.fmt == "pdf":
-        content, counts = _pdf(conn, req, selection, window, area_name, outline)
+    with db.connection() as conn:
+        area_name, outline = areas.area_outline(conn, req.area)
+        selection, window = _selection(conn, req)
+        pdf_data = _read_pdf(conn, req, window) if req.fmt == "pdf" else None
+        layer_data = _read_layers(conn, req) if req.fmt != "pdf" else None
+    if pdf_data is not None:
+        content, counts = _pdf(pdf_data, req, selection, window, area_name, outline)
         meta: dict[str, Any] = {}
     elif req.fmt == "html":
-        layers, meta = _layers(conn, req, selection, window)
+        assert layer_data is not None
+        layers, meta = _build_layers(layer_data, req, selection, window)
         content = meeting_map_html(
             layers,
             assets=leaflet_assets(),
@@ -371,30 +428,32 @@ def export(conn: Any, req: Request, user: User) -> Export:
         ).encode("utf-8")
         counts = {layer.name: len(layer.rows) for layer in layers}
     else:
-        layers, meta = _layers(conn, req, selection, window)
+        assert layer_data is not None
+        layers, meta = _build_layers(layer_data, req, selection, window)
         with tempfile.TemporaryDirectory(prefix="nv-export-") as tmp:
             path = Path(tmp) / f"export.{SUFFIX[req.fmt]}"
             counts = layers_out.write(layers, req.fmt, path, metadata=_metadata(req, area_name))
             content = path.read_bytes()
     digest = hashlib.sha256(content).hexdigest()
     filename = f"samverkan-{req.area}-{req.since}-{req.until}-{req.profile}.{SUFFIX[req.fmt]}"
-    audit_id = audit.write_audit(
-        conn,
-        user_id=user.id,
-        action="export.meeting",
-        subject=req.area,
-        details={
-            "profile": req.profile,
-            "format": req.fmt,
-            "since": req.since.isoformat(),
-            "until": req.until.isoformat(),
-            "bucket": req.bucket,
-            "include_descriptions": req.include_descriptions,
-            "rows": counts,
-            "sha256": digest,
-            "bytes": len(content),
-            "file": filename,
-            **meta,
-        },
-    )
+    with db.connection() as conn:
+        audit_id = audit.write_audit(
+            conn,
+            user_id=user.id,
+            action="export.meeting",
+            subject=req.area,
+            details={
+                "profile": req.profile,
+                "format": req.fmt,
+                "since": req.since.isoformat(),
+                "until": req.until.isoformat(),
+                "bucket": req.bucket,
+                "include_descriptions": req.include_descriptions,
+                "rows": counts,
+                "sha256": digest,
+                "bytes": len(content),
+                "file": filename,
+                **meta,
+            },
+        )
     return Export(content, filename, MEDIA_TYPES[req.fmt], counts, digest, audit_id, meta)

@@ -31,4 +31,6 @@ class AppSettings(BaseSettings):
     tile_attribution: str = OSM_ATTRIBUTION
     data_dir: Path = REPO_DATA_DIR
     default_area: str = "solberga"
+    heavy_slots: int | None = None
+    """Heavy jobs (route plans, heat maps, exports) at once; one per core (at most 4) if unset."""
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)

@@ -72,6 +72,17 @@ class DatabaseError(NattvandringError):
     """The database cannot be reached, set up or migrated; the message says what to do."""
 
 
+class DatabaseUnavailable(DatabaseError):
+    """The database does not answer right now (down, restarting, or every connection busy): try
+    again after ``retry_after_s`` seconds."""
+
+    code = "database_unavailable"
+
+    def __init__(self, message: str, *, retry_after_s: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class ClusterError(DatabaseError):
     """The embedded PostgreSQL cluster cannot be created, started or stopped."""
 

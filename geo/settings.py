@@ -41,6 +41,10 @@ class DatabaseSettings(BaseSettings):
     """Directory of initdb/pg_ctl; the newest /usr/lib/postgresql/*/bin when unset."""
     pool_min_size: int = 1
     pool_max_size: int = 8
+    pool_timeout_s: float = 0.8
+    """How long a request waits for a pooled connection before a 503 (``Retry-After``)."""
+    probe_interval_s: float = 0.5
+    """While the database is down, how often it is probed (requests get a 503 at once)."""
 
     @property
     def home_dir(self) -> Path:

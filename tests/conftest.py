@@ -21,13 +21,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.deps import get_conn
+from api.deps import get_conn, get_db
 from api.server_process import served
 from api.settings import AppSettings
 from geo.db import connection, migrate
 from geo.db.accounts import add_user
 from geo.db.demo import LoadReport, load_demo
 from geo.db.embedded import EmbeddedCluster
+from geo.db.guarded import Single
 from geo.settings import DatabaseSettings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -113,6 +114,7 @@ def client(conn: psycopg.Connection, settings: AppSettings) -> Iterator[TestClie
             yield conn
 
     app.dependency_overrides[get_conn] = same_conn
+    app.dependency_overrides[get_db] = lambda: Single(conn)
     # Not entered as a context manager: the lifespan (pool, migrations) is exercised by the
     # tests that run `nattvandring serve` over real HTTP.
     yield TestClient(app)

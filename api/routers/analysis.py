@@ -11,9 +11,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 
-from api.deps import ConnDep, SettingsDep
+from api.deps import DbDep, SettingsDep
+from api.heavy import HeavyAnalystDep
 from api.routers.layers import GEOJSON
-from api.security import AnalystDep
 from geo import heat, hotspots, isopleths
 from geo.analysis import (
     HeatParams,
@@ -24,6 +24,7 @@ from geo.analysis import (
     hotspot_map,
 )
 from geo.db.deviations import select_points
+from geo.db.guarded import Connections
 from geo.timeofweek import parse_days, parse_hours
 from maps import heat_image
 
@@ -72,17 +73,19 @@ def filters(
 FiltersDep = Annotated[Filters, Depends(filters)]
 
 
-def _select(conn: ConnDep, f: Filters, *, margin_m: float) -> PointSelection:
+def _select(db: Connections, f: Filters, *, margin_m: float) -> PointSelection:
+    """The points, read over a connection that is given back before the computing starts."""
     since = f.window.previous().since if f.compare else f.window.since
-    return select_points(
-        conn,
-        area=f.area,
-        zone=f.zone,
-        since=since,
-        until=f.window.until,
-        categories=f.categories,
-        margin_m=margin_m,
-    )
+    with db.connection() as conn:
+        return select_points(
+            conn,
+            area=f.area,
+            zone=f.zone,
+            since=since,
+            until=f.window.until,
+            categories=f.categories,
+            margin_m=margin_m,
+        )
 
 
 def _parameters(f: Filters, selection: PointSelection, extra: dict[str, Any]) -> dict[str, Any]:
@@ -105,8 +108,8 @@ def _parameters(f: Filters, selection: PointSelection, extra: dict[str, Any]) ->
     },
 )
 def heatmap(
-    conn: ConnDep,
-    user: AnalystDep,
+    db: DbDep,
+    user: HeavyAnalystDep,
     f: FiltersDep,
     bandwidth_m: Annotated[
         float,
@@ -133,7 +136,7 @@ def heatmap(
         bandwidth_m=bandwidth_m, cell_m=cell_m, kernel=kernel, half_life_days=half_life_days
     )
     margin = 4 * bandwidth_m if kernel == "gaussian" else bandwidth_m
-    selection = _select(conn, f, margin_m=margin)
+    selection = _select(db, f, margin_m=margin)
     raster = heat_map(selection, f.window, params)
     if f.compare:
         raster = heat.difference(raster, heat_map(selection, f.window.previous(), params))
@@ -167,8 +170,8 @@ def heatmap(
 
 @router.get("/hotspots", response_class=Response)
 def get_hotspots(
-    conn: ConnDep,
-    user: AnalystDep,
+    db: DbDep,
+    user: HeavyAnalystDep,
     f: FiltersDep,
     cell_m: Annotated[float, Query(ge=25, le=1000, description="Cell size, metres")] = 100,
     shape: Literal["square", "hex"] = "square",
@@ -183,7 +186,7 @@ def get_hotspots(
     ``gone`` hot spot against the previous period of the same length.
     """
     params = HotspotParams(cell_m=cell_m, shape=shape, significant_only=not all_cells)
-    selection = _select(conn, f, margin_m=0)
+    selection = _select(db, f, margin_m=0)
     fc = hotspot_map(selection, f.window, params, compare_previous=f.compare)
     fc["parameters"] = _parameters(f, selection, params.describe())
     fc["legend"] = hotspots.legend()

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 
 from api import meeting
-from api.deps import ConnDep, SettingsDep
-from api.security import AuditReaderDep, ExporterDep
+from api.deps import ConnDep, DbDep, SettingsDep
+from api.heavy import BriefExporterDep, HeavyExporterDep
+from api.security import AuditReaderDep
 from geo.db import audit
 
 router = APIRouter(prefix="/api/v1", tags=["exports"])
@@ -46,7 +47,7 @@ MeetingDep = Annotated[meeting.Request, Depends(meeting_request)]
     response_class=Response,
     responses={200: {"content": {t: {} for t in meeting.MEDIA_TYPES.values()}}},
 )
-def export_meeting(conn: ConnDep, user: ExporterDep, req: MeetingDep) -> Response:
+def export_meeting(db: DbDep, user: HeavyExporterDep, req: MeetingDep) -> Response:
     """Map layers (GeoPackage with QGIS styles, zipped GeoJSON or Shapefile, KML, CSV, or one
     self-contained HTML map that opens offline) or the meeting report (PDF, A4, Swedish) for an
     area and period.
@@ -57,7 +58,7 @@ def export_meeting(conn: ConnDep, user: ExporterDep, req: MeetingDep) -> Respons
     single reports without reporters; descriptions only with ``include_descriptions=true``.
     Every download writes an audit row (``GET /api/v1/audit``).
     """
-    result = meeting.export(conn, req, user)
+    result = meeting.export(db, req, user)
     return Response(
         result.content,
         media_type=result.media_type,
@@ -70,9 +71,9 @@ def export_meeting(conn: ConnDep, user: ExporterDep, req: MeetingDep) -> Respons
 
 
 @router.get("/exports/meeting/preview")
-def preview_meeting(conn: ConnDep, user: ExporterDep, req: MeetingDep) -> dict[str, Any]:
+def preview_meeting(db: DbDep, user: BriefExporterDep, req: MeetingDep) -> dict[str, Any]:
     """What the export will contain: rows per layer (no file is made, nothing is audited)."""
-    return meeting.preview(conn, req, user)
+    return meeting.preview(db, req, user)
 
 
 @router.get("/audit")

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from api import follow_up as files
-from api.deps import ConnDep, SettingsDep
+from api.deps import ConnDep, DbDep, SettingsDep
 from api.headers import page_response
+from api.heavy import BriefFollowUpDep, jobs
 from api.routers.pages import ROLES_SV, render
-from api.security import FollowUpDep, OptionalUserDep
+from api.security import OptionalUserDep
 from geo.capabilities import Capability
 from geo.db import areas
 from geo.db.follow_up import BY, follow_up
@@ -43,8 +44,9 @@ def _file(result: files.Export) -> Response:
     responses={200: {"content": {t: {} for t in files.MEDIA_TYPES.values()}}},
 )
 def get_follow_up(
-    conn: ConnDep,
-    user: FollowUpDep,
+    request: Request,
+    db: DbDep,
+    user: BriefFollowUpDep,
     since: SinceQ = None,
     until: UntilQ = None,
     by: Annotated[str, Query(description=" | ".join(BY))] = "agreement",
@@ -59,8 +61,10 @@ def get_follow_up(
     files.check_format(format)
     q = files.make_query(by=by, since=since, until=until, organisation=organisation, area=area)
     if format == "json":
-        return JSONResponse(follow_up(conn, q, today=files.today()))
-    return _file(files.export(conn, q, fmt=format, user_id=user.id, via="api"))
+        with db.connection() as conn:
+            return JSONResponse(follow_up(conn, q, today=files.today()))
+    with jobs(request).slot(user.id, "follow-up file"):
+        return _file(files.export(db, q, fmt=format, user_id=user.id, via="api"))
 
 
 @router.get(
@@ -68,8 +72,9 @@ def get_follow_up(
     responses={200: {"content": {"application/json": {}, "application/pdf": {}}}},
 )
 def get_summary(
-    conn: ConnDep,
-    user: FollowUpDep,
+    request: Request,
+    db: DbDep,
+    user: BriefFollowUpDep,
     area: str,
     format: str = "json",  # noqa: A002
 ) -> Response:
@@ -79,8 +84,10 @@ def get_summary(
     if format not in ("json", "pdf"):
         raise InvalidParameter(f"format must be json or pdf; got {format!r}", field="format")
     if format == "pdf":
-        return _file(files.summary_export(conn, area=area, user_id=user.id, via="api"))
-    return JSONResponse(programme_summary(conn, area=area, today=files.today()))
+        with jobs(request).slot(user.id, "summary file"):
+            return _file(files.summary_export(db, area=area, user_id=user.id, via="api"))
+    with db.connection() as conn:
+        return JSONResponse(programme_summary(conn, area=area, today=files.today()))
 
 
 @router.get("/plan/follow-up", include_in_schema=False)

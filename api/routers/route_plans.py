@@ -5,16 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
 from fastapi import APIRouter
 from fastapi.responses import Response
 
 from api.bodies import BodyRoute, limit
-from api.deps import ConnDep
+from api.deps import DbDep
+from api.heavy import RoutePlannerDep, run_in_process
 from api.routers.layers import GEOJSON
-from api.security import RoutePlanDep
-from geo.analysis import HotspotParams, Window, route_candidates
+from geo.analysis import HotspotParams, PointSelection, Window, route_candidates
 from geo.db import areas
 from geo.db.deviations import select_points
+from geo.db.guarded import Connections
 from geo.inputs import PlaceRef, PlanRequest, PointGeometry
 from geo.inputs.plans import MAX_PLAN_BODY
 from geo.timeofweek import parse_days, parse_hours
@@ -28,20 +30,29 @@ router = APIRouter(
 )
 
 
-def _lonlat(conn: ConnDep, ref: PointGeometry | PlaceRef, field: str) -> tuple[float, float]:
+def _lonlat(
+    conn: psycopg.Connection, ref: PointGeometry | PlaceRef, field: str
+) -> tuple[float, float]:
     if isinstance(ref, PlaceRef):
         _, lon, lat = areas.place_point(conn, ref.place_id, field=field)
         return lon, lat
     return ref.lon, ref.lat
 
 
-def _default_candidates(conn: ConnDep, req: PlanRequest) -> list[Candidate]:
+def _selection(conn: psycopg.Connection, req: PlanRequest) -> tuple[PointSelection, Window]:
     until = req.until or datetime.now(UTC)
     since = req.since or until - timedelta(days=90)
     window = Window(since, until, parse_days(req.days), parse_hours(req.hours), req.days, req.hours)
     selection = select_points(conn, area=req.area, since=since, until=until, margin_m=600)
+    return selection, window
+
+
+def _default_candidates(
+    db: Connections, selection: PointSelection, window: Window
+) -> list[Candidate]:
     spots = route_candidates(selection, window, hot=HotspotParams())
-    names = areas.nearest_place_names(conn, [(s.lon, s.lat) for s in spots])
+    with db.connection() as conn:
+        names = areas.nearest_place_names(conn, [(s.lon, s.lat) for s in spots])
     out = []
     for i, (spot, near) in enumerate(zip(spots, names, strict=True), 1):
         title = "Hot spot" if spot.kind == "hotspot" else "Värmetopp"
@@ -113,7 +124,7 @@ def _feature(
     responses={200: {"content": {GEOJSON: {}}}},
     openapi_extra=limit(MAX_PLAN_BODY),
 )
-def create_route_plan(conn: ConnDep, user: RoutePlanDep, req: PlanRequest) -> Response:
+def create_route_plan(db: DbDep, user: RoutePlannerDep, req: PlanRequest) -> Response:
     """Plan a walk along the area's streets from ``start`` (a point or ``{"place_id": …}``) back
     to it (or to ``end``) that collects the most priority within the time budget
     (``duration_min``, or ``start_at``–``end_at``): the stops and their arrival times, the
@@ -125,40 +136,33 @@ def create_route_plan(conn: ConnDep, user: RoutePlanDep, req: PlanRequest) -> Re
     """
     import json
 
-    start = _lonlat(conn, req.start, "start")
-    end = _lonlat(conn, req.end, "end") if req.end is not None else None
-    budget_min = req.budget_min
-    candidates = (
-        [Candidate(c.name, c.point.lon, c.point.lat, c.priority) for c in req.candidates]
-        if req.candidates is not None
-        else _default_candidates(conn, req)
-    )
-    for i, m in enumerate(req.must_visit):
-        if isinstance(m, int):
-            name, lon, lat = areas.place_point(conn, m, field=f"must_visit[{i}]")
-            candidates.append(Candidate(name, lon, lat, 1.0, must_visit=True))
-        else:
-            candidates.append(
-                Candidate(
-                    m.name,
-                    m.point.lon,
-                    m.point.lat,
-                    m.priority,
-                    must_visit=True,
+    # Read what the plan needs, give the connection back, then compute (`api.heavy`).
+    with db.connection() as conn:
+        start = _lonlat(conn, req.start, "start")
+        end = _lonlat(conn, req.end, "end") if req.end is not None else None
+        given = [
+            Candidate(c.name, c.point.lon, c.point.lat, c.priority) for c in req.candidates or []
+        ]
+        chosen = None if req.candidates is not None else _selection(conn, req)
+        must = []
+        for i, m in enumerate(req.must_visit):
+            if isinstance(m, int):
+                name, lon, lat = areas.place_point(conn, m, field=f"must_visit[{i}]")
+                must.append(Candidate(name, lon, lat, 1.0, must_visit=True))
+            else:
+                must.append(
+                    Candidate(m.name, m.point.lon, m.point.lat, m.priority, must_visit=True)
                 )
-            )
-    # The meeting point and the must-visit places may lie outside the area: their streets too.
-    anchors = [
-        start,
-        *([end] if end else []),
-        *((c.lon, c.lat) for c in candidates if c.must_visit),
-    ]
-    network = network_around(conn, req.area, anchors)
-    plan = plan_route(
+        # The meeting point and the must-visit places may lie outside the area: their streets too.
+        anchors = [start, *([end] if end else []), *((c.lon, c.lat) for c in must)]
+        network = network_around(conn, req.area, anchors)
+    candidates = (given if chosen is None else _default_candidates(db, *chosen)) + must
+    plan = run_in_process(
+        plan_route,
         network,
         start=start,
         end=end,
-        budget_s=budget_min * 60,
+        budget_s=req.budget_min * 60,
         candidates=candidates,
         speed_kmh=req.speed_kmh,
         dwell_s=req.dwell_min * 60,

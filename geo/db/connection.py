@@ -11,9 +11,9 @@ import logging
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg_pool import ConnectionPool
 
 from geo.db.embedded import DATABASE, EmbeddedCluster
+from geo.db.guarded import GuardedPool
 from geo.errors import DatabaseError
 from geo.settings import DatabaseSettings
 
@@ -76,17 +76,22 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection:
         ) from exc
 
 
-def open_pool(url: str, *, min_size: int = 1, max_size: int = 8) -> ConnectionPool:
-    """A connection pool; the caller opens and closes it (the app does so in its lifespan)."""
-    return ConnectionPool(
+def open_pool(
+    url: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 8,
+    timeout_s: float = 0.8,
+    probe_interval_s: float = 0.5,
+) -> GuardedPool:
+    """The app's connection pool behind a circuit breaker (`geo.db.guarded`); the caller opens
+    and closes it (the app does so in its lifespan)."""
+    return GuardedPool(
         url,
         min_size=min_size,
         max_size=max_size,
-        open=False,
-        kwargs={"connect_timeout": 10},
-        # A connection the server dropped (restart, idle timeout) is replaced, not handed out.
-        check=ConnectionPool.check_connection,
-        name="nattvandring",
+        timeout_s=timeout_s,
+        probe_interval_s=probe_interval_s,
     )
 
 

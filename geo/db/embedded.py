@@ -294,15 +294,18 @@ class EmbeddedCluster:
                 self._write_state(state)
         return self.url()
 
-    def stop(self) -> bool:
-        """Stop the cluster (fast shutdown: sessions are ended, nothing is lost).
+    def stop(self, *, mode: str = "fast") -> bool:
+        """Stop the cluster: ``fast`` ends the sessions and loses nothing; ``immediate`` is a
+        crash (the next start recovers from the WAL), for the fault tests.
 
         Returns whether it was running.
         """
+        if mode not in ("smart", "fast", "immediate"):
+            raise ClusterError(f"unknown shutdown mode {mode!r}")
         with self._locked():
             if not self.initialised or self._pid() is None:
                 return False
-            self._run([self._bin("pg_ctl"), "stop", "-D", str(self.data_dir), "-m", "fast", "-w"])
+            self._run([self._bin("pg_ctl"), "stop", "-D", str(self.data_dir), "-m", mode, "-w"])
             return True
 
     # -- internals -----------------------------------------------------------------------------

@@ -95,11 +95,27 @@ export function addAnalysis(map, layerControl, options) {
     });
   }
 
+  // The heat map and the hot spots are heavy jobs: one at a time per user (api/heavy.py). The
+  // second of the two asked together gets a 429 (or a 503 when the server is busy) with
+  // Retry-After, and is asked again after that many seconds, a few times.
+  function fetchHeavy(url, tries) {
+    tries = tries === undefined ? 4 : tries;
+    return fetch(url, { credentials: "same-origin" }).then(function (r) {
+      if ((r.status === 429 || r.status === 503) && tries > 1) {
+        var wait = Math.min(10, Number(r.headers.get("Retry-After")) || 1);
+        return new Promise(function (ok) { setTimeout(ok, wait * 1000); }).then(function () {
+          return fetchHeavy(url, tries - 1);
+        });
+      }
+      return r;
+    });
+  }
+
   function loadHeat() {
     if (!map.hasLayer(heatGroup)) { delete legends.heat; renderLegend(); return; }
     var p = query();
     p.set("format", "overlay");
-    fetch("/api/v1/heatmap?" + p.toString(), { credentials: "same-origin" }).then(function (r) {
+    fetchHeavy("/api/v1/heatmap?" + p.toString()).then(function (r) {
       if (!r.ok) return fail(legendBox, "heat", r);
       return r.json().then(function (data) {
         heatGroup.clearLayers();
@@ -113,7 +129,7 @@ export function addAnalysis(map, layerControl, options) {
 
   function loadHot() {
     if (!map.hasLayer(hotGroup)) { delete legends.hot; renderLegend(); return; }
-    fetch("/api/v1/hotspots?" + query().toString(), { credentials: "same-origin" }).then(function (r) {
+    fetchHeavy("/api/v1/hotspots?" + query().toString()).then(function (r) {
       if (!r.ok) return fail(legendBox, "hot", r);
       return r.json().then(function (fc) {
         hotGroup.clearLayers();
