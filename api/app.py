@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.app_paths import STATIC_DIR
 from api.errors import install_error_handlers
+from api.guard import RequestGuard
 from api.headers import SecurityHeaders
 from api.routers import (
     admin_pages,
@@ -20,6 +21,7 @@ from api.routers import (
     approvals,
     auth,
     deviations,
+    docs,
     exports,
     follow_up,
     health,
@@ -72,9 +74,14 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
             "programmes. Coordinates are WGS 84 (EPSG:4326) in GeoJSON's lon/lat order."
         ),
         lifespan=lifespan,
+        # /docs is the app's own page on its vendored Swagger UI (`api.routers.docs`).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     install_error_handlers(app)
+    # Inside SecurityHeaders, so that its refusals get the security headers too.
+    app.add_middleware(RequestGuard, hsts=settings.hsts)
     app.add_middleware(SecurityHeaders)
     app.include_router(health.router)
     app.include_router(layers.router)
@@ -93,6 +100,7 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     app.include_router(approvals.router)
     app.include_router(follow_up.router)
     app.include_router(admin_pages.router)
+    app.include_router(docs.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,4 +32,7 @@ class AppSettings(BaseSettings):
     tile_attribution: str = OSM_ATTRIBUTION
     data_dir: Path = REPO_DATA_DIR
     default_area: str = "solberga"
+    # Strict-Transport-Security (`api.guard`): "auto" when a request came over HTTPS (directly
+    # or by a proxy's X-Forwarded-Proto that uvicorn trusts), "on" always, "off" never.
+    hsts: Literal["auto", "on", "off"] = "auto"
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
