@@ -166,8 +166,10 @@ def partner_selection(
     """
     n = len(selection)
     to_grid = transformer(selection.epsg, SWEREF99TM) if selection.epsg != 3006 else None
-    gx, gy = (selection.x_m, selection.y_m) if to_grid is None else to_grid.transform(
-        selection.x_m, selection.y_m
+    gx, gy = (
+        (selection.x_m, selection.y_m)
+        if to_grid is None
+        else to_grid.transform(selection.x_m, selection.y_m)
     )
     col = np.floor(np.asarray(gx, dtype=np.float64) / cell_m).astype(np.int64)
     row = np.floor(np.asarray(gy, dtype=np.float64) / cell_m).astype(np.int64)
@@ -186,9 +188,7 @@ def partner_selection(
     if to_grid is not None:
         cx, cy = transformer(SWEREF99TM, selection.epsg).transform(cx, cy)
     kept = selection.subset(keep)
-    return replace(
-        kept, x_m=np.asarray(cx, dtype=np.float64), y_m=np.asarray(cy, dtype=np.float64)
-    )
+    return replace(kept, x_m=np.asarray(cx, dtype=np.float64), y_m=np.asarray(cy, dtype=np.float64))
 
 
 def _offset(moment: datetime) -> timedelta:

@@ -118,9 +118,7 @@ def get_summary(
     return JSONResponse(programme_summary(conn, area=area, today=files.today()))
 
 
-@router.post(
-    "/api/v1/follow-up/summary", responses={200: {"content": {"application/pdf": {}}}}
-)
+@router.post("/api/v1/follow-up/summary", responses={200: {"content": {"application/pdf": {}}}})
 def post_summary(
     conn: ConnDep,
     user: FollowUpDep,

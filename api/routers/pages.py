@@ -18,8 +18,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from api.app_paths import STATIC_DIR, TEMPLATES_DIR
 from api.deps import ConnDep, SettingsDep
-from api.headers import page_response
 from api.guard import SESSION_COOKIE, client_address
+from api.headers import page_response
 from api.security import OptionalUserDep
 from api.settings import AppSettings
 from geo.capabilities import Capability

@@ -160,7 +160,7 @@ def test_wrong_passwords_from_another_address_do_not_lock_the_owner_out(
 ) -> None:
     attacker = from_address(client, conn, "198.51.100.66")
     with caplog.at_level(logging.WARNING, logger="geo.db.accounts"):
-        codes = [token(attacker, planner, "guess %d" % i).status_code for i in range(8)]
+        codes = [token(attacker, planner, f"guess {i}").status_code for i in range(8)]
     assert codes[:5] == [401] * 5 and set(codes[5:]) == {429}
     # The administrator's log names the account and the address.
     assert any(
