@@ -97,3 +97,13 @@ def test_a_cluster_of_three_shows_and_the_lone_report_far_off_does_not(
     assert inner.centroid.distance(shapely.Point(*cell_centre)) < 15
     detail = _shapes(client, auth("planner"), "detail")
     assert _distance_m(detail["varmekarta"], LONE) < 50
+
+
+def test_a_partner_gets_no_heat_map_or_hot_spots_of_single_reports(
+    client: TestClient, auth
+) -> None:  # type: ignore[no-untyped-def]
+    """The only heat maps a partner gets are those of the export: the analysis API shows single
+    reports' surroundings, so it is for roles that may read single reports."""
+    partner = auth("partner")
+    for path in ("/api/v1/heatmap", "/api/v1/hotspots"):
+        assert client.get(path, params={"area": "solberga"}, headers=partner).status_code == 403
