@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from api.app_paths import STATIC_DIR
 from api.bodies import plain_parameters
 from api.errors import document_errors, install_error_handlers
+from api.guard import RequestGuard
 from api.headers import install_security_headers
 from api.heavy import HeavyJobs, default_slots
 from api.routers import (
@@ -22,6 +23,7 @@ from api.routers import (
     approvals,
     auth,
     deviations,
+    docs,
     exports,
     follow_up,
     health,
@@ -81,11 +83,16 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
         lifespan=lifespan,
         # NUL characters and lone surrogates in query and path parameters: a 422 (api.bodies).
         dependencies=[Depends(plain_parameters)],
+        # /docs is the app's own page on its vendored Swagger UI (`api.routers.docs`).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.heavy = HeavyJobs(settings.heavy_slots or default_slots())
     install_error_handlers(app)
     document_errors(app)
+    # Inside the security headers (installed outermost), so that its refusals carry them too.
+    app.add_middleware(RequestGuard, hsts=settings.hsts)
     install_security_headers(app)
     app.include_router(health.router)
     app.include_router(layers.router)
@@ -105,6 +112,7 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     app.include_router(follow_up.router)
     app.include_router(users.router)
     app.include_router(admin_pages.router)
+    app.include_router(docs.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

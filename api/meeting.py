@@ -29,6 +29,7 @@ from geo.analysis import (
     Window,
     heat_map,
     hotspot_map,
+    partner_selection,
 )
 from geo.capabilities import Capability
 from geo.db import areas, audit, categories, deviations, streets, walk_routes, walk_tracks
@@ -262,6 +263,11 @@ def _selection(conn: Any, req: Request) -> tuple[Any, Window]:
         until=window.until,
         margin_m=4 * HEAT.bandwidth_m,
     )
+    if req.profile == "partner":
+        # The heat map and hot spots of a partner's file (its layers, its HTML map, its meeting
+        # report) are drawn only from 250 m cells that hold at least 3 reports, each moved to
+        # its cell's centre: no isopleth or hot spot shows where a single report lies.
+        selection = partner_selection(selection, [window, window.previous()])
     return selection, window
 
 
@@ -279,6 +285,7 @@ def _metadata(req: Request, area_name: str) -> dict[str, Any]:
         "metod_hotspots": f"Getis-Ord Gi*, rutor {HOT.cell_m:g} m, FDR (Benjamini–Hochberg), "
         "90/95/99 %",
         "sekretess": "partnerprofil: aggregerat per zon och 250 m-ruta, antal under 3 utelämnade; "
+        "värmekarta och hot spots bara från 250 m-rutor med minst 3 rapporter (rutans mitt); "
         "inga fritexter, rapportörer eller exakta tider"
         if req.profile == "partner"
         else "detaljprofil: enskilda rapporter utan rapportör"

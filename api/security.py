@@ -6,34 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from api.deps import ConnDep
+from api.guard import SAFE_METHODS, SESSION_COOKIE, same_origin
 from geo.capabilities import Capability, describe
 from geo.db.accounts import Unauthorized, User, user_for_token
 from geo.errors import Forbidden
 
-SESSION_COOKIE = "nv_session"
-SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
-
-
-def _same_origin(request: Request) -> bool:
-    """Whether a cookie-authenticated write comes from this site's own pages.
-
-    The session cookie is SameSite=Lax, so browsers do not send it with cross-site POSTs; this
-    is the second line: a browser's ``Origin`` (or ``Sec-Fetch-Site``) must name this site.
-    """
-    site = request.headers.get("sec-fetch-site")
-    if site is not None and site not in ("same-origin", "none"):
-        return False
-    origin = request.headers.get("origin")
-    if origin is None or origin == "null":
-        return site is not None or origin is None
-    return urlsplit(origin).netloc == request.headers.get("host", "")
 
 
 def current_user(
@@ -43,7 +26,8 @@ def current_user(
         return user_for_token(conn, token, kind="bearer")
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        if request.method not in SAFE_METHODS and not _same_origin(request):
+        # `api.guard.RequestGuard` refuses these before they get here; this is the second line.
+        if request.method not in SAFE_METHODS and not same_origin(request.headers):
             raise Forbidden("a signed-in page of another site may not write here")
         return user_for_token(conn, cookie, kind="session")
     return None

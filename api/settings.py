@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,4 +34,7 @@ class AppSettings(BaseSettings):
     default_area: str = "solberga"
     heavy_slots: int | None = None
     """Heavy jobs (route plans, heat maps, exports) at once; one per core (at most 4) if unset."""
+    # Strict-Transport-Security (`api.guard`): "auto" when a request came over HTTPS (directly
+    # or by a proxy's X-Forwarded-Proto that uvicorn trusts), "on" always, "off" never.
+    hsts: Literal["auto", "on", "off"] = "auto"
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)

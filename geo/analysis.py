@@ -8,7 +8,8 @@ length.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,12 +18,15 @@ from scipy import ndimage
 
 from geo import heat, hotspots
 from geo.errors import InvalidParameter
-from geo.geometry import WGS84, transformer
+from geo.geometry import SWEREF99TM, WGS84, transformer
 from geo.grid import assign, grid_cells
+from geo.privacy import MIN_PARTNER_COUNT
 from geo.timeofweek import in_time_of_week
 
 WEEK_S = 7 * 24 * 3600.0
 MAX_PERIOD = timedelta(days=3 * 366)
+# The partner export's grid (`geo.privacy.partner_aggregates`' default cell).
+PARTNER_CELL_M = 250.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,13 +122,73 @@ class Window:
 
 def in_window(selection: PointSelection, window: Window) -> PointSelection:
     """The reports of ``selection`` inside the window's period and time of week."""
+    return selection.subset(window_mask(selection, window))
+
+
+def window_mask(selection: PointSelection, window: Window) -> np.ndarray:
+    """Which reports of ``selection`` lie inside the window's period and time of week."""
     since = np.datetime64(window.since.replace(tzinfo=None) - _offset(window.since), "us")
     until = np.datetime64(window.until.replace(tzinfo=None) - _offset(window.until), "us")
     t = selection.observed_at
     keep = (t >= since) & (t < until)
     if window.days is not None or window.hours is not None:
         keep &= in_time_of_week(t, days=window.days, hours=window.hours)
-    return selection.subset(keep)
+    return np.asarray(keep, dtype=bool)
+
+
+def partner_selection(
+    selection: PointSelection,
+    windows: Sequence[Window],
+    *,
+    cell_m: float = PARTNER_CELL_M,
+    min_count: int = MIN_PARTNER_COUNT,
+) -> PointSelection:
+    """What a partner's heat map and hot spots may be computed from (DESIGN.md decision 8).
+
+    Per window (a period and the one it is compared with), the reports are counted per
+    ``cell_m`` square of SWEREF 99 TM (EPSG:3006, aligned as the partner export's
+    ``avvikelser_ruta``); the reports of a cell with fewer than ``min_count`` are dropped and
+    the others are moved to their cell's centre. So a heat map or hot spot drawn from the
+    result shows only places where at least ``min_count`` reports lie together, never where
+    one lies: the isopleths of a lone report would be circles centred on it, whatever the
+    bandwidth. Reports in none of ``windows`` are dropped too.
+
+    >>> from datetime import datetime, UTC
+    >>> t = np.array(["2026-11-20T22:00"] * 4, dtype="datetime64[us]")
+    >>> x = np.array([673_010.0, 673_020.0, 673_030.0, 680_000.0])
+    >>> y = np.array([6_574_010.0, 6_574_020.0, 6_574_030.0, 6_580_000.0])
+    >>> one = np.ones(4)
+    >>> sel = PointSelection("a", "A", 3006, None, "A", x, y, t, one, one, np.array(["b"] * 4))
+    >>> w = Window(datetime(2026, 11, 16, tzinfo=UTC), datetime(2026, 11, 23, tzinfo=UTC))
+    >>> safe = partner_selection(sel, [w])
+    >>> len(safe), safe.x_m.tolist(), safe.y_m.tolist()
+    (3, [673125.0, 673125.0, 673125.0], [6574125.0, 6574125.0, 6574125.0])
+    """
+    n = len(selection)
+    to_grid = transformer(selection.epsg, SWEREF99TM) if selection.epsg != 3006 else None
+    gx, gy = (
+        (selection.x_m, selection.y_m)
+        if to_grid is None
+        else to_grid.transform(selection.x_m, selection.y_m)
+    )
+    col = np.floor(np.asarray(gx, dtype=np.float64) / cell_m).astype(np.int64)
+    row = np.floor(np.asarray(gy, dtype=np.float64) / cell_m).astype(np.int64)
+    keep = np.zeros(n, dtype=bool)
+    for window in windows:
+        inside = window_mask(selection, window) & ~keep
+        if not inside.any():
+            continue
+        cells = np.stack([col[inside], row[inside]], axis=1)
+        _, inverse, counts = np.unique(cells, axis=0, return_inverse=True, return_counts=True)
+        ok = np.zeros(n, dtype=bool)
+        ok[np.flatnonzero(inside)] = counts[inverse.ravel()] >= min_count
+        keep |= ok
+    cx = (col[keep] + 0.5) * cell_m
+    cy = (row[keep] + 0.5) * cell_m
+    if to_grid is not None:
+        cx, cy = transformer(SWEREF99TM, selection.epsg).transform(cx, cy)
+    kept = selection.subset(keep)
+    return replace(kept, x_m=np.asarray(cx, dtype=np.float64), y_m=np.asarray(cy, dtype=np.float64))
 
 
 def _offset(moment: datetime) -> timedelta:

@@ -33,6 +33,7 @@ from maps.formatting import (
     as_text,
     as_utc,
     check_unique_names,
+    csv_row,
     layer_frame,
     metadata_items,
     prepared_geometries,
@@ -277,7 +278,8 @@ def write_kml(
 
 
 def write_csv(layer: Layer, path: str | Path) -> None:
-    """One layer as CSV (UTF-8, header, ISO dates, UTC times with ``Z``).
+    """One layer as CSV (UTF-8, header, ISO dates, UTC times with ``Z``; text that a
+    spreadsheet would take for a formula gets a leading ``'``, `maps.formatting.csv_cell`).
 
     Point layers get ``lon`` and ``lat``; other layers ``centre_lon`` and ``centre_lat``, the
     centroid of each row's geometry (for grid cells, the cell's centre).
@@ -294,7 +296,7 @@ def write_csv(layer: Layer, path: str | Path) -> None:
         )
         for row, (x, y) in zip(layer.rows, xy.tolist(), strict=True):
             writer.writerow(
-                [as_text(row.get(f.name)) for f in layer.fields]
+                [as_text(v) for v in csv_row(row.get(f.name) for f in layer.fields)]
                 + [f"{x:.{COORD_DECIMALS}f}", f"{y:.{COORD_DECIMALS}f}"]
             )
 

@@ -11,6 +11,8 @@ import csv
 import io
 from typing import Any
 
+from maps.formatting import csv_row
+
 FLAG_COLUMNS = ("short_of_walkers", "before_signed", "outside_agreement", "report_missed")
 FIGURES = ("walks_approved", "walks_reported", "cost_sek", "walker_nights", "youths_met")
 KEY_COLUMNS = {
@@ -53,17 +55,19 @@ def follow_up_csv(result: dict[str, Any]) -> str:
     if result.get("synthetic"):
         buf.write("# SYNTETISKA DEMODATA\n")
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow([*KEY_COLUMNS[by], *FIGURES, *FLAG_COLUMNS])
+    writer.writerow(csv_row([*KEY_COLUMNS[by], *FIGURES, *FLAG_COLUMNS]))
     for row in result["rows"]:
         writer.writerow(
-            [
-                *key_cells(by, row[by]),
-                *(row[f] for f in FIGURES),
-                *(flag_count(row, c) for c in FLAG_COLUMNS),
-            ]
+            csv_row(
+                [
+                    *key_cells(by, row[by]),
+                    *(row[f] for f in FIGURES),
+                    *(flag_count(row, c) for c in FLAG_COLUMNS),
+                ]
+            )
         )
     totals = result["totals"]
     blanks = [""] * (len(KEY_COLUMNS[by]) - 1)
     flags = [sum(flag_count(r, c) for r in result["rows"]) for c in FLAG_COLUMNS]
-    writer.writerow(["total", *blanks, *(totals[f] for f in FIGURES), *flags])
+    writer.writerow(csv_row(["total", *blanks, *(totals[f] for f in FIGURES), *flags]))
     return buf.getvalue()

@@ -7,7 +7,7 @@ Pure: shared by the file writers (`maps.export`, `maps.kml`); nothing here write
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -122,6 +122,32 @@ def as_text(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.10g}"
     return str(value)
+
+
+# What a spreadsheet reads as the start of a formula (OWASP "CSV injection"): `=`, `+`, `-`,
+# `@`, and a tab or carriage return before one of them.
+CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell that no spreadsheet runs: text starting like a formula gets a leading ``'``.
+
+    Only text is changed; numbers (a negative amount, a longitude) stay numbers. Every CSV the
+    service writes passes its cells through here (`csv_row`).
+
+    >>> csv_cell("=1+1"), csv_cell("@SUM(A1)")
+    ("'=1+1", "'@SUM(A1)")
+    >>> csv_cell("-5 grader"), csv_cell(-5), csv_cell("Älvsjö")
+    ("'-5 grader", -5, 'Älvsjö')
+    """
+    if isinstance(value, str) and value.startswith(CSV_FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def csv_row(values: Iterable[Any]) -> list[Any]:
+    """`csv_cell` of each value, for ``csv.writer.writerow``."""
+    return [csv_cell(v) for v in values]
 
 
 def as_utc(value: datetime) -> datetime:

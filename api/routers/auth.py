@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from api.bodies import BodyRoute
 from api.deps import ConnDep
+from api.guard import client_address
 from api.security import UserDep
 from geo.db.accounts import BEARER_TTL, authenticate, issue_token
 
@@ -18,13 +19,15 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"], route_class=BodyRoute)
 
 @router.post("/token")
 def token(
-    conn: ConnDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]
+    request: Request, conn: ConnDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]
 ) -> dict[str, str | int]:
     """A short-lived bearer token for ``username`` (the e-mail) and ``password``.
 
-    Wrong credentials: 401. Too many failed attempts for the account: 429 with Retry-After.
+    Wrong credentials: 401. After five failed attempts for the same e-mail from the same
+    address (whether or not the account exists): 429 with ``Retry-After``, a wait that doubles
+    with each further failure (at most 15 minutes); other addresses are not affected.
     """
-    user = authenticate(conn, form.username, form.password)
+    user = authenticate(conn, form.username, form.password, address=client_address(request))
     return {
         "access_token": issue_token(conn, user, kind="bearer"),
         "token_type": "bearer",

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import JSONResponse, Response
 
 from api import meeting
 from api.deps import ConnDep, DbDep, SettingsDep
+from api.guard import reject_cookie_get
 from api.heavy import BriefExporterDep, HeavyExporterDep
 from api.security import AuditReaderDep
 from geo.db import audit
@@ -40,12 +41,42 @@ def meeting_request(
 
 
 MeetingDep = Annotated[meeting.Request, Depends(meeting_request)]
+FormatField = Literal["gpkg", "geojson", "kml", "csv", "shp", "pdf", "html"]
+
+
+def meeting_form(
+    settings: SettingsDep,
+    area: Annotated[str | None, Form()] = None,
+    since: Annotated[date | None, Form()] = None,
+    until: Annotated[date | None, Form()] = None,
+    format: Annotated[FormatField, Form()] = "gpkg",  # noqa: A002
+    profile: Annotated[Literal["partner", "detail"], Form()] = "partner",
+    include_descriptions: Annotated[bool, Form()] = False,
+    bucket: Annotated[Literal["week", "night"], Form()] = "week",
+) -> meeting.Request:
+    """The export's parameters from the planners' page's form (the same as the GET's query)."""
+    return meeting_request(
+        settings, area or None, since, until, format, profile, include_descriptions, bucket
+    )
+
+
+def _download(result: meeting.Export) -> Response:
+    return Response(
+        result.content,
+        media_type=result.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{result.filename}"',
+            "X-Content-SHA256": result.sha256,
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.get(
     "/exports/meeting",
     response_class=Response,
     responses={200: {"content": {t: {} for t in meeting.MEDIA_TYPES.values()}}},
+    dependencies=[Depends(reject_cookie_get)],
 )
 def export_meeting(db: DbDep, user: HeavyExporterDep, req: MeetingDep) -> Response:
     """Map layers (GeoPackage with QGIS styles, zipped GeoJSON or Shapefile, KML, CSV, or one
@@ -56,18 +87,24 @@ def export_meeting(db: DbDep, user: HeavyExporterDep, req: MeetingDep) -> Respon
     collaboration zone and 250 m SWEREF 99 TM cell by category and week (or night), counts
     under 3 left out, no free text, reporters or exact times. ``profile=detail`` (planners):
     single reports without reporters; descriptions only with ``include_descriptions=true``.
-    Every download writes an audit row (``GET /api/v1/audit``).
+    Every download writes an audit row (``GET /api/v1/audit``). For scripts and QGIS (a
+    bearer token); a signed-in page POSTs the same parameters as a form instead (403
+    ``download_needs_post`` for a GET with the session cookie).
     """
-    result = meeting.export(db, req, user)
-    return Response(
-        result.content,
-        media_type=result.media_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{result.filename}"',
-            "X-Content-SHA256": result.sha256,
-            "Cache-Control": "no-store",
-        },
-    )
+    return _download(meeting.export(db, req, user))
+
+
+@router.post(
+    "/exports/meeting",
+    response_class=Response,
+    responses={200: {"content": {t: {} for t in meeting.MEDIA_TYPES.values()}}},
+)
+def export_meeting_form(
+    db: DbDep, user: HeavyExporterDep, req: Annotated[meeting.Request, Depends(meeting_form)]
+) -> Response:
+    """The export of ``GET /api/v1/exports/meeting`` with its parameters as a form (what the
+    planners' page sends: a POST, which a page of another site cannot make in your name)."""
+    return _download(meeting.export(db, req, user))
 
 
 @router.get("/exports/meeting/preview")

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from api import follow_up as files
 from api.deps import ConnDep, DbDep, SettingsDep
+from api.guard import reject_cookie_get
 from api.headers import page_response
 from api.heavy import BriefFollowUpDep, jobs
 from api.routers.pages import ROLES_SV, render
@@ -57,12 +58,44 @@ def get_follow_up(
     """Approved walks, cost (Σ ledger amounts), walker-nights, youths met and flags per
     agreement, organisation, month or area, for walks whose local date lies in
     ``since``–``until`` (inclusive). ``format=csv`` and ``format=pdf`` are files (audited as
-    ``follow_up.export``); ``json`` (the default) is the answer itself."""
+    ``follow_up.export``): by GET for a bearer token, from a signed-in page by ``POST`` (403
+    ``download_needs_post`` otherwise); ``json`` (the default) is the answer itself."""
     files.check_format(format)
     q = files.make_query(by=by, since=since, until=until, organisation=organisation, area=area)
     if format == "json":
         with db.connection() as conn:
             return JSONResponse(follow_up(conn, q, today=files.today()))
+    reject_cookie_get(request)
+    with jobs(request).slot(user.id, "follow-up file"):
+        return _file(files.export(db, q, fmt=format, user_id=user.id, via="api"))
+
+
+@router.post(
+    "/api/v1/follow-up",
+    responses={200: {"content": {t: {} for t in files.MEDIA_TYPES.values()}}},
+)
+def post_follow_up(
+    request: Request,
+    db: DbDep,
+    user: BriefFollowUpDep,
+    since: Annotated[str | None, Form()] = None,
+    until: Annotated[str | None, Form()] = None,
+    by: Annotated[str, Form()] = "agreement",
+    organisation: Annotated[str | None, Form()] = None,
+    area: Annotated[str | None, Form()] = None,
+    format: Annotated[str, Form()] = "csv",  # noqa: A002
+) -> Response:
+    """The follow-up's CSV or PDF file with the parameters of the GET as a form (the page's
+    download buttons); empty fields are absent."""
+    if format not in ("csv", "pdf"):
+        raise InvalidParameter(f"format must be csv or pdf; got {format!r}", field="format")
+    q = files.make_query(
+        by=by,
+        since=since or None,
+        until=until or None,
+        organisation=organisation or None,
+        area=area or None,
+    )
     with jobs(request).slot(user.id, "follow-up file"):
         return _file(files.export(db, q, fmt=format, user_id=user.id, via="api"))
 
@@ -84,10 +117,26 @@ def get_summary(
     if format not in ("json", "pdf"):
         raise InvalidParameter(f"format must be json or pdf; got {format!r}", field="format")
     if format == "pdf":
+        reject_cookie_get(request)
         with jobs(request).slot(user.id, "summary file"):
             return _file(files.summary_export(db, area=area, user_id=user.id, via="api"))
     with db.connection() as conn:
         return JSONResponse(programme_summary(conn, area=area, today=files.today()))
+
+
+@router.post("/api/v1/follow-up/summary", responses={200: {"content": {"application/pdf": {}}}})
+def post_summary(
+    request: Request,
+    db: DbDep,
+    user: BriefFollowUpDep,
+    area: Annotated[str, Form()],
+    format: Annotated[str, Form()] = "pdf",  # noqa: A002
+) -> Response:
+    """The summary's PDF (the page's download button): the GET's parameters as a form."""
+    if format != "pdf":
+        raise InvalidParameter(f"format must be pdf; got {format!r}", field="format")
+    with jobs(request).slot(user.id, "summary file"):
+        return _file(files.summary_export(db, area=area, user_id=user.id, via="api"))
 
 
 @router.get("/plan/follow-up", include_in_schema=False)

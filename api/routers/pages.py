@@ -19,8 +19,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from api.app_paths import STATIC_DIR, TEMPLATES_DIR
 from api.bodies import BodyRoute
 from api.deps import ConnDep, SettingsDep
+from api.guard import SESSION_COOKIE, client_address
 from api.headers import page_response
-from api.security import SESSION_COOKIE, OptionalUserDep
+from api.security import OptionalUserDep
 from api.settings import AppSettings
 from geo.capabilities import Capability
 from geo.db import areas, categories, walk_routes
@@ -157,7 +158,7 @@ def login(
     """Check the password and set the session cookie (HttpOnly, SameSite=Lax)."""
     target = _safe_next(next)
     try:
-        user = authenticate(conn, username, password)
+        user = authenticate(conn, username, password, address=client_address(request))
     except TooManyAttempts as exc:
         page = _login_page(
             error=f"För många misslyckade försök. Försök igen om {exc.retry_after_s} sekunder.",

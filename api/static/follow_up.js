@@ -45,7 +45,6 @@ async function showSummary() {
   body.replaceChildren();
   foot.replaceChildren();
   $("nv-grants").replaceChildren();
-  $("nv-summary-pdf").href = "/api/v1/follow-up/summary?format=pdf&area=" + encodeURIComponent(area());
   let s;
   try {
     s = await getJSON("/api/v1/follow-up/summary?area=" + encodeURIComponent(area()));
@@ -113,11 +112,7 @@ async function showFollowUp() {
   const p = followParams();
   const by = p.get("by");
   $("nv-follow-key").textContent = config.by[by];
-  for (const fmt of ["csv", "pdf"]) {
-    const q = new URLSearchParams(p);
-    q.set("format", fmt);
-    $("nv-follow-" + fmt).href = "/api/v1/follow-up?" + q.toString();
-  }
+  $("nv-follow-query").elements.area.value = area();  // for the CSV and PDF buttons' POST
   const body = $("nv-follow").tBodies[0];
   const foot = $("nv-follow").tFoot;
   let r;
@@ -137,6 +132,13 @@ async function showFollowUp() {
 }
 
 $("nv-follow-filter").addEventListener("change", () => { showSummary(); showFollowUp(); });
-$("nv-follow-query").addEventListener("submit", (e) => { e.preventDefault(); showFollowUp(); });
+$("nv-follow-filter").addEventListener("submit", (e) => {
+  if (!(e.submitter && e.submitter.name === "format")) e.preventDefault();
+});
+$("nv-follow-query").addEventListener("submit", (e) => {
+  if (e.submitter && e.submitter.name === "format") return;  // a download: the form's POST
+  e.preventDefault();
+  showFollowUp();
+});
 $("nv-follow-query").elements.by.addEventListener("change", () => showFollowUp());
 Promise.all([showSummary(), showFollowUp()]).then(() => document.body.setAttribute("data-loaded", "1"));

@@ -338,7 +338,8 @@ function drawWalk(walk, route, track) {
   walkLayer.clearLayers();
   if (route && route.geometry) {
     L.geoJSON(route, { style: () => ({ color: "#0057b8", weight: 5, opacity: 0.7, dashArray: "8 6", className: "nv-planned-route" }) })
-      .bindTooltip("Planerad rutt: " + walk.route.name).addTo(walkLayer);
+      // An element, not a string: Leaflet puts a string tooltip in as HTML, and the name is user text.
+      .bindTooltip(el("span", { text: "Planerad rutt: " + walk.route.name })).addTo(walkLayer);
   }
   if (track && track.geometry) {
     L.geoJSON(track, { style: () => ({ color: "#d7301f", weight: 4, opacity: 0.9, className: "nv-walked-track" }) })

@@ -1,13 +1,15 @@
 """Accounts, roles, passwords and sign-in tokens, stored in PostgreSQL.
 
 Passwords are hashed with Argon2id (argon2-cffi). Tokens are random secrets handed to the client
-once; only their SHA-256 is stored. Failed sign-ins are counted per account: after
-`MAX_FAILURES` the account is locked for a time that doubles with each further failure.
+once; only their SHA-256 is stored. Failed sign-ins are counted per typed account and client
+address (`authenticate`): after `FREE_FAILURES` that pair waits a time that doubles with each
+further failure; no one can lock an account out for others.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,8 +22,11 @@ from psycopg.rows import class_row
 from geo.capabilities import ROLES, Capability, capabilities_of
 from geo.errors import InvalidInput, NattvandringError, NotFound
 
-MAX_FAILURES = 5
+logger = logging.getLogger(__name__)
+
+FREE_FAILURES = 5
 MAX_LOCK = timedelta(minutes=15)
+FAILURE_MEMORY = timedelta(hours=24)  # failures older than this are forgotten
 BEARER_TTL = timedelta(minutes=60)
 SESSION_TTL = timedelta(hours=12)
 MIN_PASSWORD_LENGTH = 10
@@ -152,7 +157,7 @@ def add_demo_users(conn: psycopg.Connection) -> list[tuple[User, str]]:
 
 
 def set_password(conn: psycopg.Connection, email: str, password: str) -> None:
-    """Set a new password; the user's sign-ins end and the failed-login lock is lifted."""
+    """Set a new password; the user's sign-ins end and the delays of failed sign-ins end."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(
             f"the password must have at least {MIN_PASSWORD_LENGTH} characters", field="password"
@@ -166,6 +171,9 @@ def set_password(conn: psycopg.Connection, email: str, password: str) -> None:
         if row is None:
             raise NotFound(f"no user {email}")
         conn.execute("DELETE FROM auth_tokens WHERE user_id = %s", (row[0],))
+        conn.execute(
+            "DELETE FROM sign_in_failures WHERE account_sha256 = %s", (_account_key(email),)
+        )
 
 
 def get_user(conn: psycopg.Connection, user_id: int) -> User:
@@ -191,61 +199,115 @@ def disable_user(conn: psycopg.Connection, email: str) -> None:
         conn.execute("DELETE FROM auth_tokens WHERE user_id = %s", (row[0],))
 
 
+def _account_key(email: str) -> str:
+    """The throttle's key of a typed e-mail: SHA-256 of it trimmed and in lower case."""
+    return hashlib.sha256(email.strip().lower().encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def sign_in_delay(failures: int) -> timedelta:
+    """How long a client waits after ``failures`` failed sign-ins in a row (account and address).
+
+    The first ``FREE_FAILURES - 1`` cost nothing; then 30 s, doubling with each further failure,
+    at most `MAX_LOCK`.
+
+    >>> [int(sign_in_delay(n).total_seconds()) for n in (1, 4, 5, 6, 7, 20)]
+    [0, 0, 30, 60, 120, 900]
+    """
+    if failures < FREE_FAILURES:
+        return timedelta(0)
+    return min(timedelta(seconds=30 * 2 ** min(failures - FREE_FAILURES, 20)), MAX_LOCK)
+
+
 def authenticate(
-    conn: psycopg.Connection, email: str, password: str, *, now: datetime | None = None
+    conn: psycopg.Connection,
+    email: str,
+    password: str,
+    *,
+    address: str,
+    now: datetime | None = None,
 ) -> User:
-    """The user with this e-mail and password, or `Unauthorized` / `TooManyAttempts`."""
+    """The user with this e-mail and password, or `Unauthorized` / `TooManyAttempts`.
+
+    Failed sign-ins are counted per (typed e-mail, client ``address``), whether or not the
+    account exists: after `FREE_FAILURES` the pair waits `sign_in_delay`, so that the same
+    answers come for unknown accounts, and wrong passwords from one address do not keep the
+    account's owner out from another. Each delay is logged for the administrator.
+    """
     now = now or datetime.now(UTC)
     refused = Unauthorized("wrong e-mail or password")
+    key = _account_key(email)
+    address = (address or "unknown")[:100]
     # The failure counter must be committed although the sign-in is refused: decide inside the
     # transaction, raise after it.
     error: Exception | None = None
     with conn.transaction():
+        # One attempt at a time per (account, address): a burst of parallel guesses cannot slip
+        # past the delay that the first of them sets.
+        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 18))", (key + address,))
+        throttle = conn.execute(
+            "SELECT failures, blocked_until, last_failed_at FROM sign_in_failures "
+            "WHERE account_sha256 = %s AND address = %s",
+            (key, address),
+        ).fetchone()
+        failures = 0
+        if throttle is not None:
+            failures, blocked_until, last_failed_at = throttle
+            if blocked_until is not None and blocked_until > now:
+                wait = int((blocked_until - now).total_seconds()) + 1
+                raise TooManyAttempts(
+                    f"too many failed sign-ins for this account from your address: try again "
+                    f"in {wait} s",
+                    retry_after_s=wait,
+                )
+            if now - last_failed_at > FAILURE_MEMORY:
+                failures = 0
         row = conn.execute(
-            "SELECT id, password_hash, disabled, failed_logins, locked_until FROM users "
-            "WHERE lower(email) = lower(%s) FOR UPDATE",
+            "SELECT id, password_hash, disabled FROM users WHERE lower(email) = lower(%s)",
             (email.strip(),),
         ).fetchone()
-        if row is None:
-            try:
-                _hasher.verify(_DUMMY_HASH, password)
-            except VerificationError:
-                pass
-            raise refused
-        user_id, pw_hash, disabled, failures, locked_until = row
-        if locked_until is not None and locked_until > now:
-            wait = int((locked_until - now).total_seconds()) + 1
-            raise TooManyAttempts(
-                f"too many failed sign-ins for this account: try again in {wait} s",
-                retry_after_s=wait,
-            )
         try:
-            _hasher.verify(pw_hash, password)
+            if row is None:
+                # An unknown account takes as long to refuse as a wrong password (no account
+                # enumeration by timing).
+                _hasher.verify(_DUMMY_HASH, password)
+                raise VerificationError("unknown account")
+            _hasher.verify(row[1], password)
         except (VerificationError, InvalidHashError):
             failures += 1
-            lock = None
-            if failures >= MAX_FAILURES:
-                lock = now + min(timedelta(seconds=30 * 2 ** (failures - MAX_FAILURES)), MAX_LOCK)
+            delay = sign_in_delay(failures)
             conn.execute(
-                "UPDATE users SET failed_logins = %s, locked_until = %s WHERE id = %s",
-                (failures, lock, user_id),
+                "INSERT INTO sign_in_failures (account_sha256, address, failures, "
+                "last_failed_at, blocked_until) VALUES (%s, %s, %s, %s, %s) "
+                "ON CONFLICT (account_sha256, address) DO UPDATE SET failures = "
+                "EXCLUDED.failures, last_failed_at = EXCLUDED.last_failed_at, "
+                "blocked_until = EXCLUDED.blocked_until",
+                (key, address, failures, now, now + delay if delay else None),
             )
+            if delay:
+                logger.warning(
+                    "sign-in delayed %d s after %d failed attempts for %s from %s",
+                    delay.total_seconds(),
+                    failures,
+                    f"the account {email.strip()[:100]!r}" if row else "an unknown account",
+                    address,
+                )
             error = refused
         else:
+            user_id, pw_hash, disabled = row
             if disabled:
                 raise Unauthorized("this account is disabled")
             conn.execute(
-                "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = %s",
-                (user_id,),
+                "DELETE FROM sign_in_failures WHERE account_sha256 = %s AND address = %s",
+                (key, address),
             )
             if _hasher.check_needs_rehash(pw_hash):
                 conn.execute(
                     "UPDATE users SET password_hash = %s WHERE id = %s",
                     (_hasher.hash(password), user_id),
                 )
-    if error is not None:
-        raise error
-    return get_user(conn, int(user_id))
+    if error is not None or row is None:
+        raise error or refused
+    return get_user(conn, int(row[0]))
 
 
 def _digest(token: str) -> str:

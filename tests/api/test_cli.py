@@ -97,7 +97,8 @@ def test_demo_load_shows_the_demo_users_passwords_once(
     assert len(shown) == 4
     with psycopg.connect(url) as conn:
         roles = {
-            email: authenticate(conn, email, password).role for email, password in shown.items()
+            email: authenticate(conn, email, password, address="192.0.2.1").role
+            for email, password in shown.items()
         }
         hashes = [r[0] for r in conn.execute("SELECT password_hash FROM users")]
     assert sorted(roles.values()) == ["admin", "partner", "planner", "walker"]
@@ -120,7 +121,9 @@ def test_demo_load_shows_the_demo_users_passwords_once(
     )
     assert reset.returncode == 0, reset.stderr
     with psycopg.connect(url) as conn:
-        assert authenticate(conn, email, "ett nytt långt lösenord").email == email
+        assert (
+            authenticate(conn, email, "ett nytt långt lösenord", address="192.0.2.1").email == email
+        )
 
 
 def test_users_add_list_disable(home_env: dict[str, str], make_database) -> None:  # type: ignore[no-untyped-def]

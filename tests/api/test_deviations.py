@@ -67,19 +67,22 @@ def test_token_and_wrong_password(client: TestClient, users: dict[str, str]) -> 
     assert r.status_code == 401
 
 
-def test_failed_logins_are_rate_limited_per_account(
+def test_failed_logins_are_rate_limited_per_account_and_address(
     conn: psycopg.Connection, users: dict[str, str]
 ) -> None:
     for _ in range(5):
         with pytest.raises(Unauthorized):
-            authenticate(conn, users["walker"], "wrong password")
-    # Locked now, even with the right password; other accounts are not affected.
+            authenticate(conn, users["walker"], "wrong password", address="198.51.100.7")
+    # Delayed now from that address, even with the right password; other accounts are not,
+    # and neither is the same account from another address (no lockout by a stranger).
     with pytest.raises(TooManyAttempts) as err:
-        authenticate(conn, users["walker"], PASSWORD)
+        authenticate(conn, users["walker"], PASSWORD, address="198.51.100.7")
     assert err.value.retry_after_s > 0
-    assert authenticate(conn, users["planner"], PASSWORD).role == "planner"
+    assert authenticate(conn, users["planner"], PASSWORD, address="198.51.100.7").role == "planner"
+    assert authenticate(conn, users["walker"], PASSWORD, address="203.0.113.9").role == "walker"
     later = datetime.now(UTC) + timedelta(minutes=20)
-    assert authenticate(conn, users["walker"], PASSWORD, now=later).role == "walker"
+    user = authenticate(conn, users["walker"], PASSWORD, address="198.51.100.7", now=later)
+    assert user.role == "walker"
 
 
 def test_categories(client: TestClient) -> None:

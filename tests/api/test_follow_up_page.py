@@ -72,7 +72,7 @@ def test_the_summary_and_the_follow_up_in_the_browser(
         add_user(conn, email, password, role="planner", organisation="Kommunen")
         with conn.transaction():
             prog = load_programme(conn, synthetic=True)
-    context = browser.new_context()
+    context = browser.new_context(accept_downloads=True)
     page = context.new_page()
     try:
         page.goto(f"{live_server}/plan/follow-up")
@@ -99,7 +99,9 @@ def test_the_summary_and_the_follow_up_in_the_browser(
         assert f"Prov IOP hösten 2024 {prog['tag']}" in i2  # what it extends
         assert "42 500 kr" in i2.replace(NBSP, " ")
         assert page.is_visible("#nv-follow-synthetic")
-        assert "area=" + prog["area"] in (page.get_attribute("#nv-summary-pdf", "href") or "")
+        # Downloads are POSTs of the page's forms (a cross-site GET could audit in your name).
+        assert page.get_attribute("#nv-summary-pdf", "formmethod") == "post"
+        assert page.input_value("#nv-follow-filter select[name=area]") == prog["area"]
 
         page.select_option("#nv-follow-query select[name=by]", "month")
         page.wait_for_function(
@@ -114,7 +116,10 @@ def test_the_summary_and_the_follow_up_in_the_browser(
             if r.startswith("2024-10")
         ]  # fmt: skip
         assert october and "42 500 kr" in october[0].replace(NBSP, " ")  # 25 walks
-        csv_href = page.get_attribute("#nv-follow-csv", "href") or ""
-        assert "by=month" in csv_href and "format=csv" in csv_href
+        with page.expect_download() as download:
+            page.click("#nv-follow-csv")
+        csv_text = open(download.value.path(), encoding="utf-8").read()  # noqa: SIM115
+        assert csv_text.splitlines()[1 if csv_text.startswith("#") else 0].startswith("month,")
+        assert "2024-10" in csv_text
     finally:
         context.close()
