@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api.app_paths import STATIC_DIR
+from api.conditional import BodyCache
 from api.errors import install_error_handlers
 from api.headers import SecurityHeaders
 from api.routers import (
@@ -33,6 +34,7 @@ from api.routers import (
     walks,
 )
 from api.settings import AppSettings
+from api.shedding import LoadShedding
 from geo.db import connection, migrate
 
 logger = logging.getLogger(__name__)
@@ -74,7 +76,15 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.deviation_list_cache = BodyCache()
     install_error_handlers(app)
+    # Inside the security headers, so that a shed request's 503 carries them too.
+    app.add_middleware(
+        LoadShedding,
+        max_in_flight=settings.max_in_flight,
+        queue_wait_s=settings.queue_wait_ms / 1000,
+        retry_after_s=settings.retry_after_s,
+    )
     app.add_middleware(SecurityHeaders)
     app.include_router(health.router)
     app.include_router(layers.router)
@@ -96,3 +106,8 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+def worker_app() -> FastAPI:
+    """The app of one of `serve --workers`' processes: settings from the environment."""
+    return create_app(AppSettings())
