@@ -429,10 +429,12 @@ def main() -> int:
         }
         print(
             f"nattvandring serve --workers {args.workers or os.cpu_count()} on {os.cpu_count()} "
-            f"CPUs; each walker polls every {POLL_S:g} s and reports every {REPORT_S / 60:g} min"
+            f"CPUs; each walker polls every {POLL_S:g} s and reports every {REPORT_S / 60:g} min; "
+            f"load average before: {os.getloadavg()[0]:.1f} (others' work shares these CPUs)"
         )
         for walkers in levels:
             summary = _print_level(walkers, _level(base, walkers, args, spec), args.seconds)
+            print(f"  load average after: {os.getloadavg()[0]:.1f}")
             if walkers == 5000:
                 ok &= report(
                     "5,000 walkers: p99 of every request",

@@ -67,6 +67,13 @@ def test_the_list_answers_304_until_something_in_it_changes(
     other_club = client.get("/api/v1/deviations", params=params, headers=auth("walker"))
     tags = {etag, other_query.headers["etag"], planner.headers["etag"], other_club.headers["etag"]}
     assert len(tags) == 4
+    # "*" is no tag of a valid answer: a bad query is still refused, not a 304.
+    bad = client.get(
+        "/api/v1/deviations",
+        params={**params, "category": "ufo"},
+        headers={**walker, "If-None-Match": "*"},
+    )
+    assert bad.status_code == 422
     stale = client.get(
         "/api/v1/deviations", params=params, headers={**auth("walker"), "If-None-Match": etag}
     )
