@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.app_paths import STATIC_DIR
 from api.bodies import plain_parameters
+from api.conditional import BodyCache
 from api.errors import document_errors, install_error_handlers
 from api.guard import RequestGuard
 from api.headers import install_security_headers
@@ -38,6 +39,7 @@ from api.routers import (
     walks,
 )
 from api.settings import AppSettings
+from api.shedding import LoadShedding
 from geo.db import connection, migrate
 
 logger = logging.getLogger(__name__)
@@ -89,10 +91,18 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.heavy = HeavyJobs(settings.heavy_slots or default_slots())
+    app.state.deviation_list_cache = BodyCache()
     install_error_handlers(app)
     document_errors(app)
-    # Inside the security headers (installed outermost), so that its refusals carry them too.
+    # Both inside the security headers (installed outermost), so that their refusals carry them
+    # too; the load shedding outside the guard, so that a shed request costs nothing more.
     app.add_middleware(RequestGuard, hsts=settings.hsts)
+    app.add_middleware(
+        LoadShedding,
+        max_in_flight=settings.max_in_flight,
+        queue_wait_s=settings.queue_wait_ms / 1000,
+        retry_after_s=settings.retry_after_s,
+    )
     install_security_headers(app)
     app.include_router(health.router)
     app.include_router(layers.router)
@@ -116,3 +126,8 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+def worker_app() -> FastAPI:
+    """The app of one of `serve --workers`' processes: settings from the environment."""
+    return create_app(AppSettings())

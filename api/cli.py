@@ -394,20 +394,44 @@ main.add_command(follow_up)
 @main.command()
 @click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port to listen on (default 8000).")
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(0, 64),
+    help="Worker processes (default NATTVANDRING_WORKERS, else 0: one per CPU).",
+)
 @click.pass_obj
 @exits_on_error
-def serve(settings: AppSettings, host: str | None, port: int | None) -> None:
+def serve(settings: AppSettings, host: str | None, port: int | None, workers: int | None) -> None:
     """Serve the web app and API (starts the embedded PostGIS when needed)."""
+    import os
+
     import uvicorn
 
     from api.app import create_app
 
     host = host or settings.host
     port = port or settings.port
+    n = workers if workers is not None else settings.workers
+    n = n or os.cpu_count() or 1
     url = connection.database_url(settings.db)
     click.echo(f"database: {connection.describe_url(url)}")
-    click.echo(f"serving nattvandring on http://{host}:{port} (API docs: /docs); Ctrl+C stops")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    click.echo(
+        f"serving nattvandring on http://{host}:{port} with {n} worker process"
+        f"{'es' if n > 1 else ''} (API docs: /docs); Ctrl+C stops"
+    )
+    if n == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        return
+    # The workers are new processes that build the app from the environment
+    # (`api.app.worker_app`): they are given the database found here, so that none of them
+    # starts the embedded cluster, and the migrations run once, here, before they start.
+    with connection.connect(url, autocommit=True) as conn:
+        migrate.migrate(conn)
+    os.environ["NATTVANDRING_DATABASE_URL"] = url
+    uvicorn.run(
+        "api.app:worker_app", factory=True, workers=n, host=host, port=port, log_level="info"
+    )
 
 
 if __name__ == "__main__":

@@ -19,19 +19,25 @@ from geo.db.embedded import free_port
 
 @contextmanager
 def served(
-    database_url: str, *, log: IO[str] | None = None, timeout_s: float = 60.0
+    database_url: str,
+    *,
+    log: IO[str] | None = None,
+    timeout_s: float = 60.0,
+    workers: int = 1,
+    env: dict[str, str] | None = None,
 ) -> Iterator[str]:
     """Serve the app over ``database_url`` until the block ends; yields the base URL.
 
-    The server's output goes to ``log`` (discarded without one). `RuntimeError` when it has not
-    answered ``/healthz`` within ``timeout_s`` or exited first.
+    The server's output goes to ``log`` (discarded without one); ``workers`` processes (0: one
+    per CPU); ``env``: more environment (settings such as ``NATTVANDRING_MAX_IN_FLIGHT``).
+    `RuntimeError` when it has not answered ``/healthz`` within ``timeout_s`` or exited first.
     """
     port = free_port()
-    env = {**os.environ, "NATTVANDRING_DATABASE_URL": database_url}
+    full_env = {**os.environ, **(env or {}), "NATTVANDRING_DATABASE_URL": database_url}
     cli = Path(sys.executable).parent / "nattvandring"
     proc = subprocess.Popen(
-        [str(cli), "serve", "--port", str(port)],
-        env=env,
+        [str(cli), "serve", "--port", str(port), "--workers", str(workers)],
+        env=full_env,
         stdout=log if log is not None else subprocess.DEVNULL,
         stderr=subprocess.STDOUT if log is not None else subprocess.DEVNULL,
     )

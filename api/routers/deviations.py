@@ -6,10 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.bodies import BodyRoute, limit
+from api.conditional import BodyCache, etag_for, matches
 from api.deps import BBoxDep, ConnDep
 from api.routers.layers import GEOJSON, geojson_response
 from api.security import AdminDep, ReporterDep, ReportReaderDep, TriageDep
@@ -102,8 +103,13 @@ async def report_deviation(report: DeviationReport, user: ReporterDep, conn: Con
     return Response(feature, status_code=201 if created else 200, media_type=GEOJSON)
 
 
-@router.get("/deviations", response_class=Response)
+@router.get(
+    "/deviations",
+    response_class=Response,
+    responses={304: {"description": "Not modified: the list is the one of the ETag sent"}},
+)
 def list_deviations(
+    request: Request,
     conn: ConnDep,
     user: ReportReaderDep,
     bbox: BBoxDep,
@@ -121,16 +127,41 @@ def list_deviations(
             "(personal data; each such read is audited)"
         ),
     ] = False,
+    if_none_match: Annotated[
+        str | None,
+        Header(description="The ETag of a list read before: 304 when it is still the answer"),
+    ] = None,
 ) -> Response:
     """Deviations, newest first, as a GeoJSON FeatureCollection (``numberMatched`` for paging).
 
     Who reported is never in a list unless a planner or admin asks with
     ``include_reporters=true``, and that read writes an audit row. Partners read aggregates
     only (``GET /api/v1/deviation-aggregates``): 403 here.
+
+    The answer has an ``ETag``; sent back in ``If-None-Match`` it gives a 304 without a body
+    while nothing in the list's areas has changed (a poll every 15 s costs two small queries).
+    Lists with who reported have none: each such read is audited and answered in full.
     """
+    viewer = Viewer.of(user)
+    etag = None
+    if not include_reporters:
+        version = deviations.list_version(conn, area=area, bbox=bbox)
+        if version is not None:
+            etag = etag_for(
+                "deviations",
+                version,
+                sorted(request.query_params.multi_items()),
+                sorted(viewer.capabilities),
+                viewer.organisation_id,
+            )
+            if matches(if_none_match, etag):
+                return Response(status_code=304, headers={"ETag": etag})
+            cached = _list_cache(request).get(etag)
+            if cached is not None:
+                return Response(cached, media_type=GEOJSON, headers={"ETag": etag})
     page = deviations.list_features(
         conn,
-        viewer=Viewer.of(user),
+        viewer=viewer,
         bbox=bbox,
         area=area,
         since=since,
@@ -158,7 +189,17 @@ def list_deviations(
                 "returned": page.number_returned,
             },
         )
-    return geojson_response(page.geojson)
+    if etag is None:
+        return geojson_response(page.geojson)
+    body = page.geojson.encode()
+    _list_cache(request).put(etag, body)
+    return Response(body, media_type=GEOJSON, headers={"ETag": etag})
+
+
+def _list_cache(request: Request) -> BodyCache:
+    """This process's cache of list bodies (`api.conditional.BodyCache`, made by `create_app`)."""
+    cache: BodyCache = request.app.state.deviation_list_cache
+    return cache
 
 
 @router.get("/deviations/{deviation_id}", response_class=Response)

@@ -9,7 +9,7 @@
  */
 import { addAnalysis } from "./js/analysis.js";
 import { call, errorText } from "./js/api.js";
-import { addBaseLayers, addOverlay, createMap, infoBox, shows } from "./js/map.js";
+import { addBaseLayers, addOverlay, conditionalGetter, createMap, infoBox, shows } from "./js/map.js";
 import { enqueue, flush, newReport, queueKey, readQueue } from "./js/queue.js";
 import { $, el, pageConfig, timeFormat, toast } from "./js/ui.js";
 import { addMyWalks, addWalkTonight } from "./js/walk.js";
@@ -94,11 +94,27 @@ function marker(feature, pending) {
 }
 
 // -- loading deviations -----------------------------------------------------------------------
+/* The map polls the list every POLL_MS while the page is visible, with the last answer's ETag
+ * (conditionalGetter): an unchanged list is a 304 without a body and the map keeps what it
+ * shows. The period starts on a whole hour, so that the same filters make the same URL for an
+ * hour (the window is at most an hour longer than its label). */
+const POLL_MS = 15000;
+const HOUR_MS = 3600000;
+const getDeviations = conditionalGetter();
 let loadSeq = 0;
-async function loadDeviations() {
+let pollTimer = null;
+function schedulePoll(delayMs) {
+  clearTimeout(pollTimer);
+  pollTimer = setTimeout(() => {
+    if (document.visibilityState === "hidden") schedulePoll(POLL_MS);
+    else loadDeviations({ poll: true });
+  }, delayMs);
+}
+async function loadDeviations({ poll = false } = {}) {
   if (!shows(config, "deviations")) return;
   const seq = ++loadSeq;
-  const since = new Date(Date.now() - state.days * 86400000).toISOString();
+  const start = Math.floor((Date.now() - state.days * 86400000) / HOUR_MS) * HOUR_MS;
+  const since = new Date(start).toISOString();
   const b = map.getBounds().pad(0.5);
   const params = new URLSearchParams({
     since,
@@ -107,12 +123,16 @@ async function loadDeviations() {
     limit: "5000",
   });
   if (state.category) params.append("category", state.category);
-  setStatus("Hämtar avvikelser …");
+  if (!poll) setStatus("Hämtar avvikelser …");
+  let nextMs = POLL_MS;
   try {
-    const r = await call("GET", "/api/v1/deviations?" + params.toString());
+    const r = await getDeviations("/api/v1/deviations?" + params.toString());
     if (r.status === 401) { window.location.href = "/login?next=/"; return; }
+    if (r.retryAfter) nextMs = Math.max(POLL_MS, r.retryAfter * 1000);
     if (!r.ok) throw new Error(errorText(r.data, r.status));
     if (seq !== loadSeq) return;
+    document.body.setAttribute("data-deviations-fresh", String(r.fresh));
+    if (!r.fresh && poll) return;  // unchanged: keep the markers (and any open popup)
     const fc = r.data;
     deviationLayer.clearLayers();
     fc.features.forEach((f) => deviationLayer.addLayer(marker(f, false)));
@@ -123,6 +143,8 @@ async function loadDeviations() {
   } catch (err) {
     if (seq !== loadSeq) return;
     setStatus("Kunde inte hämta avvikelser just nu (" + err.message + ").");
+  } finally {
+    if (seq === loadSeq) schedulePoll(nextMs);
   }
 }
 function labelDays(d) { return d === 1 ? "24 h" : d + " dygn"; }

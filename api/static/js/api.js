@@ -118,8 +118,9 @@ export class ApiError extends Error {
   }
 }
 
-/** One request; resolves to {status, ok, data} whatever the status (data: the JSON body, or
- * null), rejects only when there is no answer at all (no network). */
+/** One request; resolves to {status, ok, data, etag, retryAfter} whatever the status (data: the
+ * JSON body, or null; etag and retryAfter: those headers, or null), rejects only when there is
+ * no answer at all (no network). A 304 (to an If-None-Match the caller sent) has no data. */
 export async function call(method, url, { json, body, headers = {} } = {}) {
   const h = { "X-Requested-With": "nattvandring", ...headers };
   if (json !== undefined) h["Content-Type"] = "application/json";
@@ -128,8 +129,11 @@ export async function call(method, url, { json, body, headers = {} } = {}) {
     body: json !== undefined ? JSON.stringify(json) : body,
   });
   let data = null;
-  if (r.status !== 204) data = await r.json().catch(() => null);
-  return { status: r.status, ok: r.ok, data };
+  if (r.status !== 204 && r.status !== 304) data = await r.json().catch(() => null);
+  return {
+    status: r.status, ok: r.ok, data,
+    etag: r.headers.get("ETag"), retryAfter: Number(r.headers.get("Retry-After")) || null,
+  };
 }
 
 /** A request whose error answers throw an ApiError with the Swedish message. */

@@ -3,7 +3,7 @@
  *
  * Leaflet is the vendored classic script (window.L), loaded before the page's module.
  */
-import { getJSON } from "./api.js";
+import { call, getJSON } from "./api.js";
 import { el } from "./ui.js";
 
 const L = window.L;
@@ -104,4 +104,24 @@ export async function addBaseLayers(map, control, config) {
 /** Add an overlay under its Swedish title from the config (or ``fallback``). */
 export function addOverlay(control, config, id, layer, fallback) {
   control.addOverlay(layer, title(config, id) || fallback);
+}
+
+/**
+ * A conditional GET for a layer the page polls: sends the ETag of the last answer of the same
+ * URL in If-None-Match, so that an unchanged list costs a 304 without a body. The lists carry
+ * personal data and are sent no-store, so the browser's own cache never does this for us.
+ * Resolves to {status, ok, data, retryAfter, fresh}: fresh is false on a 304 (data is then the
+ * last answer's, kept here), true when data is new.
+ */
+export function conditionalGetter() {
+  let last = null;  // {url, etag, data}
+  return async function get(url) {
+    const headers = last && last.url === url && last.etag ? { "If-None-Match": last.etag } : {};
+    const r = await call("GET", url, { headers });
+    if (r.status === 304 && last && last.url === url) {
+      return { status: 304, ok: true, data: last.data, retryAfter: null, fresh: false };
+    }
+    if (r.ok) last = { url, etag: r.etag, data: r.data };
+    return { ...r, fresh: r.ok };
+  };
 }

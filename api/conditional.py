@@ -1,0 +1,82 @@
+"""Conditional GETs: weak ETags made from what decides an answer, and ``If-None-Match``.
+
+A list the situation map polls (`api.routers.deviations`) is personal data and ``no-store``, so
+no browser or proxy cache revalidates it: the page keeps the ETag itself and sends it back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+
+
+def etag_for(*parts: object) -> str:
+    """A weak ETag (``W/"…"``) of ``parts``: everything that decides the answer (a change
+    counter, the query, who is asking), so that two answers share an ETag only when they are
+    the same.
+
+    >>> query = [("area", "solberga")]
+    >>> etag_for("deviations", 7, query) == etag_for("deviations", 7, query)
+    True
+    >>> etag_for("deviations", 7) == etag_for("deviations", 8)
+    False
+    """
+    digest = hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()
+    # Weak: the same list may go out compressed or not (byte-for-byte equality is not promised).
+    return f'W/"{digest}"'
+
+
+def matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether an ``If-None-Match`` header names ``etag`` (weak comparison, RFC 9110 13.1.2:
+    ``W/`` is ignored; a list of tags).
+
+    ``*`` matches nothing here: a list checks its query only when it builds the answer, so a
+    304 is given only for a tag that a valid answer had (a bad query stays a 4xx).
+
+    >>> matches('W/"a1", "b2"', 'W/"b2"')
+    True
+    >>> matches(None, 'W/"b2"'), matches('"c3"', 'W/"b2"'), matches("*", 'W/"b2"')
+    (False, False, False)
+    """
+    if not if_none_match:
+        return False
+    want = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == want for tag in if_none_match.split(","))
+
+
+class BodyCache:
+    """The last bodies sent, by ETag: while the counter in an ETag is current, every client that
+    asks with the same query and visibility gets the same bytes, so they are built once.
+
+    An ETag names everything that decides its body, so a cached body is never another viewer's
+    or another query's, and a change makes a new ETag (the old entry just ages out). Bounded by
+    ``max_bytes`` (least recently used first out); thread-safe (sync endpoints run in threads).
+    """
+
+    def __init__(self, *, max_bytes: int = 32_000_000, max_body_bytes: int = 4_000_000) -> None:
+        self.max_bytes = max_bytes
+        self.max_body_bytes = max_body_bytes
+        self._bodies: OrderedDict[str, bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, etag: str) -> bytes | None:
+        with self._lock:
+            body = self._bodies.get(etag)
+            if body is not None:
+                self._bodies.move_to_end(etag)
+            return body
+
+    def put(self, etag: str, body: bytes) -> None:
+        if len(body) > self.max_body_bytes:
+            return
+        with self._lock:
+            old = self._bodies.pop(etag, None)
+            if old is not None:
+                self._size -= len(old)
+            self._bodies[etag] = body
+            self._size += len(body)
+            while self._size > self.max_bytes:
+                _, dropped = self._bodies.popitem(last=False)
+                self._size -= len(dropped)

@@ -1,0 +1,228 @@
+"""Issue 18 item 4: the situation's deviation list answers 304 to a matching ``If-None-Match``
+(from the per-area change counters of migration 0010), and beyond capacity the service sheds
+with a fast 503 and ``Retry-After`` instead of a queue."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.server_process import served
+from api.settings import AppSettings
+from api.shedding import LoadShedding
+from geo.db import deviations
+from geo.geometry import parse_bbox
+
+SOLBERGA_BBOX = "17.96,59.25,18.04,59.30"
+
+
+def report(**props: Any) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [18.0104, 59.2786]},
+        "properties": {
+            "id": str(uuid.uuid4()),
+            "category": "skadegorelse",
+            "severity": 2,
+            "observed_at": datetime.now(UTC).isoformat(),
+            **props,
+        },
+    }
+
+
+def test_the_list_answers_304_until_something_in_it_changes(
+    client: TestClient, signed_in: Callable[[str], dict[str, str]], auth: Callable[..., Any]
+) -> None:
+    walker = signed_in("walker")
+    since = (datetime.now(UTC) - timedelta(days=14)).replace(microsecond=0).isoformat()
+    params = {"bbox": SOLBERGA_BBOX, "since": since, "limit": "5000"}
+    first = client.get("/api/v1/deviations", params=params, headers=walker)
+    assert first.status_code == 200
+    etag = first.headers["etag"]
+    assert etag.startswith('W/"')
+    again = client.get(
+        "/api/v1/deviations", params=params, headers={**walker, "If-None-Match": etag}
+    )
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["etag"] == etag
+    # Cached or not, the same query and viewer get the same body and tag.
+    plain = client.get("/api/v1/deviations", params=params, headers=walker)
+    assert plain.status_code == 200 and plain.content == first.content
+    assert plain.headers["etag"] == etag
+
+    # Everything that decides the answer is in the tag: the query, the viewer's role and club.
+    other_query = client.get("/api/v1/deviations", params={**params, "limit": "10"}, headers=walker)
+    planner = client.get("/api/v1/deviations", params=params, headers=signed_in("planner"))
+    other_club = client.get("/api/v1/deviations", params=params, headers=auth("walker"))
+    tags = {etag, other_query.headers["etag"], planner.headers["etag"], other_club.headers["etag"]}
+    assert len(tags) == 4
+    # "*" is no tag of a valid answer: a bad query is still refused, not a 304.
+    bad = client.get(
+        "/api/v1/deviations",
+        params={**params, "category": "ufo"},
+        headers={**walker, "If-None-Match": "*"},
+    )
+    assert bad.status_code == 422
+    stale = client.get(
+        "/api/v1/deviations", params=params, headers={**auth("walker"), "If-None-Match": etag}
+    )
+    assert stale.status_code == 200
+
+    # A new report in the view: a full answer that has it, under a new tag.
+    new = report(description="syns i listan")
+    assert client.post("/api/v1/deviations", json=new, headers=walker).status_code == 201
+    after = client.get(
+        "/api/v1/deviations", params=params, headers={**walker, "If-None-Match": etag}
+    )
+    assert after.status_code == 200 and after.headers["etag"] != etag
+    ids = [f["id"] for f in after.json()["features"]]
+    assert new["properties"]["id"] in ids
+    assert after.json()["numberMatched"] == first.json()["numberMatched"] + 1
+    etag = after.headers["etag"]
+
+    # A status change and a category's new colour are in every Feature: new tags too.
+    planner_h = signed_in("planner")
+    r = client.patch(
+        f"/api/v1/deviations/{new['properties']['id']}",
+        json={"status": "confirmed"},
+        headers=planner_h,
+    )
+    assert r.status_code == 200
+    after = client.get(
+        "/api/v1/deviations", params=params, headers={**walker, "If-None-Match": etag}
+    )
+    assert after.status_code == 200
+    etag = after.headers["etag"]
+    r = client.patch(
+        "/api/v1/categories/skadegorelse", json={"colour": "#123456"}, headers=signed_in("admin")
+    )
+    assert r.status_code == 200, r.text
+    after = client.get(
+        "/api/v1/deviations", params=params, headers={**walker, "If-None-Match": etag}
+    )
+    assert after.status_code == 200
+    assert any(f["properties"]["colour"] == "#123456" for f in after.json()["features"])
+
+    # Who reported is audited on every read: never a 304, never a tag.
+    full = client.get(
+        "/api/v1/deviations",
+        params={**params, "include_reporters": "true"},
+        headers={**planner_h, "If-None-Match": "*"},
+    )
+    assert full.status_code == 200 and "etag" not in full.headers
+
+
+def test_versions_are_per_area(conn: psycopg.Connection) -> None:
+    """A report in Solberga changes Solberga's version and the versions of views that reach it,
+    not Älvsjö's or a view far away."""
+    before = {
+        "solberga": deviations.list_version(conn, area="solberga"),
+        "alvsjo": deviations.list_version(conn, area="alvsjo"),
+        "view": deviations.list_version(conn, bbox=parse_bbox(SOLBERGA_BBOX)),
+        "far": deviations.list_version(conn, bbox=parse_bbox("11.9,57.6,12.0,57.7")),
+        "all": deviations.list_version(conn),
+    }
+    assert deviations.list_version(conn, area="no-such-area") is None
+    row = conn.execute(
+        "INSERT INTO deviations (id, category, observed_at, severity, area_id, geom) "
+        "SELECT gen_random_uuid(), 'ovrigt', now(), 1, id, ST_SetSRID(ST_MakePoint(%s, %s), 4326) "
+        "FROM areas WHERE slug = 'solberga' RETURNING id",
+        (18.0104, 59.2786),
+    ).fetchone()
+    assert row is not None
+    after = {
+        "solberga": deviations.list_version(conn, area="solberga"),
+        "alvsjo": deviations.list_version(conn, area="alvsjo"),
+        "view": deviations.list_version(conn, bbox=parse_bbox(SOLBERGA_BBOX)),
+        "far": deviations.list_version(conn, bbox=parse_bbox("11.9,57.6,12.0,57.7")),
+        "all": deviations.list_version(conn),
+    }
+    changed = {k for k in before if before[k] != after[k]}
+    assert changed == {"solberga", "view", "all"}
+    conn.execute("DELETE FROM deviations WHERE id = %s", (row[0],))
+    assert deviations.list_version(conn, area="solberga") != after["solberga"]
+
+
+def _slow_app(app: FastAPI) -> FastAPI:
+    @app.get("/test-slow")
+    async def slow() -> dict[str, bool]:
+        await asyncio.sleep(0.5)
+        return {"done": True}
+
+    return app
+
+
+async def _burst(app: FastAPI, n: int) -> list[tuple[httpx.Response, float]]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        # One request first, alone: what the first one builds (the middleware stack, the
+        # route's models) is not part of the burst.
+        assert (await client.get("/test-slow")).status_code == 200
+
+        async def one() -> tuple[httpx.Response, float]:
+            t0 = time.perf_counter()
+            r = await client.get("/test-slow")
+            return r, time.perf_counter() - t0
+
+        return await asyncio.gather(*(one() for _ in range(n)))
+
+
+def test_beyond_the_in_flight_limit_requests_are_shed_fast() -> None:
+    app = _slow_app(FastAPI())
+    app.add_middleware(LoadShedding, max_in_flight=2, queue_wait_s=0.02, retry_after_s=7)
+    answers = asyncio.run(_burst(app, 6))
+    ok = [(r, s) for r, s in answers if r.status_code == 200]
+    shed = [(r, s) for r, s in answers if r.status_code == 503]
+    assert len(ok) == 2 and len(shed) == 4
+    for r, seconds in shed:
+        assert r.headers["retry-after"] == "7"
+        assert r.json()["code"] == "overloaded"
+        # Generous: far sooner than the 0.5 s the admitted requests take.
+        assert seconds < 0.4
+    # The slots are given back: a later request runs.
+    (r, _), *_ = asyncio.run(_burst(app, 1))
+    assert r.status_code == 200
+
+
+def test_the_app_sheds_with_its_security_headers(settings: AppSettings) -> None:
+    tiny = settings.model_copy(update={"max_in_flight": 1, "queue_wait_ms": 10})
+    app = _slow_app(create_app(tiny))
+    statuses = sorted(r.status_code for r, _ in asyncio.run(_burst(app, 3)))
+    assert statuses == [200, 503, 503]
+    (r, _), *_ = asyncio.run(_burst(app, 1))
+    assert r.status_code == 200
+
+
+def test_the_503_of_the_app_has_retry_after_and_the_base_headers(settings: AppSettings) -> None:
+    tiny = settings.model_copy(update={"max_in_flight": 1, "queue_wait_ms": 0, "retry_after_s": 3})
+    app = _slow_app(create_app(tiny))
+    shed = [r for r, _ in asyncio.run(_burst(app, 2)) if r.status_code == 503]
+    assert len(shed) == 1
+    assert shed[0].headers["retry-after"] == "3"
+    assert shed[0].headers["x-content-type-options"] == "nosniff"
+    assert shed[0].headers["cache-control"] == "no-store"
+
+
+def test_serve_with_two_workers(live_db_url: str) -> None:
+    with served(live_db_url, workers=2) as base:
+        with httpx.Client(base_url=base, timeout=10) as client:
+            for _ in range(4):
+                assert client.get("/healthz").status_code == 200
+                assert client.get("/api/v1/areas").status_code == 200
+
+
+@pytest.mark.parametrize("value", ["0", "-1"])
+def test_an_in_flight_limit_below_one_is_refused(value: str) -> None:
+    with pytest.raises(ValueError, match="max_in_flight"):
+        AppSettings(max_in_flight=int(value))
