@@ -369,7 +369,7 @@ def list_features(
     ).fetchone()
     assert row is not None
     returned, features = int(row[0]), str(row[1])
-    if limit is None or 0 < returned < limit or (returned == 0 and offset == 0):
+    if (returned > 0 and (limit is None or returned < limit)) or (returned == 0 and offset == 0):
         # A short page is the last one: no count needed (the situation map's usual case).
         total = offset + returned
     else:
