@@ -15,8 +15,11 @@ import json
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-EXEMPT_PATHS = frozenset({"/healthz"})
-"""Cheap answers that monitoring needs most when the service is busy."""
+EXEMPT_PATHS = frozenset({"/healthz", "/sw.js"})
+EXEMPT_PREFIXES = ("/static/",)
+"""Cheap answers never shed: what monitoring needs most when the service is busy, and the files
+a page loads at once (a dozen modules and styles: shedding one would break the page, and the
+service worker keeps them on the phone anyway)."""
 
 
 class LoadShedding:
@@ -51,7 +54,8 @@ class LoadShedding:
         self._slots: asyncio.Semaphore | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if scope["type"] != "http" or path in EXEMPT_PATHS or path.startswith(EXEMPT_PREFIXES):
             await self.app(scope, receive, send)
             return
         if self._slots is None:  # made in the serving loop, not at construction
