@@ -31,7 +31,13 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi import checks as openapi_checks
 
-ROLES = ("admin", "planner", "walker", "partner")
+# Each role's user and the organisation it belongs to (partners: the police).
+ROLES = {
+    "admin": "Älvsjö AIK",
+    "planner": "Hägersten-Älvsjö stadsdelsförvaltning",
+    "walker": "Älvsjö AIK",
+    "partner": "Polisen",
+}
 # Operations whose work is heavy by design (a PDF, a route plan with its solver time limit):
 # fewer examples, so a run stays bounded; they are still checked.
 HEAVY = ("/api/v1/exports/meeting", "/api/v1/route-plans")
@@ -171,11 +177,10 @@ def main(argv: list[str] | None = None) -> int:
         with connection.connect(url, autocommit=True) as conn:
             migrate.migrate(conn)
             load_demo(conn, settings_.data_dir)
-            for role in ROLES:
-                email, password = f"fuzz-{role}@example.org", secrets.token_urlsafe(12)
-                org = "Polisen" if role == "partner" else "Älvsjö AIK"
-                add_user(conn, email, password, role=role, organisation=org)
-                users[role] = (email, password)
+            for name, organisation in ROLES.items():
+                email, password = f"fuzz-{name}@example.org", secrets.token_urlsafe(12)
+                add_user(conn, email, password, role=name, organisation=organisation)
+                users[name] = (email, password)
         with served(url) as base:
             schema = schemathesis.openapi.from_url(f"{base}/openapi.json")
             report = fuzz_schema(
