@@ -141,7 +141,9 @@ def test_eight_route_plans_do_not_delay_health_or_reports(make_database) -> None
     done = [p for p in plans if p[0] == 200]
     refused = [p for p in plans if p[0] != 200]
     assert done, plans
-    assert any(p[0] == 429 for p in refused), [p[:3] for p in plans]  # planner 0's second plan
+    # Planner 0's second plan is a 429 only when its first one holds a slot as it arrives; when
+    # the slots are all taken first, both are 503s. The per-user rule is the pure test's
+    # (test_slots_are_per_user_and_bounded), not this race's.
     assert all(p[0] in (429, 503) and p[2] and p[1] < QUICK_S for p in refused), [
         p[:3] for p in plans
     ]
