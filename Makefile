@@ -6,6 +6,8 @@ PYTHON  ?= python3
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 PYTEST_ARGS ?=
+# pytest-xdist workers: one per core, at most four (each loads the demo into a database of its own).
+TEST_WORKERS ?= auto --maxprocesses 4
 
 .PHONY: run test setup system lint typecheck bench clean help
 
@@ -28,7 +30,7 @@ test: setup
 	$(VENV)/bin/ruff format --check geo routes api maps tests bench
 	$(VENV)/bin/mypy
 	@echo "[test] running the test suite against a real PostGIS"
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 setup: system $(STAMP)
 

@@ -42,13 +42,37 @@ def cluster_home() -> Path:
     return Path(tempfile.gettempdir()) / f"nattvandring-test-{os.getuid()}"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (``-n 2``), the controller starts the embedded cluster once, before the
+    workers exist, and hands its URL to them through the environment they inherit; it stops the
+    cluster at the end if it started it. Each worker still makes databases of its own."""
+    if hasattr(config, "workerinput") or not config.pluginmanager.hasplugin("xdist"):
+        return
+    if not getattr(config.option, "numprocesses", None) or os.environ.get(_URL_VARIABLE):
+        return
+    cluster = EmbeddedCluster(cluster_home())
+    was_running = cluster.status().running
+    os.environ[_URL_VARIABLE] = cluster.start()
+    config.stash[_STARTED] = None if was_running else cluster
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    cluster = config.stash.get(_STARTED, None)
+    if cluster is not None:
+        cluster.stop()
+
+
+_URL_VARIABLE = "NATTVANDRING_TEST_DATABASE_URL"
+_STARTED = pytest.StashKey[EmbeddedCluster | None]()
+
+
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:
     """A URL of the PostGIS server the tests use (not of the test database).
 
     An embedded cluster that the session had to start is stopped at its end.
     """
-    url = os.environ.get("NATTVANDRING_TEST_DATABASE_URL")
+    url = os.environ.get(_URL_VARIABLE)
     if url:
         yield url
         return
@@ -170,6 +194,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
     if skipped and not os.environ.get("NATTVANDRING_ALLOW_SKIP"):
         if reporter:
+            reporter.ensure_newline()
             reporter.write_line(
                 f"FAILED: {skipped} test(s) skipped; every test must run (PostGIS, browser)",
                 red=True,
