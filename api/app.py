@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.app_paths import STATIC_DIR
 from api.bodies import plain_parameters
-from api.conditional import BodyCache
+from api.conditional import BodyCache, FreshAnswers
 from api.errors import document_errors, install_error_handlers
 from api.guard import RequestGuard
 from api.headers import install_security_headers
@@ -92,6 +92,7 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.heavy = HeavyJobs(settings.heavy_slots or default_slots())
     app.state.deviation_list_cache = BodyCache()
+    app.state.deviation_lists_fresh = FreshAnswers(settings.list_fresh_ms / 1000)
     install_error_handlers(app)
     document_errors(app)
     # Both inside the security headers (installed outermost), so that their refusals carry them

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections import OrderedDict
 
 
@@ -80,3 +81,48 @@ class BodyCache:
             while self._size > self.max_bytes:
                 _, dropped = self._bodies.popitem(last=False)
                 self._size -= len(dropped)
+
+
+class FreshAnswers:
+    """Answers reused for ``fresh_s`` without asking the database, by the query and viewer.
+
+    On a Friday night every poll of the situation map finds a new change counter (thousands of
+    walkers report several times a second), so an ETag alone rarely saves work: each poll would
+    still read the counter and, mostly, rebuild the list. Within ``fresh_s`` of building an
+    answer, the same query from a viewer with the same visibility gets it again (a 304 when it
+    names its ETag) without a query. A write in this process forgets every answer, so that a
+    reporter sees their own report at once; another worker's answers are at most ``fresh_s``
+    old, well within the map's live updates of 15 s. ``fresh_s`` 0 turns it off.
+    """
+
+    def __init__(self, fresh_s: float, *, max_entries: int = 512) -> None:
+        self.fresh_s = fresh_s
+        self.max_entries = max_entries
+        self._answers: OrderedDict[object, tuple[float, str, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: object) -> tuple[str, bytes] | None:
+        if self.fresh_s <= 0:
+            return None
+        with self._lock:
+            found = self._answers.get(key)
+            if found is None:
+                return None
+            made, etag, body = found
+            if time.monotonic() - made > self.fresh_s:
+                del self._answers[key]
+                return None
+            return etag, body
+
+    def put(self, key: object, etag: str, body: bytes) -> None:
+        if self.fresh_s <= 0:
+            return
+        with self._lock:
+            self._answers[key] = (time.monotonic(), etag, body)
+            self._answers.move_to_end(key)
+            while len(self._answers) > self.max_entries:
+                self._answers.popitem(last=False)
+
+    def forget(self) -> None:
+        with self._lock:
+            self._answers.clear()

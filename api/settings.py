@@ -45,3 +45,6 @@ class AppSettings(BaseSettings):
     queue_wait_ms: int = Field(default=20, ge=0, le=10_000)
     retry_after_s: int = Field(default=5, ge=1, le=3600)
     workers: int = Field(default=0, ge=0, le=64)
+    # How long a worker answers the same deviation list again without a query (`api.conditional.
+    # FreshAnswers`); 0 turns it off.
+    list_fresh_ms: int = Field(default=2000, ge=0, le=15_000)

@@ -260,7 +260,8 @@ def client_main(args: argparse.Namespace) -> int:
             timeout_s=spec["timeout_s"],
         )
     )
-    print(json.dumps(result))
+    # To a file of its own: a warning on stdout cannot garble the figures.
+    Path(spec["result_file"]).write_text(json.dumps(result))
     return 0
 
 
@@ -340,17 +341,16 @@ def _views(url: str) -> list[str]:
 
 def _level(base: str, walkers: int, args: argparse.Namespace, spec: dict[str, Any]) -> dict:
     spec_file = Path(f"/tmp/nv-peak-{os.getpid()}.json")
-    spec_file.write_text(json.dumps({**spec, "base": base, "walkers": walkers}))
+    result_file = spec_file.with_suffix(".result.json")
+    spec_file.write_text(
+        json.dumps({**spec, "base": base, "walkers": walkers, "result_file": str(result_file)})
+    )
     try:
-        out = subprocess.run(
-            [sys.executable, __file__, "--client", str(spec_file)],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
+        subprocess.run([sys.executable, __file__, "--client", str(spec_file)], check=True)
+        result: dict[str, Any] = json.loads(result_file.read_text())
     finally:
         spec_file.unlink(missing_ok=True)
-    result: dict[str, Any] = json.loads(out.stdout)
+        result_file.unlink(missing_ok=True)
     return result
 
 

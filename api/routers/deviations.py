@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.bodies import BodyRoute, limit
-from api.conditional import BodyCache, etag_for, matches
+from api.conditional import BodyCache, FreshAnswers, etag_for, matches
 from api.deps import BBoxDep, ConnDep
 from api.routers.layers import GEOJSON, geojson_response
 from api.security import AdminDep, ReporterDep, ReportReaderDep, TriageDep
@@ -45,9 +45,12 @@ def list_categories(
 
 
 @router.post("/categories", status_code=201)
-def create_category(conn: ConnDep, user: AdminDep, new: NewCategory) -> dict[str, Any]:
+def create_category(
+    request: Request, conn: ConnDep, user: AdminDep, new: NewCategory
+) -> dict[str, Any]:
     """Add a category (admins): ``code`` (a-z and _), ``name_sv``, ``colour`` (#rrggbb),
     ``weight`` (0–10, default 1; the heat map's weight)."""
+    forget_fresh_lists(request)
     return categories.save_category(
         conn,
         new.code,
@@ -62,10 +65,11 @@ def create_category(conn: ConnDep, user: AdminDep, new: NewCategory) -> dict[str
 
 @router.patch("/categories/{code}")
 def change_category(
-    conn: ConnDep, user: AdminDep, code: str, change: CategoryChange
+    request: Request, conn: ConnDep, user: AdminDep, code: str, change: CategoryChange
 ) -> dict[str, Any]:
     """Change a category's name, colour, weight, or make it inactive (admins). Categories are
     never deleted: old reports keep theirs."""
+    forget_fresh_lists(request)
     return categories.save_category(
         conn,
         code,
@@ -84,7 +88,9 @@ def change_category(
     response_class=Response,
     openapi_extra=limit(MAX_BODY_BYTES),
 )
-async def report_deviation(report: DeviationReport, user: ReporterDep, conn: ConnDep) -> Response:
+async def report_deviation(
+    request: Request, report: DeviationReport, user: ReporterDep, conn: ConnDep
+) -> Response:
     """Report a deviation: a GeoJSON Point Feature with a client-made UUID in ``properties.id``.
 
     Sending the same report again returns the stored one (200); the same id with another
@@ -100,6 +106,8 @@ async def report_deviation(report: DeviationReport, user: ReporterDep, conn: Con
         organisation_id=user.organisation_id,
         viewer=Viewer.of(user),
     )
+    if created:
+        forget_fresh_lists(request)
     return Response(feature, status_code=201 if created else 200, media_type=GEOJSON)
 
 
@@ -144,7 +152,18 @@ def list_deviations(
     """
     viewer = Viewer.of(user)
     etag = None
+    key = (
+        tuple(sorted(request.query_params.multi_items())),
+        tuple(sorted(viewer.capabilities)),
+        viewer.organisation_id,
+    )
     if not include_reporters:
+        fresh = _fresh(request).get(key)
+        if fresh is not None:
+            etag, body = fresh
+            if matches(if_none_match, etag):
+                return Response(status_code=304, headers={"ETag": etag})
+            return Response(body, media_type=GEOJSON, headers={"ETag": etag})
         version = deviations.list_version(conn, area=area, bbox=bbox)
         if version is not None:
             etag = etag_for(
@@ -154,9 +173,11 @@ def list_deviations(
                 sorted(viewer.capabilities),
                 viewer.organisation_id,
             )
+            cached = _list_cache(request).get(etag)
+            if cached is not None:
+                _fresh(request).put(key, etag, cached)
             if matches(if_none_match, etag):
                 return Response(status_code=304, headers={"ETag": etag})
-            cached = _list_cache(request).get(etag)
             if cached is not None:
                 return Response(cached, media_type=GEOJSON, headers={"ETag": etag})
     page = deviations.list_features(
@@ -193,7 +214,19 @@ def list_deviations(
         return geojson_response(page.geojson)
     body = page.geojson.encode()
     _list_cache(request).put(etag, body)
+    _fresh(request).put(key, etag, body)
     return Response(body, media_type=GEOJSON, headers={"ETag": etag})
+
+
+def _fresh(request: Request) -> FreshAnswers:
+    """This process's lists reused without a query for a moment (`api.conditional.FreshAnswers`)."""
+    fresh: FreshAnswers = request.app.state.deviation_lists_fresh
+    return fresh
+
+
+def forget_fresh_lists(request: Request) -> None:
+    """After a change of deviations in this process: the next list asks the database."""
+    _fresh(request).forget()
 
 
 def _list_cache(request: Request) -> BodyCache:
@@ -216,8 +249,13 @@ def get_deviation(conn: ConnDep, user: ReportReaderDep, deviation_id: uuid.UUID)
 
 @router.patch("/deviations/{deviation_id}", response_class=Response)
 def change_status(
-    conn: ConnDep, user: TriageDep, deviation_id: uuid.UUID, change: StatusChange
+    request: Request,
+    conn: ConnDep,
+    user: TriageDep,
+    deviation_id: uuid.UUID,
+    change: StatusChange,
 ) -> Response:
     """Set a deviation's status (planners and admins)."""
     deviations.set_status(conn, deviation_id, change.status, user_id=user.id)
+    forget_fresh_lists(request)
     return geojson_response(deviations.get_feature(conn, deviation_id, viewer=Viewer.of(user)))

@@ -18,6 +18,7 @@ needed 20 s to recover after a 40 s outage). `GuardedPool` instead
 from __future__ import annotations
 
 import logging
+import select
 import threading
 import time
 from collections.abc import Iterator
@@ -50,6 +51,31 @@ class Single:
     def connection(self) -> Iterator[psycopg.Connection]:
         with self.conn.transaction():
             yield self.conn
+
+
+CHECK_IDLE_S = 30.0
+"""A connection idle for longer than this is checked with a round trip before it is lent."""
+
+
+def _mark_returned(conn: psycopg.Connection) -> None:
+    conn.info_returned_at = time.monotonic()  # type: ignore[attr-defined]
+
+
+def check_connection(conn: psycopg.Connection) -> None:
+    """The pool's check before it lends ``conn``, without a round trip in the common case.
+
+    A server that went away (a restart, a killed backend, ``pg_terminate_backend``) closes the
+    socket, and an idle connection's socket becomes readable (EOF or the server's last notice):
+    only then, or after ``CHECK_IDLE_S`` of idleness (a firewall may have dropped it silently),
+    is the full check (an empty query) run. A poll of the situation map saves a round trip; a
+    dropped connection is still never handed out.
+    """
+    if conn.closed or conn.broken:
+        raise psycopg.OperationalError("the connection is closed")
+    idle = time.monotonic() - getattr(conn, "info_returned_at", 0.0)
+    readable, _, _ = select.select([conn.pgconn.socket], [], [], 0)
+    if readable or idle > CHECK_IDLE_S:
+        ConnectionPool.check_connection(conn)
 
 
 class GuardedPool:
@@ -116,7 +142,8 @@ class GuardedPool:
             timeout=self.timeout_s,
             kwargs={"connect_timeout": self.connect_timeout_s},
             # A connection the server dropped (restart, idle timeout) is replaced, not handed out.
-            check=ConnectionPool.check_connection,
+            check=check_connection,
+            reset=_mark_returned,
             # The pool's own retries stop soon: after an outage the probe opens a fresh pool.
             reconnect_timeout=10,
             reconnect_failed=lambda pool: logger.warning("pool %s gave up reconnecting", pool.name),

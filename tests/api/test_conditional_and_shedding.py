@@ -18,10 +18,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.deps import get_conn, get_db
 from api.server_process import served
 from api.settings import AppSettings
 from api.shedding import LoadShedding
 from geo.db import deviations
+from geo.db.guarded import Single
 from geo.geometry import parse_bbox
 
 SOLBERGA_BBOX = "17.96,59.25,18.04,59.30"
@@ -226,3 +228,49 @@ def test_serve_with_two_workers(live_db_url: str) -> None:
 def test_an_in_flight_limit_below_one_is_refused(value: str) -> None:
     with pytest.raises(ValueError, match="max_in_flight"):
         AppSettings(max_in_flight=int(value))
+
+
+def test_a_list_is_answered_again_without_a_query_for_a_moment(
+    conn: psycopg.Connection, settings: AppSettings, signed_in: Callable[[str], dict[str, str]]
+) -> None:
+    """Within ``list_fresh_ms`` the same query gets the same answer without asking the database
+    (a report stored by another worker shows at most that much later); a write through this
+    process forgets at once, so a reporter sees their own report."""
+    app = create_app(settings.model_copy(update={"list_fresh_ms": 2500}))
+    app.dependency_overrides[get_conn] = lambda: conn
+    app.dependency_overrides[get_db] = lambda: Single(conn)
+    client = TestClient(app)
+    walker = signed_in("walker")
+    since = (datetime.now(UTC) - timedelta(days=14)).replace(microsecond=0).isoformat()
+    params = {"bbox": SOLBERGA_BBOX, "since": since, "limit": "5000"}
+    t0 = time.monotonic()
+    first = client.get("/api/v1/deviations", params=params, headers=walker)
+    assert first.status_code == 200
+    etag, matched = first.headers["etag"], first.json()["numberMatched"]
+    # A report stored elsewhere (as by another worker process): not seen for a moment ...
+    conn.execute(
+        "INSERT INTO deviations (id, category, observed_at, severity, area_id, geom) "
+        "SELECT gen_random_uuid(), 'ovrigt', now(), 1, id, ST_SetSRID(ST_MakePoint(%s, %s), 4326) "
+        "FROM areas WHERE slug = 'solberga'",
+        (18.0104, 59.2786),
+    )
+    soon = client.get(
+        "/api/v1/deviations", params=params, headers={**walker, "If-None-Match": etag}
+    )
+    if time.monotonic() - t0 < 2.0:  # within the moment (always, but on a stalled machine)
+        assert soon.status_code == 304 and soon.headers["etag"] == etag
+    # ... and seen once the moment is over.
+    time.sleep(max(0.0, t0 + 2.6 - time.monotonic()))
+    later = client.get(
+        "/api/v1/deviations", params=params, headers={**walker, "If-None-Match": etag}
+    )
+    assert later.status_code == 200 and later.json()["numberMatched"] == matched + 1
+    etag = later.headers["etag"]
+    # A report sent through this process: in the very next list.
+    mine = report(description="min egen")
+    assert client.post("/api/v1/deviations", json=mine, headers=walker).status_code == 201
+    after = client.get(
+        "/api/v1/deviations", params=params, headers={**walker, "If-None-Match": etag}
+    )
+    assert after.status_code == 200 and after.json()["numberMatched"] == matched + 2
+    assert mine["properties"]["id"] in [f["id"] for f in after.json()["features"]]
