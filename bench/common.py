@@ -90,6 +90,23 @@ def ensure_user(url: str, role: str) -> str:
 
 
 @contextmanager
+def scratch_demo_database(prefix: str) -> Iterator[str]:
+    """A database of its own (``{prefix}_<random>``), migrated, with the demo loaded; dropped
+    at the end, whatever the run wrote into it."""
+    server = connection.database_url(AppSettings().db)
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    connection.ensure_database(server, name)
+    url = connection.server_url(server, name)
+    try:
+        with connection.connect(url, autocommit=True) as conn:
+            migrate.migrate(conn)
+            load_demo(conn, AppSettings().data_dir)
+        yield url
+    finally:
+        connection.drop_database(server, name)
+
+
+@contextmanager
 def live_server(url: str) -> Iterator[str]:
     """``nattvandring serve`` on a free port over ``url``; yields the base URL."""
     try:

@@ -33,23 +33,11 @@ from geo.geometry import SWEREF99TM, WGS84, to_metric, to_wgs84, transformer  # 
 from geo.privacy import Deviations, Zone, partner_aggregates  # noqa: E402
 from maps import export  # noqa: E402
 from maps import layers as ml  # noqa: E402
+from maps.styles import CATEGORIES as STYLED_CATEGORIES  # noqa: E402
 
 TARGET_GPKG_S = 5.0
 TARGET_PDF_S = 10.0
-CATEGORIES = np.array(
-    [
-        "skadegorelse",
-        "narkotika",
-        "ungdomar_samlas",
-        "hot_vald",
-        "trasig_belysning",
-        "nedskrapning",
-        "brand",
-        "otrygg_plats",
-        "ovrigt",
-    ],
-    dtype=object,
-)
+CATEGORIES = np.array(list(STYLED_CATEGORIES), dtype=object)  # the seeded codes
 # Real places in Solberga/Älvsjö where the synthetic reports cluster: (lon, lat, spread in m).
 HOT_PLACES = [
     (18.0104, 59.2786, 120.0),

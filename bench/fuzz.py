@@ -428,26 +428,14 @@ def _client(url: str) -> Iterator[tuple[Callable[[str, dict[str, Any]], Any], An
 
 
 def main(argv: list[str] | None = None) -> int:
-    from api.settings import AppSettings
-    from geo.db import connection, migrate
-    from geo.db.demo import load_demo
+    from bench.common import scratch_demo_database
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--examples", type=int, default=10_000, help="geometries in all")
     args = parser.parse_args(argv)
-    settings_ = AppSettings()
-    server = connection.database_url(settings_.db)
-    name = f"nv_fuzz_{secrets.token_hex(4)}"
-    connection.ensure_database(server, name)
-    url = connection.server_url(server, name)
-    try:
-        with connection.connect(url, autocommit=True) as conn:
-            migrate.migrate(conn)
-            load_demo(conn, settings_.data_dir)
+    with scratch_demo_database("nv_fuzz") as url:
         for post, conn in _client(url):
             report = fuzz_geometry(post, conn, examples=math.ceil(args.examples / len(KINDS)))
-    finally:
-        connection.drop_database(server, name)
     print(report.summary())
     total = sum(report.answers.values())
     print(

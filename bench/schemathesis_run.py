@@ -158,25 +158,17 @@ def _tokens(base: str, users: dict[str, tuple[str, str]]) -> dict[str, dict[str,
 
 def main(argv: list[str] | None = None) -> int:
     from api.server_process import served
-    from api.settings import AppSettings
-    from geo.db import connection, migrate
+    from bench.common import scratch_demo_database
+    from geo.db import connection
     from geo.db.accounts import add_user
-    from geo.db.demo import load_demo
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--examples", type=int, default=50, help="examples per operation, mode")
     args = parser.parse_args(argv)
 
-    settings_ = AppSettings()
-    server = connection.database_url(settings_.db)
-    name = f"nv_fuzz_{secrets.token_hex(4)}"
-    connection.ensure_database(server, name)
-    url = connection.server_url(server, name)
-    try:
+    with scratch_demo_database("nv_schemathesis") as url:
         users = {}
         with connection.connect(url, autocommit=True) as conn:
-            migrate.migrate(conn)
-            load_demo(conn, settings_.data_dir)
             for name, organisation in ROLES.items():
                 email, password = f"fuzz-{name}@example.org", secrets.token_urlsafe(12)
                 add_user(conn, email, password, role=name, organisation=organisation)
@@ -189,8 +181,6 @@ def main(argv: list[str] | None = None) -> int:
                 max_examples=args.examples,
                 call=lambda case, h: case.call(base_url=base, headers=h, timeout=120),
             )
-    finally:
-        connection.drop_database(server, name)
     print(report.summary())
     total = sum(report.requests.values())
     print(

@@ -24,21 +24,11 @@ from geo.privacy import (
     zone_category_counts,
 )
 from geo.timeofweek import bucket_days, local_wall_clock
+from tests.maps import CATEGORIES
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 STATION = (18.0104, 59.2786)
 CANARIES = ("Anna Andersson", "070-123 45 67", "19800101-1234", "kanarie@example.org")
-CATEGORIES = (
-    "skadegorelse",
-    "narkotika",
-    "ungdomar_samlas",
-    "hot_vald",
-    "trasig_belysning",
-    "nedskrapning",
-    "brand",
-    "otrygg_plats",
-    "ovrigt",
-)
 
 
 def _zone(

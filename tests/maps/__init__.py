@@ -18,20 +18,11 @@ import shapely
 from geo.geometry import to_metric, to_wgs84
 from geo.privacy import DeviationRecord, Zone
 from maps.report_map import HeatRaster
+from maps.styles import CATEGORIES as STYLED_CATEGORIES
 
 REPO = Path(__file__).resolve().parents[2]
 ALVSJO_STATION = (18.0104, 59.2786)
-CATEGORIES = (
-    "skadegorelse",
-    "narkotika",
-    "ungdomar_samlas",
-    "hot_vald",
-    "trasig_belysning",
-    "nedskrapning",
-    "brand",
-    "otrygg_plats",
-    "ovrigt",
-)
+CATEGORIES = tuple(STYLED_CATEGORIES)  # the seeded codes (migration 0002)
 CANARY_NAME = "Anna Andersson"
 CANARY_PHONE = "070-123 45 67"
 CANARY_PNR = "19800101-1234"
