@@ -6,10 +6,12 @@ no browser or proxy cache revalidates it: the page keeps the ETag itself and sen
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import threading
 import time
 from collections import OrderedDict
+from typing import NamedTuple
 
 
 def etag_for(*parts: object) -> str:
@@ -83,6 +85,16 @@ class BodyCache:
                 self._size -= len(dropped)
 
 
+class FreshAnswer(NamedTuple):
+    """An answer built once: its tag, its body and the body gzipped (for clients that take it:
+    compressed once per answer, not once per request)."""
+
+    made: float
+    etag: str
+    body: bytes
+    gzipped: bytes
+
+
 class FreshAnswers:
     """Answers reused for ``fresh_s`` without asking the database, by the query and viewer.
 
@@ -98,30 +110,32 @@ class FreshAnswers:
     def __init__(self, fresh_s: float, *, max_entries: int = 512) -> None:
         self.fresh_s = fresh_s
         self.max_entries = max_entries
-        self._answers: OrderedDict[object, tuple[float, str, bytes]] = OrderedDict()
+        self._answers: OrderedDict[object, FreshAnswer] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: object) -> tuple[str, bytes] | None:
+    def get(self, key: object) -> FreshAnswer | None:
         if self.fresh_s <= 0:
             return None
         with self._lock:
             found = self._answers.get(key)
             if found is None:
                 return None
-            made, etag, body = found
-            if time.monotonic() - made > self.fresh_s:
+            if time.monotonic() - found.made > self.fresh_s:
                 del self._answers[key]
                 return None
-            return etag, body
+            return found
 
-    def put(self, key: object, etag: str, body: bytes) -> None:
+    def put(self, key: object, etag: str, body: bytes) -> FreshAnswer:
+        """Keep an answer (and its gzip, made once here) for ``fresh_s``; returns it."""
+        answer = FreshAnswer(time.monotonic(), etag, body, gzip.compress(body, 6, mtime=0))
         if self.fresh_s <= 0:
-            return
+            return answer
         with self._lock:
-            self._answers[key] = (time.monotonic(), etag, body)
+            self._answers[key] = answer
             self._answers.move_to_end(key)
             while len(self._answers) > self.max_entries:
                 self._answers.popitem(last=False)
+        return answer
 
     def forget(self) -> None:
         with self._lock:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.bodies import BodyRoute, limit
-from api.conditional import BodyCache, FreshAnswers, etag_for, matches
+from api.conditional import BodyCache, FreshAnswer, FreshAnswers, etag_for, matches
 from api.deps import BBoxDep, ConnDep
 from api.routers.layers import GEOJSON, geojson_response
 from api.security import AdminDep, ReporterDep, ReportReaderDep, TriageDep
@@ -160,10 +160,9 @@ def list_deviations(
     if not include_reporters:
         fresh = _fresh(request).get(key)
         if fresh is not None:
-            etag, body = fresh
-            if matches(if_none_match, etag):
-                return Response(status_code=304, headers={"ETag": etag})
-            return Response(body, media_type=GEOJSON, headers={"ETag": etag})
+            if matches(if_none_match, fresh.etag):
+                return Response(status_code=304, headers={"ETag": fresh.etag})
+            return _list_answer(request, fresh)
         version = deviations.list_version(conn, area=area, bbox=bbox)
         if version is not None:
             etag = etag_for(
@@ -173,13 +172,11 @@ def list_deviations(
                 sorted(viewer.capabilities),
                 viewer.organisation_id,
             )
-            cached = _list_cache(request).get(etag)
-            if cached is not None:
-                _fresh(request).put(key, etag, cached)
             if matches(if_none_match, etag):
                 return Response(status_code=304, headers={"ETag": etag})
+            cached = _list_cache(request).get(etag)
             if cached is not None:
-                return Response(cached, media_type=GEOJSON, headers={"ETag": etag})
+                return _list_answer(request, _fresh(request).put(key, etag, cached))
     page = deviations.list_features(
         conn,
         viewer=viewer,
@@ -214,8 +211,16 @@ def list_deviations(
         return geojson_response(page.geojson)
     body = page.geojson.encode()
     _list_cache(request).put(etag, body)
-    _fresh(request).put(key, etag, body)
-    return Response(body, media_type=GEOJSON, headers={"ETag": etag})
+    return _list_answer(request, _fresh(request).put(key, etag, body))
+
+
+def _list_answer(request: Request, answer: FreshAnswer) -> Response:
+    """A list's answer, gzipped (once, when it was built) for a client that accepts it."""
+    headers = {"ETag": answer.etag, "Vary": "Accept-Encoding"}
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        return Response(answer.gzipped, media_type=GEOJSON, headers=headers)
+    return Response(answer.body, media_type=GEOJSON, headers=headers)
 
 
 def _fresh(request: Request) -> FreshAnswers:

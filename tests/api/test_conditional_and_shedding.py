@@ -274,3 +274,24 @@ def test_a_list_is_answered_again_without_a_query_for_a_moment(
     )
     assert after.status_code == 200 and after.json()["numberMatched"] == matched + 2
     assert mine["properties"]["id"] in [f["id"] for f in after.json()["features"]]
+
+
+def test_a_list_goes_out_gzipped_to_a_client_that_takes_it(
+    client: TestClient, signed_in: Callable[[str], dict[str, str]]
+) -> None:
+    walker = signed_in("walker")
+    params = {"bbox": SOLBERGA_BBOX, "limit": "5000"}
+    zipped = client.get(
+        "/api/v1/deviations", params=params, headers={**walker, "Accept-Encoding": "gzip"}
+    )
+    plain = client.get(
+        "/api/v1/deviations", params=params, headers={**walker, "Accept-Encoding": "identity"}
+    )
+    assert zipped.status_code == plain.status_code == 200
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert "content-encoding" not in plain.headers
+    assert "Accept-Encoding" in zipped.headers["vary"]
+    # httpx decodes the gzip: the same list, under the same tag, much smaller on the wire.
+    assert zipped.json() == plain.json() and zipped.json()["features"]
+    assert zipped.headers["etag"] == plain.headers["etag"]
+    assert int(zipped.headers["content-length"]) < len(plain.content) / 3
