@@ -43,9 +43,10 @@ def _layer_filter(
     return where, params
 
 
+# Exterior rings counter-clockwise, as RFC 7946 asks (the district file has them clockwise).
 _AREA_FEATURE = feature_sql(
     id="a.slug",
-    geometry="a.geom",
+    geometry="ST_ForcePolygonCCW(a.geom)",
     properties={
         "slug": "a.slug",
         "name": "a.name",
@@ -102,7 +103,7 @@ def area_id(conn: psycopg.Connection, slug: str) -> int:
 
 _ZONE_FEATURE = feature_sql(
     id="z.slug",
-    geometry="z.geom",
+    geometry="ST_ForcePolygonCCW(z.geom)",
     properties={
         "slug": "z.slug",
         "name": "z.name",

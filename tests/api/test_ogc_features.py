@@ -341,6 +341,16 @@ def test_polygons_run_counter_clockwise_and_coordinates_have_six_decimals(
             assert np.array_equal(xy, np.round(xy, 6)), cid
 
 
+def test_the_api_areas_and_zones_run_counter_clockwise_too(client: TestClient) -> None:
+    """RFC 7946 §3.1.6 in ``/api/v1/areas`` and ``/api/v1/zones`` (issue 16)."""
+    for path in ("/api/v1/areas", "/api/v1/zones", "/api/v1/areas/solberga"):
+        doc = client.get(path).json()
+        for f in doc.get("features", [doc]):
+            geom = shape(f["geometry"])
+            assert all(p.exterior.is_ccw for p in getattr(geom, "geoms", [geom])), path
+            assert all(i.is_ccw is False for p in geom.geoms for i in p.interiors), path
+
+
 # -- who sees what ---------------------------------------------------------------------------------
 
 
