@@ -40,7 +40,7 @@ from maps.formatting import (
     prepared_geometries,
 )
 from maps.kml import kml_document
-from maps.layers import Layer
+from maps.layers import Field, Layer
 from maps.styles import qml, sld
 
 logger = logging.getLogger(__name__)
@@ -375,9 +375,31 @@ def write_shapefile_zip(
         )
 
 
+def _partner_counts_layer(cells: Layer, zones: Layer) -> Layer:
+    """The partner profile's two count layers as one table: ``lager`` says ``ruta`` (a 250 m
+    cell: ``ruta`` set) or ``zon`` (a collaboration zone: ``zon`` and ``zon_namn`` set)."""
+    place = {"ruta", "zon", "zon_namn"}
+    shared = [f for f in cells.fields if f.name not in place]
+    by_name = {f.name: f for f in (*cells.fields, *zones.fields)}
+    fields = (
+        Field("lager", "str", "Lager (ruta eller zon)"),
+        by_name["ruta"],
+        by_name["zon"],
+        by_name["zon_namn"],
+        *shared,
+    )
+    rows = [{**r, "lager": "ruta"} for r in cells.rows] + [
+        {**r, "lager": "zon"} for r in zones.rows
+    ]
+    return Layer("avvikelser_antal", "Avvikelser per ruta och zon", "MultiPolygon", fields, rows)
+
+
 def csv_layer(layers: Sequence[Layer]) -> Layer:
-    """The layer a CSV export holds: the first of `CSV_LAYERS` present."""
+    """The layer a CSV export holds: the single reports (detail), or the partner profile's
+    counts per cell *and* per zone in one table (`_partner_counts_layer`)."""
     by_name = {layer.name: layer for layer in layers}
+    if "avvikelser" not in by_name and {"avvikelser_ruta", "avvikelser_zon"} <= set(by_name):
+        return _partner_counts_layer(by_name["avvikelser_ruta"], by_name["avvikelser_zon"])
     for name in CSV_LAYERS:
         if name in by_name:
             return by_name[name]

@@ -383,15 +383,25 @@ def test_csv_of_the_cells_has_centres(
     with open(partner_files["csv"], encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     layer = _by_name(partner_layers)["avvikelser_ruta"]
-    assert len(rows) == len(layer.rows)
-    assert list(rows[0]) == [f.name for f in layer.fields] + ["centre_lon", "centre_lat"]
+    zone_layer = _by_name(partner_layers)["avvikelser_zon"]
+    # Issue 16: the cells and the zones, told apart by ``lager``.
+    assert len(rows) == len(layer.rows) + len(zone_layer.rows)
+    assert list(rows[0]) == ["lager", "ruta", "zon", "zon_namn"] + [
+        f.name for f in layer.fields if f.name != "ruta"
+    ] + ["centre_lon", "centre_lat"]
     assert all(int(r["antal"]) >= 3 for r in rows)
+    zone_rows = [r for r in rows if r["lager"] == "zon"]
+    assert zone_rows and all(r["zon"] and r["zon_namn"] and not r["ruta"] for r in zone_rows)
+    assert sorted((r["zon"], r["kategori"], r["period"], int(r["antal"])) for r in zone_rows) == (
+        sorted((r["zon"], r["kategori"], r["period"], r["antal"]) for r in zone_layer.rows)
+    )
+    rows = [r for r in rows if r["lager"] == "ruta"]
     assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", r["period_start"]) for r in rows)
     centre = shapely.Point(float(rows[0]["centre_lon"]), float(rows[0]["centre_lat"]))
     cell = next(r["geometry"] for r in layer.rows if r["ruta"] == rows[0]["ruta"])
     assert cell.contains(centre)
     info = pyogrio.read_info(partner_files["csv"])
-    assert info["features"] == len(rows)
+    assert info["features"] == len(rows) + len(zone_layer.rows)
 
 
 def test_csv_of_detail_points_has_lon_lat(tmp_path: Path) -> None:
