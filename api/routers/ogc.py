@@ -41,16 +41,59 @@ from geo.geometry import BBox
 
 router = APIRouter(prefix="/ogc", tags=["OGC API Features"])
 
+_NOT_ACCEPTABLE = {
+    "description": "A format other than JSON or GeoJSON (`f`, `Accept`): `not_acceptable`",
+    "content": {documents.JSON: {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
 _JSON_DOC: dict[int | str, dict[str, Any]] = {
-    200: {"content": {documents.JSON: {}}, "description": "A JSON document"}
+    200: {"content": {documents.JSON: {}}, "description": "A JSON document"},
+    406: _NOT_ACCEPTABLE,
 }
 _GEOJSON_DOC: dict[int | str, dict[str, Any]] = {
     200: {"content": {documents.GEOJSON: {}}, "description": "GeoJSON"},
-    406: {"description": "Only GeoJSON (f=json or f=geojson)"},
+    406: _NOT_ACCEPTABLE,
 }
 # What ``f`` may say, and the media types of ``Accept`` that these answers satisfy.
 _F_VALUES = {"json", "geojson", "application/json", "application/geo+json"}
 _ACCEPTED = {"*/*", "application/*", documents.JSON, documents.GEOJSON}
+
+
+def _param(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema,
+        "style": "form",
+        "explode": False,
+    }
+
+
+_CRS_SCHEMA = {"type": "string", "format": "uri", "enum": [c.uri for c in ogc_crs.SUPPORTED]}
+_F = _param("f", "The format: json or geojson (the default)", {"enum": ["json", "geojson"]})
+_CRS = _param("crs", "The CRS of the answer's coordinates (its axis order)", _CRS_SCHEMA)
+_AREA = _param("area", "Area slug, for the collections of one area", {"type": "string"})
+# Part 1's parameters as its OpenAPI fragments describe them (the oas30 conformance class):
+# read by hand (`api.ogc.query`) so that an unknown one can be refused with a 400.
+_ITEMS_PARAMETERS = [
+    _param(
+        "bbox",
+        "minx,miny,maxx,maxy in bbox-crs (default CRS84: lon/lat)",
+        {"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}},
+    ),
+    _param("bbox-crs", "The CRS of bbox", _CRS_SCHEMA),
+    _param("datetime", "RFC 3339 instant or interval (start/end, .. open)", {"type": "string"}),
+    _param(
+        "limit",
+        "Features per page (more than 5000 is taken as 5000)",
+        {"type": "integer", "minimum": 1, "default": 100},
+    ),
+    _param("offset", "Features to skip", {"type": "integer", "minimum": 0, "default": 0}),
+    _CRS,
+    _F,
+    _AREA,
+]
 
 
 def _multi(request: Request) -> dict[str, list[str]]:
@@ -101,7 +144,7 @@ def _collection(collection_id: str, user: User | None) -> Collection:
     return catalogue.collection(collection_id, user)
 
 
-@router.get("", response_class=Response, responses=_JSON_DOC)
+@router.get("", response_class=Response, responses=_JSON_DOC, openapi_extra={"parameters": [_F]})
 async def landing_page(request: Request) -> Response:
     """The landing page: links to the API definition, the conformance and the collections."""
     _simple(request)
@@ -109,7 +152,12 @@ async def landing_page(request: Request) -> Response:
     return _json(documents.landing(base, app_base))
 
 
-@router.get("/conformance", response_class=Response, responses=_JSON_DOC)
+@router.get(
+    "/conformance",
+    response_class=Response,
+    responses=_JSON_DOC,
+    openapi_extra={"parameters": [_F]},
+)
 async def conformance(request: Request) -> Response:
     """The conformance classes the service implements."""
     _simple(request)
@@ -121,7 +169,12 @@ def _extent(db: DbDep) -> tuple[float, float, float, float] | None:
         return areas.areas_extent(conn)
 
 
-@router.get("/collections", response_class=Response, responses=_JSON_DOC)
+@router.get(
+    "/collections",
+    response_class=Response,
+    responses=_JSON_DOC,
+    openapi_extra={"parameters": [_F]},
+)
 def list_collections(request: Request, db: DbDep, user: BriefOptionalUserDep) -> Response:
     """The collections the caller may read (the public ones without a sign-in)."""
     _simple(request)
@@ -131,7 +184,12 @@ def list_collections(request: Request, db: DbDep, user: BriefOptionalUserDep) ->
     return _json(documents.collections(base, docs))
 
 
-@router.get("/collections/{collection_id}", response_class=Response, responses=_JSON_DOC)
+@router.get(
+    "/collections/{collection_id}",
+    response_class=Response,
+    responses=_JSON_DOC,
+    openapi_extra={"parameters": [_F]},
+)
 def describe_collection(
     request: Request, db: DbDep, user: BriefOptionalUserDep, collection_id: str
 ) -> Response:
@@ -205,6 +263,7 @@ async def get_items(
     "/collections/{collection_id}/items/{feature_id}",
     response_class=Response,
     responses=_GEOJSON_DOC,
+    openapi_extra={"parameters": [_CRS, _F, _AREA]},
 )
 async def get_item(
     request: Request,
