@@ -75,6 +75,8 @@ class Page:
 
     features: list[dict[str, Any]]
     number_matched: int
+    synthetic: bool = False
+    """Made from synthetic demo data (the answer then says so: `SYNTHETIC_NOTE`)."""
 
 
 Source = Callable[[Connections, SourceQuery], Page]
@@ -116,7 +118,9 @@ class Collection:
 # -- helpers: the whole of a small layer, filtered and paged here ---------------------------------
 
 
-def _page(features: list[dict[str, Any]], q: SourceQuery, *, filter_bbox: bool) -> Page:
+def _page(
+    features: list[dict[str, Any]], q: SourceQuery, *, filter_bbox: bool, synthetic: bool = False
+) -> Page:
     """A page of a layer read whole (tens or hundreds of Features), with the bbox filter when
     its store function has none."""
     if filter_bbox and q.bbox is not None:
@@ -125,7 +129,10 @@ def _page(features: list[dict[str, Any]], q: SourceQuery, *, filter_bbox: bool) 
             f for f in features if f.get("geometry") and shape(f["geometry"]).intersects(box)
         ]
     end = None if q.limit is None else q.offset + q.limit
-    return Page(features[q.offset : end], len(features))
+    synthetic = synthetic or any(
+        (f.get("properties") or {}).get("synthetic") is True for f in features
+    )
+    return Page(features[q.offset : end], len(features), synthetic)
 
 
 def _features(text_or_fc: str | dict[str, Any]) -> list[dict[str, Any]]:
@@ -228,7 +235,12 @@ def _deviations(db: Connections, q: SourceQuery) -> Page:
             limit=q.limit,
             offset=q.offset,
         )
-    return Page(_features(page.geojson), page.number_matched)
+    features = _features(page.geojson)
+    return Page(
+        features,
+        page.number_matched,
+        any(f["properties"].get("synthetic") is True for f in features),
+    )
 
 
 def _deviation(db: Connections, q: SourceQuery, fid: str) -> dict[str, Any]:
@@ -254,17 +266,20 @@ def _aggregates(layer: str) -> Source:
         meeting.check_period(req)
         with db.connection() as conn:
             agg = meeting.partner_counts(conn, req)
+            synthetic = deviations.any_synthetic(conn, area=q.one_area, since=start, until=end)
             styles = {
                 c["code"]: (c["name_sv"], c["colour"]) for c in categories.categories_json(conn)
             }
         fc = aggregates_geojson(agg, styles=styles)
         features = [f for f in fc["features"] if f["properties"]["layer"] == layer]
-        return _page(features, q, filter_bbox=True)
+        return _page(features, q, filter_bbox=True, synthetic=synthetic)
 
     return source
 
 
-def _selection(db: Connections, q: SourceQuery, *, margin_m: float, previous: bool) -> Any:
+def _selection(
+    db: Connections, q: SourceQuery, *, margin_m: float, previous: bool
+) -> tuple[Any, Window, bool]:
     start, end = _window(q, ANALYSIS_DAYS)
     window = Window(start, end)
     since = window.previous().since if previous else start
@@ -272,27 +287,30 @@ def _selection(db: Connections, q: SourceQuery, *, margin_m: float, previous: bo
         selection = deviations.select_points(
             conn, area=q.one_area, since=since, until=end, margin_m=margin_m
         )
-    return selection, window
+        synthetic = deviations.any_synthetic(conn, area=q.one_area, since=since, until=end)
+    return selection, window, synthetic
 
 
 def _hotspots(db: Connections, q: SourceQuery) -> Page:
     """Significant Gi* cells of the period and the hot spots gone since the previous one."""
     params = HotspotParams()
-    selection, window = _selection(db, q, margin_m=0, previous=True)
+    selection, window, synthetic = _selection(db, q, margin_m=0, previous=True)
     fc = hotspot_map(selection, window, params, compare_previous=True)
     for f in fc["features"]:
         props = f["properties"]
         props["change_sv"] = COMPARE_LABELS.get(props.get("change") or "", None)
-    return _page(fc["features"], q, filter_bbox=True)
+    return _page(fc["features"], q, filter_bbox=True, synthetic=synthetic)
 
 
 def _heat_isopleths(db: Connections, q: SourceQuery) -> Page:
     params = HeatParams()
-    selection, window = _selection(db, q, margin_m=4 * params.bandwidth_m, previous=False)
+    selection, window, synthetic = _selection(
+        db, q, margin_m=4 * params.bandwidth_m, previous=False
+    )
     fc = isopleths.isopleths_geojson(heat_map(selection, window, params))
     for f in fc["features"]:
         f["id"] = int(f["properties"]["percent"])
-    return _page(fc["features"], q, filter_bbox=True)
+    return _page(fc["features"], q, filter_bbox=True, synthetic=synthetic)
 
 
 AREA = frozenset({"area"})

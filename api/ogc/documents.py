@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from api.ogc import crs as ogc_crs
 from api.ogc.catalogue import Collection
+from geo.db.follow_up import SYNTHETIC_NOTE
 
 JSON = "application/json"
 GEOJSON = "application/geo+json"
@@ -24,6 +25,7 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
 )
+SYNTHETIC = f"{SYNTHETIC_NOTE}: genererade avvikelser, inte verkliga rapporter"
 TRS = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 
 
@@ -104,6 +106,7 @@ def items(
     query: Mapping[str, str],
     limit: int,
     offset: int,
+    synthetic: bool = False,
 ) -> dict[str, Any]:
     """A page of items with ``numberMatched``, ``numberReturned``, ``timeStamp`` and the links
     ``self``, ``collection``, ``next`` (when there is more) and ``prev``."""
@@ -130,7 +133,7 @@ def items(
                 "Föregående sida",
             )
         )
-    return {
+    doc: dict[str, Any] = {
         "type": "FeatureCollection",
         "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "numberMatched": number_matched,
@@ -138,6 +141,9 @@ def items(
         "features": features,
         "links": links,
     }
+    if synthetic:
+        doc["note"] = SYNTHETIC
+    return doc
 
 
 def feature(base: str, c: Collection, f: dict[str, Any]) -> dict[str, Any]:

@@ -255,6 +255,7 @@ async def get_items(
         query=flat,
         limit=q.limit,
         offset=q.offset,
+        synthetic=page.synthetic,
     )
     return _json(doc, documents.GEOJSON, **{"Content-Crs": ogc_crs.content_crs(out_crs)})
 

@@ -406,6 +406,7 @@ def test_partners_get_counts_of_three_or_more_and_no_single_report(
         assert counts and min(counts) >= 3 and sum(counts) == 9
         assert CANARY not in r.text and str(seeded[0]) not in r.text
         assert all(f["properties"]["period"] == "2021-W02" for f in fc["features"])
+        assert "note" not in fc  # real (not synthetic) reports in this period
 
 
 def test_walkers_see_descriptions_of_their_own_organisation_only_and_never_the_reporter(
@@ -435,7 +436,12 @@ def test_hotspots_tell_gone_ones_apart_and_isopleths_have_three_levels(
     for f in hot["features"]:
         p = f["properties"]
         assert p["class"] != 0 or p["change"] == "gone"
+    # The demo's reports are synthetic, and what is computed from them says so.
+    assert hot["note"].startswith("SYNTETISKA DEMODATA")
+    assert items(client, "deviations", h, limit=5).json()["note"].startswith("SYNTETISKA")
+    assert "note" not in items(client, "places", h).json()
     iso = items(client, "heat-isopleths", h).json()
+    assert iso["note"].startswith("SYNTETISKA DEMODATA")
     assert sorted(f["properties"]["percent"] for f in iso["features"]) == [50, 75, 90]
     one = client.get("/ogc/collections/heat-isopleths/items/50", headers=h)
     assert one.status_code == 200 and one.json()["properties"]["percent"] == 50
