@@ -3,7 +3,8 @@
 ``GET /tiles/{collection}/{z}/{x}/{y}.mvt`` (Web Mercator tiles, the XYZ scheme of OSM and
 QGIS's "Vector Tiles" connections) and ``GET /tiles/{collection}.json`` (TileJSON 3.0.0). The
 collections and who may see them are those of the feature service (`api.ogc.catalogue`):
-``deviations`` (single reports: roles with ``READ_REPORTS``; never who reported, no free text),
+``deviations`` (single reports from zoom 15, groups of nearby reports with their ``count`` below
+it: roles with ``READ_REPORTS``; never who reported, no free text),
 ``deviation-cells`` and ``deviation-zones`` (the partner counts, k ≥ 3: partners see these only)
 and ``streets`` (the imported OpenStreetMap network, public like the areas). Deviations are those
 of the last 90 days unless ``datetime`` says otherwise (an RFC 3339 instant or interval).
@@ -83,6 +84,9 @@ LAYERS: dict[str, TileLayer] = {
                 "severity": "Number",
                 "status": "String",
                 "synthetic": "Boolean",
+                "count": "Number",
+                "severity_max": "Number",
+                "observed_latest": "String",
             },
             True,
             _PRIVATE,

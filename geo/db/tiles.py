@@ -44,6 +44,14 @@ def _geom(column: str) -> sql.Composed:
     )
 
 
+DETAIL_ZOOM = 15
+"""From this zoom a deviation tile holds each report; below it, groups (`GROUP_UNITS`)."""
+GROUP_UNITS = 16
+"""Below `DETAIL_ZOOM`, the reports of one category within 16 of the tile's 4096 units (at zoom
+14 about 38 m, at 12 about 150 m) are one feature with their ``count``: a year of reports in a
+district's tile is then a few hundred kilobytes, not megabytes of single points."""
+
+
 def deviations_tile(
     conn: psycopg.Connection,
     z: int,
@@ -54,22 +62,51 @@ def deviations_tile(
     until: datetime | None,
     layer: str = "deviations",
 ) -> bytes:
-    """Single reports observed in ``[since, until)``: id, category (code, Swedish name,
-    colour), observed_at (ISO 8601, UTC), severity, status, synthetic; never who reported and
-    no free text (a tile is a map, not a list of reports)."""
-    rows = sql.SQL(
+    """Reports observed in ``[since, until)``, never who reported and no free text (a tile is
+    a map, not a list of reports).
+
+    From `DETAIL_ZOOM` one feature per report: id, category (code, Swedish name, colour),
+    observed_at (ISO 8601, UTC), severity, status, synthetic, count (1). Below it one feature
+    per category and group of nearby reports: category, category_sv, colour, count,
+    severity_max, observed_latest, synthetic (any of them).
+    """
+    params = {"z": z, "x": x, "y": y, "since": since, "until": until}
+    where = sql.SQL(
         """
-        SELECT {geom}, d.id::text AS id, d.category, c.name_sv AS category_sv,
-               c.colour, to_char(d.observed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
-                   AS observed_at,
-               d.severity, d.status, d.synthetic
         FROM deviations d JOIN deviation_categories c ON c.code = d.category, bounds b
         WHERE ST_Intersects(d.geom, b.box)
           AND (%(since)s::timestamptz IS NULL OR d.observed_at >= %(since)s)
           AND (%(until)s::timestamptz IS NULL OR d.observed_at < %(until)s)
         """
-    ).format(geom=_geom("d.geom"))
-    return _tile(conn, layer, rows, {"z": z, "x": x, "y": y, "since": since, "until": until})
+    )
+    utc = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+    if z >= DETAIL_ZOOM:
+        rows = sql.SQL(
+            """
+            SELECT {geom}, d.id::text AS id, d.category, c.name_sv AS category_sv, c.colour,
+                   {observed} AS observed_at, d.severity, d.status, d.synthetic, 1 AS count
+            {where}
+            """
+        ).format(geom=_geom("d.geom"), observed=sql.SQL(utc.format("d.observed_at")), where=where)
+        return _tile(conn, layer, rows, params)
+    rows = sql.SQL(
+        """
+        SELECT ST_SnapToGrid(p.geom, {units}) AS geom, p.category,
+               min(p.category_sv) AS category_sv, min(p.colour) AS colour,
+               count(*)::int AS count, max(p.severity) AS severity_max,
+               {latest} AS observed_latest, bool_or(p.synthetic) AS synthetic
+        FROM (SELECT {geom}, d.category, c.name_sv AS category_sv, c.colour, d.severity,
+                     d.observed_at, d.synthetic {where}) p
+        WHERE p.geom IS NOT NULL
+        GROUP BY ST_SnapToGrid(p.geom, {units}), p.category
+        """
+    ).format(
+        geom=_geom("d.geom"),
+        units=sql.Literal(GROUP_UNITS),
+        latest=sql.SQL(utc.format("max(p.observed_at)")),
+        where=where,
+    )
+    return _tile(conn, layer, rows, params)
 
 
 def streets_tile(conn: psycopg.Connection, z: int, x: int, y: int) -> bytes:

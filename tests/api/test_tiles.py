@@ -50,14 +50,14 @@ def test_deviation_tiles_carry_the_reports_of_the_period_and_nothing_personal(
     client: TestClient, signed_in: Headers, seeded: list[uuid.UUID]
 ) -> None:
     h = signed_in("planner")
-    wide = get(client, "deviations", tile_of(*STATION, 11), h, datetime=QUIET)
+    wide = get(client, "deviations", tile_of(*STATION, 15), h, datetime=QUIET)
     assert wide.status_code == 200
     assert wide.headers["content-type"] == "application/vnd.mapbox-vector-tile"
     assert wide.headers["cache-control"] == "private, max-age=60"
     layer = decode(wide.content)["deviations"]
     assert layer["extent"] == 4096
     ids = {f["properties"]["id"] for f in layer["features"]}
-    assert ids == {str(i) for i in seeded}
+    assert ids == {str(i) for i in seeded[:9]}  # the nine by the station
     props = layer["features"][0]["properties"]
     assert props["category"] == "narkotika" and props["severity"] == 2
     assert props["observed_at"].startswith("2021-")
@@ -71,12 +71,17 @@ def test_deviation_tiles_carry_the_reports_of_the_period_and_nothing_personal(
         "severity",
         "status",
         "synthetic",
+        "count",
     }
-    # A tile at zoom 17 by the station holds the nine there, not the two lone ones.
-    near = decode(get(client, "deviations", tile_of(*STATION, 16), h, datetime=QUIET).content)
-    assert len(near["deviations"]["features"]) == 9
+    # Below zoom 15: groups of nearby reports of a category with their count (all eleven).
+    groups = decode(get(client, "deviations", tile_of(*STATION, 11), h, datetime=QUIET).content)
+    features = groups["deviations"]["features"]
+    assert sum(f["properties"]["count"] for f in features) == 11
+    assert len(features) < 11 and max(f["properties"]["count"] for f in features) >= 2
+    assert all("id" not in f["properties"] for f in features)
+    assert {f["properties"]["observed_latest"][:4] for f in features} == {"2021"}
     # Without datetime: the last 90 days (the demo's recent reports, not the 2021 ones).
-    recent = decode(get(client, "deviations", tile_of(*STATION, 11), h).content)
+    recent = decode(get(client, "deviations", tile_of(*STATION, 16), h).content)
     recent_ids = {f["properties"]["id"] for f in recent["deviations"]["features"]}
     assert recent_ids and not recent_ids & ids
 
