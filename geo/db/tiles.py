@@ -46,10 +46,10 @@ def _geom(column: str) -> sql.Composed:
 
 DETAIL_ZOOM = 15
 """From this zoom a deviation tile holds each report; below it, groups (`GROUP_UNITS`)."""
-GROUP_UNITS = 16
-"""Below `DETAIL_ZOOM`, the reports of one category within 16 of the tile's 4096 units (at zoom
-14 about 38 m, at 12 about 150 m) are one feature with their ``count``: a year of reports in a
-district's tile is then a few hundred kilobytes, not megabytes of single points."""
+GROUP_UNITS = 64
+"""Below `DETAIL_ZOOM`, the reports of one category within 64 of the tile's 4096 units (at zoom
+14 about 150 m, at 12 about 600 m: a few pixels on screen) are one feature with their
+``count``, so that a year of reports in a district's tile stays small (`bench/tiles.py`)."""
 
 
 def deviations_tile(
@@ -68,7 +68,7 @@ def deviations_tile(
     From `DETAIL_ZOOM` one feature per report: id, category (code, Swedish name, colour),
     observed_at (ISO 8601, UTC), severity, status, synthetic, count (1). Below it one feature
     per category and group of nearby reports: category, category_sv, colour, count,
-    severity_max, observed_latest, synthetic (any of them).
+    severity_max, observed_latest (the last report's UTC date), synthetic (any of them).
     """
     params = {"z": z, "x": x, "y": y, "since": since, "until": until}
     where = sql.SQL(
@@ -89,21 +89,29 @@ def deviations_tile(
             """
         ).format(geom=_geom("d.geom"), observed=sql.SQL(utc.format("d.observed_at")), where=where)
         return _tile(conn, layer, rows, params)
+    # The group of a report is computed from its Web Mercator position directly (the tile's
+    # 4096 units, y downwards as MVT counts): cheaper than clipping each point with
+    # ST_AsMVTGeom when a tile holds tens of thousands of them.
     rows = sql.SQL(
         """
-        SELECT ST_SnapToGrid(p.geom, {units}) AS geom, p.category,
-               min(p.category_sv) AS category_sv, min(p.colour) AS colour,
-               count(*)::int AS count, max(p.severity) AS severity_max,
-               {latest} AS observed_latest, bool_or(p.synthetic) AS synthetic
-        FROM (SELECT {geom}, d.category, c.name_sv AS category_sv, c.colour, d.severity,
-                     d.observed_at, d.synthetic {where}) p
-        WHERE p.geom IS NOT NULL
-        GROUP BY ST_SnapToGrid(p.geom, {units}), p.category
+        SELECT ST_MakePoint((q.gx + 0.5) * {units}, (q.gy + 0.5) * {units}) AS geom, q.category,
+               min(q.category_sv) AS category_sv, min(q.colour) AS colour,
+               count(*)::int AS count, max(q.severity) AS severity_max,
+               {latest} AS observed_latest, bool_or(q.synthetic) AS synthetic
+        FROM (SELECT floor((ST_X(t.g) - ST_XMin(b.env)) / (ST_XMax(b.env) - ST_XMin(b.env))
+                           * {groups}) AS gx,
+                     floor((ST_YMax(b.env) - ST_Y(t.g)) / (ST_YMax(b.env) - ST_YMin(b.env))
+                           * {groups}) AS gy,
+                     t.category, t.category_sv, t.colour, t.severity, t.observed_at, t.synthetic
+              FROM (SELECT ST_Transform(d.geom, 3857) AS g, d.category, c.name_sv AS category_sv,
+                           c.colour, d.severity, d.observed_at, d.synthetic {where}) t,
+                   bounds b) q
+        GROUP BY q.gx, q.gy, q.category
         """
     ).format(
-        geom=_geom("d.geom"),
         units=sql.Literal(GROUP_UNITS),
-        latest=sql.SQL(utc.format("max(p.observed_at)")),
+        groups=sql.Literal(EXTENT // GROUP_UNITS),
+        latest=sql.SQL("to_char(max(q.observed_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"),
         where=where,
     )
     return _tile(conn, layer, rows, params)
