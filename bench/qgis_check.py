@@ -27,6 +27,8 @@ import sys
 from pathlib import Path
 
 QGIS_DB = "nv_qgis"
+# The accounts the check signs in with: role → organisation.
+ACCOUNTS = {"planner": "Älvsjö AIK", "partner": "Polisen"}
 COLLECTIONS = ("areas", "zones", "places", "deviations", "deviation-zones", "hotspots")
 
 
@@ -47,19 +49,19 @@ def _serve_and_check(qgis_python: str) -> int:
         migrate.migrate(conn)
         if not conn.execute("SELECT 1 FROM areas LIMIT 1").fetchone():
             load_demo(conn, settings.data_dir)
-        for role, org in (("planner", "Älvsjö AIK"), ("partner", "Polisen")):
+        for role, org in ACCOUNTS.items():
             email = f"qgis-{role}@example.org"
             if not conn.execute("SELECT 1 FROM users WHERE email = %s", (email,)).fetchone():
                 add_user(conn, email, BENCH_PASSWORD, role=role, organisation=org)
     with live_server(url) as base:
         tokens = {}
-        for role in ("planner", "partner"):
+        for account in ACCOUNTS:
             r = httpx.post(
                 f"{base}/api/v1/auth/token",
-                data={"username": f"qgis-{role}@example.org", "password": BENCH_PASSWORD},
+                data={"username": f"qgis-{account}@example.org", "password": BENCH_PASSWORD},
             )
             r.raise_for_status()
-            tokens[role] = r.json()["access_token"]
+            tokens[account] = r.json()["access_token"]
         expected = {}
         for cid in COLLECTIONS:
             r = httpx.get(
