@@ -30,9 +30,11 @@ from api.routers import (
     health,
     layers,
     me,
+    ogc,
     organisations,
     pages,
     route_plans,
+    tiles,
     users,
     walk_reports,
     walk_routes,
@@ -123,6 +125,8 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     app.include_router(follow_up.router)
     app.include_router(users.router)
     app.include_router(admin_pages.router)
+    app.include_router(ogc.router)
+    app.include_router(tiles.router)
     app.include_router(docs.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -129,7 +129,10 @@ def heatmap(settings: AppSettings, **kw: Any) -> None:
     else:
         from maps.geotiff import write_geotiff
 
-        write_geotiff(raster, out, tags=described)
+        style = write_geotiff(
+            raster, out, tags=described, ramp="RdBu" if kw["compare"] else "YlOrRd"
+        )
+        click.echo(f"colour map for QGIS: {style}")
     click.echo(
         f"wrote {out} ({raster.width}×{raster.height} cells of {params.cell_m:g} m, "
         f"{raster.crs}, {raster.unit})"

@@ -41,6 +41,7 @@ from geo.errors import (
     Forbidden,
     InvalidInput,
     NattvandringError,
+    NotAcceptable,
     NotFound,
     PayloadTooLarge,
     UnsupportedMediaType,
@@ -239,6 +240,7 @@ _ERRORS = {
     "401": "Not signed in, or the token has expired (`unauthorized`)",
     "403": "The signed-in role may not do this",
     "404": "A named thing (area, zone, route, walk…) does not exist",
+    "406": "The format asked for (`f`, `Accept`) is not one this operation gives",
     "409": "A conflict: a key used for another body, a stale version, a value taken meanwhile",
     "413": "The body is over the operation's `x-max-body-bytes` (`too_large`)",
     "415": "The body is not of a type this operation reads (`unsupported_media_type`)",
@@ -303,6 +305,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Unauthorized, _status(401))
     app.add_exception_handler(Forbidden, _status(403))
     app.add_exception_handler(Conflict, _status(409))
+    app.add_exception_handler(NotAcceptable, _status(406))
     app.add_exception_handler(PayloadTooLarge, _status(413))
     app.add_exception_handler(UnsupportedMediaType, _status(415))
     app.add_exception_handler(TooManyAttempts, _status(429))

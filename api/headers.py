@@ -10,7 +10,9 @@ images.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+import re
+import unicodedata
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
@@ -22,6 +24,18 @@ BASE_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
+
+
+def attachment(filename: str) -> str:
+    """A ``Content-Disposition`` that keeps å, ä, ö (RFC 6266 ``filename*``, UTF-8) with a
+    transliterated ASCII ``filename`` for clients that read only that one.
+
+    >>> print(attachment("Älvsjö.pdf"))
+    attachment; filename="Alvsjo.pdf"; filename*=UTF-8''%C3%84lvsj%C3%B6.pdf
+    """
+    ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
+    ascii_name = re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_name).strip("-") or "download"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def content_security_policy(*, tile_url: str | None) -> str:

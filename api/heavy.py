@@ -99,6 +99,9 @@ def _brief_user(
 
 
 _BRIEF_USER = Depends(_brief_user)
+BriefOptionalUserDep = Annotated[User | None, _BRIEF_USER]
+"""Who is calling (None: nobody signed in), over a connection given back at once: for
+endpoints that read over `api.deps.DbDep` in blocks of their own (the feature service)."""
 
 
 def brief_user(*capabilities: Capability) -> Callable[[User | None], Awaitable[User]]:

@@ -111,6 +111,12 @@ class UnsupportedMediaType(NattvandringError):
     code = "unsupported_media_type"
 
 
+class NotAcceptable(NattvandringError):
+    """A response format (``f``, ``Accept``) that the operation does not give (406)."""
+
+    code = "not_acceptable"
+
+
 class NotYourClub(Forbidden):
     """A walker acting on a walk of another club (sign-up, start, track, report)."""
 

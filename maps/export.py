@@ -16,6 +16,7 @@ import sqlite3
 import tempfile
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,8 +40,8 @@ from maps.formatting import (
     prepared_geometries,
 )
 from maps.kml import kml_document
-from maps.layers import Layer
-from maps.styles import qml
+from maps.layers import Field, Layer
+from maps.styles import qml, sld
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +174,12 @@ def _add_layer_styles(path: Path, layers: Sequence[Layer], *, update_time: str) 
             GPKG_GEOMETRY_COLUMN,
             layer.name,
             qml(layer.style, geometry_type=layer.geometry_type),
-            "",
+            sld(
+                layer.style,
+                geometry_type=layer.geometry_type,
+                layer_name=layer.name,
+                title=layer.title_sv,
+            ),
             1,
             f"{layer.title_sv} (nattvandring)",
             "",
@@ -261,6 +267,8 @@ def write_geojson_zip(
                 layer_options={"RFC7946": "YES", "COORDINATE_PRECISION": str(COORD_DECIMALS)},
             )
             zf.write(member, member.name)
+            # QGIS applies a .qml of the same name beside a file when it opens the layer.
+            zf.writestr(f"{layer.name}.qml", qml(layer.style, geometry_type=layer.geometry_type))
         zf.writestr("README.txt", _readme(layers, metadata, fmt="GeoJSON (RFC 7946)"))
 
 
@@ -347,6 +355,12 @@ def write_shapefile_zip(
             )
             for ext in ("shp", "shx", "dbf", "prj", "cpg"):
                 zf.write(Path(tmp) / f"{layer.name}.{ext}", f"{layer.name}.{ext}")
+            # The style with the field names of the DBF (cut to 10 characters).
+            short = mapping[layer.name]
+            style = layer.style
+            if style.categorised_by:
+                style = replace(style, categorised_by=short[style.categorised_by])
+            zf.writestr(f"{layer.name}.qml", qml(style, geometry_type=layer.geometry_type))
         lines = ["Fältnamn i Shapefile (högst 10 tecken) och deras fullständiga namn", ""]
         for layer in layers:
             lines.append(f"{layer.name}: {layer.title_sv}")
@@ -361,9 +375,31 @@ def write_shapefile_zip(
         )
 
 
+def _partner_counts_layer(cells: Layer, zones: Layer) -> Layer:
+    """The partner profile's two count layers as one table: ``lager`` says ``ruta`` (a 250 m
+    cell: ``ruta`` set) or ``zon`` (a collaboration zone: ``zon`` and ``zon_namn`` set)."""
+    place = {"ruta", "zon", "zon_namn"}
+    shared = [f for f in cells.fields if f.name not in place]
+    by_name = {f.name: f for f in (*cells.fields, *zones.fields)}
+    fields = (
+        Field("lager", "str", "Lager (ruta eller zon)"),
+        by_name["ruta"],
+        by_name["zon"],
+        by_name["zon_namn"],
+        *shared,
+    )
+    rows = [{**r, "lager": "ruta"} for r in cells.rows] + [
+        {**r, "lager": "zon"} for r in zones.rows
+    ]
+    return Layer("avvikelser_antal", "Avvikelser per ruta och zon", "MultiPolygon", fields, rows)
+
+
 def csv_layer(layers: Sequence[Layer]) -> Layer:
-    """The layer a CSV export holds: the first of `CSV_LAYERS` present."""
+    """The layer a CSV export holds: the single reports (detail), or the partner profile's
+    counts per cell *and* per zone in one table (`_partner_counts_layer`)."""
     by_name = {layer.name: layer for layer in layers}
+    if "avvikelser" not in by_name and {"avvikelser_ruta", "avvikelser_zon"} <= set(by_name):
+        return _partner_counts_layer(by_name["avvikelser_ruta"], by_name["avvikelser_zon"])
     for name in CSV_LAYERS:
         if name in by_name:
             return by_name[name]

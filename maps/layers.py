@@ -27,6 +27,7 @@ from maps.styles import (
     LayerStyle,
     StyleClass,
     category_style,
+    hotspot_class_key,
     hotspot_style,
     isopleth_style,
 )
@@ -387,6 +388,7 @@ def hotspots_layer(
                 "antal": count if count is not None and count >= min_count else None,
                 "z": p.get("z"),
                 "forandring": COMPARE_LABELS.get(change, ""),
+                "stil": hotspot_class_key(cls, change),
                 "geometry": g,
             }
         )
@@ -401,6 +403,7 @@ def hotspots_layer(
         Field("antal", "int", "Antal rapporter i cellen"),
         Field("z", "float", "Gi* z"),
         Field("forandring", "str", "Jämfört med föregående period"),
+        Field("stil", "str", "Stilklass (klass och förändring)"),
     )
     return Layer(
         "hotspots", "Hot spots (Getis-Ord Gi*)", "Polygon", fields, rows, hotspot_style(), label

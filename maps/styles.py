@@ -40,11 +40,17 @@ _QML_GEOMETRY = {
 
 @dataclass(frozen=True)
 class StyleClass:
-    """One value of a categorised style: the field's value, its colour and Swedish label."""
+    """One value of a categorised style: the field's value, its colour and Swedish label, and
+    where a class is drawn unlike the others (a gone hot spot: a faint fill, a dashed outline)
+    its own outline and fill opacity."""
 
     value: str | int
     colour: str
     label_sv: str
+    stroke: str | None = None
+    stroke_width_mm: float | None = None
+    fill_opacity: float | None = None
+    dashed: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,16 +92,64 @@ def category_style(
     )
 
 
-def hotspot_style(field: str = "klass") -> LayerStyle:
-    """Gi* classes in ArcGIS's colours with Swedish labels (``Het punkt 99 %`` …).
+GONE_HOTSPOT = "forsvunnen"
+"""The ``stil`` of a cell that was a hot spot in the previous period and is no longer one."""
 
-    >>> [c.label_sv for c in hotspot_style().classes][:2]
-    ['Het punkt 99 %', 'Het punkt 95 %']
+
+def hotspot_class_key(cls: int, change: str) -> str:
+    """The ``stil`` value of a hot-spot cell: its class, with ``_ny`` (new) or ``_kvar``
+    (persistent) when compared with the previous period, or `GONE_HOTSPOT`.
+
+    >>> [hotspot_class_key(3, "new"), hotspot_class_key(2, "persistent")]
+    ['3_ny', '2_kvar']
+    >>> hotspot_class_key(0, "gone")
+    'forsvunnen'
     """
-    classes = tuple(
-        StyleClass(c, colour, class_label(c))
-        for c, colour in CLASS_COLOURS.items()
-        if colour is not None
+    if change == "gone":
+        return GONE_HOTSPOT
+    suffix = {"new": "_ny", "persistent": "_kvar"}.get(change, "")
+    return f"{cls}{suffix}"
+
+
+def hotspot_style(field: str = "stil") -> LayerStyle:
+    """Gi* classes in ArcGIS's colours with Swedish labels (``Het punkt 99 %`` …), told apart
+    by their change against the previous period: a new hot spot has a thick black outline, a
+    persistent one a thin dark one, and a gone one (class 0, "försvunnen") a faint grey fill with
+    a dashed outline, so that all three are drawn and in the legend (`hotspot_class_key`).
+
+    >>> [c.label_sv for c in hotspot_style().classes][:3]
+    ['Het punkt 99 %', 'Het punkt 99 % – ny', 'Het punkt 99 % – kvarstående']
+    >>> hotspot_style().classes[-1].label_sv
+    'Försvunnen het punkt'
+    """
+    classes: list[StyleClass] = []
+    for c, colour in CLASS_COLOURS.items():
+        if colour is None:
+            continue
+        classes.append(StyleClass(str(c), colour, class_label(c)))
+        if c > 0:
+            classes.append(
+                StyleClass(
+                    f"{c}_ny",
+                    colour,
+                    f"{class_label(c)} – ny",
+                    stroke="#000000",
+                    stroke_width_mm=0.8,
+                )
+            )
+            classes.append(
+                StyleClass(f"{c}_kvar", colour, f"{class_label(c)} – kvarstående", stroke="#444444")
+            )
+    classes.append(
+        StyleClass(
+            GONE_HOTSPOT,
+            "#bdbdbd",
+            "Försvunnen het punkt",
+            stroke="#636363",
+            stroke_width_mm=0.5,
+            fill_opacity=0.2,
+            dashed=True,
+        )
     )
     return LayerStyle(
         colour="#ffffff",
@@ -103,7 +157,7 @@ def hotspot_style(field: str = "klass") -> LayerStyle:
         fill_opacity=0.7,
         stroke_width_mm=0.2,
         categorised_by=field,
-        classes=classes,
+        classes=tuple(classes),
     )
 
 
@@ -173,7 +227,10 @@ def qml(style: LayerStyle, *, geometry_type: str) -> str:
 
     >>> doc = ET.fromstring(qml(hotspot_style(), geometry_type="Polygon"))
     >>> doc.find("renderer-v2").get("type"), doc.find("renderer-v2").get("attr")
-    ('categorizedSymbol', 'klass')
+    ('categorizedSymbol', 'stil')
+    >>> doc.find("renderer-v2/categories/category").attrib["type"]
+    'string'
+    >>> doc = ET.fromstring(qml(isopleth_style(), geometry_type="Polygon"))
     >>> doc.find("renderer-v2/categories/category").attrib["type"]
     'long'
     """
@@ -201,7 +258,7 @@ def qml(style: LayerStyle, *, geometry_type: str) -> str:
                 label=c.label_sv,
                 render="true",
             )
-            symbols.append(_qml_symbol(str(i), kind, symbol_class, c.colour, style))
+            symbols.append(_qml_symbol(str(i), kind, symbol_class, c.colour, style, c))
         source = ET.SubElement(renderer, "source-symbol")
         source.append(_qml_symbol("0", kind, symbol_class, style.colour, style))
     else:
@@ -223,19 +280,37 @@ def qml(style: LayerStyle, *, geometry_type: str) -> str:
     )
 
 
+def _looks(style: LayerStyle, c: StyleClass | None) -> tuple[str, float, float, bool]:
+    """Outline colour, outline width (mm), fill opacity and dashes of a class of ``style``."""
+    if c is None:
+        return style.stroke, style.stroke_width_mm, style.fill_opacity, False
+    return (
+        c.stroke or style.stroke,
+        style.stroke_width_mm if c.stroke_width_mm is None else c.stroke_width_mm,
+        style.fill_opacity if c.fill_opacity is None else c.fill_opacity,
+        c.dashed,
+    )
+
+
 def _qml_symbol(
-    name: str, kind: str, symbol_class: str, colour: str, style: LayerStyle
+    name: str,
+    kind: str,
+    symbol_class: str,
+    colour: str,
+    style: LayerStyle,
+    cls: StyleClass | None = None,
 ) -> ET.Element:
     def q(c: str, opacity: float = 1.0) -> str:
         return ",".join(str(v) for v in rgba(c, opacity))
 
-    width = f"{style.stroke_width_mm:g}"
+    stroke, stroke_mm, fill_opacity, dashed = _looks(style, cls)
+    width = f"{stroke_mm:g}"
     if kind == "fill":
         props = {
-            "color": q(colour, style.fill_opacity),
+            "color": q(colour, fill_opacity),
             "style": "solid",
-            "outline_color": q(style.stroke),
-            "outline_style": "solid",
+            "outline_color": q(stroke),
+            "outline_style": "dash" if dashed else "solid",
             "outline_width": width,
             "outline_width_unit": "MM",
             "joinstyle": "bevel",
@@ -243,7 +318,7 @@ def _qml_symbol(
     elif kind == "line":
         props = {
             "line_color": q(colour),
-            "line_style": "solid",
+            "line_style": "dash" if dashed else "solid",
             "line_width": width,
             "line_width_unit": "MM",
             "capstyle": "round",
@@ -253,7 +328,7 @@ def _qml_symbol(
         props = {
             "name": "circle",
             "color": q(colour),
-            "outline_color": q(style.stroke),
+            "outline_color": q(stroke),
             "outline_style": "solid",
             "outline_width": "0.2",
             "outline_width_unit": "MM",
@@ -272,3 +347,79 @@ def _qml_symbol(
     for k, v in props.items():
         ET.SubElement(layer, "prop", k=k, v=v)
     return symbol
+
+
+_SLD = "http://www.opengis.net/sld"
+_OGC = "http://www.opengis.net/ogc"
+
+
+def sld(style: LayerStyle, *, geometry_type: str, layer_name: str, title: str = "") -> str:
+    """The style as OGC SLD 1.0 (for GeoServer, ArcGIS Pro and QGIS's SLD import): a rule per
+    class with a ``PropertyIsEqualTo`` filter and the class's Swedish title, and an
+    ``ElseFilter`` rule with the fallback colour; a single rule for a single symbol.
+
+    >>> doc = ET.fromstring(sld(hotspot_style(), geometry_type="Polygon", layer_name="hotspots"))
+    >>> rules = doc.findall(".//{http://www.opengis.net/sld}Rule")
+    >>> len(rules) == len(hotspot_style().classes) + 1
+    True
+    """
+    ET.register_namespace("sld", _SLD)
+    ET.register_namespace("ogc", _OGC)
+    root = ET.Element(
+        f"{{{_SLD}}}StyledLayerDescriptor",
+        {"version": "1.0.0"},
+    )
+    named = ET.SubElement(root, f"{{{_SLD}}}NamedLayer")
+    ET.SubElement(named, f"{{{_SLD}}}Name").text = layer_name
+    user = ET.SubElement(named, f"{{{_SLD}}}UserStyle")
+    ET.SubElement(user, f"{{{_SLD}}}Name").text = layer_name
+    ET.SubElement(user, f"{{{_SLD}}}Title").text = title or layer_name
+    fts = ET.SubElement(user, f"{{{_SLD}}}FeatureTypeStyle")
+    family = geometry_family(geometry_type)
+
+    def rule(name: str, colour: str, cls: StyleClass | None, value: str | int | None) -> None:
+        r = ET.SubElement(fts, f"{{{_SLD}}}Rule")
+        ET.SubElement(r, f"{{{_SLD}}}Name").text = name
+        ET.SubElement(r, f"{{{_SLD}}}Title").text = name
+        if value is not None and style.categorised_by:
+            f = ET.SubElement(r, f"{{{_OGC}}}Filter")
+            eq = ET.SubElement(f, f"{{{_OGC}}}PropertyIsEqualTo")
+            ET.SubElement(eq, f"{{{_OGC}}}PropertyName").text = style.categorised_by
+            ET.SubElement(eq, f"{{{_OGC}}}Literal").text = str(value)
+        elif style.categorised_by and style.classes:
+            ET.SubElement(r, f"{{{_SLD}}}ElseFilter")
+        stroke, width_mm, opacity, dashed = _looks(style, cls)
+        # SLD sizes are pixels; at 96 dpi a millimetre is 3.78 pixels.
+        width_px = f"{width_mm * 96 / 25.4:.2f}"
+
+        def params(parent: ET.Element, tag: str, values: dict[str, str]) -> None:
+            el = ET.SubElement(parent, f"{{{_SLD}}}{tag}")
+            for k, v in values.items():
+                ET.SubElement(el, f"{{{_SLD}}}CssParameter", name=k).text = v
+
+        line = {"stroke": stroke, "stroke-width": width_px}
+        if dashed:
+            line["stroke-dasharray"] = "6 3"
+        if family == "polygon":
+            sym = ET.SubElement(r, f"{{{_SLD}}}PolygonSymbolizer")
+            params(sym, "Fill", {"fill": colour, "fill-opacity": f"{opacity:g}"})
+            params(sym, "Stroke", line)
+        elif family == "line":
+            sym = ET.SubElement(r, f"{{{_SLD}}}LineSymbolizer")
+            params(sym, "Stroke", {**line, "stroke": colour})
+        else:
+            sym = ET.SubElement(r, f"{{{_SLD}}}PointSymbolizer")
+            graphic = ET.SubElement(sym, f"{{{_SLD}}}Graphic")
+            mark = ET.SubElement(graphic, f"{{{_SLD}}}Mark")
+            ET.SubElement(mark, f"{{{_SLD}}}WellKnownName").text = "circle"
+            params(mark, "Fill", {"fill": colour})
+            params(mark, "Stroke", {"stroke": stroke, "stroke-width": "0.76"})
+            ET.SubElement(graphic, f"{{{_SLD}}}Size").text = f"{style.size_mm * 96 / 25.4:.1f}"
+
+    if style.categorised_by and style.classes:
+        for c in style.classes:
+            rule(c.label_sv, c.colour, c, c.value)
+        rule("Övrigt", style.colour, None, None)
+    else:
+        rule(title or layer_name, style.colour, None, None)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")

@@ -13,8 +13,9 @@ from typing import Protocol
 
 import gpxpy
 import gpxpy.gpx
+import shapely
 
-from geo.geometry import LonLat
+from geo.geometry import SWEREF99TM, LonLat, to_metric, to_wgs84
 from routes.errors import InvalidGpx
 
 MAX_GPX_BYTES = 10 * 1024 * 1024
@@ -40,11 +41,15 @@ def route_to_gpx(
     *,
     stops: Sequence[NamedPoint] | None = None,
     description: str | None = None,
+    metric_epsg: int = SWEREF99TM,
 ) -> str:
     """A GPX 1.1 document with the walk as one track (one segment) and a waypoint per stop.
 
-    A stop with an ``arrive_s`` attribute (a planned stop) gets its arrival time, in minutes
-    after the start, as the waypoint's description.
+    Each waypoint lies on the track, at the track's point nearest the stop (measured in
+    ``metric_epsg``): a stop's own place may be a building or a square off the streets, and a
+    phone that shows a waypoint off its track confuses the walk. The waypoint's description
+    keeps the stop's own place (lat, lon, and how far from the track) and, for a stop with an
+    ``arrive_s`` attribute (a planned stop), its arrival in minutes after the start.
 
     >>> text = route_to_gpx("Kvällsrunda", [(17.98, 59.28), (17.981, 59.281)])
     >>> parse_gpx(text)
@@ -62,14 +67,25 @@ def route_to_gpx(
         segment.points.append(gpxpy.gpx.GPXTrackPoint(round(lat, DECIMALS), round(lon, DECIMALS)))
     track.segments.append(segment)
     gpx.tracks.append(track)
+    line = to_metric(
+        shapely.LineString(coords) if len(coords) > 1 else shapely.Point(coords[0]), metric_epsg
+    )
     for i, stop in enumerate(stops or (), 1):
         arrive_s = getattr(stop, "arrive_s", None)
+        own = to_metric(shapely.Point(stop.lon, stop.lat), metric_epsg)
+        on_track = line.interpolate(line.project(own)) if len(coords) > 1 else line
+        off_m = own.distance(on_track)
+        at = to_wgs84(on_track, metric_epsg)
+        place = f"platsen {stop.lat:.6f}, {stop.lon:.6f} (lat, lon)"
+        if off_m >= 1:
+            place += f", {off_m:.0f} m från spåret"
+        when = None if arrive_s is None else f"+{arrive_s / 60:.0f} min"
         gpx.waypoints.append(
             gpxpy.gpx.GPXWaypoint(
-                round(stop.lat, DECIMALS),
-                round(stop.lon, DECIMALS),
+                round(at.y, DECIMALS),
+                round(at.x, DECIMALS),
                 name=f"{i}. {stop.name}",
-                description=None if arrive_s is None else f"+{arrive_s / 60:.0f} min",
+                description="; ".join(x for x in (when, place) if x),
             )
         )
     return str(gpx.to_xml(version="1.1"))

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from api import meeting
 from api.deps import ConnDep, DbDep, SettingsDep
 from api.guard import reject_cookie_get
+from api.headers import attachment
 from api.heavy import BriefExporterDep, HeavyExporterDep
 from api.security import AuditReaderDep
 from geo.db import audit
@@ -65,7 +66,7 @@ def _download(result: meeting.Export) -> Response:
         result.content,
         media_type=result.media_type,
         headers={
-            "Content-Disposition": f'attachment; filename="{result.filename}"',
+            "Content-Disposition": attachment(result.filename),
             "X-Content-SHA256": result.sha256,
             "Cache-Control": "no-store",
         },

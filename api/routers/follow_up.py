@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from api import follow_up as files
 from api.deps import ConnDep, DbDep, SettingsDep
 from api.guard import reject_cookie_get
-from api.headers import page_response
+from api.headers import attachment, page_response
 from api.heavy import BriefFollowUpDep, jobs
 from api.routers.pages import ROLES_SV, render
 from api.security import OptionalUserDep
@@ -33,7 +33,7 @@ def _file(result: files.Export) -> Response:
         result.content,
         media_type=result.media_type,
         headers={
-            "Content-Disposition": f'attachment; filename="{result.filename}"',
+            "Content-Disposition": attachment(result.filename),
             "X-Content-SHA256": result.sha256,
             "Cache-Control": "no-store",
         },

@@ -18,6 +18,7 @@ from shapely import from_wkb
 
 from api.bodies import BodyRoute, limit, raw_body
 from api.deps import ConnDep
+from api.headers import attachment
 from api.routers.walks import actor
 from api.security import WalkerDep, WalkPlannerDep, WalkReaderDep, WalkTrackDep
 from geo.capabilities import Capability
@@ -130,7 +131,7 @@ def get_track_gpx(conn: ConnDep, user: WalkReaderDep, walk_id: uuid.UUID) -> Res
     return Response(
         track_to_gpx(f"walk-{walk_id}", lines),
         media_type="application/gpx+xml",
-        headers={"Content-Disposition": f'attachment; filename="walk-{walk_id}.gpx"'},
+        headers={"Content-Disposition": attachment(f"walk-{walk_id}.gpx")},
     )
 
 

@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.bodies import BodyRoute, limit, raw_body
 from api.deps import ConnDep, IdempotencyKeyDep
+from api.headers import attachment
 from api.routers.layers import GEOJSON, geojson_response
 from api.security import DrawerDep, UserDep
 from geo.db import areas, walk_routes
@@ -139,11 +140,11 @@ def route_gpx(conn: ConnDep, user: UserDep, route_id: int) -> Response:
     name, coords = walk_routes.route_geometry(conn, route_id)
     stops = _stops(feature["properties"].get("plan"))
     text = route_to_gpx(name, coords, stops=stops)
-    filename = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-") or f"route-{route_id}"
+    filename = re.sub(r"[^\w-]+", "-", name).strip("-") or f"route-{route_id}"
     return Response(
         text,
         media_type="application/gpx+xml",
-        headers={"Content-Disposition": f'attachment; filename="{filename}.gpx"'},
+        headers={"Content-Disposition": attachment(f"{filename}.gpx")},
     )
 
 

@@ -43,9 +43,10 @@ def _layer_filter(
     return where, params
 
 
+# Exterior rings counter-clockwise, as RFC 7946 asks (the district file has them clockwise).
 _AREA_FEATURE = feature_sql(
     id="a.slug",
-    geometry="a.geom",
+    geometry="ST_ForcePolygonCCW(a.geom)",
     properties={
         "slug": "a.slug",
         "name": "a.name",
@@ -82,6 +83,17 @@ def area_geojson(conn: psycopg.Connection, slug: str) -> str:
     return str(row[0])
 
 
+def areas_extent(conn: psycopg.Connection) -> tuple[float, float, float, float] | None:
+    """The lon/lat box of every area (None without areas): the extent of the layers."""
+    row = conn.execute(
+        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) AS e "
+        "FROM areas) x"
+    ).fetchone()
+    if row is None or row[0] is None:
+        return None
+    return (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
+
+
 def area_id(conn: psycopg.Connection, slug: str) -> int:
     row = conn.execute("SELECT id FROM areas WHERE slug = %s", (slug,)).fetchone()
     if row is None:
@@ -91,7 +103,7 @@ def area_id(conn: psycopg.Connection, slug: str) -> int:
 
 _ZONE_FEATURE = feature_sql(
     id="z.slug",
-    geometry="z.geom",
+    geometry="ST_ForcePolygonCCW(z.geom)",
     properties={
         "slug": "z.slug",
         "name": "z.name",

@@ -384,6 +384,23 @@ def list_features(
     return FeaturePage(text, total, returned)
 
 
+def any_synthetic(
+    conn: psycopg.Connection, *, area: str, since: datetime | None, until: datetime | None
+) -> bool:
+    """Whether a report of ``area`` observed in ``[since, until)`` is synthetic demo data (so
+    that what is computed from them says so)."""
+    row = conn.execute(
+        """
+        SELECT EXISTS (SELECT 1 FROM deviations d JOIN areas a ON a.id = d.area_id
+                       WHERE a.slug = %s AND d.synthetic
+                         AND (%s::timestamptz IS NULL OR d.observed_at >= %s)
+                         AND (%s::timestamptz IS NULL OR d.observed_at < %s))
+        """,
+        (area, since, since, until, until),
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def list_version(
     conn: psycopg.Connection, *, area: str | None = None, bbox: BBox | None = None
 ) -> int | None:

@@ -8,6 +8,7 @@ import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from xml.etree import ElementTree as ET
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -291,6 +292,13 @@ def test_cli_heatmap_and_hotspots(db_url: str, conn: psycopg.Connection, tmp_pat
         assert tif.crs.to_epsg() == 3006 and tif.res == (25.0, 25.0)
         band = tif.read(1)
         assert np.nanmax(band) > 0 and tif.tags()["unit"] == "reports per km² per week"
+        # Issue 16: no "None" in the metadata, and a colour map for QGIS beside the file.
+        assert "None" not in tif.tags().values() and tif.tags()["colour_ramp"] == "YlOrRd"
+        assert tif.tags()["days"] and tif.colorinterp[0].name == "gray"
+    qml_doc = ET.fromstring((tmp_path / "heat.qml").read_text().split("\n", 1)[1])
+    items = qml_doc.findall(".//colorrampshader/item")
+    assert len(items) == 9 and items[0].get("value") == "0"
+    assert float(items[-1].get("value")) == pytest.approx(float(np.nanmax(band)), rel=1e-5)
     isopleths = json.loads((tmp_path / "heat.geojson").read_text())
     assert [f["properties"]["percent"] for f in isopleths["features"]] == [90, 75, 50]
     out = tmp_path / "hot.geojson"

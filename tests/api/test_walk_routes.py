@@ -201,6 +201,16 @@ def test_snap_follows_the_streets_and_reports_the_moves(
     assert other.json()["properties"]["snap"]["max_moved_m"] < 60
 
 
+def test_gpx_file_names_keep_swedish_letters(client: TestClient, headers) -> None:  # type: ignore[no-untyped-def]
+    """RFC 6266: ``filename*`` in UTF-8 keeps å, ä, ö; ``filename`` is the ASCII fallback."""
+    h = headers("planner")
+    route = client.post("/api/v1/routes", json=line(SPADVAGEN, "Kvällsrundan Älvsjö"), headers=h)
+    r = client.get(f"/api/v1/routes/{route.json()['id']}.gpx", headers=h)
+    disposition = r.headers["content-disposition"]
+    assert 'filename="Kvallsrundan-Alvsjo.gpx"' in disposition
+    assert "filename*=UTF-8''Kv%C3%A4llsrundan-%C3%84lvsj%C3%B6.gpx" in disposition
+
+
 def test_gpx_download_and_upload_round_trip(client: TestClient, headers) -> None:  # type: ignore[no-untyped-def]
     h = headers("planner")
     route = client.post("/api/v1/routes", json=line(SPADVAGEN, "GPX-runda"), headers=h).json()

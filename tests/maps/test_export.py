@@ -230,10 +230,72 @@ def test_gpkg_has_qgis_layer_styles(
             values = {
                 c.get("value"): (c.get("type"), c.get("label")) for c in renderer.iter("category")
             }
-            assert values["3"] == ("long", "Het punkt 99 %")
-            assert values["-1"] == ("long", "Kall punkt 90 %")
+            assert values["3"] == ("string", "Het punkt 99 %")
+            assert values["-1"] == ("string", "Kall punkt 90 %")
+            # Issue 16: gone hot spots (class 0) are drawn and in the legend, and new and
+            # persistent ones are told apart.
+            assert values["forsvunnen"] == ("string", "Försvunnen het punkt")
+            assert values["3_ny"][1] == "Het punkt 99 % – ny"
+            assert values["3_kvar"][1] == "Het punkt 99 % – kvarstående"
+            hot = _by_name(partner_layers)["hotspots"]
+            assert renderer.get("attr") == "stil"
+            assert {row["stil"] for row in hot.rows} <= set(values)
+            assert any(row["klass"] == 0 and row["stil"] == "forsvunnen" for row in hot.rows)
         if table == "omraden":
             assert renderer.get("type") == "singleSymbol"
+
+
+def test_gpkg_layer_styles_hold_sld_for_arcgis_and_geoserver(
+    partner_layers: list[Layer], partner_files: dict[str, Path]
+) -> None:
+    """Issue 16: ``layer_styles.styleSLD`` is an SLD 1.0 document with a rule per class."""
+    sld_ns = "{http://www.opengis.net/sld}"
+    ogc_ns = "{http://www.opengis.net/ogc}"
+    with sqlite3.connect(partner_files["gpkg"]) as conn:
+        rows = dict(conn.execute('SELECT f_table_name, "styleSLD" FROM layer_styles').fetchall())
+    layers = _by_name(partner_layers)
+    for table, text in rows.items():
+        doc = ET.fromstring(text.split("\n", 1)[1])
+        assert doc.tag == f"{sld_ns}StyledLayerDescriptor" and doc.get("version") == "1.0.0"
+        assert doc.find(f"{sld_ns}NamedLayer/{sld_ns}Name").text == table
+        rules = doc.findall(f".//{sld_ns}Rule")
+        style = layers[table].style
+        if style.categorised_by and style.classes:
+            literals = [r.findtext(f".//{ogc_ns}Literal") for r in rules]
+            assert literals[:-1] == [str(c.value) for c in style.classes]
+            assert rules[-1].find(f"{sld_ns}ElseFilter") is not None
+            names = {r.findtext(f".//{ogc_ns}PropertyName") for r in rules[:-1]}
+            assert names == {style.categorised_by}
+        else:
+            assert len(rules) == 1
+    gone = [
+        r
+        for r in ET.fromstring(rows["hotspots"].split("\n", 1)[1]).iter(f"{sld_ns}Rule")
+        if r.findtext(f".//{ogc_ns}Literal") == "forsvunnen"
+    ]
+    dashes = [
+        p for p in gone[0].iter(f"{sld_ns}CssParameter") if p.get("name") == "stroke-dasharray"
+    ]
+    assert dashes
+
+
+@pytest.mark.parametrize(("fmt", "ext"), [("shp", "shp"), ("geojson", "geojson")])
+def test_zips_hold_a_qml_style_beside_each_layer(
+    partner_layers: list[Layer], partner_files: dict[str, Path], fmt: str, ext: str
+) -> None:
+    """Issue 16: QGIS applies ``<layer>.qml`` beside ``<layer>.shp`` / ``.geojson``; in the
+    Shapefile's QML the categorised field has its 10-character DBF name."""
+    with zipfile.ZipFile(partner_files[fmt]) as zf:
+        names = set(zf.namelist())
+        for layer in partner_layers:
+            assert f"{layer.name}.{ext}" in names and f"{layer.name}.qml" in names
+        doc = ET.fromstring(zf.read("avvikelser_zon.qml").decode().split("\n", 1)[1])
+        hot = ET.fromstring(zf.read("hotspots.qml").decode().split("\n", 1)[1])
+    assert doc.find("renderer-v2").get("attr") == "kategori"
+    assert hot.find("renderer-v2").get("attr") == "stil"
+    if fmt == "shp":
+        info = pyogrio.read_info(f"/vsizip/{partner_files[fmt]}/hotspots.shp")
+        assert "stil" in list(info["fields"])
 
 
 def test_gpkg_metadata_table(partner_files: dict[str, Path]) -> None:
@@ -253,7 +315,9 @@ def test_geojson_zip_has_one_rfc7946_collection_per_layer(
     path = partner_files["geojson"]
     with zipfile.ZipFile(path) as zf:
         names = set(zf.namelist())
-        assert names == {f"{layer.name}.geojson" for layer in partner_layers} | {"README.txt"}
+        assert names == {
+            f"{layer.name}.{ext}" for layer in partner_layers for ext in ("geojson", "qml")
+        } | {"README.txt"}
         readme = zf.read("README.txt").decode("utf-8")
         assert "Koordinatsystem: WGS 84" in readme and "Solberga" in readme
         for layer in partner_layers:
@@ -319,15 +383,25 @@ def test_csv_of_the_cells_has_centres(
     with open(partner_files["csv"], encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     layer = _by_name(partner_layers)["avvikelser_ruta"]
-    assert len(rows) == len(layer.rows)
-    assert list(rows[0]) == [f.name for f in layer.fields] + ["centre_lon", "centre_lat"]
+    zone_layer = _by_name(partner_layers)["avvikelser_zon"]
+    # Issue 16: the cells and the zones, told apart by ``lager``.
+    assert len(rows) == len(layer.rows) + len(zone_layer.rows)
+    assert list(rows[0]) == ["lager", "ruta", "zon", "zon_namn"] + [
+        f.name for f in layer.fields if f.name != "ruta"
+    ] + ["centre_lon", "centre_lat"]
     assert all(int(r["antal"]) >= 3 for r in rows)
+    zone_rows = [r for r in rows if r["lager"] == "zon"]
+    assert zone_rows and all(r["zon"] and r["zon_namn"] and not r["ruta"] for r in zone_rows)
+    assert sorted((r["zon"], r["kategori"], r["period"], int(r["antal"])) for r in zone_rows) == (
+        sorted((r["zon"], r["kategori"], r["period"], r["antal"]) for r in zone_layer.rows)
+    )
+    rows = [r for r in rows if r["lager"] == "ruta"]
     assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", r["period_start"]) for r in rows)
     centre = shapely.Point(float(rows[0]["centre_lon"]), float(rows[0]["centre_lat"]))
     cell = next(r["geometry"] for r in layer.rows if r["ruta"] == rows[0]["ruta"])
     assert cell.contains(centre)
     info = pyogrio.read_info(partner_files["csv"])
-    assert info["features"] == len(rows)
+    assert info["features"] == len(rows) + len(zone_layer.rows)
 
 
 def test_csv_of_detail_points_has_lon_lat(tmp_path: Path) -> None:

@@ -55,7 +55,10 @@ def test_round_trip_through_gpxpy_and_gdal(langbro: StreetNetwork, tmp_path: Pat
     points = [(p.longitude, p.latitude) for p in doc.tracks[0].segments[0].points]
     assert np.abs(np.asarray(points) - np.asarray(coords)).max() <= 1e-6
     assert [w.name for w in doc.waypoints] == ["1. Spadvägen", "2. Krattvägen"]
-    assert [w.description for w in doc.waypoints] == ["+5 min", "+25 min"]
+    assert [w.description.split(";")[0] for w in doc.waypoints] == ["+5 min", "+25 min"]
+    assert doc.waypoints[0].description == (
+        f"+5 min; platsen {coords[3][1]:.6f}, {coords[3][0]:.6f} (lat, lon)"
+    )
 
     path = tmp_path / "walk.gpx"
     path.write_text(text, encoding="utf-8")
@@ -104,3 +107,29 @@ def test_too_many_points_is_refused() -> None:
     pts = "".join(f"<trkpt lat='59.{i:05d}' lon='18'/>" for i in range(MAX_POINTS + 1))
     with pytest.raises(InvalidGpx, match="at most 20,000"):
         parse_gpx(f"<gpx version='1.1'><trk><trkseg>{pts}</trkseg></trk></gpx>")
+
+
+def test_a_waypoint_lies_on_the_track_and_keeps_its_own_place_in_the_description() -> None:
+    """Issue 16: a stop 200 m north of the track (its place: a square off the street) gets its
+    waypoint at the track's nearest point; the description names where the stop itself is."""
+    track = [(17.980, 59.280), (17.990, 59.280)]  # an east-west street, about 570 m
+    off = PlannedStop(
+        "Torget",
+        17.985,
+        59.2818,  # about 200 m north of the street's middle
+        node=0,
+        snap_m=200.0,
+        arrive_s=600.0,
+        dwell_s=600.0,
+        priority=1.0,
+        must_visit=False,
+    )
+    doc = gpxpy.parse(route_to_gpx("Runda", track, stops=[off]))
+    (w,) = doc.waypoints
+    assert w.latitude == pytest.approx(59.280, abs=2e-6)
+    assert w.longitude == pytest.approx(17.985, abs=2e-5)
+    line = shapely.LineString(track)
+    assert line.distance(shapely.Point(w.longitude, w.latitude)) < 1e-6
+    assert w.description.startswith("+10 min; platsen 59.281800, 17.985000 (lat, lon), ")
+    metres = int(w.description.rsplit(", ", 1)[1].split(" m")[0])
+    assert 195 <= metres <= 205

@@ -1,0 +1,166 @@
+"""QGIS's own OGC API – Features provider (``OAPIF``) against the served app, with a token.
+
+One command (from the repository, after ``make setup``; QGIS installed with
+``apt-get install qgis python3-qgis``, which CI does not have)::
+
+    .venv/bin/python bench/qgis_check.py
+
+It serves the app over a database of its own (``nv_qgis``: the demo data, SYNTHETIC
+deviations), makes a planner and a partner with bearer tokens, and runs this same file under
+the system Python that has PyQGIS (``--qgis-python``, default ``/usr/bin/python3``) with
+``QT_QPA_PLATFORM=offscreen``. That part opens each collection as an ``OAPIF`` layer, as a user
+does in QGIS's "WFS / OGC API – Features" dialog, with the token in the ``Authorization``
+header: through an "API Header" authentication configuration where the QGIS version has that
+method, otherwise (QGIS 3.22, Debian 12) through a request preprocessor that adds the same
+header to every request QGIS makes. It counts the features, reads the layer's CRS and
+compares the count with ``numberMatched`` of the API; exit status 1 when one differs, a
+layer does not open, or the partner can open ``deviations``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+QGIS_DB = "nv_qgis"
+# The accounts the check signs in with: role → organisation.
+ACCOUNTS = {"planner": "Älvsjö AIK", "partner": "Polisen"}
+COLLECTIONS = ("areas", "zones", "places", "deviations", "deviation-zones", "hotspots")
+
+
+def _serve_and_check(qgis_python: str) -> int:
+    import httpx
+
+    from api.settings import AppSettings
+    from bench.common import BENCH_PASSWORD, live_server
+    from geo.db import connection, migrate
+    from geo.db.accounts import add_user
+    from geo.db.demo import load_demo
+
+    settings = AppSettings()
+    server = connection.database_url(settings.db)
+    connection.ensure_database(server, QGIS_DB)
+    url = connection.server_url(server, QGIS_DB)
+    with connection.connect(url, autocommit=True) as conn:
+        migrate.migrate(conn)
+        if not conn.execute("SELECT 1 FROM areas LIMIT 1").fetchone():
+            load_demo(conn, settings.data_dir)
+        for role, org in ACCOUNTS.items():
+            email = f"qgis-{role}@example.org"
+            if not conn.execute("SELECT 1 FROM users WHERE email = %s", (email,)).fetchone():
+                add_user(conn, email, BENCH_PASSWORD, role=role, organisation=org)
+    with live_server(url) as base:
+        tokens = {}
+        for account in ACCOUNTS:
+            r = httpx.post(
+                f"{base}/api/v1/auth/token",
+                data={"username": f"qgis-{account}@example.org", "password": BENCH_PASSWORD},
+            )
+            r.raise_for_status()
+            tokens[account] = r.json()["access_token"]
+        expected = {}
+        for cid in COLLECTIONS:
+            r = httpx.get(
+                f"{base}/ogc/collections/{cid}/items",
+                params={"limit": 1},
+                headers={"Authorization": f"Bearer {tokens['planner']}"},
+            )
+            r.raise_for_status()
+            expected[cid] = r.json()["numberMatched"]
+        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+        job = {"base": base, "tokens": tokens, "expected": expected}
+        done = subprocess.run(
+            [qgis_python, __file__, "--pyqgis"],
+            input=json.dumps(job),
+            text=True,
+            env=env,
+            check=False,
+        )
+        return done.returncode
+
+
+def _pyqgis() -> int:  # pragma: no cover - runs under the system Python with PyQGIS
+    import tempfile
+
+    job = json.loads(sys.stdin.read())
+    os.environ.setdefault("QGIS_AUTH_DB_DIR_PATH", tempfile.mkdtemp(prefix="nv-qgis-auth-"))
+    from qgis.core import (  # type: ignore[import-not-found]
+        Qgis,
+        QgsApplication,
+        QgsAuthMethodConfig,
+        QgsNetworkAccessManager,
+        QgsVectorLayer,
+    )
+
+    app = QgsApplication([], False)
+    app.initQgis()
+    print(f"QGIS {Qgis.QGIS_VERSION}")
+    auth = QgsApplication.authManager()
+    current = {"token": ""}
+    authcfg = ""
+    if "APIHeader" in auth.authMethodsKeys():
+        auth.setMasterPassword("nattvandring-check", True)
+        how = "authentication configuration 'API Header'"
+    else:
+        how = "request preprocessor (QGIS before the 'API Header' method)"
+
+        def add_header(request: object) -> None:
+            request.setRawHeader(b"Authorization", f"Bearer {current['token']}".encode())  # type: ignore[attr-defined]
+
+        QgsNetworkAccessManager.setRequestPreprocessor(add_header)
+    print(f"  token sent as Authorization: Bearer … through a {how}")
+
+    def open_layer(cid: str, role: str) -> QgsVectorLayer:
+        nonlocal authcfg
+        current["token"] = job["tokens"][role]
+        extra = ""
+        if "APIHeader" in auth.authMethodsKeys():
+            cfg = QgsAuthMethodConfig("APIHeader")
+            cfg.setName(f"nattvandring {role}")
+            cfg.setConfig("Authorization", f"Bearer {job['tokens'][role]}")
+            auth.storeAuthenticationConfig(cfg)
+            authcfg = cfg.id()
+            extra = f" authcfg='{authcfg}'"
+        uri = f"url='{job['base']}/ogc' typename='{cid}' restrictToRequestBBOX='0'{extra}"
+        return QgsVectorLayer(uri, cid, "OAPIF")
+
+    ok = True
+    for cid, expected in job["expected"].items():
+        layer = open_layer(cid, "planner")
+        if not layer.isValid():
+            print(f"  {cid:<18} did not open: {layer.error().summary()}")
+            ok = False
+            continue
+        count = sum(1 for _ in layer.getFeatures())
+        crs = layer.crs().authid()
+        fine = count == expected
+        ok &= fine
+        print(
+            f"  {cid:<18} {count:>6} features (API numberMatched {expected:>6})  CRS {crs:<10} "
+            f"fields {len(layer.fields()):>2}  {'OK' if fine else 'MISSED'}"
+        )
+    partner = open_layer("deviations", "partner")
+    refused = not partner.isValid() or sum(1 for _ in partner.getFeatures()) == 0
+    print(f"  partner opens deviations: {'refused (OK)' if refused else 'OPENED (MISSED)'}")
+    ok &= refused
+    app.exitQgis()
+    return 0 if ok else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--qgis-python", default="/usr/bin/python3")
+    parser.add_argument("--pyqgis", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.pyqgis:
+        return _pyqgis()
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    return _serve_and_check(args.qgis_python)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Benchmark of the vector tiles and the feature service, over real HTTP against PostGIS.
+
+    .venv/bin/python bench/tiles.py [--deviations 100000]
+
+With 100,000 SYNTHETIC deviations over a year (60 % in Solberga):
+- a year of deviations as one vector tile (``datetime`` a year back) at zoom 12 (all of Solberga
+  and more in one tile), 14 and 16: median ≤ 300 ms each (a map shows a year of reports without
+  downloading them);
+- a page of 1,000 deviations from ``/ogc/collections/deviations/items`` (what QGIS fetches per
+  request): ≤ 300 ms; the same page in EPSG:3006: ≤ 500 ms.
+Exits with status 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (  # noqa: E402
+    bench_database,
+    ensure_user,
+    live_server,
+    median_ms,
+    report,
+    timed,
+    token,
+)
+
+STATION = (18.0104, 59.2786)
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return z, x, y
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deviations", type=int, default=100_000)
+    args = parser.parse_args()
+    url = bench_database(args.deviations)
+    email = ensure_user(url, "planner")
+    year = f"{(datetime.now(UTC) - timedelta(days=366)).isoformat()}/.."
+    ok = True
+    with live_server(url) as base, httpx.Client(base_url=base, timeout=60) as client:
+        h = token(base, email)
+        print(f"vector tiles and OGC API Features, {args.deviations:,} deviations")
+        for z in (12, 14, 16):
+            zz, x, y = tile_of(*STATION, z)
+            path = f"/tiles/deviations/{zz}/{x}/{y}.mvt"
+            r = client.get(path, params={"datetime": year}, headers=h)
+            r.raise_for_status()
+
+            def fetch_tile(p: str = path) -> object:
+                return client.get(p, params={"datetime": year}, headers=h)
+
+            times = timed(fetch_tile, repeat=10)
+            ok &= report(
+                f"tile z{z} of a year ({len(r.content) / 1024:.0f} KiB)",
+                median_ms(times),
+                300,
+                "ms",
+                higher_is_better=False,
+            )
+        items = "/ogc/collections/deviations/items"
+        for crs, target in ((None, 300), ("http://www.opengis.net/def/crs/EPSG/0/3006", 500)):
+            params = {"limit": "1000", **({"crs": crs} if crs else {})}
+            page = client.get(items, params=params, headers=h)
+            page.raise_for_status()
+            assert page.json()["numberReturned"] == 1000
+
+            def fetch_page(p: dict[str, str] = params) -> object:
+                return client.get(items, params=p, headers=h)
+
+            times = timed(fetch_page, repeat=10)
+            ok &= report(
+                f"OGC items page of 1,000 ({'EPSG:3006' if crs else 'CRS84'})",
+                median_ms(times),
+                target,
+                "ms",
+                higher_is_better=False,
+            )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
