@@ -32,6 +32,7 @@ from api.routers import (
     me,
     organisations,
     pages,
+    police_events,
     route_plans,
     users,
     walk_reports,
@@ -109,6 +110,7 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(deviations.router)
     app.include_router(aggregates.router)
+    app.include_router(police_events.router)
     app.include_router(analysis.router)
     app.include_router(walk_routes.router)
     app.include_router(route_plans.router)
