@@ -23,6 +23,7 @@ from api.routers import (
     analysis,
     approvals,
     auth,
+    coverage,
     deviations,
     docs,
     exports,
@@ -111,6 +112,7 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     app.include_router(deviations.router)
     app.include_router(aggregates.router)
     app.include_router(police_events.router)
+    app.include_router(coverage.router)
     app.include_router(analysis.router)
     app.include_router(walk_routes.router)
     app.include_router(route_plans.router)
