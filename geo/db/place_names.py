@@ -43,8 +43,14 @@ def nearest_names(
     """The nearest named place and street of each lon/lat point (None where none is near)."""
     out: list[tuple[str | None, str | None]] = []
     for lon, lat in points:
-        pt = {"lon": lon, "lat": lat, "pw": PLACE_WITHIN_M, "sw": STREET_WITHIN_M,
-              "street": STREET_NAME, "generic": list(GENERIC)}  # fmt: skip
+        pt = {
+            "lon": lon,
+            "lat": lat,
+            "pw": PLACE_WITHIN_M,
+            "sw": STREET_WITHIN_M,
+            "street": STREET_NAME,
+            "generic": list(GENERIC),
+        }
         place = conn.execute(
             """
             SELECT name FROM places,
