@@ -212,6 +212,7 @@ class _LayerData:
     places_fc: dict[str, Any]
     routes_fc: dict[str, Any]
     tracks: dict[str, Any]
+    synthetic: bool = False
 
 
 def _read_layers(conn: Any, req: Request) -> _LayerData:
@@ -234,6 +235,7 @@ def _read_layers(conn: Any, req: Request) -> _LayerData:
         places_fc=json.loads(areas.places_geojson(conn, area=req.area)),
         routes_fc=json.loads(walk_routes.list_routes(conn, area=req.area)),
         tracks=walk_tracks.walked_tracks(conn, area=req.area, since=req.start, until=req.end),
+        synthetic=report_data.synthetic_in(conn, area=req.area, since=req.start, until=req.end),
     )
 
 
@@ -288,8 +290,9 @@ def _selection(conn: Any, req: Request) -> tuple[Any, Window]:
     return selection, window
 
 
-def _metadata(req: Request, area_name: str) -> dict[str, Any]:
-    return {
+def _metadata(req: Request, area_name: str, *, synthetic: bool = False) -> dict[str, Any]:
+    demo = {"data": f"{SYNTHETIC_MARK}: genererade, inte verkliga rapporter"} if synthetic else {}
+    return demo | {
         "omrade": area_name,
         "omrade_kod": req.area,
         "period_fran": req.since.isoformat(),
@@ -671,8 +674,9 @@ def export(db: Connections, req: Request, user: User) -> Export:
         content = meeting_map_html(
             layers,
             assets=leaflet_assets(),
-            title=f"Samverkan {area_name} {req.since} – {req.until}",
-            metadata=_metadata(req, area_name),
+            title=f"Samverkan {area_name} {req.since} – {req.until}"
+            + (f" – {SYNTHETIC_MARK}" if layer_data.synthetic else ""),
+            metadata=_metadata(req, area_name, synthetic=layer_data.synthetic),
         ).encode("utf-8")
         counts = {layer.name: len(layer.rows) for layer in layers}
     else:
@@ -680,7 +684,12 @@ def export(db: Connections, req: Request, user: User) -> Export:
         layers, meta = _build_layers(layer_data, req, selection, window)
         with tempfile.TemporaryDirectory(prefix="nv-export-") as tmp:
             path = Path(tmp) / f"export.{SUFFIX[req.fmt]}"
-            counts = layers_out.write(layers, req.fmt, path, metadata=_metadata(req, area_name))
+            counts = layers_out.write(
+                layers,
+                req.fmt,
+                path,
+                metadata=_metadata(req, area_name, synthetic=layer_data.synthetic),
+            )
             content = path.read_bytes()
     digest = hashlib.sha256(content).hexdigest()
     filename = f"samverkan-{req.area}-{req.since}-{req.until}-{req.profile}.{SUFFIX[req.fmt]}"

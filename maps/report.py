@@ -328,11 +328,11 @@ def meeting_report_pdf(
     story: list[Any] = [
         _p("Underlag för platssamverkan", st["title"]),
         _p(f"Nattvandring – {area_name}, {period_text}", st["subtitle"]),
-        _p(
-            f"Jämförelseperiod: {previous_text}. Utfärdat: {issued.isoformat()}. Profil: "
-            f"{PROFILES_SV[profile]}.",
-            st["small"],
-        ),
+        _p(f"Område: {area_name}", st["body"]),
+        _p(f"Period: {period_text}", st["body"]),
+        _p(f"Jämförelseperiod: {previous_text}", st["body"]),
+        _p(f"Utfärdat: {issued.isoformat()}", st["body"]),
+        _p(f"Profil: {PROFILES_SV[profile]}", st["body"]),
     ]
     if note:
         story.append(_p(note, st["body"]))
@@ -374,6 +374,7 @@ def meeting_report_pdf(
             "nord.",
             st["small"],
         ),
+        *([_p(network_note, st["small"])] if network_note else []),
         PageBreak(),
         _p("Avvikelser per kategori och zon", st["h1"]),
         _p(
@@ -434,15 +435,19 @@ def meeting_report_pdf(
         story.append(_p("Inga heta punkter i någon av perioderna.", st["body"]))
 
     if trend is not None:
-        story += [
-            _p("Trender: rapporter och pass per vecka", st["h1"]),
-            _p(
-                "Rapporter per vecka det senaste året, per kategori (staplar), och genomförda "
-                "pass per vecka (linje, skala till höger) på samma tidsaxel.",
-                st["body"],
-            ),
-            image(trend),
-        ]
+        story.append(
+            KeepTogether(
+                [
+                    _p("Trender: rapporter och pass per vecka", st["h1"]),
+                    _p(
+                        "Rapporter per vecka det senaste året, per kategori (staplar), och "
+                        "genomförda pass per vecka (linje, skala till höger) på samma tidsaxel.",
+                        st["body"],
+                    ),
+                    image(trend),
+                ]
+            )
+        )
     if walks is not None:
         story += walks_section(
             walks,

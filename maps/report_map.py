@@ -348,11 +348,11 @@ def map_png(
     if network_note:
         ax.text(
             0.5,
-            0.97,
+            0.075,
             network_note,
             transform=ax.transAxes,
             ha="center",
-            va="top",
+            va="bottom",
             fontsize=6.5,
             color="#7a0000",
             zorder=11,

@@ -104,6 +104,14 @@ def test_the_demo_report_of_the_last_quarter_page_by_page(
         ["pdfinfo", str(tmp_path / "report.pdf")], capture_output=True, text=True, check=True
     ).stdout
     assert "SYNTETISKA DEMODATA" in meta
+    # And so does the HTML map of the same period (its heading and its metadata).
+    r = client.get(
+        "/api/v1/exports/meeting",
+        params={"area": "solberga", "since": since.isoformat(), "until": until.isoformat(),
+                "format": "html"},
+        headers=auth("partner"),
+    )  # fmt: skip
+    assert r.status_code == 200 and r.text.count("SYNTETISKA DEMODATA") >= 2
 
 
 def test_the_detail_profile_differs_and_lists_police_notices_with_links(
