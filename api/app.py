@@ -23,6 +23,7 @@ from api.routers import (
     analysis,
     approvals,
     auth,
+    coverage,
     deviations,
     docs,
     exports,
@@ -33,6 +34,7 @@ from api.routers import (
     ogc,
     organisations,
     pages,
+    police_events,
     route_plans,
     tiles,
     users,
@@ -112,6 +114,8 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(deviations.router)
     app.include_router(aggregates.router)
+    app.include_router(police_events.router)
+    app.include_router(coverage.router)
     app.include_router(analysis.router)
     app.include_router(walk_routes.router)
     app.include_router(route_plans.router)

@@ -11,6 +11,7 @@ import click
 from api.cli_analysis import heatmap, hotspots
 from api.cli_errors import exits_on_error
 from api.cli_follow_up import follow_up
+from api.cli_police import import_police_events
 from api.cli_walks import areas, walks
 from api.settings import AppSettings
 from geo.capabilities import ROLES
@@ -160,6 +161,15 @@ def demo_load(settings: AppSettings, refresh: bool) -> None:
         from routes.network_io import import_osm
 
         network = import_osm(conn, settings.data_dir / DEMO_OSM)
+        from geo.db.demo import load_demo_police
+
+        # Placed again now that the streets are there (an unchanged placement writes nothing).
+        report.changed.update(
+            {
+                k: report.changed.get(k, 0) + v
+                for k, v in load_demo_police(conn, settings.data_dir).changed.items()
+            }
+        )
         from geo.db.demo_season import load_demo_season
 
         season = load_demo_season(conn, settings.data_dir, refresh=refresh)
@@ -199,7 +209,10 @@ def demo_load(settings: AppSettings, refresh: bool) -> None:
 
 @main.group("import")
 def import_() -> None:
-    """Import data: the street network from OpenStreetMap."""
+    """Import data: the street network from OpenStreetMap, the police's event notices."""
+
+
+import_.add_command(import_police_events)
 
 
 @import_.command("osm")

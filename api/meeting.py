@@ -17,10 +17,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import shapely
 from shapely.geometry import shape
 
+from api import coverage
 from api.app_paths import leaflet_assets
+from api.settings import REPO_DATA_DIR
 from geo.analysis import (
     EARLIEST,
     LATEST,
@@ -31,8 +34,21 @@ from geo.analysis import (
     hotspot_map,
     partner_selection,
 )
+from geo.bra import read_bra
 from geo.capabilities import Capability
-from geo.db import areas, audit, categories, deviations, streets, walk_routes, walk_tracks
+from geo.coverage import HotCell
+from geo.db import (
+    areas,
+    audit,
+    categories,
+    deviations,
+    place_names,
+    police_events,
+    report_data,
+    streets,
+    walk_routes,
+    walk_tracks,
+)
 from geo.db.accounts import User
 from geo.db.follow_up import SYNTHETIC_NOTE, walks_by_club_and_month
 from geo.db.guarded import Connections
@@ -57,6 +73,7 @@ from maps.report import (
     meeting_report_pdf,
     previous_period,
 )
+from maps.report_context import SYNTHETIC_MARK, Change, PoliceNotice, Summary, trend_png
 from maps.report_walks import WalkRow
 
 STOCKHOLM = ZoneInfo(DEFAULT_TIME_ZONE)  # the demo's areas' wall clock
@@ -195,6 +212,7 @@ class _LayerData:
     places_fc: dict[str, Any]
     routes_fc: dict[str, Any]
     tracks: dict[str, Any]
+    synthetic: bool = False
 
 
 def _read_layers(conn: Any, req: Request) -> _LayerData:
@@ -217,6 +235,7 @@ def _read_layers(conn: Any, req: Request) -> _LayerData:
         places_fc=json.loads(areas.places_geojson(conn, area=req.area)),
         routes_fc=json.loads(walk_routes.list_routes(conn, area=req.area)),
         tracks=walk_tracks.walked_tracks(conn, area=req.area, since=req.start, until=req.end),
+        synthetic=report_data.synthetic_in(conn, area=req.area, since=req.start, until=req.end),
     )
 
 
@@ -271,8 +290,9 @@ def _selection(conn: Any, req: Request) -> tuple[Any, Window]:
     return selection, window
 
 
-def _metadata(req: Request, area_name: str) -> dict[str, Any]:
-    return {
+def _metadata(req: Request, area_name: str, *, synthetic: bool = False) -> dict[str, Any]:
+    demo = {"data": f"{SYNTHETIC_MARK}: genererade, inte verkliga rapporter"} if synthetic else {}
+    return demo | {
         "omrade": area_name,
         "omrade_kod": req.area,
         "period_fran": req.since.isoformat(),
@@ -313,6 +333,10 @@ def preview(db: Connections, req: Request, user: User) -> dict[str, Any]:
     }
 
 
+OUTSIDE_ZONES_SV = "Utanför zonerna"
+AREA_TOTAL_SV = "Hela området"
+
+
 @dataclass
 class _PdfData:
     """What the meeting report is made of, read from the database in one step."""
@@ -321,33 +345,99 @@ class _PdfData:
     now: Deviations
     prev: Deviations
     names: dict[str, str]
+    colours: dict[str, str]
     routes: dict[str, Any]
     walks: tuple[list[WalkRow], list[WalkRow], bool]
     base_lines: Any
+    hot_fc: dict[str, Any]
+    hot_changes: list[HotspotChange]
+    coverage: dict[str, Any]
+    trend: tuple[list[tuple[date, str, int]], list[tuple[date, int]], date]
+    synthetic: bool
+    place_labels: list[tuple[str, Any]]
+    street_labels: list[tuple[str, Any]]
+    network_share: float
+    police_now: list[dict[str, Any]]
+    police_prev: list[dict[str, Any]]
+    bra_years: list[Any]
 
 
-def _read_pdf(conn: Any, req: Request, window: Window) -> _PdfData:
+def _read_pdf(conn: Any, req: Request, window: Window, selection: Any) -> _PdfData:
     before = window.previous()
+    hot_fc = hotspot_map(selection, window, HOT, compare_previous=True)
+    changes = _hotspot_changes(conn, hot_fc)
+    cov, cells = coverage.compute(conn, area=req.area, window=window, selection=selection)
+    # Trends over the last year up to the period's end (weeks from Monday, local time).
+    year_start = req.until - timedelta(days=364)
+    year_start -= timedelta(days=year_start.weekday())
+    year_since = datetime.combine(year_start, time(0), STOCKHOLM)
+    cats = categories.categories_json(conn)
     return _PdfData(
         zones=_zones(conn, req.area)[1],
         now=deviations.export_deviations(conn, area=req.area, since=req.start, until=req.end),
         prev=deviations.export_deviations(
             conn, area=req.area, since=before.since, until=before.until
         ),
-        names={c["code"]: c["name_sv"] for c in categories.categories_json(conn)},
+        names={c["code"]: c["name_sv"] for c in cats},
+        colours={c["name_sv"]: c["colour"] for c in cats},
         routes=json.loads(walk_routes.list_routes(conn, area=req.area)),
         walks=_walk_rows(conn, req),
         base_lines=streets.street_lines(conn, area=req.area),
+        hot_fc=hot_fc,
+        hot_changes=changes,
+        coverage=cov.describe(),
+        trend=(
+            report_data.reports_per_week(conn, area=req.area, since=year_since, until=req.end),
+            report_data.walks_per_week(conn, area=req.area, since=year_start, until=req.until),
+            year_start,
+        ),
+        synthetic=report_data.synthetic_in(
+            conn, area=req.area, since=before.since, until=window.until
+        ),
+        place_labels=report_data.place_label_points(conn, area=req.area),
+        street_labels=report_data.street_label_points(conn, area=req.area),
+        network_share=report_data.network_share(conn, area=req.area),
+        police_now=police_events.list_events(conn, since=req.start, until=req.end, area=req.area),
+        police_prev=police_events.list_events(
+            conn, since=before.since, until=before.until, area=req.area
+        ),
+        bra_years=read_bra(REPO_DATA_DIR / "bra"),
     )
 
 
-def _pdf(
-    d: _PdfData, req: Request, selection: Any, window: Window, area_name: str, outline: Any
-) -> tuple[bytes, dict[str, int]]:
+def _hotspot_changes(conn: Any, hot_fc: dict[str, Any]) -> list[HotspotChange]:
+    """Hot spots that are new, persistent or gone, by name: touching cells of one status are
+    one hot spot, named by the place and street nearest to its middle."""
+    out = []
+    for status in ("new", "persistent", "gone"):
+        cells = [
+            HotCell(i, shape(f["geometry"]), int(f["properties"]["class"]))
+            for i, f in enumerate(hot_fc["features"])
+            if f["properties"].get("change") == status
+        ]
+        groups = coverage.hot_spot_groups(cells)
+        middles = [
+            shapely.centroid(shapely.union_all([cells[i].polygon for i in g])) for g in groups
+        ]
+        names = place_names.place_labels(conn, [(float(m.x), float(m.y)) for m in middles])
+        for g, name in zip(groups, names, strict=True):
+            size = f" ({len(g)} rutor)" if len(g) > 1 else ""
+            out.append(HotspotChange(name[0].upper() + name[1:] + size, status))
+    return out
+
+
+def category_table(
+    d: _PdfData,
+) -> tuple[list[CategoryZoneRow], list[Change], list[Change]]:
+    """The table per category and zone with a row "Utanför zonerna" and the area's total per
+    category, so that no report of the area is left out; and the changes per category and per
+    zone (outside the zones included) for the summary."""
     zones, names = d.zones, d.names
     now_counts = zone_category_counts(d.now, zones=zones)
     prev_counts = zone_category_counts(d.prev, zones=zones)
-    table = [
+    outside_now = _outside(d.now, zones)
+    outside_prev = _outside(d.prev, zones)
+    rows = [
         CategoryZoneRow(
             names.get(code, code),
             name,
@@ -358,18 +448,138 @@ def _pdf(
         for code in names
         if now_counts.get((slug, code)) or prev_counts.get((slug, code))
     ]
+    totals_now = _by_category(d.now)
+    totals_prev = _by_category(d.prev)
+    for label, a, b in (
+        (OUTSIDE_ZONES_SV, outside_now, outside_prev),
+        (AREA_TOTAL_SV, totals_now, totals_prev),
+    ):
+        rows += [
+            CategoryZoneRow(names.get(code, code), label, a.get(code, 0), b.get(code, 0))
+            for code in names
+            if a.get(code) or b.get(code)
+        ]
+    by_cat = [Change(names.get(c, c), totals_now.get(c, 0), totals_prev.get(c, 0)) for c in names]
+    by_zone = [
+        Change(
+            name,
+            sum(v for (z, _), v in now_counts.items() if z == slug),
+            sum(v for (z, _), v in prev_counts.items() if z == slug),
+        )
+        for slug, name, _ in zones
+    ]
+    by_zone.append(Change(OUTSIDE_ZONES_SV, sum(outside_now.values()), sum(outside_prev.values())))
+    return rows, by_cat, by_zone
+
+
+def _by_category(dev: Deviations) -> dict[str, int]:
+    codes, counts = np.unique(np.asarray(dev.category).astype(str), return_counts=True)
+    return {str(c): int(k) for c, k in zip(codes, counts, strict=True)}
+
+
+def _outside(dev: Deviations, zones: list[Zone]) -> dict[str, int]:
+    """Reports per category that lie in no zone."""
+    if not len(dev.lon):
+        return {}
+    inside = np.zeros(len(dev.lon), dtype=bool)
+    for _slug, _name, geom in zones:
+        inside |= shapely.intersects_xy(geom, dev.lon, dev.lat)
+    codes, counts = np.unique(np.asarray(dev.category).astype(str)[~inside], return_counts=True)
+    return {str(c): int(k) for c, k in zip(codes, counts, strict=True)}
+
+
+def _trend_chart(d: _PdfData, req: Request) -> bytes:
+    reports, walks, start = d.trend
+    weeks = [start + timedelta(days=7 * i) for i in range(((req.until - start).days // 7) + 1)]
+    index = {w: i for i, w in enumerate(weeks)}
+    per_cat: dict[str, list[int]] = {}
+    for code, name in d.names.items():
+        values = [0] * len(weeks)
+        for w, c, k in reports:
+            if c == code and w in index:
+                values[index[w]] += k
+        if any(values):
+            per_cat[name] = values
+    walk_values = [0] * len(weeks)
+    for w, k in walks:
+        if w in index:
+            walk_values[index[w]] += k
+    return trend_png(weeks, per_cat, walk_values, colours=d.colours)
+
+
+def _police(d: _PdfData) -> tuple[list[tuple[str, int, int]], list[PoliceNotice]]:
+    now: dict[str, int] = {}
+    before: dict[str, int] = {}
+    for rows, out in ((d.police_now, now), (d.police_prev, before)):
+        for e in rows:
+            out[e["event_type"]] = out.get(e["event_type"], 0) + 1
+    by_type = sorted(
+        ((t, now.get(t, 0), before.get(t, 0)) for t in set(now) | set(before)),
+        key=lambda r: (-r[1], -r[2], r[0]),
+    )
+    notices = [
+        PoliceNotice(
+            e["occurred_at"].astimezone(STOCKHOLM).date(),
+            e["event_type"],
+            e["summary"] or e["name"],
+            e["level_sv"],
+            e["place_label"] or ", ".join(e["districts"]),
+            e["url"],
+        )
+        for e in d.police_now
+    ]
+    return by_type, notices
+
+
+def _pdf(
+    d: _PdfData, req: Request, selection: Any, window: Window, area_name: str, outline: Any
+) -> tuple[bytes, dict[str, int]]:
+    zones = d.zones
+    table, by_cat, by_zone = category_table(d)
     raster = heat_map(selection, window, HEAT)
-    hot_fc = hotspot_map(selection, window, HOT, compare_previous=True)
+    hot_fc = d.hot_fc
     hot = [(shape(f["geometry"]), int(f["properties"]["class"])) for f in hot_fc["features"]]
-    status_sv = {"new": "ny", "persistent": "kvarstående", "gone": "försvunnen"}
-    changes = []
-    for f in hot_fc["features"]:
-        status = f["properties"].get("change")
-        if status in status_sv:
-            c = shapely.centroid(shape(f["geometry"]))
-            changes.append(HotspotChange(f"Ruta vid {c.y:.4f} N, {c.x:.4f} Ö", status))
+    changes = d.hot_changes
     routes = d.routes
-    walks_now, walks_before, synthetic = d.walks
+    walks_now, walks_before, walks_synthetic = d.walks
+    synthetic = d.synthetic or walks_synthetic
+    police_by_type, notices = _police(d)
+    statuses = [f["properties"].get("change") for f in hot_fc["features"]]
+    summary = Summary(
+        total=len(d.now.lon),
+        previous_total=len(d.prev.lon),
+        categories=by_cat,
+        places=by_zone,
+        walks=walks_now,
+        previous_walks=walks_before,
+        hotspots_now=d.coverage["hotspot_cells"],
+        hotspots_new=statuses.count("new"),
+        hotspots_gone=statuses.count("gone"),
+        coverage_share=d.coverage["share"] if d.coverage["hotspot_cells"] else None,
+        police_now=len(d.police_now),
+        police_previous=len(d.police_prev),
+        notes=[f"{SYNTHETIC_MARK}: rapporterna och passen är genererade, inte verkliga."]
+        if synthetic
+        else [],
+    )
+    detail = req.profile == "detail"
+    colours = {code: d.colours.get(name, "#777777") for code, name in d.names.items()}
+    points = (
+        [
+            (shapely.Point(x, y), colours.get(str(c), "#777777"))
+            for x, y, c in zip(d.now.lon, d.now.lat, d.now.category, strict=True)
+        ]
+        if detail
+        else []
+    )
+    network_note = (
+        None
+        if d.network_share >= 0.8
+        else (
+            f"Det importerade gatunätet täcker bara {round(100 * d.network_share)} % av "
+            f"{area_name}; gator och gatunamn saknas i resten av kartan."
+        )
+    )
     pdf = meeting_report_pdf(
         area_name=area_name,
         period=(req.since, req.until),
@@ -388,10 +598,44 @@ def _pdf(
         profile="partner" if req.profile == "partner" else "detail",
         walks=walks_now,
         previous_walks=walks_before,
-        note=f"{SYNTHETIC_NOTE}: passen är genererade, inte verkliga." if synthetic else None,
+        note=f"{SYNTHETIC_NOTE}: passen är genererade, inte verkliga." if walks_synthetic else None,
+        summary=summary,
+        trend=_trend_chart(d, req),
+        coverage=d.coverage,
+        police_by_type=police_by_type,
+        police_notices=notices,
+        bra_years=d.bra_years,
+        annex=_annex(d) if detail else None,
+        place_labels=d.place_labels,
+        street_labels=d.street_labels,
+        points=points,
+        network_note=network_note,
+        synthetic=synthetic,
     )
     counts = {"kategori_zon": len(table), "hotspots": len(hot), "andringar": len(changes)}
-    return pdf, {**counts, "pass_forening_manad": len(walks_now)}
+    return pdf, {
+        **counts,
+        "pass_forening_manad": len(walks_now),
+        "polisnotiser": len(notices),
+        "bilaga_rapporter": len(d.now.lon) if detail else 0,
+    }
+
+
+def _annex(d: _PdfData) -> list[tuple[str, str, str]]:
+    """The detail profile's single reports: local time, category, zone (or outside)."""
+    rows = []
+    for i in np.argsort(d.now.observed_at):
+        lon, lat = float(d.now.lon[i]), float(d.now.lat[i])
+        zone = next(
+            (name for _s, name, g in d.zones if shapely.intersects_xy(g, lon, lat)),
+            OUTSIDE_ZONES_SV,
+        )
+        at = datetime.fromtimestamp(
+            d.now.observed_at[i].astype("datetime64[s]").astype(int), UTC
+        ).astimezone(STOCKHOLM)
+        code = str(d.now.category[i])
+        rows.append((f"{at:%Y-%m-%d %H:%M}", d.names.get(code, code), zone))
+    return rows
 
 
 def _walk_rows(conn: Any, req: Request) -> tuple[list[WalkRow], list[WalkRow], bool]:
@@ -419,7 +663,7 @@ def export(db: Connections, req: Request, user: User) -> Export:
     with db.connection() as conn:
         area_name, outline = areas.area_outline(conn, req.area)
         selection, window = _selection(conn, req)
-        pdf_data = _read_pdf(conn, req, window) if req.fmt == "pdf" else None
+        pdf_data = _read_pdf(conn, req, window, selection) if req.fmt == "pdf" else None
         layer_data = _read_layers(conn, req) if req.fmt != "pdf" else None
     if pdf_data is not None:
         content, counts = _pdf(pdf_data, req, selection, window, area_name, outline)
@@ -430,8 +674,9 @@ def export(db: Connections, req: Request, user: User) -> Export:
         content = meeting_map_html(
             layers,
             assets=leaflet_assets(),
-            title=f"Samverkan {area_name} {req.since} – {req.until}",
-            metadata=_metadata(req, area_name),
+            title=f"Samverkan {area_name} {req.since} – {req.until}"
+            + (f" – {SYNTHETIC_MARK}" if layer_data.synthetic else ""),
+            metadata=_metadata(req, area_name, synthetic=layer_data.synthetic),
         ).encode("utf-8")
         counts = {layer.name: len(layer.rows) for layer in layers}
     else:
@@ -439,7 +684,12 @@ def export(db: Connections, req: Request, user: User) -> Export:
         layers, meta = _build_layers(layer_data, req, selection, window)
         with tempfile.TemporaryDirectory(prefix="nv-export-") as tmp:
             path = Path(tmp) / f"export.{SUFFIX[req.fmt]}"
-            counts = layers_out.write(layers, req.fmt, path, metadata=_metadata(req, area_name))
+            counts = layers_out.write(
+                layers,
+                req.fmt,
+                path,
+                metadata=_metadata(req, area_name, synthetic=layer_data.synthetic),
+            )
             content = path.read_bytes()
     digest = hashlib.sha256(content).hexdigest()
     filename = f"samverkan-{req.area}-{req.since}-{req.until}-{req.profile}.{SUFFIX[req.fmt]}"

@@ -40,6 +40,17 @@ from shapely import Geometry
 from geo.errors import InvalidParameter
 from geo.hotspots import COMPARE_LABELS
 from geo.privacy import MIN_PARTNER_COUNT
+from maps.report_context import (
+    SYNTHETIC_MARK,
+    PoliceNotice,
+    Summary,
+    annex_section,
+    bra_section,
+    coverage_section,
+    image,
+    police_section,
+    summary_section,
+)
 from maps.report_map import (
     HEAT_UNIT_SV,
     RasterLike,
@@ -210,7 +221,8 @@ def _table(
     numeric_from: int,
 ) -> Table:
     data = [[_p(h, st["head"]) for h in header]]
-    data += [[_p(v, st["cell"]) for v in row] for row in rows]
+    # A cell is text, or a flowable already (a paragraph with a link).
+    data += [[_p(v, st["cell"]) if isinstance(v, str) else v for v in row] for row in rows]
     table = Table(data, colWidths=[w * mm for w in widths_mm], repeatRows=1)
     table.setStyle(
         TableStyle(
@@ -246,6 +258,18 @@ def meeting_report_pdf(
     note: str | None = None,
     walks: Sequence[WalkRow] | None = None,
     previous_walks: Sequence[WalkRow] = (),
+    summary: Summary | None = None,
+    trend: bytes | None = None,
+    coverage: dict[str, Any] | None = None,
+    police_by_type: Sequence[tuple[str, int, int]] | None = None,
+    police_notices: Sequence[PoliceNotice] = (),
+    bra_years: Sequence[Any] = (),
+    annex: Sequence[tuple[str, str, str]] | None = None,
+    place_labels: Sequence[tuple[str, Geometry]] = (),
+    street_labels: Sequence[tuple[str, Geometry]] = (),
+    points: Sequence[tuple[Geometry, str]] = (),
+    network_note: str | None = None,
+    synthetic: bool = False,
 ) -> bytes:
     """The meeting report as PDF bytes (A4 portrait, Swedish).
 
@@ -272,6 +296,22 @@ def meeting_report_pdf(
     walks, previous_walks
         Walks done per club and month in the period and the previous one (`maps.report_walks`);
         ``None`` leaves the section out.
+    summary
+        The first page's summary (`maps.report_context.Summary`).
+    trend
+        The trend chart (PNG, `maps.report_context.trend_png`): reports and walks per week.
+    coverage
+        `geo.coverage.Coverage.describe` of the period, or None.
+    police_by_type, police_notices
+        The police's notices per type (period, previous) and listed; None leaves them out.
+    bra_years
+        Brå's yearly figures (`geo.bra.read_bra`).
+    annex
+        Single reports ``(time, category, zone)``: the detail profile's annex.
+    place_labels, street_labels, points, network_note
+        The map's orientation and single reports (`map_png`).
+    synthetic
+        The data are synthetic: "SYNTETISKA DEMODATA" on every page and in the metadata.
     """
     if profile not in PROFILES_SV:
         raise InvalidParameter(
@@ -283,25 +323,29 @@ def meeting_report_pdf(
     st = _styles()
     regular, _bold = _fonts()
 
+    n = lambda k: count_text(k, profile=profile)  # noqa: E731
+    previous_text = f"{prev_since.isoformat()} – {prev_until.isoformat()}"
     story: list[Any] = [
-        Spacer(1, 40 * mm),
         _p("Underlag för platssamverkan", st["title"]),
-        _p(f"Nattvandring – {area_name}", st["subtitle"]),
+        _p(f"Nattvandring – {area_name}, {period_text}", st["subtitle"]),
         _p(f"Område: {area_name}", st["body"]),
         _p(f"Period: {period_text}", st["body"]),
-        _p(f"Jämförelseperiod: {prev_since.isoformat()} – {prev_until.isoformat()}", st["body"]),
+        _p(f"Jämförelseperiod: {previous_text}", st["body"]),
         _p(f"Utfärdat: {issued.isoformat()}", st["body"]),
         _p(f"Profil: {PROFILES_SV[profile]}", st["body"]),
-        Spacer(1, 8 * mm),
-        _p(
-            "Innehåll: karta med värmekarta, hot spots, platssamverkanszoner och "
-            "nattvandringsrutter; avvikelser per kategori och zon; förändringar av hot spots; "
-            "nattvandringar per förening och månad; metod.",
-            st["body"],
-        ),
     ]
     if note:
         story.append(_p(note, st["body"]))
+    if summary is not None:
+        story += summary_section(
+            summary,
+            period_text=period_text,
+            previous_text=previous_text,
+            st=st,
+            p=_p,
+            table=_table,
+            n=n,
+        )
     story.append(PageBreak())
 
     png = map_png(
@@ -311,13 +355,18 @@ def meeting_report_pdf(
         heat=heat,
         hotspots=hotspots,
         routes=routes,
+        place_labels=place_labels,
+        street_labels=street_labels,
+        points=points if profile == "detail" else (),
+        network_note=network_note,
     )
-    image = Image(BytesIO(png))
-    scale = min(170 * mm / image.imageWidth, 215 * mm / image.imageHeight)
-    image.drawWidth, image.drawHeight = image.imageWidth * scale, image.imageHeight * scale
+    map_image = Image(BytesIO(png))
+    scale = min(170 * mm / map_image.imageWidth, 215 * mm / map_image.imageHeight)
+    map_image.drawWidth = map_image.imageWidth * scale
+    map_image.drawHeight = map_image.imageHeight * scale
     story += [
         _p(f"Karta: {area_name}, {period_text}", st["h1"]),
-        image,
+        map_image,
         Spacer(1, 3 * mm),
         _p(
             "Bakgrund: gatunätet från OpenStreetMap (© OpenStreetMap contributors, ODbL). "
@@ -325,6 +374,7 @@ def meeting_report_pdf(
             "nord.",
             st["small"],
         ),
+        *([_p(network_note, st["small"])] if network_note else []),
         PageBreak(),
         _p("Avvikelser per kategori och zon", st["h1"]),
         _p(
@@ -365,6 +415,13 @@ def meeting_report_pdf(
         )
 
     story.append(_p("Hot spots: nya, kvarstående och försvunna", st["h2"]))
+    story.append(
+        _p(
+            "Hot spots namnges efter närmaste plats och gata (hållplatser, skolor, stationer och "
+            "det importerade gatunätet).",
+            st["small"],
+        )
+    )
     if hotspot_changes:
         order = {"new": 0, "persistent": 1, "gone": 2}
         changes = sorted(hotspot_changes, key=lambda c: (order.get(c.status, 3), c.label))
@@ -377,6 +434,20 @@ def meeting_report_pdf(
     else:
         story.append(_p("Inga heta punkter i någon av perioderna.", st["body"]))
 
+    if trend is not None:
+        story.append(
+            KeepTogether(
+                [
+                    _p("Trender: rapporter och pass per vecka", st["h1"]),
+                    _p(
+                        "Rapporter per vecka det senaste året, per kategori (staplar), och "
+                        "genomförda pass per vecka (linje, skala till höger) på samma tidsaxel.",
+                        st["body"],
+                    ),
+                    image(trend),
+                ]
+            )
+        )
     if walks is not None:
         story += walks_section(
             walks,
@@ -387,9 +458,26 @@ def meeting_report_pdf(
             p=_p,
             table=_table,
         )
+    if coverage is not None:
+        story += coverage_section(coverage, period_text=period_text, st=st, p=_p, table=_table)
+    if police_by_type is not None:
+        story += police_section(
+            police_by_type,
+            police_notices,
+            area_name=area_name,
+            period_text=period_text,
+            previous_text=previous_text,
+            st=st,
+            p=_p,
+            table=_table,
+        )
+    story += bra_section(bra_years, st=st, p=_p, table=_table)
     story.append(
         KeepTogether(_method(method, profile=profile, st=st, prev=(prev_since, prev_until)))
     )
+    if annex is not None and profile == "detail":
+        story.append(PageBreak())
+        story += annex_section(annex, st=st, p=_p, table=_table)
 
     def footer(canvas: Canvas, doc: Any) -> None:
         canvas.saveState()
@@ -397,6 +485,12 @@ def meeting_report_pdf(
         canvas.setFillColor(colors.HexColor("#555555"))
         canvas.drawString(20 * mm, 12 * mm, f"Nattvandring – {area_name} – {period_text}")
         canvas.drawRightString(190 * mm, 12 * mm, f"Sida {doc.page}")
+        if synthetic:
+            # On every page, top and bottom: nobody may take a page of demo data for real.
+            canvas.setFont(_fonts()[1], 9)
+            canvas.setFillColor(colors.HexColor("#b00020"))
+            canvas.drawCentredString(105 * mm, 287 * mm, SYNTHETIC_MARK)
+            canvas.drawCentredString(105 * mm, 7 * mm, SYNTHETIC_MARK)
         canvas.restoreState()
 
     buf = BytesIO()
@@ -407,9 +501,12 @@ def meeting_report_pdf(
         rightMargin=20 * mm,
         topMargin=18 * mm,
         bottomMargin=20 * mm,
-        title=f"Underlag för platssamverkan – {area_name}",
+        title=f"Underlag för platssamverkan – {area_name}"
+        + (f" ({SYNTHETIC_MARK})" if synthetic else ""),
         author="Nattvandring",
-        subject=f"Nattvandring {area_name} {period_text}",
+        subject=f"Nattvandring {area_name} {period_text}"
+        + (f" – {SYNTHETIC_MARK}" if synthetic else ""),
+        keywords=["platssamverkan", "nattvandring", *([SYNTHETIC_MARK] if synthetic else [])],
         creator="Nattvandring",
     )
     doc.build(story, onFirstPage=footer, onLaterPages=footer)

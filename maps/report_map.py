@@ -123,6 +123,10 @@ def map_png(
     heat: RasterLike | Sequence[tuple[int, Geometry]] | None = None,
     hotspots: Sequence[tuple[Geometry, int]] = (),
     routes: Sequence[tuple[str, Geometry]] = (),
+    place_labels: Sequence[tuple[str, Geometry]] = (),
+    street_labels: Sequence[tuple[str, Geometry]] = (),
+    points: Sequence[tuple[Geometry, str]] = (),
+    network_note: str | None = None,
     width_in: float = MAP_WIDTH_IN,
     dpi: int = MAP_DPI,
 ) -> bytes:
@@ -143,6 +147,13 @@ def map_png(
         ``(polygon, Gi* class)`` in WGS 84; class 0 is not drawn.
     routes
         ``(name, line)`` of walk routes (WGS 84).
+    place_labels, street_labels
+        ``(name, point)`` (WGS 84) of places (a dot and its name) and streets (the name at the
+        point), for orientation.
+    points
+        ``(point, colour)`` of single reports (the detail profile only), WGS 84.
+    network_note
+        A line on the map where the imported street network does not cover the area.
     """
     area = _metric([area_outline])[0]
     minx, miny, maxx, maxy = area.bounds
@@ -291,6 +302,62 @@ def map_png(
         )
         handles.append(Line2D([], [], color="#00796b", lw=2, label="Nattvandringsrutt"))
 
+    if points:
+        xy = shapely.get_coordinates(_metric([g for g, _ in points]))
+        ax.scatter(
+            xy[:, 0],
+            xy[:, 1],
+            s=3,
+            c=[c for _, c in points],
+            edgecolors="#333333",
+            linewidths=0.2,
+            zorder=7,
+        )
+        handles.append(
+            Line2D([], [], ls="none", marker="o", ms=3, color="#777777", label="Enskild rapport")
+        )
+    for name, pt in zip(
+        [n for n, _ in street_labels], _metric([g for _, g in street_labels]), strict=True
+    ):
+        ax.text(
+            pt.x,
+            pt.y,
+            name,
+            fontsize=4.5,
+            color="#555555",
+            style="italic",
+            ha="center",
+            va="center",
+            zorder=8,
+            clip_on=True,
+        )
+    for name, pt in zip(
+        [n for n, _ in place_labels], _metric([g for _, g in place_labels]), strict=True
+    ):
+        ax.plot([pt.x], [pt.y], marker="s", ms=2.5, color="#222222", zorder=9)
+        ax.text(
+            pt.x + 25,
+            pt.y + 25,
+            name,
+            fontsize=5.5,
+            color="#111111",
+            zorder=9,
+            clip_on=True,
+            bbox={"facecolor": "white", "alpha": 0.6, "edgecolor": "none", "pad": 0.5},
+        )
+    if network_note:
+        ax.text(
+            0.5,
+            0.075,
+            network_note,
+            transform=ax.transAxes,
+            ha="center",
+            va="bottom",
+            fontsize=6.5,
+            color="#7a0000",
+            zorder=11,
+            bbox={"facecolor": "#fff3f3", "alpha": 0.9, "edgecolor": "#7a0000", "pad": 2},
+        )
     _scale_bar(ax, minx, miny, maxx, maxy)
     _north_arrow(ax, minx, miny, maxx, maxy)
     ax.text(

@@ -6,6 +6,7 @@
  * collaboration meetings. Every text from the server is put on the page with textContent.
  */
 import { addAnalysis } from "./js/analysis.js";
+import { addCoverage } from "./js/coverage.js";
 import { api, errorText, getJSON } from "./js/api.js";
 import { addBaseLayers, createMap } from "./js/map.js";
 import { uuid4 } from "./js/queue.js";
@@ -31,6 +32,10 @@ var areaSelect = $("nv-plan-form").querySelector("[name=area]");
 var analysis = addAnalysis(map, layerControl, {
   area: function () { return areaSelect.value; }, form: $("nv-analysis-form") });
 areaSelect.addEventListener("change", analysis.reload);
+// Hot spots coloured by whether the walks reached them (GET /api/v1/coverage).
+var coverage = addCoverage(map, layerControl, {
+  area: function () { return areaSelect.value; }, form: $("nv-analysis-form") });
+areaSelect.addEventListener("change", coverage.reload);
 
 // -- saved routes ------------------------------------------------------------------------------------
 var routeLayers = {};
@@ -326,4 +331,4 @@ function loadStartPlaces() {
 
 loadStartPlaces();
 loadRoutes();
-window.nattvandringPlan = { map: map, routes: routesLayer, plan: planLayer, lastPlan: function () { return lastPlan; } };
+window.nattvandringPlan = { map: map, routes: routesLayer, plan: planLayer, coverage: coverage.layer, lastPlan: function () { return lastPlan; } };

@@ -39,6 +39,8 @@ MORE_AREA_FILES = ("stadsdelar_satra_varberg.geojson",)
 STOPS_FILE = "sl_stops_solberga_alvsjo.geojson"
 POIS_FILE = "osm_pois_solberga_alvsjo_2026.geojson"
 DEMO_FILE = "demo_solberga.json"
+# Real public notices of the police (not synthetic): context for the meeting report.
+POLICE_FILE = "polisen_events_hagersten_alvsjo_2023_2025.json"
 
 AREA_SOURCE = "Stockholms stad, Stadskarta (CC0), via KTHHealthData/stockholm-stadsdelar"
 STOP_SOURCE = "Trafiklab GTFS Sweden 3 (CC0), via Stockholms Puls (CC BY 4.0)"
@@ -362,4 +364,23 @@ def load_demo(
             report.add("deviations_removed", cur.rowcount)
         focus = unary_union([area_geoms[s] for s in demo["focus_areas"]])
         _load_deviations(conn, demo["synthetic_deviations"], focus, end=end, report=report)
+        load_demo_police(conn, data_dir, report=report)
+    return report
+
+
+def load_demo_police(
+    conn: psycopg.Connection, data_dir: Path, *, report: LoadReport | None = None
+) -> LoadReport:
+    """The archive of real police notices of the area (`POLICE_FILE`), placed by the names in
+    their text against what is loaded now (placed anew after a street network is imported)."""
+    from geo.db.police_events import gazetteer, import_notices
+    from geo.police import parse_notices
+
+    report = report or LoadReport()
+    path = data_dir / POLICE_FILE
+    if path.exists():
+        with path.open(encoding="utf-8") as fh:
+            notices = parse_notices(json.load(fh))
+        c = import_notices(conn, notices, gazetteer(conn, data_dir), source="archive")
+        report.add("police_events", c.added + c.updated)
     return report

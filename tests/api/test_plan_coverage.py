@@ -1,0 +1,39 @@
+"""The planners' map's coverage overlay in headless Chromium: hot spots coloured by whether a
+walk reached them (the demo's live database has no walked track in the last 90 days)."""
+
+from __future__ import annotations
+
+from playwright.sync_api import sync_playwright
+
+from tests.browser import launch
+
+
+def test_the_coverage_overlay_colours_the_hot_spots(
+    live_server: str, web_users: dict[str, tuple[str, str]]
+) -> None:
+    email, password = web_users["planner"]
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 850})
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(f"{live_server}/plan")
+            page.fill("#email", email)
+            page.fill("#password", password)
+            page.click("button[type=submit]")
+            page.wait_for_selector("body[data-routes]", state="attached")
+            page.click(".leaflet-control-layers")  # open the layer control
+            page.get_by_text("Täckning (hot spots nådda)").click()
+            page.wait_for_selector("body[data-coverage]", state="attached", timeout=60000)
+            cells = int(page.get_attribute("body", "data-coverage") or 0)
+            assert cells > 0
+            assert page.locator("path.nv-not-covered").count() == cells
+            assert page.locator("path.nv-covered").count() == 0
+            assert page.get_attribute("body", "data-coverage-share") == "0\u00a0%"
+            page.locator("path.nv-not-covered").first.click(force=True)
+            popup = page.wait_for_selector(".leaflet-popup-content")
+            assert popup is not None and "Ingen vandring nådde den" in popup.inner_text()
+            assert errors == []
+        finally:
+            browser.close()
