@@ -10,7 +10,7 @@
 import { addAnalysis } from "./js/analysis.js";
 import { call, errorText } from "./js/api.js";
 import { addBaseLayers, addOverlay, conditionalGetter, createMap, infoBox, shows } from "./js/map.js";
-import { enqueue, flush, newReport, queueKey, readQueue } from "./js/queue.js";
+import { dequeue, enqueue, flush, newReport, queueKey, readQueue } from "./js/queue.js";
 import { $, el, pageConfig, timeFormat, toast } from "./js/ui.js";
 import { addMyWalks, addWalkTonight } from "./js/walk.js";
 
@@ -32,6 +32,21 @@ const state = {
 };
 
 const SEVERITY_SV = { 1: "Låg", 2: "Medel", 3: "Hög" };
+/** A GPS fix less accurate than this is not taken as the report's place: the walker taps it. */
+const MAX_GPS_ACCURACY_M = 100;
+const UNDO_MS = 10000;
+const WITHDRAW_MS = 10 * 60000;  // the server's window (geo.db.deviations.WITHDRAW_WITHIN)
+
+const clock = new Intl.DateTimeFormat("sv-SE", { timeZone: "Europe/Stockholm", hour: "2-digit", minute: "2-digit" });
+const dayClock = new Intl.DateTimeFormat("sv-SE", {
+  timeZone: "Europe/Stockholm", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
+});
+/** "21:05" today, "1 dec. 21:05" on another day. */
+function whenText(date) {
+  const today = new Date().toDateString() === date.toDateString();
+  return (today ? clock : dayClock).format(date);
+}
+function countWord(n) { return n === 1 ? "1 avvikelse" : n + " avvikelser"; }
 
 function popupFor(props, pending) {
   const box = el("div", { class: "nv-popup" });
@@ -132,22 +147,49 @@ async function loadDeviations({ poll = false } = {}) {
     if (!r.ok) throw new Error(errorText(r.data, r.status));
     if (seq !== loadSeq) return;
     document.body.setAttribute("data-deviations-fresh", String(r.fresh));
-    if (!r.fresh && poll) return;  // unchanged: keep the markers (and any open popup)
+    shown.fetchedAt = r.fetchedAt;
+    shown.offline = r.fromCache;
+    if (!r.fresh && poll) { showCount(); return; }  // unchanged: keep the markers (and any open popup)
+    // The service worker may answer from a wider query it has cached (a longer period, all
+    // categories, a larger box): the page keeps what its own filters select.
+    const sinceMs = start;
+    const inBox = (c) => c[0] >= b.getWest() && c[0] <= b.getEast() && c[1] >= b.getSouth() && c[1] <= b.getNorth();
     const fc = r.data;
+    const features = fc.features.filter((f) =>
+      Date.parse(f.properties.observed_at) >= sinceMs &&
+      (!state.category || f.properties.category === state.category) &&
+      inBox(f.geometry.coordinates));
     deviationLayer.clearLayers();
-    fc.features.forEach((f) => deviationLayer.addLayer(marker(f, false)));
-    const more = fc.numberMatched > fc.numberReturned
+    features.forEach((f) => deviationLayer.addLayer(marker(f, false)));
+    shown.count = features.length;
+    shown.more = !r.fromCache && fc.numberMatched > fc.numberReturned
       ? " (de " + fc.numberReturned + " senaste av " + fc.numberMatched + ")" : "";
-    setStatus(fc.features.length + " avvikelser senaste " + labelDays(state.days) + more);
-    document.body.setAttribute("data-deviations", String(fc.features.length));
+    showCount();
+    document.body.setAttribute("data-deviations", String(features.length));
+    renderList();
   } catch (err) {
     if (seq !== loadSeq) return;
-    setStatus("Kunde inte hämta avvikelser just nu (" + err.message + ").");
+    if (shown.fetchedAt) { shown.offline = true; showCount(); }
+    else setStatus("Kunde inte hämta avvikelser just nu (" + offlineText(err) + ").");
   } finally {
     if (seq === loadSeq) schedulePoll(nextMs);
   }
 }
 function labelDays(d) { return d === 1 ? "24 h" : d + " dygn"; }
+/* What the map shows and when it was fetched: the status line always says how old it is. */
+const shown = { count: null, more: "", fetchedAt: null, offline: false };
+function showCount() {
+  if (shown.count === null) return;
+  const what = countWord(shown.count) + " senaste " + labelDays(state.days) + shown.more;
+  const when = shown.fetchedAt ? whenText(shown.fetchedAt) : "";
+  setStatus(shown.offline ? "offline – senast uppdaterad " + when + " · " + what
+                          : what + " · uppdaterad " + when);
+  document.body.setAttribute("data-deviations-offline", String(shown.offline));
+}
+/* A failed request's reason in Swedish: the browser's own ("Failed to fetch") is English. */
+function offlineText(err) {
+  return err instanceof TypeError ? "ingen kontakt med servern" : err.message;
+}
 
 // -- the partners' map: counts per zone and cell, never a single report ------------------------
 const aggregateLayer = L.featureGroup();
@@ -156,7 +198,6 @@ if (shows(config, "aggregates")) {
   addOverlay(layerControl, config, "aggregates", aggregateLayer, "Avvikelser per zon och ruta");
 }
 function isoDate(d) { return d.toISOString().slice(0, 10); }
-function countWord(n) { return n === 1 ? "1 avvikelse" : n + " avvikelser"; }
 
 /* The partner profile's counts (GET /api/v1/deviation-aggregates, the same numbers as the
  * partner export): one shape per zone or cell, its weekly counts of at least 3 summed per
@@ -206,7 +247,7 @@ async function loadAggregates() {
     document.body.setAttribute("data-aggregates", String(shapes.size));
   } catch (err) {
     if (seq !== loadSeq) return;
-    setStatus("Kunde inte hämta sammanställningen just nu (" + err.message + ").");
+    setStatus("Kunde inte hämta sammanställningen just nu (" + offlineText(err) + ").");
   }
 }
 function reload() { loadDeviations(); loadAggregates(); }
@@ -234,7 +275,8 @@ map.on("moveend", () => {
 });
 
 // -- own position -------------------------------------------------------------------------------
-let gpsMarker = null, gpsCircle = null, watchId = null;
+let gpsMarker = null, gpsCircle = null, watchId = null, centreOnFix = false;
+function goodFix(fix) { return fix && fix.accuracy_m <= MAX_GPS_ACCURACY_M; }
 function startGps() {
   if (!("geolocation" in navigator) || watchId !== null) return;
   watchId = navigator.geolocation.watchPosition((pos) => {
@@ -248,15 +290,20 @@ function startGps() {
     } else {
       gpsMarker.setLatLng(ll); gpsCircle.setLatLng(ll); gpsCircle.setRadius(fix.accuracy_m);
     }
-    if (state.reportOpen && (!state.position || state.position.source === "gps")) setPosition(fix);
+    if (centreOnFix) { centreOnFix = false; map.setView(ll, Math.max(map.getZoom(), 16)); }
+    if (state.reportOpen && (!state.position || state.position.source === "gps")) {
+      if (goodFix(fix)) setPosition(fix); else { clearPosition(); renderPosition(); }
+    }
   }, () => {
     state.gps = null;
     if (state.reportOpen && !state.position) renderPosition();
   }, { enableHighAccuracy: true, maximumAge: 15000, timeout: 20000 });
 }
 $("nv-locate").addEventListener("click", () => {
-  startGps();
+  // The first tap centres too: on the fix that comes, if there is none yet.
   if (state.gps) map.setView([state.gps.lat, state.gps.lon], Math.max(map.getZoom(), 16));
+  else centreOnFix = true;
+  startGps();
 });
 
 // -- reporting ------------------------------------------------------------------------------------
@@ -274,9 +321,17 @@ function setPosition(pos) {
   renderPosition();
 }
 
+function clearPosition() {
+  state.position = null;
+  if (pickMarker) { positionLayer.removeLayer(pickMarker); pickMarker = null; }
+}
+
 function renderPosition() {
   const line = $("nv-report-position");
-  if (!state.position) {
+  if (!state.position && state.gps && !goodFix(state.gps)) {
+    line.textContent = "GPS-positionen är osäker (±" + state.gps.accuracy_m +
+      " m). Tryck på kartan där det hände.";
+  } else if (!state.position) {
     line.textContent = "Tryck på kartan där det hände" + ("geolocation" in navigator ? " (eller vänta på GPS)" : "");
   } else if (state.position.source === "gps") {
     line.textContent = "Plats: din GPS-position, ±" + state.position.accuracy_m + " m. Tryck på kartan för att ändra.";
@@ -286,24 +341,33 @@ function renderPosition() {
   sheet.querySelectorAll("[data-category]").forEach((b) => { b.disabled = !state.position; });
 }
 
+let openedFrom = null;
 function openReport() {
   state.reportOpen = true;
   state.position = null;
+  openedFrom = document.activeElement;
   sheet.hidden = false;
   document.body.classList.add("nv-reporting");
   $("nv-report-error").textContent = "";
   startGps();
-  if (state.gps) setPosition(state.gps); else renderPosition();
+  if (goodFix(state.gps)) setPosition(state.gps); else renderPosition();
+  sheet.focus();  // the sheet takes focus (tabindex -1): a screen reader reads its title
 }
 function closeReport() {
+  const wasOpen = state.reportOpen;
   state.reportOpen = false;
   sheet.hidden = true;
   document.body.classList.remove("nv-reporting");
-  if (pickMarker) { positionLayer.removeLayer(pickMarker); pickMarker = null; }
+  clearPosition();
   $("nv-note").value = "";
+  if (wasOpen && openedFrom && document.contains(openedFrom)) openedFrom.focus();
 }
 if ($("nv-report-open")) $("nv-report-open").addEventListener("click", openReport);
 $("nv-report-cancel").addEventListener("click", closeReport);
+sheet.addEventListener("keydown", (e) => { if (e.key === "Escape") { e.preventDefault(); closeReport(); } });
+// Without a pointer (a keyboard, a screen reader): the place is the map's centre (the arrow
+// keys move the map when it has focus).
+$("nv-report-centre").addEventListener("click", () => setPosition(placeOf(map.getCenter())));
 function placeOf(latlng) { return { lat: latlng.lat, lon: latlng.lng, accuracy_m: null, source: "map" }; }
 map.on("click", (e) => { if (state.reportOpen) setPosition(placeOf(e.latlng)); });
 sheet.querySelectorAll("[data-severity]").forEach((b) => {
@@ -334,7 +398,52 @@ function submitReport(category) {
   enqueue(localStorage, QUEUE_KEY, feature);
   closeReport();
   renderPending();
+  offerUndo(feature.properties.id);
   flushQueue();
+}
+
+// -- "Ångra": a sent report can be withdrawn for UNDO_MS ----------------------------------------
+const undone = new Set();  // ids withdrawn here: a send that was already under way withdraws too
+let undoTimer = null;
+function offerUndo(id) {
+  const bar = $("nv-undo");
+  bar.hidden = false;
+  bar.setAttribute("data-id", id);
+  clearTimeout(undoTimer);
+  undoTimer = setTimeout(() => { bar.hidden = true; }, UNDO_MS);
+}
+$("nv-undo-button").addEventListener("click", () => {
+  const bar = $("nv-undo");
+  bar.hidden = true;
+  clearTimeout(undoTimer);
+  withdraw(bar.getAttribute("data-id"));
+});
+
+/* Withdraw a report: still on the phone, it just leaves the queue; stored, the server deletes
+ * it (DELETE, within 10 minutes) and keeps its id, so that a resend stores nothing. */
+async function withdraw(id) {
+  undone.add(id);
+  if (readQueue(localStorage, QUEUE_KEY).some((i) => i.feature.properties.id === id)) {
+    dequeue(localStorage, QUEUE_KEY, id);
+    renderPending();
+    if (!state.flushing) { toast("Rapporten är ångrad.", "nv-ok"); return; }
+  }
+  try {
+    const r = await call("DELETE", "/api/v1/deviations/" + encodeURIComponent(id));
+    if (r.status === 204 || r.status === 410) {
+      removeMarker(id);
+      toast("Rapporten är ångrad.", "nv-ok");
+    } else if (r.status !== 404 || !state.flushing) {
+      toast("Rapporten kunde inte ångras: " + errorText(r.data, r.status), "nv-error");
+    }
+  } catch (err) {
+    toast("Rapporten kunde inte ångras: ingen kontakt med servern.", "nv-error");
+  }
+  loadMine();
+}
+function removeMarker(id) {
+  deviationLayer.eachLayer((m) => { if (m.feature.properties.id === id) deviationLayer.removeLayer(m); });
+  document.body.setAttribute("data-withdrawn", id);
 }
 
 // -- the queue of reports waiting for the network -------------------------------------------------
@@ -380,11 +489,15 @@ function reportErrorText(body, status) {
  * rejection when it should wait (no network, 401, 5xx, 408, 429). */
 async function send(feature) {
   const r = await call("POST", "/api/v1/deviations", { json: feature });
+  const id = feature.properties.id;
   if (r.status === 200 || r.status === 201) {
+    if (undone.has(id)) { withdraw(id); return "stored"; }  // "Ångra" came while it was on its way
     deviationLayer.addLayer(marker(r.data, false));
     toast("Avvikelsen är sparad.", "nv-ok");
+    loadMine();
     return "stored";
   }
+  if (r.status === 410) return "refused";  // withdrawn (here or in another tab): never stored again
   if (r.status === 401) {
     toast("Logga in igen för att skicka väntande rapporter.", "nv-error");
     throw new Error("unauthorised");
@@ -396,8 +509,65 @@ async function send(feature) {
   throw new Error("server " + r.status);
 }
 
-window.addEventListener("online", flushQueue);
+// The network is back: send what waits and show what is new at once, not at the next poll.
+window.addEventListener("online", () => { flushQueue(); reload(); });
 setInterval(flushQueue, 20000);
+
+// -- my reports of the last 24 hours, and the list of the reports shown -------------------------
+const mine = $("nv-mine");
+async function loadMine() {
+  if (!mine) return;
+  let r;
+  try { r = await call("GET", "/api/v1/me/deviations"); } catch (err) { return; }
+  if (!r.ok) return;
+  const list = mine.querySelector(".nv-mine-list");
+  list.replaceChildren();
+  const features = r.data.features;
+  mine.querySelector("summary").textContent = "Mina rapporter senaste 24 h (" + features.length + ")";
+  if (!features.length) list.appendChild(el("p", { class: "nv-muted", text: "Inga rapporter." }));
+  for (const f of features) {
+    const p = f.properties;
+    const cat = categories[p.category];
+    const item = el("li", { "data-id": p.id }, [
+      el("strong", { text: cat ? cat.name_sv : p.category }),
+      el("span", { text: " · " + timeFormat.format(new Date(p.observed_at)) + " · " + (SEVERITY_SV[p.severity] || "") }),
+    ]);
+    if (p.description) item.appendChild(el("div", { class: "nv-description", text: p.description }));
+    if (Date.now() - Date.parse(p.reported_at) < WITHDRAW_MS) {
+      const b = el("button", { type: "button", class: "nv-withdraw", text: "Ta bort" });
+      b.addEventListener("click", () => withdraw(p.id));
+      item.appendChild(b);
+    }
+    list.appendChild(item);
+  }
+  document.body.setAttribute("data-mine", String(features.length));
+}
+
+/* The reports shown, newest first, with the distance from me: the reports without the map
+ * (a screen reader, a keyboard). */
+function renderList() {
+  const box = $("nv-list");
+  if (!box) return;
+  const items = [];
+  deviationLayer.eachLayer((m) => items.push(m));
+  items.sort((a, b) => Date.parse(b.feature.properties.observed_at) - Date.parse(a.feature.properties.observed_at));
+  const list = box.querySelector("ol");
+  list.replaceChildren();
+  for (const m of items.slice(0, 100)) {
+    const p = m.feature.properties;
+    const cat = categories[p.category];
+    let where = "";
+    if (state.gps) {
+      const d = map.distance(m.getLatLng(), [state.gps.lat, state.gps.lon]);
+      where = " · " + (d < 1000 ? Math.round(d) + " m bort" : (d / 1000).toFixed(1).replace(".", ",") + " km bort");
+    }
+    list.appendChild(el("li", {}, [
+      el("strong", { text: cat ? cat.name_sv : p.category }),
+      el("span", { text: " · " + timeFormat.format(new Date(p.observed_at)) + " · " + (SEVERITY_SV[p.severity] || "") + where }),
+    ]));
+  }
+  box.querySelector("summary").textContent = "Lista över " + countWord(items.length);
+}
 
 // -- heat map and hot spots ----------------------------------------------------------------------
 const analysisForm = $("nv-analysis-form");
@@ -426,4 +596,5 @@ if (config.walks) {
 renderPending();
 reload();
 flushQueue();
+loadMine();
 window.nattvandring = { map, deviationLayer, aggregateLayer, baseLayers, flushQueue, loadDeviations };

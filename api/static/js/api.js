@@ -118,9 +118,10 @@ export class ApiError extends Error {
   }
 }
 
-/** One request; resolves to {status, ok, data, etag, retryAfter} whatever the status (data: the
- * JSON body, or null; etag and retryAfter: those headers, or null), rejects only when there is
- * no answer at all (no network). A 304 (to an If-None-Match the caller sent) has no data. */
+/** One request; resolves to {status, ok, data, etag, retryAfter, fromCache, fetchedAt} whatever
+ * the status (data: the JSON body, or null; etag and retryAfter: those headers, or null;
+ * fromCache: the service worker answered from its cache, fetched at fetchedAt), rejects only when
+ * there is no answer at all (no network). A 304 (to an If-None-Match the caller sent) has no data. */
 export async function call(method, url, { json, body, headers = {} } = {}) {
   const h = { "X-Requested-With": "nattvandring", ...headers };
   if (json !== undefined) h["Content-Type"] = "application/json";
@@ -130,9 +131,15 @@ export async function call(method, url, { json, body, headers = {} } = {}) {
   });
   let data = null;
   if (r.status !== 204 && r.status !== 304) data = await r.json().catch(() => null);
+  // The service worker (sw.js) marks an answer it gave from its cache, and stamps when it was
+  // fetched: the page says how old what it shows is.
+  const fromCache = r.headers.get("X-Nv-From-Cache") === "1";
+  const fetchedAt = fromCache && r.headers.get("X-Nv-Fetched-At")
+    ? new Date(r.headers.get("X-Nv-Fetched-At")) : new Date();
   return {
     status: r.status, ok: r.ok, data,
     etag: r.headers.get("ETag"), retryAfter: Number(r.headers.get("Retry-After")) || null,
+    fromCache, fetchedAt,
   };
 }
 

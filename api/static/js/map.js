@@ -119,9 +119,11 @@ export function conditionalGetter() {
     const headers = last && last.url === url && last.etag ? { "If-None-Match": last.etag } : {};
     const r = await call("GET", url, { headers });
     if (r.status === 304 && last && last.url === url) {
-      return { status: 304, ok: true, data: last.data, retryAfter: null, fresh: false };
+      return { status: 304, ok: true, data: last.data, retryAfter: null, fresh: false,
+               fromCache: false, fetchedAt: new Date() };
     }
-    if (r.ok) last = { url, etag: r.etag, data: r.data };
+    // An answer from the service worker's cache is not the server's now: never revalidate it.
+    if (r.ok) last = r.fromCache ? null : { url, etag: r.etag, data: r.data };
     return { ...r, fresh: r.ok };
   };
 }
