@@ -9,7 +9,9 @@
  */
 import { addAnalysis } from "./js/analysis.js";
 import { call, errorText } from "./js/api.js";
-import { addBaseLayers, addOverlay, conditionalGetter, createMap, infoBox, shows } from "./js/map.js";
+import {
+  addBaseLayers, addOverlay, conditionalGetter, createMap, infoBox, shows, untabbable,
+} from "./js/map.js";
 import { dequeue, enqueue, flush, newReport, queueKey, readQueue } from "./js/queue.js";
 import { $, el, pageConfig, timeFormat, toast } from "./js/ui.js";
 import { addMyWalks, addWalkTonight } from "./js/walk.js";
@@ -114,6 +116,7 @@ function marker(feature, pending) {
  * shows. The period starts on a whole hour, so that the same filters make the same URL for an
  * hour (the window is at most an hour longer than its label). */
 const POLL_MS = 15000;
+const OFFLINE_POLL_MS = 5000;  // while the answers come from the cache (or none come)
 const HOUR_MS = 3600000;
 const getDeviations = conditionalGetter();
 let loadSeq = 0;
@@ -149,6 +152,7 @@ async function loadDeviations({ poll = false } = {}) {
     document.body.setAttribute("data-deviations-fresh", String(r.fresh));
     shown.fetchedAt = r.fetchedAt;
     shown.offline = r.fromCache;
+    if (r.fromCache) nextMs = OFFLINE_POLL_MS;  // try the network again soon
     if (!r.fresh && poll) { showCount(); return; }  // unchanged: keep the markers (and any open popup)
     // The service worker may answer from a wider query it has cached (a longer period, all
     // categories, a larger box): the page keeps what its own filters select.
@@ -169,6 +173,7 @@ async function loadDeviations({ poll = false } = {}) {
     renderList();
   } catch (err) {
     if (seq !== loadSeq) return;
+    nextMs = OFFLINE_POLL_MS;
     if (shown.fetchedAt) { shown.offline = true; showCount(); }
     else setStatus("Kunde inte hämta avvikelser just nu (" + offlineText(err) + ").");
   } finally {
@@ -241,6 +246,7 @@ async function loadAggregates() {
       for (const [name, n] of s.byCategory) rows.push([name, String(n)]);
       layer.bindTooltip(infoBox(rows), { sticky: true });
       aggregateLayer.addLayer(layer);
+      untabbable(layer);
     }
     setStatus(countWord(total) + " senaste " + labelDays(state.days) +
       ", sammanställt per zon och ruta och vecka (antal under " + r.data.min_count + " visas inte)");
@@ -579,7 +585,12 @@ if ("serviceWorker" in navigator && window.isSecureContext) {
   const offlineReady = () => {
     if (navigator.serviceWorker.controller) document.body.setAttribute("data-offline-ready", "1");
   };
-  navigator.serviceWorker.addEventListener("controllerchange", offlineReady);
+  navigator.serviceWorker.addEventListener("controllerchange", () => {
+    // The first visit's list was fetched before the worker took over, so it has no copy of
+    // it: fetch it again, in full (a 304 is not kept), for the next visit without network.
+    getDeviations.forget();
+    loadDeviations({ poll: true }).then(offlineReady);
+  });
   offlineReady();
 }
 // -- the walker's walk tonight and sign-ups ----------------------------------------------------------

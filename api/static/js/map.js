@@ -92,13 +92,28 @@ export async function addBaseLayers(map, control, config) {
   ids.forEach((id, i) => {
     const fc = fetched[i];
     if (!fc) return;
-    const layer = BUILDERS[id](fc, config).addTo(map);
+    const layer = untabbable(BUILDERS[id](fc, config).addTo(map));
     control.addOverlay(layer, title(config, id));
     out[id] = layer;
   });
   if (!config.bounds && out.areas && out.areas.getLayers().length) map.fitBounds(out.areas.getBounds());
   document.body.setAttribute("data-layers", Object.keys(out).join(" "));
   return out;
+}
+
+/**
+ * Take a drawn layer's shapes out of the Tab order. Leaflet makes every shape with a tooltip a
+ * tab stop (hundreds of places and districts before the page's own buttons); keyboard and
+ * screen-reader users get the reports as a list instead (situation.js). Returns the layer.
+ */
+export function untabbable(layer) {
+  const walk = (l) => {
+    if (l.eachLayer) l.eachLayer(walk);
+    const node = l.getElement ? l.getElement() : null;
+    if (node) node.setAttribute("tabindex", "-1");
+  };
+  walk(layer);
+  return layer;
 }
 
 /** Add an overlay under its Swedish title from the config (or ``fallback``). */
@@ -115,7 +130,7 @@ export function addOverlay(control, config, id, layer, fallback) {
  */
 export function conditionalGetter() {
   let last = null;  // {url, etag, data}
-  return async function get(url) {
+  async function get(url) {
     const headers = last && last.url === url && last.etag ? { "If-None-Match": last.etag } : {};
     const r = await call("GET", url, { headers });
     if (r.status === 304 && last && last.url === url) {
@@ -125,5 +140,8 @@ export function conditionalGetter() {
     // An answer from the service worker's cache is not the server's now: never revalidate it.
     if (r.ok) last = r.fromCache ? null : { url, etag: r.etag, data: r.data };
     return { ...r, fresh: r.ok };
-  };
+  }
+  /** Forget the last answer: the next request is a plain GET (a full answer). */
+  get.forget = () => { last = null; };
+  return get;
 }
