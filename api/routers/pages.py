@@ -35,6 +35,7 @@ from geo.db.accounts import (
     revoke_token,
 )
 from geo.errors import NotFound
+from geo.privacy import MIN_PARTNER_COUNT
 from maps.leaflet import bounds_latlon
 from maps.places import PLACE_COLOURS, PLACE_KINDS_SV
 
@@ -329,6 +330,27 @@ def walks_page(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) -> R
     return page_response(page, tile_url=settings.tile_url or None)
 
 
+def _partner_page(conn: ConnDep, settings: AppSettings, user: User) -> Response:
+    """The partners' page at ``/``: aggregates, hot spots and the meeting export only (DESIGN.md
+    decision 8); its data comes from the aggregate APIs, which give no single report."""
+    config = {
+        **_map_config(conn, settings, user),
+        "mode": "partner",
+        "layers": _layers(("areas", "zones")),
+        "default_days": 90,
+    }
+    page = render(
+        "partner.html",
+        title="Nattvandring – lägesbild för samverkanspartner",
+        focus_name=config["area_name"],
+        who=f"{user.email} ({ROLES_SV.get(user.role, user.role)})",
+        config=config,
+        export_formats=EXPORT_FORMATS_SV,
+        min_count=MIN_PARTNER_COUNT,
+    )
+    return page_response(page, tile_url=settings.tile_url or None)
+
+
 @router.get("/")
 def situation_map(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) -> Response:
     """The situation map (lägesbild): areas, zones, places, recent deviations, tonight's routes
@@ -336,16 +358,12 @@ def situation_map(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) -
     if user is None:
         return RedirectResponse("/login?next=/", status_code=303)
     reads_reports = user.can(Capability.READ_REPORTS)
+    if not reads_reports:
+        return _partner_page(conn, settings, user)
     config = {
         **_map_config(conn, settings, user),
         "mode": "situation",
-        # Partners read aggregates only (DESIGN.md decision 8): counts per zone and 250 m cell
-        # instead of single reports, and nothing of the walks.
-        "layers": _layers(
-            ("areas", "zones", "places", "deviations", "routes")
-            if reads_reports
-            else ("areas", "zones", "places", "aggregates")
-        ),
+        "layers": _layers(("areas", "zones", "places", "deviations", "routes")),
         "can_report": user.can(Capability.REPORT),
         "can_analyse": user.can(Capability.ANALYSE),
         # "Min vandring ikväll" and the sign-up list: those who walk (staff schedule walks on
@@ -353,11 +371,7 @@ def situation_map(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) -
         "walks": user.can(Capability.TAKE_PART),
         # Tonight's routes (a few lines) travel with the page, so that the map the service
         # worker keeps for a night without network still shows them.
-        "routes": (
-            json.loads(walk_routes.tonight_routes_geojson(conn, now=datetime.now(UTC)))
-            if reads_reports
-            else None
-        ),
+        "routes": (json.loads(walk_routes.tonight_routes_geojson(conn, now=datetime.now(UTC)))),
         "default_days": DEFAULT_DAYS,
     }
     page = _map_page("situation.html", config, title="Nattvandring – lägesbild", banner="lägesbild")

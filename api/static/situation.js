@@ -9,9 +9,7 @@
  */
 import { addAnalysis } from "./js/analysis.js";
 import { call, errorText } from "./js/api.js";
-import {
-  addBaseLayers, addOverlay, conditionalGetter, createMap, infoBox, shows, untabbable,
-} from "./js/map.js";
+import { addBaseLayers, addOverlay, conditionalGetter, createMap, shows } from "./js/map.js";
 import { dequeue, enqueue, flush, newReport, queueKey, readQueue } from "./js/queue.js";
 import { $, el, pageConfig, timeFormat, toast } from "./js/ui.js";
 import { addMyWalks, addWalkTonight } from "./js/walk.js";
@@ -196,67 +194,7 @@ function offlineText(err) {
   return err instanceof TypeError ? "ingen kontakt med servern" : err.message;
 }
 
-// -- the partners' map: counts per zone and cell, never a single report ------------------------
-const aggregateLayer = L.featureGroup();
-if (shows(config, "aggregates")) {
-  aggregateLayer.addTo(map);
-  addOverlay(layerControl, config, "aggregates", aggregateLayer, "Avvikelser per zon och ruta");
-}
-function isoDate(d) { return d.toISOString().slice(0, 10); }
-
-/* The partner profile's counts (GET /api/v1/deviation-aggregates, the same numbers as the
- * partner export): one shape per zone or cell, its weekly counts of at least 3 summed per
- * category. */
-async function loadAggregates() {
-  if (!shows(config, "aggregates")) return;
-  const seq = ++loadSeq;
-  const params = new URLSearchParams({
-    area: config.area, bucket: "week",
-    since: isoDate(new Date(Date.now() - state.days * 86400000)), until: isoDate(new Date()),
-  });
-  setStatus("Hämtar sammanställningen …");
-  try {
-    const r = await call("GET", "/api/v1/deviation-aggregates?" + params.toString());
-    if (r.status === 401) { window.location.href = "/login?next=/"; return; }
-    if (!r.ok) throw new Error(errorText(r.data, r.status));
-    if (seq !== loadSeq) return;
-    const shapes = new Map();
-    for (const f of r.data.features) {
-      const p = f.properties;
-      if (state.category && p.category !== state.category) continue;
-      const key = p.layer + ":" + (p.zone || p.cell);
-      if (!shapes.has(key)) shapes.set(key, { feature: f, total: 0, byCategory: new Map() });
-      const s = shapes.get(key);
-      s.total += p.count;
-      s.byCategory.set(p.category_sv, (s.byCategory.get(p.category_sv) || 0) + p.count);
-    }
-    aggregateLayer.clearLayers();
-    let total = 0;
-    for (const s of shapes.values()) {
-      total += s.total;
-      const p = s.feature.properties;
-      const layer = L.geoJSON(s.feature, {
-        style: () => ({
-          color: p.layer === "zone" ? "#6a3d9a" : "#b35806", weight: p.layer === "zone" ? 3 : 1,
-          fillColor: "#e66101", fillOpacity: Math.min(0.7, 0.15 + s.total / 40),
-          className: "nv-aggregate",
-        }),
-      });
-      const rows = [[p.layer === "zone" ? "Zon" : "Ruta 250 m", p.zone_name || ""], ["Totalt", countWord(s.total)]];
-      for (const [name, n] of s.byCategory) rows.push([name, String(n)]);
-      layer.bindTooltip(infoBox(rows), { sticky: true });
-      aggregateLayer.addLayer(layer);
-      untabbable(layer);
-    }
-    setStatus(countWord(total) + " senaste " + labelDays(state.days) +
-      ", sammanställt per zon och ruta och vecka (antal under " + r.data.min_count + " visas inte)");
-    document.body.setAttribute("data-aggregates", String(shapes.size));
-  } catch (err) {
-    if (seq !== loadSeq) return;
-    setStatus("Kunde inte hämta sammanställningen just nu (" + offlineText(err) + ").");
-  }
-}
-function reload() { loadDeviations(); loadAggregates(); }
+function reload() { loadDeviations(); }
 function setStatus(text) { $("nv-status").textContent = text; }
 
 // -- filters ------------------------------------------------------------------------------------
@@ -608,4 +546,4 @@ renderPending();
 reload();
 flushQueue();
 loadMine();
-window.nattvandring = { map, deviationLayer, aggregateLayer, baseLayers, flushQueue, loadDeviations };
+window.nattvandring = { map, deviationLayer, baseLayers, flushQueue, loadDeviations };

@@ -230,56 +230,6 @@ def test_a_script_in_a_description_is_shown_as_text(
         assert dialogs == []
 
 
-def test_partner_sees_the_map_without_single_reports_or_report_button(
-    browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]], live_db_url: str
-) -> None:
-    """Partners read aggregates only (DESIGN.md decision 8): their map shows the counts per zone
-    and 250 m cell that the partner export has, and no single report reaches it."""
-    email, password = web_users["partner"]
-    context = browser.new_context(viewport=PHONE)
-    requests: list[str] = []
-    context.on("request", lambda r: requests.append(r.url))
-    try:
-        page = sign_in(context, live_server, email, password, loaded="#nv-status")
-        page.click("button[data-days='30']")
-        page.wait_for_function(
-            "() => document.querySelector('#nv-status').textContent.includes('sammanställt')",
-            timeout=15000,
-        )
-        shapes = int(page.get_attribute("body", "data-aggregates") or -1)
-        since = (datetime.now(UTC) - timedelta(days=30)).date().isoformat()
-        until = datetime.now(UTC).date().isoformat()
-        expected = page.evaluate(
-            "async ([since, until]) => { const r = await fetch("
-            "'/api/v1/deviation-aggregates?area=solberga&bucket=week&since=' + since +"
-            " '&until=' + until, {credentials: 'same-origin'}); const fc = await r.json();"
-            " return new Set(fc.features.map(f => f.properties.layer + ':' +"
-            " (f.properties.zone || f.properties.cell))).size; }",
-            [since, until],
-        )
-        assert shapes == expected
-        drawn = page.evaluate(
-            "() => { let n = 0; window.nattvandring.aggregateLayer.eachLayer(() => n++); "
-            "return n; }"
-        )
-        assert drawn == shapes
-        assert page.locator("#nv-report-open").count() == 0
-        markers = page.evaluate(
-            "() => { let n = 0; window.nattvandring.deviationLayer.eachLayer(() => n++); "
-            "return n; }"
-        )
-        assert markers == 0
-        # The page never asks for single reports, and would be refused if it did.
-        assert not [u for u in requests if "/api/v1/deviations" in u and "aggregates" not in u]
-        refused = page.evaluate(
-            "() => fetch('/api/v1/deviations?limit=5', {credentials: 'same-origin'})"
-            ".then(r => r.status)"
-        )
-        assert refused == 403
-    finally:
-        context.close()
-
-
 def test_a_walker_can_sign_out_on_a_phone(
     browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]]
 ) -> None:
