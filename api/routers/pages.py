@@ -55,6 +55,7 @@ ROLES_SV = {
 # The map's layers with their Swedish titles, in the layer control's order. A page shows those
 # its config lists under "layers" (a partner's map will list aggregated layers only).
 LAYER_TITLES_SV = {
+    "streets": "Gator",
     "areas": "Stadsdelar",
     "zones": "Platssamverkanszoner",
     "places": "Platser",
@@ -363,7 +364,7 @@ def situation_map(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) -
     config = {
         **_map_config(conn, settings, user),
         "mode": "situation",
-        "layers": _layers(("areas", "zones", "places", "deviations", "routes")),
+        "layers": _layers(("streets", "areas", "zones", "places", "deviations", "routes")),
         "can_report": user.can(Capability.REPORT),
         "can_analyse": user.can(Capability.ANALYSE),
         # "Min vandring ikväll" and the sign-up list: those who walk (staff schedule walks on

@@ -45,7 +45,7 @@ var SHELL = [
 ];
 // API answers kept for the map.
 var API_CACHED = [DEVIATIONS, "/api/v1/categories", "/api/v1/areas", "/api/v1/zones",
-                  "/api/v1/places", "/api/v1/me/deviations"];
+                  "/api/v1/places", "/api/v1/streets", "/api/v1/me/deviations"];
 
 self.addEventListener("install", function (event) {
   event.waitUntil(

@@ -305,7 +305,7 @@ def test_the_map_draws_the_layers_it_fetches_and_zone_names_stay_text(
     dialogs: list[str] = []
     with signed_in(browser, live_server, email, password) as page:
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        page.wait_for_selector("body[data-layers='areas zones places']", state="attached")
+        page.wait_for_selector("body[data-layers='streets areas zones places']", state="attached")
         assert page.locator("path.nv-area").count() == counts["areas"]
         assert page.locator("path.nv-zone").count() == counts["zones"]
         assert page.locator("path.nv-place").count() == counts["places"]

@@ -48,6 +48,13 @@ function title(config, id) {
 export function shows(config, id) { return title(config, id) !== null; }
 
 const BUILDERS = {
+  streets(fc) {
+    // The imported street network ("Gator"): streets on the map even without a tile server.
+    return L.geoJSON(fc, {
+      pane: "nv-base", interactive: false,
+      style: () => ({ color: "#8a8f98", weight: 2, opacity: 0.8, className: "nv-street" }),
+    });
+  },
   areas(fc) {
     return L.geoJSON(fc, {
       pane: "nv-base",
@@ -78,7 +85,10 @@ const BUILDERS = {
     });
   },
 };
-const URLS = { areas: "/api/v1/areas", zones: "/api/v1/zones", places: "/api/v1/places" };
+const URLS = {
+  streets: (config) => "/api/v1/streets?area=" + encodeURIComponent(config.area),
+  areas: () => "/api/v1/areas", zones: () => "/api/v1/zones", places: () => "/api/v1/places",
+};
 
 /**
  * Fetch the districts, zones and places the config lists, draw them and add them to the layer
@@ -87,7 +97,7 @@ const URLS = { areas: "/api/v1/areas", zones: "/api/v1/zones", places: "/api/v1/
  */
 export async function addBaseLayers(map, control, config) {
   const ids = Object.keys(BUILDERS).filter((id) => shows(config, id));
-  const fetched = await Promise.all(ids.map((id) => getJSON(URLS[id]).catch(() => null)));
+  const fetched = await Promise.all(ids.map((id) => getJSON(URLS[id](config)).catch(() => null)));
   const out = {};
   ids.forEach((id, i) => {
     const fc = fetched[i];
