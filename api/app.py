@@ -8,9 +8,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.staticfiles import StaticFiles
 
-from api.app_paths import STATIC_DIR
+from api.app_paths import STATIC_DIR, static_prefix
 from api.bodies import plain_parameters
 from api.conditional import BodyCache
 from api.errors import document_errors, install_error_handlers
@@ -41,6 +40,7 @@ from api.routers import (
 )
 from api.settings import AppSettings
 from api.shedding import LoadShedding
+from api.static_files import ImmutableStaticFiles, RevalidatedStaticFiles
 from geo.db import connection, migrate
 
 logger = logging.getLogger(__name__)
@@ -128,7 +128,10 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     app.include_router(admin_pages.router)
     app.include_router(docs.router)
     app.include_router(pages.router)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # The pages' files under their version (`api.app_paths.static_url`): never changed, kept
+    # for a year; the unversioned paths stay for scripts and tests, revalidated each time.
+    app.mount(static_prefix(), ImmutableStaticFiles(directory=STATIC_DIR), name="static_versioned")
+    app.mount("/static", RevalidatedStaticFiles(directory=STATIC_DIR), name="static")
     return app
 
 

@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from api.app_paths import STATIC_DIR, TEMPLATES_DIR
+from api.app_paths import STATIC_DIR, TEMPLATES_DIR, static_prefix, static_url
 from api.bodies import BodyRoute
 from api.deps import ConnDep, SettingsDep
 from api.guard import SESSION_COOKIE, client_address
@@ -120,6 +120,10 @@ _templates = Environment(
 )
 
 
+# Versioned URLs of the static files (`api.app_paths.static_url`): {{ static("map.css") }}.
+_templates.globals["static"] = static_url
+
+
 def render(name: str, **context: Any) -> str:
     """One page from ``api/templates`` (autoescaped: every value reaches the page as text)."""
     return _templates.get_template(name).render(**context)
@@ -201,8 +205,11 @@ def logout(request: Request, conn: ConnDep) -> Response:
 @router.get("/sw.js")
 def service_worker() -> Response:
     """The service worker, served from the root so that it may control the map page."""
-    return FileResponse(
-        STATIC_DIR / "sw.js",
+    # The worker keeps the files of this version of the pages (their versioned URLs), in a
+    # cache named after it: a release makes a new worker, which drops the old cache.
+    text = (STATIC_DIR / "sw.js").read_text(encoding="utf-8")
+    return Response(
+        text.replace("__STATIC__", static_prefix()),
         media_type="text/javascript",
         headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"},
     )

@@ -15,7 +15,10 @@
  * POSTs pass straight through. Base-map tiles from other hosts are not cached here.
  */
 "use strict";
-var CACHE = "nattvandring-v6";
+// The versioned root of the pages' files, filled in when /sw.js is served (api.routers.pages):
+// the cache is this version's, and a release (a new version) makes a new worker and cache.
+var STATIC = "__STATIC__";
+var CACHE = "nattvandring-" + STATIC.split("/").pop();
 var NETWORK_TIMEOUT_MS = 2500;  // "about 3 s": a lie-fi reload opens in under 4 s
 var MAX_DEVIATION_ENTRIES = 24;
 var DEVIATIONS = "/api/v1/deviations";
@@ -23,21 +26,21 @@ var DEVIATIONS = "/api/v1/deviations";
 // with the user's session cookie and dropped again when the sign-in page loads).
 var SHELL = [
   "/",
-  "/static/situation.js",
-  "/static/js/analysis.js",
-  "/static/js/api.js",
-  "/static/js/map.js",
-  "/static/js/queue.js",
-  "/static/js/ui.js",
-  "/static/js/walk.js",
-  "/static/map.css",
-  "/static/vendor/leaflet/leaflet.js",
-  "/static/vendor/leaflet/leaflet.css",
-  "/static/vendor/leaflet/images/marker-icon.png",
-  "/static/vendor/leaflet/images/marker-icon-2x.png",
-  "/static/vendor/leaflet/images/marker-shadow.png",
-  "/static/vendor/leaflet/images/layers.png",
-  "/static/vendor/leaflet/images/layers-2x.png",
+  STATIC + "/situation.js",
+  STATIC + "/js/analysis.js",
+  STATIC + "/js/api.js",
+  STATIC + "/js/map.js",
+  STATIC + "/js/queue.js",
+  STATIC + "/js/ui.js",
+  STATIC + "/js/walk.js",
+  STATIC + "/map.css",
+  STATIC + "/vendor/leaflet/leaflet.js",
+  STATIC + "/vendor/leaflet/leaflet.css",
+  STATIC + "/vendor/leaflet/images/marker-icon.png",
+  STATIC + "/vendor/leaflet/images/marker-icon-2x.png",
+  STATIC + "/vendor/leaflet/images/marker-shadow.png",
+  STATIC + "/vendor/leaflet/images/layers.png",
+  STATIC + "/vendor/leaflet/images/layers-2x.png",
   // The layers the map fetches (public, the same for every user).
   "/api/v1/areas",
   "/api/v1/zones",
@@ -184,6 +187,16 @@ var slow = false;
 self.addEventListener("fetch", function (event) {
   var request = event.request;
   if (!cacheable(request)) return;
+  if (new URL(request.url).pathname.indexOf(STATIC + "/") === 0) {
+    // A versioned file never changes: the cached copy is right, whatever the network.
+    event.respondWith(caches.match(keyOf(request)).then(function (hit) {
+      return hit || fetch(request).then(function (response) {
+        if (response.status === 200) event.waitUntil(store(request, response));
+        return response;
+      });
+    }));
+    return;
+  }
   var started = Date.now();
   var network = fetch(request).then(function (response) {
     // Only an answer that must come from the server ends lie-fi: a static file may come from

@@ -10,6 +10,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from api.app_paths import static_prefix, static_url
 from routes.network_io import import_osm
 from tests.api.test_walk_routes import OSM
 
@@ -71,3 +72,21 @@ def test_the_page_is_compressed(
     r = client.get("/static/situation.js", headers=GZIP)
     assert r.headers["content-encoding"] == "gzip"
     assert int(r.headers.get("content-length", len(r.content))) > 0
+
+
+def test_versioned_static_files_are_kept_for_a_year(
+    client: TestClient, signed_in: Callable[[str], dict[str, str]]
+) -> None:
+    page = client.get("/", headers=signed_in("walker")).text
+    script = static_url("situation.js")
+    assert f'src="{script}"' in page
+    r = client.get(script, headers=GZIP)
+    assert r.status_code == 200
+    assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert r.headers["content-encoding"] == "gzip"
+    # The plain path is revalidated; an old version is not served under the new one's promise.
+    assert client.get("/static/situation.js").headers["cache-control"] == "no-cache"
+    assert client.get("/static/v/000000000000/situation.js").status_code == 404
+    # The service worker keeps this version's files.
+    worker = client.get("/sw.js").text
+    assert f'var STATIC = "{static_prefix()}";' in worker and "__STATIC__" not in worker
