@@ -61,7 +61,6 @@ function popupFor(props, pending) {
 }
 
 // -- layers -----------------------------------------------------------------------------------
-const baseLayers = addBaseLayers(map, layerControl, config);
 const deviationLayer = L.featureGroup();
 const pendingLayer = L.featureGroup().addTo(map);
 const positionLayer = L.featureGroup().addTo(map);
@@ -141,52 +140,81 @@ async function loadDeviations({ poll = false } = {}) {
   if (state.category) params.append("category", state.category);
   if (!poll) setStatus("Hämtar avvikelser …");
   let nextMs = POLL_MS;
+  const url = "/api/v1/deviations?" + params.toString();
+  // The service worker answers from its cache only after the network has had its chance; on
+  // opening, the map shows the copy it kept at once (saying how old it is) meanwhile.
+  let answered = false;
+  if (seq === 1 && window.caches) {
+    caches.match(new URL(url, window.location.href).href).then(async (hit) => {
+      if (!hit || answered || seq !== loadSeq) return;
+      const fc = await hit.json();
+      const at = hit.headers.get("X-Nv-Fetched-At");
+      if (answered || seq !== loadSeq) return;
+      draw(fc, { start, bounds: b, fetchedAt: at ? new Date(at) : null, state: "cached" });
+    }).catch(() => { /* no copy: wait for the network */ });
+  }
   try {
-    const r = await getDeviations("/api/v1/deviations?" + params.toString());
+    const r = await getDeviations(url);
+    answered = true;
     if (r.status === 401) { window.location.href = "/login?next=/"; return; }
     if (r.retryAfter) nextMs = Math.max(POLL_MS, r.retryAfter * 1000);
     if (!r.ok) throw new Error(errorText(r.data, r.status));
     if (seq !== loadSeq) return;
     document.body.setAttribute("data-deviations-fresh", String(r.fresh));
-    shown.fetchedAt = r.fetchedAt;
-    shown.offline = r.fromCache;
     if (r.fromCache) nextMs = OFFLINE_POLL_MS;  // try the network again soon
-    if (!r.fresh && poll) { showCount(); return; }  // unchanged: keep the markers (and any open popup)
-    // The service worker may answer from a wider query it has cached (a longer period, all
-    // categories, a larger box): the page keeps what its own filters select.
-    const sinceMs = start;
-    const inBox = (c) => c[0] >= b.getWest() && c[0] <= b.getEast() && c[1] >= b.getSouth() && c[1] <= b.getNorth();
-    const fc = r.data;
-    const features = fc.features.filter((f) =>
-      Date.parse(f.properties.observed_at) >= sinceMs &&
-      (!state.category || f.properties.category === state.category) &&
-      inBox(f.geometry.coordinates));
-    deviationLayer.clearLayers();
-    features.forEach((f) => deviationLayer.addLayer(marker(f, false)));
-    shown.count = features.length;
-    shown.more = !r.fromCache && fc.numberMatched > fc.numberReturned
-      ? " (de " + fc.numberReturned + " senaste av " + fc.numberMatched + ")" : "";
-    showCount();
-    document.body.setAttribute("data-deviations", String(features.length));
-    renderList();
+    if (!r.fresh && poll) {  // unchanged: keep the markers (and any open popup)
+      shown.fetchedAt = r.fetchedAt;
+      shown.offline = false;
+      shown.cached = false;
+      showCount();
+      return;
+    }
+    draw(r.data, { start, bounds: b, fetchedAt: r.fetchedAt, state: r.fromCache ? "offline" : "live" });
   } catch (err) {
+    answered = true;
     if (seq !== loadSeq) return;
     nextMs = OFFLINE_POLL_MS;
-    if (shown.fetchedAt) { shown.offline = true; showCount(); }
+    document.body.setAttribute("data-deviations-error", offlineText(err));
+    if (shown.fetchedAt) { shown.offline = true; shown.cached = false; showCount(); }
     else setStatus("Kunde inte hämta avvikelser just nu (" + offlineText(err) + ").");
   } finally {
     if (seq === loadSeq) schedulePoll(nextMs);
   }
 }
+/* Draw a list: ``state`` "live" (the server's now), "offline" (the service worker's copy, the
+ * network failing) or "cached" (the copy, shown while the network is asked). The service worker
+ * may answer from a wider query it has cached (a longer period, all categories, a larger box):
+ * the page keeps what its own filters select. */
+function draw(fc, { start, bounds: b, fetchedAt, state: kind }) {
+  const inBox = (c) => c[0] >= b.getWest() && c[0] <= b.getEast() && c[1] >= b.getSouth() && c[1] <= b.getNorth();
+  const features = fc.features.filter((f) =>
+    Date.parse(f.properties.observed_at) >= start &&
+    (!state.category || f.properties.category === state.category) &&
+    inBox(f.geometry.coordinates));
+  deviationLayer.clearLayers();
+  features.forEach((f) => deviationLayer.addLayer(marker(f, false)));
+  shown.count = features.length;
+  shown.days = state.days;
+  shown.fetchedAt = fetchedAt;
+  shown.offline = kind === "offline";
+  shown.cached = kind === "cached";
+  shown.more = kind === "live" && fc.numberMatched > fc.numberReturned
+    ? " (de " + fc.numberReturned + " senaste av " + fc.numberMatched + ")" : "";
+  showCount();
+  document.body.setAttribute("data-deviations", String(features.length));
+  renderList();
+}
 function labelDays(d) { return d === 1 ? "24 h" : d + " dygn"; }
 /* What the map shows and when it was fetched: the status line always says how old it is. */
-const shown = { count: null, more: "", fetchedAt: null, offline: false };
+const shown = { count: null, days: null, more: "", fetchedAt: null, offline: false, cached: false };
 function showCount() {
   if (shown.count === null) return;
-  const what = countWord(shown.count) + " senaste " + labelDays(state.days) + shown.more;
+  // The period of what is shown, which a failed request for another filter has not changed.
+  const what = countWord(shown.count) + " senaste " + labelDays(shown.days) + shown.more;
   const when = shown.fetchedAt ? whenText(shown.fetchedAt) : "";
-  setStatus(shown.offline ? "offline – senast uppdaterad " + when + " · " + what
-                          : what + " · uppdaterad " + when);
+  if (shown.offline) setStatus("offline – senast uppdaterad " + when + " · " + what);
+  else if (shown.cached) setStatus("senast uppdaterad " + when + " · " + what + " · hämtar nytt …");
+  else setStatus(what + " · uppdaterad " + when);
   document.body.setAttribute("data-deviations-offline", String(shown.offline));
 }
 /* A failed request's reason in Swedish: the browser's own ("Failed to fetch") is English. */
@@ -467,7 +495,7 @@ async function loadMine() {
   const list = mine.querySelector(".nv-mine-list");
   list.replaceChildren();
   const features = r.data.features;
-  mine.querySelector("summary").textContent = "Mina rapporter senaste 24 h (" + features.length + ")";
+  mine.querySelector("summary").textContent = "Mina rapporter från det senaste dygnet (" + features.length + ")";
   if (!features.length) list.appendChild(el("p", { class: "nv-muted", text: "Inga rapporter." }));
   for (const f of features) {
     const p = f.properties;
@@ -518,6 +546,10 @@ const analysisForm = $("nv-analysis-form");
 if (analysisForm) addAnalysis(map, layerControl, { area: config.area, form: analysisForm });
 
 // -- start ----------------------------------------------------------------------------------------
+// The reports first: on a slow network the browser's few connections go to what the walker
+// came for, then to the layers around it.
+reload();
+const baseLayers = addBaseLayers(map, layerControl, config);
 if ("serviceWorker" in navigator && window.isSecureContext) {
   navigator.serviceWorker.register("/sw.js").catch(() => { /* works without it */ });
   const offlineReady = () => {
@@ -543,7 +575,6 @@ if (config.walks) {
 }
 
 renderPending();
-reload();
 flushQueue();
 loadMine();
 window.nattvandring = { map, deviationLayer, baseLayers, flushQueue, loadDeviations };
