@@ -254,10 +254,23 @@ def _layers(names: tuple[str, ...]) -> list[dict[str, str]]:
     return [{"id": name, "title": LAYER_TITLES_SV[name]} for name in names]
 
 
-def _map_page(template: str, config: dict[str, Any], *, title: str, banner: str) -> str:
+THEME_COOKIE = "nv_theme"
+
+
+def theme_of(request: Request) -> str:
+    """The walker's chosen theme (``dark``/``light``, the cookie the page's switch sets), or ""
+    to follow the system's (``prefers-color-scheme``)."""
+    theme = request.cookies.get(THEME_COOKIE, "")
+    return theme if theme in ("dark", "light") else ""
+
+
+def _map_page(
+    template: str, config: dict[str, Any], *, title: str, banner: str, theme: str = ""
+) -> str:
     user = config["user"]
     return render(
         template,
+        theme=theme,
         title=title,
         banner=banner,
         focus_name=config["area_name"],
@@ -338,7 +351,7 @@ def walks_page(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) -> R
     return page_response(page, tile_url=settings.tile_url or None)
 
 
-def _partner_page(conn: ConnDep, settings: AppSettings, user: User) -> Response:
+def _partner_page(conn: ConnDep, settings: AppSettings, user: User, *, theme: str) -> Response:
     """The partners' page at ``/``: aggregates, hot spots and the meeting export only (DESIGN.md
     decision 8); its data comes from the aggregate APIs, which give no single report."""
     config = {
@@ -349,6 +362,7 @@ def _partner_page(conn: ConnDep, settings: AppSettings, user: User) -> Response:
     }
     page = render(
         "partner.html",
+        theme=theme,
         title="Nattvandring – lägesbild för samverkanspartner",
         focus_name=config["area_name"],
         who=f"{user.email} ({ROLES_SV.get(user.role, user.role)})",
@@ -360,14 +374,16 @@ def _partner_page(conn: ConnDep, settings: AppSettings, user: User) -> Response:
 
 
 @router.get("/")
-def situation_map(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) -> Response:
+def situation_map(
+    request: Request, conn: ConnDep, settings: SettingsDep, user: OptionalUserDep
+) -> Response:
     """The situation map (lägesbild): areas, zones, places, recent deviations, tonight's routes
     and "Rapportera avvikelse". Anonymous visitors are sent to the sign-in page."""
     if user is None:
         return RedirectResponse("/login?next=/", status_code=303)
     reads_reports = user.can(Capability.READ_REPORTS)
     if not reads_reports:
-        return _partner_page(conn, settings, user)
+        return _partner_page(conn, settings, user, theme=theme_of(request))
     config = {
         **_map_config(conn, settings, user),
         "mode": "situation",
@@ -382,5 +398,11 @@ def situation_map(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) -
         "routes": (json.loads(walk_routes.tonight_routes_geojson(conn, now=datetime.now(UTC)))),
         "default_days": DEFAULT_DAYS,
     }
-    page = _map_page("situation.html", config, title="Nattvandring – lägesbild", banner="lägesbild")
+    page = _map_page(
+        "situation.html",
+        config,
+        title="Nattvandring – lägesbild",
+        banner="lägesbild",
+        theme=theme_of(request),
+    )
     return page_response(page, tile_url=settings.tile_url or None)

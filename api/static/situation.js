@@ -541,6 +541,32 @@ function renderList() {
   box.querySelector("summary").textContent = "Lista över " + countWord(items.length);
 }
 
+// -- the categories' legend, and the night theme ------------------------------------------------
+config.categories.forEach((c) => {
+  const swatch = el("span", { class: "nv-swatch" });
+  swatch.style.background = c.colour;
+  $("nv-legend-cats").appendChild(el("li", {}, [swatch, el("span", { text: c.name_sv })]));
+});
+/* Dark or light as the walker chooses (the system's choice until then). The choice goes into a
+ * cookie that the server writes on <html data-theme>, so that the next page is dark from its
+ * first paint (no script runs before it). */
+const themeButton = $("nv-theme");
+function isDark() {
+  const set = document.documentElement.getAttribute("data-theme");
+  return set ? set === "dark" : window.matchMedia("(prefers-color-scheme: dark)").matches;
+}
+function showTheme() {
+  themeButton.setAttribute("aria-pressed", String(isDark()));
+  themeButton.textContent = isDark() ? "Ljust läge" : "Mörkt läge";
+}
+themeButton.addEventListener("click", () => {
+  const theme = isDark() ? "light" : "dark";
+  document.documentElement.setAttribute("data-theme", theme);
+  document.cookie = "nv_theme=" + theme + "; path=/; max-age=31536000; samesite=lax";
+  showTheme();
+});
+showTheme();
+
 // -- heat map and hot spots ----------------------------------------------------------------------
 const analysisForm = $("nv-analysis-form");
 if (analysisForm) addAnalysis(map, layerControl, { area: config.area, form: analysisForm });

@@ -255,3 +255,50 @@ def test_a_coarse_gps_fix_asks_for_a_tap_and_min_position_centres_at_once(
         tap_map(page)
         assert "vald på kartan" in page.inner_text("#nv-report-position")
         assert page.locator("[data-category='brand']").is_enabled()
+
+
+# Every control a thumb taps, at least 44 x 44 px: a checkbox by its label (the label is what
+# takes the tap); the attribution's links are text in a sentence (exempt, WCAG 2.5.8).
+SMALL_CONTROLS = """() => [...document.querySelectorAll(
+    'button, select, summary, a[href], input, .leaflet-control a')]
+  .filter(e => e.offsetParent !== null && !e.closest('[hidden]')
+          && !e.closest('.leaflet-control-attribution'))
+  .map(e => [e.id || e.className || e.tagName,
+             (e.type === 'checkbox' || e.type === 'radio') && e.closest('label')
+               ? e.closest('label').getBoundingClientRect() : e.getBoundingClientRect()])
+  .filter(([, r]) => r.width > 0 && (r.width < 44 || r.height < 44))
+  .map(([name, r]) => name + ' ' + Math.round(r.width) + 'x' + Math.round(r.height))"""
+
+
+def test_night_theme_thumb_sized_controls_and_a_legend(
+    browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]]
+) -> None:
+    email, password = web_users["walker"]
+    with signed_in(browser, live_server, email, password, color_scheme="dark") as page:
+        # Dark from the system's choice, by CSS alone.
+        background = page.evaluate(
+            "getComputedStyle(document.querySelector('.nv-panel')).backgroundColor"
+        )
+        assert background == "rgb(32, 37, 47)", background
+        assert (
+            page.evaluate(
+                "getComputedStyle(document.querySelector('.leaflet-container')).backgroundColor"
+            )
+            == "rgb(27, 31, 39)"
+        )
+        small = page.evaluate(SMALL_CONTROLS)
+        assert small == [], "; ".join(small)
+        legend = page.locator("#nv-legend-cats li").all_text_contents()
+        assert "Brand" in legend and len(legend) >= 9
+        # Switched to light: the server writes the choice on <html>, so it holds from the first
+        # paint of the next page.
+        page.click("#nv-theme")
+        assert page.get_attribute("html", "data-theme") == "light"
+        page.reload()
+        page.wait_for_selector("body[data-deviations]", state="attached")
+        assert page.get_attribute("html", "data-theme") == "light"
+        background = page.evaluate(
+            "getComputedStyle(document.querySelector('.nv-panel')).backgroundColor"
+        )
+        assert background == "rgba(255, 255, 255, 0.95)", background
+        assert page.inner_text("#nv-theme") == "Mörkt läge"
