@@ -30,7 +30,12 @@ test: setup
 	@echo "[test] running the test suite against a real PostGIS"
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-setup: system $(STAMP)
+setup: system $(STAMP) tests/axe/node_modules
+
+# axe-core for the accessibility tests (tests/api/test_axe.py), from npm, once.
+tests/axe/node_modules: tests/axe/package-lock.json
+	@if [ ! -d tests/axe/node_modules ]; then echo "[setup] installing axe-core (npm)"; \
+	  cd tests/axe && npm ci --no-audit --no-fund; fi
 
 system:
 	@bash scripts/setup-system.sh
