@@ -32,7 +32,12 @@ test: setup
 	@echo "[test] running the test suite against a real PostGIS"
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
-setup: system $(STAMP)
+setup: system $(STAMP) tests/axe/node_modules
+
+# axe-core for the accessibility tests (tests/api/test_axe.py), from npm, once.
+tests/axe/node_modules: tests/axe/package-lock.json
+	@if [ ! -d tests/axe/node_modules ]; then echo "[setup] installing axe-core (npm)"; \
+	  cd tests/axe && npm ci --no-audit --no-fund; fi
 
 system:
 	@bash scripts/setup-system.sh
@@ -45,7 +50,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 bench: setup
-	@status=0; for b in bench/deviations.py bench/heat.py bench/routes.py bench/export.py bench/fuzz.py bench/schemathesis_run.py bench/outage.py bench/peak.py bench/tiles.py; do \
+	@status=0; for b in bench/deviations.py bench/heat.py bench/routes.py bench/export.py bench/fuzz.py bench/schemathesis_run.py bench/outage.py bench/peak.py bench/tiles.py bench/night_map.py; do \
 	  if [ -f $$b ]; then echo "[bench] $$b"; $(PY) $$b || status=1; fi; done; exit $$status
 
 lint: setup

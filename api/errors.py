@@ -45,6 +45,7 @@ from geo.errors import (
     NotFound,
     PayloadTooLarge,
     UnsupportedMediaType,
+    Withdrawn,
 )
 
 logger = logging.getLogger(__name__)
@@ -242,6 +243,7 @@ _ERRORS = {
     "404": "A named thing (area, zone, route, walk…) does not exist",
     "406": "The format asked for (`f`, `Accept`) is not one this operation gives",
     "409": "A conflict: a key used for another body, a stale version, a value taken meanwhile",
+    "410": "Gone: a report its reporter withdrew (`withdrawn`); its id stays reserved",
     "413": "The body is over the operation's `x-max-body-bytes` (`too_large`)",
     "415": "The body is not of a type this operation reads (`unsupported_media_type`)",
     "429": "Too many requests or attempts: wait `Retry-After` seconds",
@@ -256,6 +258,8 @@ def _errors_of(method: str, path: str, op: dict[str, Any]) -> list[str]:
         codes += ["401", "403", "429"]
     if method in ("post", "put", "patch", "delete"):
         codes.append("409")
+    if path.startswith("/api/v1/deviations") and method in ("post", "delete"):
+        codes.append("410")  # a withdrawn report's id (`geo.db.deviations.withdraw_report`)
     if "requestBody" in op or method in ("post", "put", "patch"):
         codes += ["413", "415"]
     return codes
@@ -306,6 +310,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Forbidden, _status(403))
     app.add_exception_handler(Conflict, _status(409))
     app.add_exception_handler(NotAcceptable, _status(406))
+    app.add_exception_handler(Withdrawn, _status(410))
     app.add_exception_handler(PayloadTooLarge, _status(413))
     app.add_exception_handler(UnsupportedMediaType, _status(415))
     app.add_exception_handler(TooManyAttempts, _status(429))

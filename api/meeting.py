@@ -54,8 +54,10 @@ from geo.db.follow_up import SYNTHETIC_NOTE, walks_by_club_and_month
 from geo.db.guarded import Connections
 from geo.errors import Forbidden, InvalidParameter
 from geo.geometry import DEFAULT_TIME_ZONE
+from geo.hotspots import class_label
 from geo.isopleths import isopleths_geojson
 from geo.privacy import (
+    MIN_PARTNER_COUNT,
     Deviations,
     PartnerAggregates,
     Zone,
@@ -310,6 +312,48 @@ def _metadata(req: Request, area_name: str, *, synthetic: bool = False) -> dict[
         if req.profile == "partner"
         else "detaljprofil: enskilda rapporter utan rapportör"
         + (", med beskrivningar" if req.include_descriptions else ""),
+    }
+
+
+def partner_hotspots(db: Connections, req: Request, user: User) -> dict[str, Any]:
+    """The hot spots of the partner profile's file for ``req``, for the partners' page: the hot
+    cells (Gi*, `HOT`) computed from `partner_selection` (250 m cells of at least 3 reports,
+    moved to their centres), each with its class and, only when it is 3 or more, its count.
+    Nothing else of a cell leaves: no z-score, no exact position of a report, no time."""
+    if not user.can(Capability.EXPORT_PARTNER):
+        raise Forbidden(
+            f"the partners' hot spots are for partners; your account ({user.role}) may not"
+        )
+    check_period(req)
+    partner = Request(area=req.area, since=req.since, until=req.until, profile="partner")
+    with db.connection() as conn:
+        selection, window = _selection(conn, partner)
+    hot = hotspot_map(selection, window, HOT)
+    features = []
+    for f in hot["features"]:
+        p = f["properties"]
+        cls = int(p["class"])
+        if cls <= 0:
+            continue  # the hot spots only: "here many reports were made"
+        count = None if p.get("count") is None else int(round(float(p["count"])))
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": f["geometry"],
+                "properties": {
+                    "class": cls,
+                    "class_sv": class_label(cls),
+                    "count": count if count is not None and count >= MIN_PARTNER_COUNT else None,
+                },
+            }
+        )
+    return {
+        "type": "FeatureCollection",
+        "area": req.area,
+        "since": req.since.isoformat(),
+        "until": req.until.isoformat(),
+        "cell_m": HOT.cell_m,
+        "features": features,
     }
 
 

@@ -135,6 +135,19 @@ class ReportExists(Conflict):
     code = "report_exists"
 
 
+class Withdrawn(NattvandringError):
+    """A deviation report that its reporter withdrew: its id stays reserved (a resend is refused
+    and stores nothing)."""
+
+    code = "withdrawn"
+
+
+class TooLateToWithdraw(Conflict):
+    """Withdrawing a report after its window (`geo.db.deviations.WITHDRAW_WITHIN`)."""
+
+    code = "too_late_to_withdraw"
+
+
 class WalkNotOngoing(InvalidInput):
     """A deviation names a walk that is not under way (or of another club)."""
 

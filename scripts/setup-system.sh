@@ -59,6 +59,8 @@ have_pkg "postgresql-${major}-postgis-3" || missing+=("postgresql-${major}-postg
 # 3. Debian's Chromium, which the browser tests drive through Playwright (Playwright's own
 #    browser download does not work on a closed network).
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# npm installs axe-core for the accessibility tests (tests/axe, `npm ci`).
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 # 4. GDAL's command-line tools (ogrinfo validates the exported GeoPackages) and poppler's
 #    pdftotext/pdftoppm (read the meeting report back), used by the tests.

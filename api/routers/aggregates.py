@@ -18,7 +18,8 @@ from fastapi import APIRouter, Query, Response
 from shapely.geometry import mapping
 
 from api import meeting
-from api.deps import ConnDep, SettingsDep
+from api.deps import ConnDep, DbDep, SettingsDep
+from api.heavy import BriefExporterDep
 from api.routers.layers import GEOJSON, geojson_response
 from api.security import AggregateReaderDep
 from geo.db import categories
@@ -113,3 +114,25 @@ def deviation_aggregates(
     fc = aggregates_geojson(agg, styles=styles)
     fc.update(area=req.area, since=req.since.isoformat(), until=req.until.isoformat())
     return geojson_response(json.dumps(fc, ensure_ascii=False))
+
+
+@router.get("/deviation-aggregates/hotspots")
+def partner_hotspots(
+    db: DbDep,
+    user: BriefExporterDep,
+    settings: SettingsDep,
+    area: Annotated[str | None, Query(description="Area slug (default: the app's area)")] = None,
+    since: Annotated[date | None, Query(description="First day (default: 90 days ago)")] = None,
+    until: Annotated[date | None, Query(description="Last day, inclusive (default: today)")] = None,
+) -> dict[str, Any]:
+    """The hot spots of the partner export for the same area and days (the partners' page):
+    Getis-Ord Gi* hot cells computed only from 250 m cells that hold at least 3 reports, each
+    moved to its cell's centre (`geo.analysis.partner_selection`), with their class and a count
+    only when it is 3 or more. No single report, no exact time."""
+    last = until or date.today()
+    req = meeting.Request(
+        area=area or settings.default_area,
+        since=since or last - timedelta(days=DEFAULT_DAYS),
+        until=last,
+    )
+    return meeting.partner_hotspots(db, req, user)

@@ -252,6 +252,26 @@ def get_deviation(conn: ConnDep, user: ReportReaderDep, deviation_id: uuid.UUID)
     return geojson_response(feature)
 
 
+@router.delete(
+    "/deviations/{deviation_id}",
+    status_code=204,
+    response_class=Response,
+    responses={410: {"description": "Withdrawn already (`withdrawn`)"}},
+)
+def withdraw_deviation(conn: ConnDep, user: ReporterDep, deviation_id: uuid.UUID) -> Response:
+    """Withdraw one's own report within 10 minutes of sending it (the phone's "Ångra").
+
+    It vanishes from every list, aggregate and export; its id stays reserved, so a resend of the
+    report (from a queue or another tab) answers 410 and stores nothing. Audited. Another user's
+    report: 404; an older one: 409 ``too_late_to_withdraw``.
+    """
+    deviations.withdraw_report(conn, deviation_id, reporter_id=user.id)
+    audit.write_audit(
+        conn, user_id=user.id, action="deviation.withdraw", subject=str(deviation_id), details={}
+    )
+    return Response(status_code=204)
+
+
 @router.patch("/deviations/{deviation_id}", response_class=Response)
 def change_status(
     request: Request,

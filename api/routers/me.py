@@ -3,15 +3,19 @@ season to sign up for."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from api.deps import ConnDep
+from api.routers.layers import geojson_response
 from api.routers.walks import actor
-from api.security import WalkerDep
-from geo.db import walk_views
+from api.security import ReporterDep, WalkerDep
+from geo.db import deviations, walk_views
+from geo.db.deviations import Viewer
+
+OWN_REPORTS_FOR = timedelta(hours=24)
 
 router = APIRouter(prefix="/api/v1/me", tags=["walks"])
 
@@ -23,6 +27,20 @@ def walk_tonight(conn: ConnDep, user: WalkerDep) -> dict[str, Any]:
     club), the leader and whom to call (``contacts``: ``field_worker``, ``police``,
     ``emergency``); ``{"walk": null}`` when there is none."""
     return {"walk": walk_views.my_walk_tonight(conn, actor(user), now=datetime.now(UTC))}
+
+
+@router.get("/deviations", response_class=Response, tags=["deviations"])
+def my_deviations(conn: ConnDep, user: ReporterDep) -> Response:
+    """The signed-in user's own reports of the last 24 hours, newest first (a GeoJSON
+    FeatureCollection, with their own notes): the phone's list "Mina rapporter"."""
+    page = deviations.list_features(
+        conn,
+        viewer=Viewer.of(user),
+        reporter_id=user.id,
+        since=datetime.now(UTC) - OWN_REPORTS_FOR,
+        limit=200,
+    )
+    return geojson_response(page.geojson)
 
 
 @router.get("/walks")

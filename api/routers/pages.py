@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from api.app_paths import STATIC_DIR, TEMPLATES_DIR
+from api.app_paths import STATIC_DIR, TEMPLATES_DIR, static_prefix, static_url
 from api.bodies import BodyRoute
 from api.deps import ConnDep, SettingsDep
 from api.guard import SESSION_COOKIE, client_address
@@ -35,6 +35,7 @@ from geo.db.accounts import (
     revoke_token,
 )
 from geo.errors import NotFound
+from geo.privacy import MIN_PARTNER_COUNT
 from maps.leaflet import bounds_latlon
 from maps.places import PLACE_COLOURS, PLACE_KINDS_SV
 
@@ -54,6 +55,7 @@ ROLES_SV = {
 # The map's layers with their Swedish titles, in the layer control's order. A page shows those
 # its config lists under "layers" (a partner's map will list aggregated layers only).
 LAYER_TITLES_SV = {
+    "streets": "Gator",
     "areas": "Stadsdelar",
     "zones": "Platssamverkanszoner",
     "places": "Platser",
@@ -116,6 +118,10 @@ _templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+# Versioned URLs of the static files (`api.app_paths.static_url`): {{ static("map.css") }}.
+_templates.globals["static"] = static_url
 
 
 def render(name: str, **context: Any) -> str:
@@ -199,8 +205,11 @@ def logout(request: Request, conn: ConnDep) -> Response:
 @router.get("/sw.js")
 def service_worker() -> Response:
     """The service worker, served from the root so that it may control the map page."""
-    return FileResponse(
-        STATIC_DIR / "sw.js",
+    # The worker keeps the files of this version of the pages (their versioned URLs), in a
+    # cache named after it: a release makes a new worker, which drops the old cache.
+    text = (STATIC_DIR / "sw.js").read_text(encoding="utf-8")
+    return Response(
+        text.replace("__STATIC__", static_prefix()),
         media_type="text/javascript",
         headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"},
     )
@@ -245,10 +254,23 @@ def _layers(names: tuple[str, ...]) -> list[dict[str, str]]:
     return [{"id": name, "title": LAYER_TITLES_SV[name]} for name in names]
 
 
-def _map_page(template: str, config: dict[str, Any], *, title: str, banner: str) -> str:
+THEME_COOKIE = "nv_theme"
+
+
+def theme_of(request: Request) -> str:
+    """The walker's chosen theme (``dark``/``light``, the cookie the page's switch sets), or ""
+    to follow the system's (``prefers-color-scheme``)."""
+    theme = request.cookies.get(THEME_COOKIE, "")
+    return theme if theme in ("dark", "light") else ""
+
+
+def _map_page(
+    template: str, config: dict[str, Any], *, title: str, banner: str, theme: str = ""
+) -> str:
     user = config["user"]
     return render(
         template,
+        theme=theme,
         title=title,
         banner=banner,
         focus_name=config["area_name"],
@@ -329,23 +351,43 @@ def walks_page(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) -> R
     return page_response(page, tile_url=settings.tile_url or None)
 
 
+def _partner_page(conn: ConnDep, settings: AppSettings, user: User, *, theme: str) -> Response:
+    """The partners' page at ``/``: aggregates, hot spots and the meeting export only (DESIGN.md
+    decision 8); its data comes from the aggregate APIs, which give no single report."""
+    config = {
+        **_map_config(conn, settings, user),
+        "mode": "partner",
+        "layers": _layers(("areas", "zones")),
+        "default_days": 90,
+    }
+    page = render(
+        "partner.html",
+        theme=theme,
+        title="Nattvandring – lägesbild för samverkanspartner",
+        focus_name=config["area_name"],
+        who=f"{user.email} ({ROLES_SV.get(user.role, user.role)})",
+        config=config,
+        export_formats=EXPORT_FORMATS_SV,
+        min_count=MIN_PARTNER_COUNT,
+    )
+    return page_response(page, tile_url=settings.tile_url or None)
+
+
 @router.get("/")
-def situation_map(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) -> Response:
+def situation_map(
+    request: Request, conn: ConnDep, settings: SettingsDep, user: OptionalUserDep
+) -> Response:
     """The situation map (lägesbild): areas, zones, places, recent deviations, tonight's routes
     and "Rapportera avvikelse". Anonymous visitors are sent to the sign-in page."""
     if user is None:
         return RedirectResponse("/login?next=/", status_code=303)
     reads_reports = user.can(Capability.READ_REPORTS)
+    if not reads_reports:
+        return _partner_page(conn, settings, user, theme=theme_of(request))
     config = {
         **_map_config(conn, settings, user),
         "mode": "situation",
-        # Partners read aggregates only (DESIGN.md decision 8): counts per zone and 250 m cell
-        # instead of single reports, and nothing of the walks.
-        "layers": _layers(
-            ("areas", "zones", "places", "deviations", "routes")
-            if reads_reports
-            else ("areas", "zones", "places", "aggregates")
-        ),
+        "layers": _layers(("streets", "areas", "zones", "places", "deviations", "routes")),
         "can_report": user.can(Capability.REPORT),
         "can_analyse": user.can(Capability.ANALYSE),
         # "Min vandring ikväll" and the sign-up list: those who walk (staff schedule walks on
@@ -353,12 +395,14 @@ def situation_map(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) -
         "walks": user.can(Capability.TAKE_PART),
         # Tonight's routes (a few lines) travel with the page, so that the map the service
         # worker keeps for a night without network still shows them.
-        "routes": (
-            json.loads(walk_routes.tonight_routes_geojson(conn, now=datetime.now(UTC)))
-            if reads_reports
-            else None
-        ),
+        "routes": (json.loads(walk_routes.tonight_routes_geojson(conn, now=datetime.now(UTC)))),
         "default_days": DEFAULT_DAYS,
     }
-    page = _map_page("situation.html", config, title="Nattvandring – lägesbild", banner="lägesbild")
+    page = _map_page(
+        "situation.html",
+        config,
+        title="Nattvandring – lägesbild",
+        banner="lägesbild",
+        theme=theme_of(request),
+    )
     return page_response(page, tile_url=settings.tile_url or None)

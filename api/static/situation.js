@@ -9,8 +9,8 @@
  */
 import { addAnalysis } from "./js/analysis.js";
 import { call, errorText } from "./js/api.js";
-import { addBaseLayers, addOverlay, conditionalGetter, createMap, infoBox, shows } from "./js/map.js";
-import { enqueue, flush, newReport, queueKey, readQueue } from "./js/queue.js";
+import { addBaseLayers, addOverlay, conditionalGetter, createMap, shows } from "./js/map.js";
+import { dequeue, enqueue, flush, newReport, queueKey, readQueue } from "./js/queue.js";
 import { $, el, pageConfig, timeFormat, toast } from "./js/ui.js";
 import { addMyWalks, addWalkTonight } from "./js/walk.js";
 
@@ -32,6 +32,21 @@ const state = {
 };
 
 const SEVERITY_SV = { 1: "Låg", 2: "Medel", 3: "Hög" };
+/** A GPS fix less accurate than this is not taken as the report's place: the walker taps it. */
+const MAX_GPS_ACCURACY_M = 100;
+const UNDO_MS = 10000;
+const WITHDRAW_MS = 10 * 60000;  // the server's window (geo.db.deviations.WITHDRAW_WITHIN)
+
+const clock = new Intl.DateTimeFormat("sv-SE", { timeZone: "Europe/Stockholm", hour: "2-digit", minute: "2-digit" });
+const dayClock = new Intl.DateTimeFormat("sv-SE", {
+  timeZone: "Europe/Stockholm", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
+});
+/** "21:05" today, "1 dec. 21:05" on another day. */
+function whenText(date) {
+  const today = new Date().toDateString() === date.toDateString();
+  return (today ? clock : dayClock).format(date);
+}
+function countWord(n) { return n === 1 ? "1 avvikelse" : n + " avvikelser"; }
 
 function popupFor(props, pending) {
   const box = el("div", { class: "nv-popup" });
@@ -46,7 +61,6 @@ function popupFor(props, pending) {
 }
 
 // -- layers -----------------------------------------------------------------------------------
-const baseLayers = addBaseLayers(map, layerControl, config);
 const deviationLayer = L.featureGroup();
 const pendingLayer = L.featureGroup().addTo(map);
 const positionLayer = L.featureGroup().addTo(map);
@@ -99,6 +113,7 @@ function marker(feature, pending) {
  * shows. The period starts on a whole hour, so that the same filters make the same URL for an
  * hour (the window is at most an hour longer than its label). */
 const POLL_MS = 15000;
+const OFFLINE_POLL_MS = 5000;  // while the answers come from the cache (or none come)
 const HOUR_MS = 3600000;
 const getDeviations = conditionalGetter();
 let loadSeq = 0;
@@ -125,91 +140,89 @@ async function loadDeviations({ poll = false } = {}) {
   if (state.category) params.append("category", state.category);
   if (!poll) setStatus("Hämtar avvikelser …");
   let nextMs = POLL_MS;
+  const url = "/api/v1/deviations?" + params.toString();
+  // The service worker answers from its cache only after the network has had its chance; on
+  // opening, the map shows the copy it kept at once (saying how old it is) meanwhile.
+  let answered = false;
+  if (seq === 1 && window.caches) {
+    caches.match(new URL(url, window.location.href).href).then(async (hit) => {
+      if (!hit || answered || seq !== loadSeq) return;
+      const fc = await hit.json();
+      const at = hit.headers.get("X-Nv-Fetched-At");
+      if (answered || seq !== loadSeq) return;
+      draw(fc, { start, bounds: b, fetchedAt: at ? new Date(at) : null, state: "cached" });
+    }).catch(() => { /* no copy: wait for the network */ });
+  }
   try {
-    const r = await getDeviations("/api/v1/deviations?" + params.toString());
+    const r = await getDeviations(url);
+    answered = true;
     if (r.status === 401) { window.location.href = "/login?next=/"; return; }
     if (r.retryAfter) nextMs = Math.max(POLL_MS, r.retryAfter * 1000);
     if (!r.ok) throw new Error(errorText(r.data, r.status));
     if (seq !== loadSeq) return;
     document.body.setAttribute("data-deviations-fresh", String(r.fresh));
-    if (!r.fresh && poll) return;  // unchanged: keep the markers (and any open popup)
-    const fc = r.data;
-    deviationLayer.clearLayers();
-    fc.features.forEach((f) => deviationLayer.addLayer(marker(f, false)));
-    const more = fc.numberMatched > fc.numberReturned
-      ? " (de " + fc.numberReturned + " senaste av " + fc.numberMatched + ")" : "";
-    setStatus(fc.features.length + " avvikelser senaste " + labelDays(state.days) + more);
-    document.body.setAttribute("data-deviations", String(fc.features.length));
+    if (r.fromCache) nextMs = OFFLINE_POLL_MS;  // try the network again soon
+    if (!r.fresh && poll) {  // unchanged: keep the markers (and any open popup)
+      shown.fetchedAt = r.fetchedAt;
+      shown.offline = false;
+      shown.cached = false;
+      showCount();
+      return;
+    }
+    draw(r.data, { start, bounds: b, fetchedAt: r.fetchedAt, state: r.fromCache ? "offline" : "live" });
   } catch (err) {
+    answered = true;
     if (seq !== loadSeq) return;
-    setStatus("Kunde inte hämta avvikelser just nu (" + err.message + ").");
+    nextMs = OFFLINE_POLL_MS;
+    document.body.setAttribute("data-deviations-error", offlineText(err));
+    if (shown.fetchedAt) { shown.offline = true; shown.cached = false; showCount(); }
+    else setStatus("Kunde inte hämta avvikelser just nu (" + offlineText(err) + ").");
   } finally {
     if (seq === loadSeq) schedulePoll(nextMs);
   }
 }
+/* Draw a list: ``state`` "live" (the server's now), "offline" (the service worker's copy, the
+ * network failing) or "cached" (the copy, shown while the network is asked). The service worker
+ * may answer from a wider query it has cached (a longer period, all categories, a larger box):
+ * the page keeps what its own filters select. */
+function draw(fc, { start, bounds: b, fetchedAt, state: kind }) {
+  const inBox = (c) => c[0] >= b.getWest() && c[0] <= b.getEast() && c[1] >= b.getSouth() && c[1] <= b.getNorth();
+  const features = fc.features.filter((f) =>
+    Date.parse(f.properties.observed_at) >= start &&
+    (!state.category || f.properties.category === state.category) &&
+    inBox(f.geometry.coordinates));
+  deviationLayer.clearLayers();
+  features.forEach((f) => deviationLayer.addLayer(marker(f, false)));
+  shown.count = features.length;
+  shown.days = state.days;
+  shown.fetchedAt = fetchedAt;
+  shown.offline = kind === "offline";
+  shown.cached = kind === "cached";
+  shown.more = kind === "live" && fc.numberMatched > fc.numberReturned
+    ? " (de " + fc.numberReturned + " senaste av " + fc.numberMatched + ")" : "";
+  showCount();
+  document.body.setAttribute("data-deviations", String(features.length));
+  renderList();
+}
 function labelDays(d) { return d === 1 ? "24 h" : d + " dygn"; }
-
-// -- the partners' map: counts per zone and cell, never a single report ------------------------
-const aggregateLayer = L.featureGroup();
-if (shows(config, "aggregates")) {
-  aggregateLayer.addTo(map);
-  addOverlay(layerControl, config, "aggregates", aggregateLayer, "Avvikelser per zon och ruta");
+/* What the map shows and when it was fetched: the status line always says how old it is. */
+const shown = { count: null, days: null, more: "", fetchedAt: null, offline: false, cached: false };
+function showCount() {
+  if (shown.count === null) return;
+  // The period of what is shown, which a failed request for another filter has not changed.
+  const what = countWord(shown.count) + " senaste " + labelDays(shown.days) + shown.more;
+  const when = shown.fetchedAt ? whenText(shown.fetchedAt) : "";
+  if (shown.offline) setStatus("offline – senast uppdaterad " + when + " · " + what);
+  else if (shown.cached) setStatus("senast uppdaterad " + when + " · " + what + " · hämtar nytt …");
+  else setStatus(what + " · uppdaterad " + when);
+  document.body.setAttribute("data-deviations-offline", String(shown.offline));
 }
-function isoDate(d) { return d.toISOString().slice(0, 10); }
-function countWord(n) { return n === 1 ? "1 avvikelse" : n + " avvikelser"; }
-
-/* The partner profile's counts (GET /api/v1/deviation-aggregates, the same numbers as the
- * partner export): one shape per zone or cell, its weekly counts of at least 3 summed per
- * category. */
-async function loadAggregates() {
-  if (!shows(config, "aggregates")) return;
-  const seq = ++loadSeq;
-  const params = new URLSearchParams({
-    area: config.area, bucket: "week",
-    since: isoDate(new Date(Date.now() - state.days * 86400000)), until: isoDate(new Date()),
-  });
-  setStatus("Hämtar sammanställningen …");
-  try {
-    const r = await call("GET", "/api/v1/deviation-aggregates?" + params.toString());
-    if (r.status === 401) { window.location.href = "/login?next=/"; return; }
-    if (!r.ok) throw new Error(errorText(r.data, r.status));
-    if (seq !== loadSeq) return;
-    const shapes = new Map();
-    for (const f of r.data.features) {
-      const p = f.properties;
-      if (state.category && p.category !== state.category) continue;
-      const key = p.layer + ":" + (p.zone || p.cell);
-      if (!shapes.has(key)) shapes.set(key, { feature: f, total: 0, byCategory: new Map() });
-      const s = shapes.get(key);
-      s.total += p.count;
-      s.byCategory.set(p.category_sv, (s.byCategory.get(p.category_sv) || 0) + p.count);
-    }
-    aggregateLayer.clearLayers();
-    let total = 0;
-    for (const s of shapes.values()) {
-      total += s.total;
-      const p = s.feature.properties;
-      const layer = L.geoJSON(s.feature, {
-        style: () => ({
-          color: p.layer === "zone" ? "#6a3d9a" : "#b35806", weight: p.layer === "zone" ? 3 : 1,
-          fillColor: "#e66101", fillOpacity: Math.min(0.7, 0.15 + s.total / 40),
-          className: "nv-aggregate",
-        }),
-      });
-      const rows = [[p.layer === "zone" ? "Zon" : "Ruta 250 m", p.zone_name || ""], ["Totalt", countWord(s.total)]];
-      for (const [name, n] of s.byCategory) rows.push([name, String(n)]);
-      layer.bindTooltip(infoBox(rows), { sticky: true });
-      aggregateLayer.addLayer(layer);
-    }
-    setStatus(countWord(total) + " senaste " + labelDays(state.days) +
-      ", sammanställt per zon och ruta och vecka (antal under " + r.data.min_count + " visas inte)");
-    document.body.setAttribute("data-aggregates", String(shapes.size));
-  } catch (err) {
-    if (seq !== loadSeq) return;
-    setStatus("Kunde inte hämta sammanställningen just nu (" + err.message + ").");
-  }
+/* A failed request's reason in Swedish: the browser's own ("Failed to fetch") is English. */
+function offlineText(err) {
+  return err instanceof TypeError ? "ingen kontakt med servern" : err.message;
 }
-function reload() { loadDeviations(); loadAggregates(); }
+
+function reload() { loadDeviations(); }
 function setStatus(text) { $("nv-status").textContent = text; }
 
 // -- filters ------------------------------------------------------------------------------------
@@ -234,7 +247,8 @@ map.on("moveend", () => {
 });
 
 // -- own position -------------------------------------------------------------------------------
-let gpsMarker = null, gpsCircle = null, watchId = null;
+let gpsMarker = null, gpsCircle = null, watchId = null, centreOnFix = false;
+function goodFix(fix) { return fix && fix.accuracy_m <= MAX_GPS_ACCURACY_M; }
 function startGps() {
   if (!("geolocation" in navigator) || watchId !== null) return;
   watchId = navigator.geolocation.watchPosition((pos) => {
@@ -248,15 +262,20 @@ function startGps() {
     } else {
       gpsMarker.setLatLng(ll); gpsCircle.setLatLng(ll); gpsCircle.setRadius(fix.accuracy_m);
     }
-    if (state.reportOpen && (!state.position || state.position.source === "gps")) setPosition(fix);
+    if (centreOnFix) { centreOnFix = false; map.setView(ll, Math.max(map.getZoom(), 16)); }
+    if (state.reportOpen && (!state.position || state.position.source === "gps")) {
+      if (goodFix(fix)) setPosition(fix); else { clearPosition(); renderPosition(); }
+    }
   }, () => {
     state.gps = null;
     if (state.reportOpen && !state.position) renderPosition();
   }, { enableHighAccuracy: true, maximumAge: 15000, timeout: 20000 });
 }
 $("nv-locate").addEventListener("click", () => {
-  startGps();
+  // The first tap centres too: on the fix that comes, if there is none yet.
   if (state.gps) map.setView([state.gps.lat, state.gps.lon], Math.max(map.getZoom(), 16));
+  else centreOnFix = true;
+  startGps();
 });
 
 // -- reporting ------------------------------------------------------------------------------------
@@ -274,9 +293,17 @@ function setPosition(pos) {
   renderPosition();
 }
 
+function clearPosition() {
+  state.position = null;
+  if (pickMarker) { positionLayer.removeLayer(pickMarker); pickMarker = null; }
+}
+
 function renderPosition() {
   const line = $("nv-report-position");
-  if (!state.position) {
+  if (!state.position && state.gps && !goodFix(state.gps)) {
+    line.textContent = "GPS-positionen är osäker (±" + state.gps.accuracy_m +
+      " m). Tryck på kartan där det hände.";
+  } else if (!state.position) {
     line.textContent = "Tryck på kartan där det hände" + ("geolocation" in navigator ? " (eller vänta på GPS)" : "");
   } else if (state.position.source === "gps") {
     line.textContent = "Plats: din GPS-position, ±" + state.position.accuracy_m + " m. Tryck på kartan för att ändra.";
@@ -286,24 +313,33 @@ function renderPosition() {
   sheet.querySelectorAll("[data-category]").forEach((b) => { b.disabled = !state.position; });
 }
 
+let openedFrom = null;
 function openReport() {
   state.reportOpen = true;
   state.position = null;
+  openedFrom = document.activeElement;
   sheet.hidden = false;
   document.body.classList.add("nv-reporting");
   $("nv-report-error").textContent = "";
   startGps();
-  if (state.gps) setPosition(state.gps); else renderPosition();
+  if (goodFix(state.gps)) setPosition(state.gps); else renderPosition();
+  sheet.focus();  // the sheet takes focus (tabindex -1): a screen reader reads its title
 }
 function closeReport() {
+  const wasOpen = state.reportOpen;
   state.reportOpen = false;
   sheet.hidden = true;
   document.body.classList.remove("nv-reporting");
-  if (pickMarker) { positionLayer.removeLayer(pickMarker); pickMarker = null; }
+  clearPosition();
   $("nv-note").value = "";
+  if (wasOpen && openedFrom && document.contains(openedFrom)) openedFrom.focus();
 }
 if ($("nv-report-open")) $("nv-report-open").addEventListener("click", openReport);
 $("nv-report-cancel").addEventListener("click", closeReport);
+sheet.addEventListener("keydown", (e) => { if (e.key === "Escape") { e.preventDefault(); closeReport(); } });
+// Without a pointer (a keyboard, a screen reader): the place is the map's centre (the arrow
+// keys move the map when it has focus).
+$("nv-report-centre").addEventListener("click", () => setPosition(placeOf(map.getCenter())));
 function placeOf(latlng) { return { lat: latlng.lat, lon: latlng.lng, accuracy_m: null, source: "map" }; }
 map.on("click", (e) => { if (state.reportOpen) setPosition(placeOf(e.latlng)); });
 sheet.querySelectorAll("[data-severity]").forEach((b) => {
@@ -334,7 +370,52 @@ function submitReport(category) {
   enqueue(localStorage, QUEUE_KEY, feature);
   closeReport();
   renderPending();
+  offerUndo(feature.properties.id);
   flushQueue();
+}
+
+// -- "Ångra": a sent report can be withdrawn for UNDO_MS ----------------------------------------
+const undone = new Set();  // ids withdrawn here: a send that was already under way withdraws too
+let undoTimer = null;
+function offerUndo(id) {
+  const bar = $("nv-undo");
+  bar.hidden = false;
+  bar.setAttribute("data-id", id);
+  clearTimeout(undoTimer);
+  undoTimer = setTimeout(() => { bar.hidden = true; }, UNDO_MS);
+}
+$("nv-undo-button").addEventListener("click", () => {
+  const bar = $("nv-undo");
+  bar.hidden = true;
+  clearTimeout(undoTimer);
+  withdraw(bar.getAttribute("data-id"));
+});
+
+/* Withdraw a report: still on the phone, it just leaves the queue; stored, the server deletes
+ * it (DELETE, within 10 minutes) and keeps its id, so that a resend stores nothing. */
+async function withdraw(id) {
+  undone.add(id);
+  if (readQueue(localStorage, QUEUE_KEY).some((i) => i.feature.properties.id === id)) {
+    dequeue(localStorage, QUEUE_KEY, id);
+    renderPending();
+    if (!state.flushing) { toast("Rapporten är ångrad.", "nv-ok"); return; }
+  }
+  try {
+    const r = await call("DELETE", "/api/v1/deviations/" + encodeURIComponent(id));
+    if (r.status === 204 || r.status === 410) {
+      removeMarker(id);
+      toast("Rapporten är ångrad.", "nv-ok");
+    } else if (r.status !== 404 || !state.flushing) {
+      toast("Rapporten kunde inte ångras: " + errorText(r.data, r.status), "nv-error");
+    }
+  } catch (err) {
+    toast("Rapporten kunde inte ångras: ingen kontakt med servern.", "nv-error");
+  }
+  loadMine();
+}
+function removeMarker(id) {
+  deviationLayer.eachLayer((m) => { if (m.feature.properties.id === id) deviationLayer.removeLayer(m); });
+  document.body.setAttribute("data-withdrawn", id);
 }
 
 // -- the queue of reports waiting for the network -------------------------------------------------
@@ -380,11 +461,15 @@ function reportErrorText(body, status) {
  * rejection when it should wait (no network, 401, 5xx, 408, 429). */
 async function send(feature) {
   const r = await call("POST", "/api/v1/deviations", { json: feature });
+  const id = feature.properties.id;
   if (r.status === 200 || r.status === 201) {
+    if (undone.has(id)) { withdraw(id); return "stored"; }  // "Ångra" came while it was on its way
     deviationLayer.addLayer(marker(r.data, false));
     toast("Avvikelsen är sparad.", "nv-ok");
+    loadMine();
     return "stored";
   }
+  if (r.status === 410) return "refused";  // withdrawn (here or in another tab): never stored again
   if (r.status === 401) {
     toast("Logga in igen för att skicka väntande rapporter.", "nv-error");
     throw new Error("unauthorised");
@@ -396,20 +481,112 @@ async function send(feature) {
   throw new Error("server " + r.status);
 }
 
-window.addEventListener("online", flushQueue);
+// The network is back: send what waits and show what is new at once, not at the next poll.
+window.addEventListener("online", () => { flushQueue(); reload(); });
 setInterval(flushQueue, 20000);
+
+// -- my reports of the last 24 hours, and the list of the reports shown -------------------------
+const mine = $("nv-mine");
+async function loadMine() {
+  if (!mine) return;
+  let r;
+  try { r = await call("GET", "/api/v1/me/deviations"); } catch (err) { return; }
+  if (!r.ok) return;
+  const list = mine.querySelector(".nv-mine-list");
+  list.replaceChildren();
+  const features = r.data.features;
+  mine.querySelector("summary").textContent = "Mina rapporter från det senaste dygnet (" + features.length + ")";
+  if (!features.length) list.appendChild(el("p", { class: "nv-muted", text: "Inga rapporter." }));
+  for (const f of features) {
+    const p = f.properties;
+    const cat = categories[p.category];
+    const item = el("li", { "data-id": p.id }, [
+      el("strong", { text: cat ? cat.name_sv : p.category }),
+      el("span", { text: " · " + timeFormat.format(new Date(p.observed_at)) + " · " + (SEVERITY_SV[p.severity] || "") }),
+    ]);
+    if (p.description) item.appendChild(el("div", { class: "nv-description", text: p.description }));
+    if (Date.now() - Date.parse(p.reported_at) < WITHDRAW_MS) {
+      const b = el("button", { type: "button", class: "nv-withdraw", text: "Ta bort" });
+      b.addEventListener("click", () => withdraw(p.id));
+      item.appendChild(b);
+    }
+    list.appendChild(item);
+  }
+  document.body.setAttribute("data-mine", String(features.length));
+}
+
+/* The reports shown, newest first, with the distance from me: the reports without the map
+ * (a screen reader, a keyboard). */
+function renderList() {
+  const box = $("nv-list");
+  if (!box) return;
+  const items = [];
+  deviationLayer.eachLayer((m) => items.push(m));
+  items.sort((a, b) => Date.parse(b.feature.properties.observed_at) - Date.parse(a.feature.properties.observed_at));
+  const list = box.querySelector("ol");
+  list.replaceChildren();
+  for (const m of items.slice(0, 100)) {
+    const p = m.feature.properties;
+    const cat = categories[p.category];
+    let where = "";
+    if (state.gps) {
+      const d = map.distance(m.getLatLng(), [state.gps.lat, state.gps.lon]);
+      where = " · " + (d < 1000 ? Math.round(d) + " m bort" : (d / 1000).toFixed(1).replace(".", ",") + " km bort");
+    }
+    list.appendChild(el("li", {}, [
+      el("strong", { text: cat ? cat.name_sv : p.category }),
+      el("span", { text: " · " + timeFormat.format(new Date(p.observed_at)) + " · " + (SEVERITY_SV[p.severity] || "") + where }),
+    ]));
+  }
+  box.querySelector("summary").textContent = "Lista över " + countWord(items.length);
+}
+
+// -- the categories' legend, and the night theme ------------------------------------------------
+config.categories.forEach((c) => {
+  const swatch = el("span", { class: "nv-swatch" });
+  swatch.style.background = c.colour;
+  $("nv-legend-cats").appendChild(el("li", {}, [swatch, el("span", { text: c.name_sv })]));
+});
+/* Dark or light as the walker chooses (the system's choice until then). The choice goes into a
+ * cookie that the server writes on <html data-theme>, so that the next page is dark from its
+ * first paint (no script runs before it). */
+const themeButton = $("nv-theme");
+function isDark() {
+  const set = document.documentElement.getAttribute("data-theme");
+  return set ? set === "dark" : window.matchMedia("(prefers-color-scheme: dark)").matches;
+}
+function showTheme() {
+  themeButton.setAttribute("aria-pressed", String(isDark()));
+  themeButton.textContent = isDark() ? "Ljust läge" : "Mörkt läge";
+}
+themeButton.addEventListener("click", () => {
+  const theme = isDark() ? "light" : "dark";
+  document.documentElement.setAttribute("data-theme", theme);
+  document.cookie = "nv_theme=" + theme + "; path=/; max-age=31536000; samesite=lax";
+  showTheme();
+});
+showTheme();
 
 // -- heat map and hot spots ----------------------------------------------------------------------
 const analysisForm = $("nv-analysis-form");
 if (analysisForm) addAnalysis(map, layerControl, { area: config.area, form: analysisForm });
 
 // -- start ----------------------------------------------------------------------------------------
+// The reports first: on a slow network the browser's few connections go to what the walker
+// came for, then to the layers around it.
+reload();
+const baseLayers = addBaseLayers(map, layerControl, config);
 if ("serviceWorker" in navigator && window.isSecureContext) {
   navigator.serviceWorker.register("/sw.js").catch(() => { /* works without it */ });
   const offlineReady = () => {
     if (navigator.serviceWorker.controller) document.body.setAttribute("data-offline-ready", "1");
   };
-  navigator.serviceWorker.addEventListener("controllerchange", offlineReady);
+  navigator.serviceWorker.addEventListener("controllerchange", () => {
+    // The first visit's list was fetched before the worker took over, so it has no copy of
+    // it: fetch it again, in full (a 304 is not kept), for the next visit without network.
+    getDeviations.forget();
+    loadDeviations({ poll: true }).then(offlineReady);
+  });
   offlineReady();
 }
 // -- the walker's walk tonight and sign-ups ----------------------------------------------------------
@@ -424,6 +601,6 @@ if (config.walks) {
 }
 
 renderPending();
-reload();
 flushQueue();
-window.nattvandring = { map, deviationLayer, aggregateLayer, baseLayers, flushQueue, loadDeviations };
+loadMine();
+window.nattvandring = { map, deviationLayer, baseLayers, flushQueue, loadDeviations };

@@ -1,40 +1,54 @@
-/* nattvandring service worker: the situation map opens without a network.
+/* nattvandring service worker: the situation map opens without a network, and on lie-fi.
  *
  * The page, its modules and the layers it fetches (districts, zones, places, categories,
- * deviations) are served network-first and kept in a cache, so a walker who reloads with no
- * connection still gets the map, its layers, the last deviations fetched and the reports
- * waiting on the device (those live in localStorage, not here). Reports are never sent from
- * here: POSTs pass straight through. Base-map tiles from other hosts are not cached.
+ * deviations) are served network first and kept in a cache, so a walker who reloads with no
+ * connection still gets the map, its layers, the deviations last fetched and the reports
+ * waiting on the device (those live in localStorage, not here). A network that does not answer
+ * within NETWORK_TIMEOUT_MS (lie-fi: connected, but nothing comes back) is not waited for: the
+ * cached copy is answered, and the network's late answer still refreshes the cache.
+ *
+ * Deviations are cached per query (their URL), never one entry for every query: an answer from
+ * the cache is the one of the same filters, or else of a wider one (a longer period, all
+ * categories, a larger box) that the page filters down itself. Every cached answer carries the
+ * time it was fetched (X-Nv-Fetched-At) and says that it comes from here (X-Nv-From-Cache), so
+ * that the page can say "offline – senast uppdaterad 21:05". Reports are never sent from here:
+ * POSTs pass straight through. Base-map tiles from other hosts are not cached here.
  */
 "use strict";
-var CACHE = "nattvandring-v5";
+// The versioned root of the pages' files, filled in when /sw.js is served (api.routers.pages):
+// the cache is this version's, and a release (a new version) makes a new worker and cache.
+var STATIC = "__STATIC__";
+var CACHE = "nattvandring-" + STATIC.split("/").pop();
+var NETWORK_TIMEOUT_MS = 2500;  // "about 3 s": a lie-fi reload opens in under 4 s
+var MAX_DEVIATION_ENTRIES = 24;
+var DEVIATIONS = "/api/v1/deviations";
 // What the map page needs to open with no network (the page itself is per user: it is fetched
 // with the user's session cookie and dropped again when the sign-in page loads).
 var SHELL = [
   "/",
-  "/static/situation.js",
-  "/static/js/analysis.js",
-  "/static/js/api.js",
-  "/static/js/map.js",
-  "/static/js/queue.js",
-  "/static/js/ui.js",
-  "/static/js/walk.js",
-  "/static/map.css",
-  "/static/vendor/leaflet/leaflet.js",
-  "/static/vendor/leaflet/leaflet.css",
-  "/static/vendor/leaflet/images/marker-icon.png",
-  "/static/vendor/leaflet/images/marker-icon-2x.png",
-  "/static/vendor/leaflet/images/marker-shadow.png",
-  "/static/vendor/leaflet/images/layers.png",
-  "/static/vendor/leaflet/images/layers-2x.png",
+  STATIC + "/situation.js",
+  STATIC + "/js/analysis.js",
+  STATIC + "/js/api.js",
+  STATIC + "/js/map.js",
+  STATIC + "/js/queue.js",
+  STATIC + "/js/ui.js",
+  STATIC + "/js/walk.js",
+  STATIC + "/map.css",
+  STATIC + "/vendor/leaflet/leaflet.js",
+  STATIC + "/vendor/leaflet/leaflet.css",
+  STATIC + "/vendor/leaflet/images/marker-icon.png",
+  STATIC + "/vendor/leaflet/images/marker-icon-2x.png",
+  STATIC + "/vendor/leaflet/images/marker-shadow.png",
+  STATIC + "/vendor/leaflet/images/layers.png",
+  STATIC + "/vendor/leaflet/images/layers-2x.png",
   // The layers the map fetches (public, the same for every user).
   "/api/v1/areas",
   "/api/v1/zones",
   "/api/v1/places",
 ];
-// API answers kept for the map (the deviations whatever their query: the last one fetched).
-var API_CACHED = ["/api/v1/deviations", "/api/v1/categories", "/api/v1/areas", "/api/v1/zones",
-                  "/api/v1/places"];
+// API answers kept for the map.
+var API_CACHED = [DEVIATIONS, "/api/v1/categories", "/api/v1/areas", "/api/v1/zones",
+                  "/api/v1/places", "/api/v1/streets", "/api/v1/me/deviations"];
 
 self.addEventListener("install", function (event) {
   event.waitUntil(
@@ -59,20 +73,161 @@ function cacheable(request) {
          API_CACHED.indexOf(url.pathname) >= 0;
 }
 
+function isStatic(request) { return new URL(request.url).pathname.indexOf("/static/") === 0; }
+
+/* The key an answer is cached under: the URL without the page's request headers (an
+ * If-None-Match must not make a second entry). */
+function keyOf(request) { return new Request(request.url); }
+
+/* A copy of ``response`` stamped with the time it was fetched, for the cache. */
+function stamped(response) {
+  return response.clone().blob().then(function (body) {
+    var headers = new Headers(response.headers);
+    headers.set("X-Nv-Fetched-At", new Date().toISOString());
+    return new Response(body, { status: response.status, statusText: response.statusText, headers: headers });
+  });
+}
+
+/* ``response`` as answered from the cache (marked so for the page). */
+function fromCache(response) {
+  return response.blob().then(function (body) {
+    var headers = new Headers(response.headers);
+    headers.set("X-Nv-From-Cache", "1");
+    return new Response(body, { status: response.status, statusText: response.statusText, headers: headers });
+  });
+}
+
+function store(request, response) {
+  return stamped(response).then(function (copy) {
+    return caches.open(CACHE).then(function (cache) {
+      return cache.put(keyOf(request), copy).then(function () {
+        if (new URL(request.url).pathname === DEVIATIONS) return prune(cache);
+      });
+    });
+  });
+}
+
+/* Keep the newest MAX_DEVIATION_ENTRIES deviation answers (one per query the map made). */
+function prune(cache) {
+  return cache.keys().then(function (keys) {
+    var lists = keys.filter(function (k) { return new URL(k.url).pathname === DEVIATIONS; });
+    if (lists.length <= MAX_DEVIATION_ENTRIES) return;
+    return Promise.all(lists.map(function (k) {
+      return cache.match(k).then(function (r) {
+        return { key: k, at: (r && r.headers.get("X-Nv-Fetched-At")) || "" };
+      });
+    })).then(function (entries) {
+      entries.sort(function (a, b) { return a.at < b.at ? -1 : 1; });
+      return Promise.all(entries.slice(0, entries.length - MAX_DEVIATION_ENTRIES)
+        .map(function (e) { return cache.delete(e.key); }));
+    });
+  });
+}
+
+/* Whether the cached deviations query ``have`` holds every report of the query ``want``: the
+ * same or no category, the same or an earlier start, no end, a box around want's box, the same
+ * or no status. Its answer must also be complete (not cut off at its limit): see `complete`. */
+function covers(have, want) {
+  var hp = have.searchParams, wp = want.searchParams;
+  var hc = hp.getAll("category").sort().join(","), wc = wp.getAll("category").sort().join(",");
+  if (hc && hc !== wc) return false;
+  if (hp.getAll("status").join(",") !== wp.getAll("status").join(",")) return false;
+  if (hp.get("area") !== wp.get("area") || hp.get("until") || wp.get("until")) return false;
+  var hs = hp.get("since"), ws = wp.get("since");
+  if (hs && (!ws || new Date(hs) > new Date(ws))) return false;
+  var hb = hp.get("bbox"), wb = wp.get("bbox");
+  if (hb) {
+    if (!wb) return false;
+    var h = hb.split(",").map(Number), w = wb.split(",").map(Number);
+    if (!(h[0] <= w[0] && h[1] <= w[1] && h[2] >= w[2] && h[3] >= w[3])) return false;
+  }
+  return true;
+}
+
+function complete(response) {
+  return response.clone().json().then(function (fc) {
+    return fc.numberMatched === fc.numberReturned;
+  }, function () { return false; });
+}
+
+/* The cached answer for ``request``: its own, or for deviations the newest complete answer of a
+ * query that covers it. */
+function cached(request) {
+  var url = new URL(request.url);
+  return caches.open(CACHE).then(function (cache) {
+    return cache.match(keyOf(request)).then(function (hit) {
+      if (hit || url.pathname !== DEVIATIONS) return hit;
+      return cache.keys().then(function (keys) {
+        var candidates = keys.filter(function (k) {
+          var ku = new URL(k.url);
+          return ku.pathname === DEVIATIONS && covers(ku, url);
+        });
+        return Promise.all(candidates.map(function (k) { return cache.match(k); }))
+          .then(function (answers) {
+            answers.sort(function (a, b) {
+              return (a.headers.get("X-Nv-Fetched-At") || "") < (b.headers.get("X-Nv-Fetched-At") || "") ? 1 : -1;
+            });
+            return answers.reduce(function (p, r) {
+              return p.then(function (found) {
+                if (found || !r) return found;
+                return complete(r).then(function (ok) { return ok ? r : null; });
+              });
+            }, Promise.resolve(null));
+          });
+      });
+    });
+  });
+}
+
+/* Lie-fi: once a request has waited NETWORK_TIMEOUT_MS in vain, the next ones (the page's
+ * modules, its layers) are answered from the cache at once while the network is still asked;
+ * the first answer that comes in time ends it. */
+var slow = false;
+
 self.addEventListener("fetch", function (event) {
   var request = event.request;
   if (!cacheable(request)) return;
-  event.respondWith(
-    fetch(request).then(function (response) {
-      // Keep only real pages: not a redirect to the sign-in page, not an error.
-      if (response.ok && !response.redirected && response.type === "basic") {
-        var copy = response.clone();
-        caches.open(CACHE).then(function (cache) { cache.put(request, copy); });
-      }
-      return response;
-    }).catch(function () {
-      return caches.match(request, { ignoreSearch: new URL(request.url).pathname === "/api/v1/deviations" })
-        .then(function (hit) { return hit || Response.error(); });
-    })
-  );
+  if (new URL(request.url).pathname.indexOf(STATIC + "/") === 0) {
+    // A versioned file never changes: the cached copy is right, whatever the network.
+    event.respondWith(caches.match(keyOf(request)).then(function (hit) {
+      return hit || fetch(request).then(function (response) {
+        if (response.status === 200) event.waitUntil(store(request, response));
+        return response;
+      });
+    }));
+    return;
+  }
+  var started = Date.now();
+  var network = fetch(request).then(function (response) {
+    // Only an answer that must come from the server ends lie-fi: a static file may come from
+    // the browser's own HTTP cache however bad the network is.
+    if (Date.now() - started < NETWORK_TIMEOUT_MS && !isStatic(request)) slow = false;
+    // Keep only real answers: not a redirect to the sign-in page, not an error, not a 304.
+    if (response.status === 200 && !response.redirected && response.type === "basic") {
+      event.waitUntil(store(request, response));
+    }
+    return response;
+  });
+  event.respondWith(new Promise(function (resolve, reject) {
+    var settled = false;
+    function fallBack(error) {
+      return cached(request).then(function (hit) {
+        if (settled) return;
+        if (hit) { settled = true; resolve(fromCache(hit)); }
+        else if (error) { settled = true; reject(error); }
+      });
+    }
+    // Lie-fi: after NETWORK_TIMEOUT_MS the cache answers if it can; the network still may.
+    var timer = setTimeout(function () { slow = true; fallBack(null); },
+                           slow ? 0 : NETWORK_TIMEOUT_MS);
+    network.then(function (response) {
+      clearTimeout(timer);
+      if (!settled) { settled = true; resolve(response); }
+    }, function (error) {
+      clearTimeout(timer);
+      fallBack(error).then(function () {
+        if (!settled) { settled = true; resolve(Response.error()); }
+      });
+    });
+  }));
 });

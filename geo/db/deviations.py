@@ -36,8 +36,10 @@ from geo.errors import (
     InvalidParameter,
     LonLatSwapped,
     NotFound,
+    TooLateToWithdraw,
     UnknownCategory,
     WalkNotOngoing,
+    Withdrawn,
 )
 from geo.geometry import BBox
 from geo.inputs import DeviationReport, body_digest
@@ -48,6 +50,8 @@ WALK_AFTER_END = timedelta(hours=1)
 """How long after a walk's end a report observed then may still carry its ``walk_id``."""
 WALK_BEFORE_START = timedelta(minutes=10)
 """How long before a walk's start (a phone's clock a little off) a report may carry it."""
+WITHDRAW_WITHIN = timedelta(minutes=10)
+"""How long after it was stored a reporter may withdraw a report ("Ångra" on the phone)."""
 MAX_LIMIT = 5000
 DEFAULT_LIMIT = 1000
 STATUSES = ("new", "confirmed", "dismissed")
@@ -199,6 +203,47 @@ def insert_report(
     """
     area_id = check_report(conn, report, organisation_id=organisation_id)
     props = report.properties
+    with conn.transaction():
+        # The key's lock (`create_once` takes it again: advisory locks nest in a transaction),
+        # so that a resend racing the withdrawal sees its tombstone.
+        _lock_report(conn, props.id)
+        if _withdrawn(conn, props.id):
+            raise Withdrawn(
+                f"report {props.id} was withdrawn by its reporter: it is not stored again "
+                "(drop it from the queue)"
+            )
+        return _insert_report(
+            conn,
+            report,
+            area_id=area_id,
+            reporter_id=reporter_id,
+            organisation_id=organisation_id,
+            viewer=viewer,
+        )
+
+
+def _lock_report(conn: psycopg.Connection, report_id: uuid.UUID) -> None:
+    # The same key as `geo.db.idempotent.create_once` takes for the table "deviations".
+    conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"deviations:{report_id}",)
+    )
+
+
+def _withdrawn(conn: psycopg.Connection, report_id: uuid.UUID) -> bool:
+    row = conn.execute("SELECT 1 FROM withdrawn_deviations WHERE id = %s", (report_id,))
+    return row.fetchone() is not None
+
+
+def _insert_report(
+    conn: psycopg.Connection,
+    report: DeviationReport,
+    *,
+    area_id: int,
+    reporter_id: int,
+    organisation_id: int,
+    viewer: Viewer,
+) -> tuple[str, bool]:
+    props = report.properties
     report_id, created = create_once(
         conn,
         "deviations",
@@ -313,10 +358,12 @@ def list_features(
     statuses: list[str] | None = None,
     limit: int | None = DEFAULT_LIMIT,
     offset: int = 0,
+    reporter_id: int | None = None,
 ) -> FeaturePage:
     """A FeatureCollection page, newest first, with ``numberMatched`` and ``numberReturned``.
 
     ``limit=None`` returns every match (``LIMIT NULL``), for `geo.db.frames`; the API caps it.
+    ``reporter_id``: only that user's reports (a walker's own list, `GET /api/v1/me/deviations`).
     `Forbidden` for a viewer without ``READ_REPORTS`` (partners: they read aggregates only), and
     for ``reporters=True`` without ``SEE_REPORTERS``.
     """
@@ -333,6 +380,9 @@ def list_features(
     if bbox is not None:
         where.append(sql.SQL("ST_Intersects(d.geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326))"))
         params += list(bbox.as_tuple())
+    if reporter_id is not None:
+        where.append(sql.SQL("d.reporter_id = %s"))
+        params.append(reporter_id)
     if area is not None:
         where.append(sql.SQL("d.area_id = %s"))
         params.append(areas.area_id(conn, area))
@@ -441,6 +491,44 @@ def list_version(
         ).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def withdraw_report(
+    conn: psycopg.Connection,
+    deviation_id: uuid.UUID,
+    *,
+    reporter_id: int,
+    within: timedelta = WITHDRAW_WITHIN,
+) -> None:
+    """Withdraw a report by its reporter, within ``within`` of storing it ("Ångra").
+
+    The row is deleted (so the report leaves every list, aggregate, heat map and export) and its
+    id is kept in ``withdrawn_deviations``: a resend of it is `Withdrawn` (410) and stores
+    nothing, also a resend that waited for this withdrawal on the key's lock. Withdrawing it
+    again is `Withdrawn` too. Another user's report is `NotFound` (it is not theirs to know of);
+    an older one `TooLateToWithdraw`. The caller writes the audit row.
+    """
+    with conn.transaction():
+        _lock_report(conn, deviation_id)
+        if _withdrawn(conn, deviation_id):
+            raise Withdrawn(f"report {deviation_id} is withdrawn already")
+        row = conn.execute(
+            "SELECT reporter_id, reported_at >= now() - %s FROM deviations WHERE id = %s "
+            "FOR UPDATE",
+            (within, deviation_id),
+        ).fetchone()
+        if row is None or row[0] != reporter_id:
+            raise NotFound(f"no report {deviation_id} of yours")
+        if not row[1]:
+            raise TooLateToWithdraw(
+                f"report {deviation_id} was stored more than {within.total_seconds() / 60:g} "
+                "minutes ago: ask a planner to dismiss it instead"
+            )
+        conn.execute("DELETE FROM deviations WHERE id = %s", (deviation_id,))
+        conn.execute(
+            "INSERT INTO withdrawn_deviations (id, reporter_id) VALUES (%s, %s)",
+            (deviation_id, reporter_id),
+        )
 
 
 def set_status(

@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, Page
 
+from api.app_paths import static_url
 from geo.db import connection
 from geo.db.accounts import add_user
 from tests.api.test_pages import config_of, sign_in
@@ -50,7 +51,7 @@ def test_the_admin_pages_are_for_admins(client: TestClient, conn: psycopg.Connec
         assert f'href="/admin/{p}"' in index.text
         page = client.get(f"/admin/{p}")
         assert page.status_code == 200, p
-        assert f'src="/static/admin/{p}.js"' in page.text
+        assert f'src="{static_url(f"admin/{p}.js")}"' in page.text
         assert config_of(page.text)["page"] == p
         assert client.get(f"/static/admin/{p}.js").status_code == 200
     assert client.get("/admin/nothing").status_code == 404

@@ -7,6 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 from shapely.geometry import box, shape
 
+from api.app_paths import static_prefix
 from geo.db.accounts import add_user
 from geo.geometry import DEFAULT_TIME_ZONE
 
@@ -126,7 +127,7 @@ def test_map_page_is_swedish_and_loads_scripts_only_from_the_app(
     assert r.status_code == 200
     page = r.text
     assert '<html lang="sv">' in page
-    assert "/static/vendor/leaflet/leaflet.js" in page
+    assert f"{static_prefix()}/vendor/leaflet/leaflet.js" in page
     assert "Solberga" in page and "Platssamverkanszoner" in page
     for cdn in ("cdn.jsdelivr", "cdnjs", "code.jquery", "bootstrapcdn", "unpkg"):
         assert cdn not in page

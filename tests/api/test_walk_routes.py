@@ -15,6 +15,7 @@ import shapely
 from fastapi.testclient import TestClient
 from pyproj import Transformer
 
+from api.app_paths import static_url
 from geo.db.accounts import add_user
 from routes.network_io import import_osm
 from tests.conftest import DATA_DIR
@@ -486,5 +487,5 @@ def test_the_planners_page_is_for_planners(client: TestClient, conn: psycopg.Con
         client.post("/login", data={"username": f"p-{role}@example.org", "password": PASSWORD})
         r = client.get("/plan")
         assert r.status_code == status
-    assert "/static/plan.js" in r.text and "leaflet.draw.js" in r.text
+    assert static_url("plan.js") in r.text and "leaflet.draw.js" in r.text
     assert "Föreslå rutt" in r.text and "Rita rutt" in r.text

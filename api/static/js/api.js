@@ -97,17 +97,46 @@ const ERRORS_SV = {
   },
   phone_required() { return "Polisens nummer och nödnumret måste finnas."; },
   category_exists() { return "Det finns redan en kategori med den koden."; },
+  // The night map (issue 14) and the service's own states.
+  withdrawn() { return "Rapporten är ångrad och sparas inte igen."; },
+  too_late_to_withdraw() { return "Det har gått mer än 10 minuter: be en planerare avfärda rapporten i stället."; },
+  database_unavailable() { return "Tjänsten är inte tillgänglig just nu. Försök igen om en stund."; },
+  server_busy() { return "Tjänsten har mycket att göra just nu. Försök igen om en stund."; },
+  internal() { return "Något gick fel i tjänsten. Försök igen om en stund."; },
+  cross_site_request() { return "Begäran kom inte från sidan själv: ladda om sidan och försök igen."; },
+  conflict() { return "Något ändrades samtidigt: ladda om och försök igen."; },
+  invalid_value() { return "Ett värde kan inte sparas: kontrollera uppgifterna."; },
 };
 
-/** The message of an API error body, in Swedish where the error has a code we know; the API's
- * own message otherwise. */
+/* A Swedish text by status when the error has no code this page knows: never the API's English
+ * message on a walker's screen. */
+const STATUS_SV = {
+  400: "Begäran kunde inte utföras.",
+  401: "Logga in igen.",
+  403: "Ditt konto får inte göra detta.",
+  404: "Det finns inte (eller har tagits bort).",
+  409: "Det krockar med något som redan är sparat: ladda om och försök igen.",
+  410: "Det är borttaget.",
+  413: "Det som skickades är för stort.",
+  422: "Uppgifterna kunde inte tas emot: kontrollera dem.",
+  429: "För många försök: vänta en stund och försök igen.",
+  503: "Tjänsten är inte tillgänglig just nu. Försök igen om en stund.",
+};
+function statusText(status) {
+  return STATUS_SV[status] || (status >= 500 ? "Något gick fel i tjänsten (fel " + status + "). Försök igen om en stund."
+                                             : "Begäran kunde inte utföras (fel " + status + ").");
+}
+
+/** The message of an API error body in Swedish: by the error's code where the page knows it,
+ * by its status otherwise (the API's own messages are English, for programs). */
 export function errorText(body, status) {
   const d = body && body.detail;
   if (Array.isArray(d)) {
-    return d.map((x) => (ERRORS_SV[x.type] ? ERRORS_SV[x.type](x) : x.msg)).join("; ");
+    const known = d.filter((x) => ERRORS_SV[x.type]).map((x) => ERRORS_SV[x.type](x));
+    return known.length ? [...new Set(known)].join("; ") : statusText(status);
   }
   if (body && ERRORS_SV[body.code]) return ERRORS_SV[body.code]({ msg: String(d), ctx: body.ctx });
-  return d ? String(d) : "fel " + status;
+  return statusText(status);
 }
 
 export class ApiError extends Error {
@@ -118,9 +147,10 @@ export class ApiError extends Error {
   }
 }
 
-/** One request; resolves to {status, ok, data, etag, retryAfter} whatever the status (data: the
- * JSON body, or null; etag and retryAfter: those headers, or null), rejects only when there is
- * no answer at all (no network). A 304 (to an If-None-Match the caller sent) has no data. */
+/** One request; resolves to {status, ok, data, etag, retryAfter, fromCache, fetchedAt} whatever
+ * the status (data: the JSON body, or null; etag and retryAfter: those headers, or null;
+ * fromCache: the service worker answered from its cache, fetched at fetchedAt), rejects only when
+ * there is no answer at all (no network). A 304 (to an If-None-Match the caller sent) has no data. */
 export async function call(method, url, { json, body, headers = {} } = {}) {
   const h = { "X-Requested-With": "nattvandring", ...headers };
   if (json !== undefined) h["Content-Type"] = "application/json";
@@ -130,9 +160,15 @@ export async function call(method, url, { json, body, headers = {} } = {}) {
   });
   let data = null;
   if (r.status !== 204 && r.status !== 304) data = await r.json().catch(() => null);
+  // The service worker (sw.js) marks an answer it gave from its cache, and stamps when it was
+  // fetched: the page says how old what it shows is.
+  const fromCache = r.headers.get("X-Nv-From-Cache") === "1";
+  const fetchedAt = fromCache && r.headers.get("X-Nv-Fetched-At")
+    ? new Date(r.headers.get("X-Nv-Fetched-At")) : new Date();
   return {
     status: r.status, ok: r.ok, data,
     etag: r.headers.get("ETag"), retryAfter: Number(r.headers.get("Retry-After")) || null,
+    fromCache, fetchedAt,
   };
 }
 

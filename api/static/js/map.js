@@ -48,6 +48,13 @@ function title(config, id) {
 export function shows(config, id) { return title(config, id) !== null; }
 
 const BUILDERS = {
+  streets(fc) {
+    // The imported street network ("Gator"): streets on the map even without a tile server.
+    return L.geoJSON(fc, {
+      pane: "nv-base", interactive: false,
+      style: () => ({ color: "#8a8f98", weight: 2, opacity: 0.8, className: "nv-street" }),
+    });
+  },
   areas(fc) {
     return L.geoJSON(fc, {
       pane: "nv-base",
@@ -78,7 +85,10 @@ const BUILDERS = {
     });
   },
 };
-const URLS = { areas: "/api/v1/areas", zones: "/api/v1/zones", places: "/api/v1/places" };
+const URLS = {
+  streets: (config) => "/api/v1/streets?area=" + encodeURIComponent(config.area),
+  areas: () => "/api/v1/areas", zones: () => "/api/v1/zones", places: () => "/api/v1/places",
+};
 
 /**
  * Fetch the districts, zones and places the config lists, draw them and add them to the layer
@@ -87,18 +97,33 @@ const URLS = { areas: "/api/v1/areas", zones: "/api/v1/zones", places: "/api/v1/
  */
 export async function addBaseLayers(map, control, config) {
   const ids = Object.keys(BUILDERS).filter((id) => shows(config, id));
-  const fetched = await Promise.all(ids.map((id) => getJSON(URLS[id]).catch(() => null)));
+  const fetched = await Promise.all(ids.map((id) => getJSON(URLS[id](config)).catch(() => null)));
   const out = {};
   ids.forEach((id, i) => {
     const fc = fetched[i];
     if (!fc) return;
-    const layer = BUILDERS[id](fc, config).addTo(map);
+    const layer = untabbable(BUILDERS[id](fc, config).addTo(map));
     control.addOverlay(layer, title(config, id));
     out[id] = layer;
   });
   if (!config.bounds && out.areas && out.areas.getLayers().length) map.fitBounds(out.areas.getBounds());
   document.body.setAttribute("data-layers", Object.keys(out).join(" "));
   return out;
+}
+
+/**
+ * Take a drawn layer's shapes out of the Tab order. Leaflet makes every shape with a tooltip a
+ * tab stop (hundreds of places and districts before the page's own buttons); keyboard and
+ * screen-reader users get the reports as a list instead (situation.js). Returns the layer.
+ */
+export function untabbable(layer) {
+  const walk = (l) => {
+    if (l.eachLayer) l.eachLayer(walk);
+    const node = l.getElement ? l.getElement() : null;
+    if (node) node.setAttribute("tabindex", "-1");
+  };
+  walk(layer);
+  return layer;
 }
 
 /** Add an overlay under its Swedish title from the config (or ``fallback``). */
@@ -115,13 +140,18 @@ export function addOverlay(control, config, id, layer, fallback) {
  */
 export function conditionalGetter() {
   let last = null;  // {url, etag, data}
-  return async function get(url) {
+  async function get(url) {
     const headers = last && last.url === url && last.etag ? { "If-None-Match": last.etag } : {};
     const r = await call("GET", url, { headers });
     if (r.status === 304 && last && last.url === url) {
-      return { status: 304, ok: true, data: last.data, retryAfter: null, fresh: false };
+      return { status: 304, ok: true, data: last.data, retryAfter: null, fresh: false,
+               fromCache: false, fetchedAt: new Date() };
     }
-    if (r.ok) last = { url, etag: r.etag, data: r.data };
+    // An answer from the service worker's cache is not the server's now: never revalidate it.
+    if (r.ok) last = r.fromCache ? null : { url, etag: r.etag, data: r.data };
     return { ...r, fresh: r.ok };
-  };
+  }
+  /** Forget the last answer: the next request is a plain GET (a full answer). */
+  get.forget = () => { last = null; };
+  return get;
 }
