@@ -258,7 +258,9 @@ def get_deviation(conn: ConnDep, user: ReportReaderDep, deviation_id: uuid.UUID)
     response_class=Response,
     responses={410: {"description": "Withdrawn already (`withdrawn`)"}},
 )
-def withdraw_deviation(conn: ConnDep, user: ReporterDep, deviation_id: uuid.UUID) -> Response:
+def withdraw_deviation(
+    request: Request, conn: ConnDep, user: ReporterDep, deviation_id: uuid.UUID
+) -> Response:
     """Withdraw one's own report within 10 minutes of sending it (the phone's "Ångra").
 
     It vanishes from every list, aggregate and export; its id stays reserved, so a resend of the
@@ -266,6 +268,7 @@ def withdraw_deviation(conn: ConnDep, user: ReporterDep, deviation_id: uuid.UUID
     report: 404; an older one: 409 ``too_late_to_withdraw``.
     """
     deviations.withdraw_report(conn, deviation_id, reporter_id=user.id)
+    forget_fresh_lists(request)
     audit.write_audit(
         conn, user_id=user.id, action="deviation.withdraw", subject=str(deviation_id), details={}
     )
