@@ -19,7 +19,7 @@ from scipy import ndimage
 from geo import heat, hotspots
 from geo.errors import InvalidParameter
 from geo.geometry import SWEREF99TM, WGS84, transformer
-from geo.grid import assign, grid_cells
+from geo.grid import Grid, assign, grid_cells
 from geo.privacy import MIN_PARTNER_COUNT
 from geo.timeofweek import in_time_of_week
 
@@ -264,6 +264,21 @@ class HotspotParams:
         }
 
 
+def window_hotspots(
+    selection: PointSelection, window: Window, params: HotspotParams
+) -> tuple[Grid, hotspots.Hotspots]:
+    """The grid over the selection's region and Gi* of the window's report counts on it."""
+    grid = grid_cells(
+        selection.region.bounds,
+        cell_m=params.cell_m,
+        shape=params.shape,
+        mask=selection.region,
+        crs=f"EPSG:{selection.epsg}",
+    )
+    now = in_window(selection, window)
+    return grid, hotspots.find_hotspots(grid, assign(grid, now.x_m, now.y_m))
+
+
 def hotspot_map(
     selection: PointSelection,
     window: Window,
@@ -277,15 +292,7 @@ def hotspot_map(
     ``gone`` against the previous period of the same length (Swedish in ``change_sv``), and
     the cells that were hot before but are not now are included.
     """
-    grid = grid_cells(
-        selection.region.bounds,
-        cell_m=params.cell_m,
-        shape=params.shape,
-        mask=selection.region,
-        crs=f"EPSG:{selection.epsg}",
-    )
-    now = in_window(selection, window)
-    result = hotspots.find_hotspots(grid, assign(grid, now.x_m, now.y_m))
+    grid, result = window_hotspots(selection, window, params)
     fc = hotspots.hotspots_geojson(
         grid, result.counts, result.z, result.p, result.q, result.classes, significant_only=False
     )
@@ -333,15 +340,7 @@ def route_candidates(
     """
     hot = hot or HotspotParams()
     heat_params = heat_params or HeatParams()
-    grid = grid_cells(
-        selection.region.bounds,
-        cell_m=hot.cell_m,
-        shape=hot.shape,
-        mask=selection.region,
-        crs=f"EPSG:{selection.epsg}",
-    )
-    now = in_window(selection, window)
-    result = hotspots.find_hotspots(grid, assign(grid, now.x_m, now.y_m))
+    grid, result = window_hotspots(selection, window, hot)
     chosen: list[tuple[float, float, float, str, str]] = []
     # Neighbouring hot cells are one place to walk to: a weaker cell within ``min_gap_m`` of a
     # stronger one adds its z-score to that one's priority instead of becoming a stop itself.

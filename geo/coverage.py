@@ -22,9 +22,7 @@ import numpy as np
 import shapely
 from shapely import Geometry
 
-from geo import hotspots
-from geo.analysis import HotspotParams, PointSelection, Window, in_window
-from geo.grid import assign, grid_cells
+from geo.analysis import HotspotParams, PointSelection, Window, window_hotspots
 
 RADIUS_M = 50.0
 MIN_CLASS = 2  # hot at 95 % or 99 %
@@ -109,15 +107,7 @@ def significant_cells(
     selection: PointSelection, window: Window, params: HotspotParams, *, min_class: int = MIN_CLASS
 ) -> list[HotCell]:
     """The grid's cells that are hot at ``min_class`` (2: 95 %) or more in the window."""
-    grid = grid_cells(
-        selection.region.bounds,
-        cell_m=params.cell_m,
-        shape=params.shape,
-        mask=selection.region,
-        crs=f"EPSG:{selection.epsg}",
-    )
-    now = in_window(selection, window)
-    result = hotspots.find_hotspots(grid, assign(grid, now.x_m, now.y_m))
+    grid, result = window_hotspots(selection, window, params)
     chosen = np.flatnonzero(result.classes >= min_class)
     return [HotCell(int(i), grid.polygons[i], int(result.classes[i])) for i in chosen]
 

@@ -24,7 +24,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Image, Paragraph
 
-from maps.report_walks import WalkRow, club_totals
+from maps.report_walks import WalkRow, club_comparison, club_totals
 
 P = Callable[[str, ParagraphStyle], Any]
 Count = Callable[[int], str]
@@ -124,22 +124,7 @@ def summary_section(
     now, before = club_totals(s.walks), club_totals(s.previous_walks)
     out.append(p("Nattvandringarna", st["h2"]))
     if now or before:
-        rows = []
-        for club in sorted(set(now) | set(before), key=str.casefold):
-            a, b = now.get(club, (0, 0, 0)), before.get(club, (0, 0, 0))
-            rows.append([club, *(f"{a[i]} ({b[i]})" for i in range(3))])
-        total = [sum(v[i] for v in now.values()) for i in range(3)]
-        prev = [sum(v[i] for v in before.values()) for i in range(3)]
-        rows.append(["Totalt", *(f"{total[i]} ({prev[i]})" for i in range(3))])
-        out.append(
-            table(
-                ["Förening", "Pass (föreg.)", "Vandrarnätter (föreg.)", "Unga mötta (föreg.)"],
-                rows,
-                [56, 34, 44, 36],
-                st,
-                numeric_from=1,
-            )
-        )
+        out.append(club_comparison(now, before, st, table, with_total=True))
     else:
         out.append(p("Inga genomförda pass i perioderna.", st["body"]))
     since_last = [

@@ -94,17 +94,33 @@ def walks_section(
     a, b = club_totals(now), club_totals(previous)
     if a or b:
         out.append(p(f"Jämfört med föregående period ({previous_text})", st["h2"]))
-        rows = []
-        for club in sorted(set(a) | set(b), key=str.casefold):
-            x, y = a.get(club, (0, 0, 0)), b.get(club, (0, 0, 0))
-            rows.append([club, *(f"{x[i]} ({y[i]})" for i in range(3))])
-        out.append(
-            table(
-                ["Förening", "Pass (föreg.)", "Vandrarnätter (föreg.)", "Unga mötta (föreg.)"],
-                rows,
-                [56, 34, 44, 36],
-                st,
-                numeric_from=1,
-            )
-        )
+        out.append(club_comparison(a, b, st, table))
     return out
+
+
+def club_comparison(
+    now: dict[str, tuple[int, int, int]],
+    before: dict[str, tuple[int, int, int]],
+    st: Any,
+    table: Callable[..., Any],
+    *,
+    with_total: bool = False,
+) -> Any:
+    """The table of walks, walker-nights and young people met per club, with the previous
+    period's in brackets (`club_totals` of both periods); a total row if asked. ``table`` is
+    the report's table maker."""
+    rows = []
+    for club in sorted(set(now) | set(before), key=str.casefold):
+        x, y = now.get(club, (0, 0, 0)), before.get(club, (0, 0, 0))
+        rows.append([club, *(f"{x[i]} ({y[i]})" for i in range(3))])
+    if with_total:
+        total = [sum(v[i] for v in now.values()) for i in range(3)]
+        prev = [sum(v[i] for v in before.values()) for i in range(3)]
+        rows.append(["Totalt", *(f"{total[i]} ({prev[i]})" for i in range(3))])
+    return table(
+        ["Förening", "Pass (föreg.)", "Vandrarnätter (föreg.)", "Unga mötta (föreg.)"],
+        rows,
+        [56, 34, 44, 36],
+        st,
+        numeric_from=1,
+    )
