@@ -43,6 +43,7 @@ export function addCoverage(map, layerControl, options) {
             .bindPopup(box).addTo(group);
         });
         document.body.setAttribute("data-coverage", String(c.hotspot_cells));
+        document.body.setAttribute("data-coverage-spots", String(c.hotspots.length));
         document.body.setAttribute("data-coverage-share", pct.format(c.share));
       });
     });
