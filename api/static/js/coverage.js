@@ -44,6 +44,8 @@ export function addCoverage(map, layerControl, options) {
         });
         document.body.setAttribute("data-coverage", String(c.hotspot_cells));
         document.body.setAttribute("data-coverage-spots", String(c.hotspots.length));
+        document.body.setAttribute("data-coverage-reached",
+          String(c.hotspots.filter(function (h) { return h.reached; }).length));
         document.body.setAttribute("data-coverage-share", pct.format(c.share));
       });
     });
