@@ -15,7 +15,7 @@ from api.conditional import BodyCache, FreshAnswers
 from api.errors import document_errors, install_error_handlers
 from api.guard import RequestGuard
 from api.headers import install_security_headers
-from api.heavy import HeavyJobs, default_slots
+from api.heavy import HeavyJobs, default_slots, shutdown_processes
 from api.routers import (
     admin_pages,
     aggregates,
@@ -79,6 +79,7 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
             yield
         finally:
             pool.close()
+            shutdown_processes()
 
     app = FastAPI(
         title="nattvandring",

@@ -165,6 +165,25 @@ def _executor() -> ProcessPoolExecutor:
         return _pool
 
 
+def shutdown_processes() -> None:
+    """Stop the process pool and its forkserver (at the end of `serve`, of a test session).
+
+    A process that ends without this (pytest-xdist's workers leave through ``os._exit``) leaves
+    the forkserver and its idle workers running, orphaned. The next heavy job starts them again.
+    """
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is None:
+        return
+    pool.shutdown(wait=True, cancel_futures=True)
+    from multiprocessing import forkserver
+
+    stop = getattr(forkserver._forkserver, "_stop", None)  # CPython's; absent elsewhere
+    if stop is not None:
+        stop()
+
+
 def _call(fn: Callable[..., Any], args: Any, kwargs: Any) -> tuple[bool, Any]:
     """In the worker: our errors travel back as (class, message, attributes), since errors with
     keyword-only arguments (`routes.errors.BudgetTooShort`) cannot be unpickled."""

@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.deps import get_conn, get_db
+from api.heavy import shutdown_processes
 from api.server_process import served
 from api.settings import AppSettings
 from geo.db import connection, migrate
@@ -190,6 +191,8 @@ def web_users(live_db_url: str) -> dict[str, tuple[str, str]]:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # Route plans ran in a process pool: stop it and its forkserver, or they outlive the run.
+    shutdown_processes()
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
     if skipped and not os.environ.get("NATTVANDRING_ALLOW_SKIP"):
