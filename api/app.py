@@ -13,6 +13,7 @@ from api.app_paths import STATIC_DIR, static_prefix
 from api.bodies import plain_parameters
 from api.conditional import BodyCache, FreshAnswers
 from api.errors import document_errors, install_error_handlers
+from api.fast_list import FreshListShortcut
 from api.guard import RequestGuard
 from api.headers import install_security_headers
 from api.heavy import HeavyJobs, default_slots, shutdown_processes
@@ -105,6 +106,8 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     # too; the load shedding outside the guard, so that a shed request costs nothing more.
     # Text answers compressed (JSON, GeoJSON, pages, scripts): a phone on Slow 4G gets a
     # fifth of the bytes. Weak ETags (`api.conditional`) stay valid for the compressed body.
+    # Innermost: a poll of a list held fresh is answered before FastAPI (`api.fast_list`).
+    app.add_middleware(FreshListShortcut, fresh=app.state.deviation_lists_fresh)
     app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6)
     app.add_middleware(RequestGuard, hsts=settings.hsts)
     app.add_middleware(

@@ -107,10 +107,16 @@ class FreshAnswers:
     old, well within the map's live updates of 15 s. ``fresh_s`` 0 turns it off.
     """
 
-    def __init__(self, fresh_s: float, *, max_entries: int = 512) -> None:
+    def __init__(
+        self, fresh_s: float, *, max_entries: int = 512, max_viewers: int = 20_000
+    ) -> None:
         self.fresh_s = fresh_s
         self.max_entries = max_entries
+        self.max_viewers = max_viewers
         self._answers: OrderedDict[object, FreshAnswer] = OrderedDict()
+        # Tokens the database accepted within ``fresh_s``, by their digest: what the viewer may
+        # see (`api.fast_list` answers their polls without FastAPI or a query).
+        self._viewers: OrderedDict[bytes, tuple[float, object]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: object) -> FreshAnswer | None:
@@ -136,6 +142,36 @@ class FreshAnswers:
             while len(self._answers) > self.max_entries:
                 self._answers.popitem(last=False)
         return answer
+
+    def remember_viewer(self, token_digest: bytes, visibility: object) -> None:
+        """The database accepted this token just now, for a viewer of ``visibility`` (the
+        viewer's part of an answer's key)."""
+        if self.fresh_s <= 0:
+            return
+        with self._lock:
+            self._viewers[token_digest] = (time.monotonic(), visibility)
+            self._viewers.move_to_end(token_digest)
+            while len(self._viewers) > self.max_viewers:
+                self._viewers.popitem(last=False)
+
+    def viewer(self, token_digest: bytes) -> object | None:
+        """The visibility of a token the database accepted within ``fresh_s``, else None."""
+        if self.fresh_s <= 0:
+            return None
+        with self._lock:
+            found = self._viewers.get(token_digest)
+            if found is None:
+                return None
+            if time.monotonic() - found[0] > self.fresh_s:
+                del self._viewers[token_digest]
+                return None
+            return found[1]
+
+    def forget_viewers(self) -> None:
+        """After a request that may change who may see what (a sign-out, a disabled account, a
+        new role): every token is checked by the database again."""
+        with self._lock:
+            self._viewers.clear()
 
     def forget(self) -> None:
         with self._lock:

@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from api.bodies import BodyRoute, limit
 from api.conditional import BodyCache, FreshAnswer, FreshAnswers, etag_for, matches
 from api.deps import BBoxDep, ConnDep
+from api.fast_list import list_key, remember
 from api.routers.layers import GEOJSON, geojson_response
 from api.security import AdminDep, ReporterDep, ReportReaderDep, TriageDep
 from geo.capabilities import Capability
@@ -152,12 +153,11 @@ def list_deviations(
     """
     viewer = Viewer.of(user)
     etag = None
-    key = (
-        tuple(sorted(request.query_params.multi_items())),
-        tuple(sorted(viewer.capabilities)),
-        viewer.organisation_id,
-    )
+    visibility = (tuple(sorted(viewer.capabilities)), viewer.organisation_id)
+    key = list_key(request.query_params, visibility)
     if not include_reporters:
+        # The next polls with this token, within the moment, are answered by `api.fast_list`.
+        remember(_fresh(request), request.headers, visibility)
         fresh = _fresh(request).get(key)
         if fresh is not None:
             if matches(if_none_match, fresh.etag):

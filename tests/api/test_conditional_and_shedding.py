@@ -243,8 +243,8 @@ def test_a_list_is_answered_again_without_a_query_for_a_moment(
     walker = signed_in("walker")
     since = (datetime.now(UTC) - timedelta(days=14)).replace(microsecond=0).isoformat()
     params = {"bbox": SOLBERGA_BBOX, "since": since, "limit": "5000"}
-    t0 = time.monotonic()
     first = client.get("/api/v1/deviations", params=params, headers=walker)
+    t0 = time.monotonic()  # the answer was made before this: its moment ends before t0 + 2.5 s
     assert first.status_code == 200
     etag, matched = first.headers["etag"], first.json()["numberMatched"]
     # A report stored elsewhere (as by another worker process): not seen for a moment ...
@@ -295,3 +295,70 @@ def test_a_list_goes_out_gzipped_to_a_client_that_takes_it(
     assert zipped.json() == plain.json() and zipped.json()["features"]
     assert zipped.headers["etag"] == plain.headers["etag"]
     assert int(zipped.headers["content-length"]) < len(plain.content) / 3
+
+
+def _fresh_client(conn: psycopg.Connection, settings: AppSettings) -> tuple[FastAPI, TestClient]:
+    app = create_app(settings.model_copy(update={"list_fresh_ms": 2500}))
+    app.dependency_overrides[get_conn] = lambda: conn
+    app.dependency_overrides[get_db] = lambda: Single(conn)
+    return app, TestClient(app)
+
+
+def test_a_poll_within_the_moment_is_answered_before_the_app(
+    conn: psycopg.Connection, settings: AppSettings, signed_in: Callable[[str], dict[str, str]]
+) -> None:
+    """`api.fast_list`: the same poll, with a token the database accepted within the moment, is
+    answered from the fresh list without FastAPI or a query (here the app has no database at
+    all for it), with the same headers; a token not seen yet still goes through the app."""
+    app, client = _fresh_client(conn, settings)
+    walker = signed_in("walker")
+    since = (datetime.now(UTC) - timedelta(days=14)).replace(microsecond=0).isoformat()
+    params = {"bbox": SOLBERGA_BBOX, "since": since, "limit": "5000"}
+    first = client.get("/api/v1/deviations", params=params, headers=walker)
+    assert first.status_code == 200
+    etag = first.headers["etag"]
+
+    def no_database() -> None:
+        raise RuntimeError("the app asked the database")
+
+    app.dependency_overrides[get_conn] = no_database
+    t0 = time.monotonic()
+    again = client.get(
+        "/api/v1/deviations", params=params, headers={**walker, "If-None-Match": etag}
+    )
+    full = client.get(
+        "/api/v1/deviations", params=params, headers={**walker, "Accept-Encoding": "gzip"}
+    )
+    if time.monotonic() - t0 < 2.0:  # within the moment (always, but on a stalled machine)
+        assert again.status_code == 304 and again.content == b""
+        assert again.headers["etag"] == etag
+        assert full.status_code == 200 and full.json() == first.json()
+        assert full.headers["content-encoding"] == "gzip"
+        assert full.headers["content-type"] == "application/geo+json"
+        for answer in (again, full):
+            assert answer.headers["cache-control"] == "no-store"
+            assert answer.headers["x-content-type-options"] == "nosniff"
+    # Another token (even of the same account) and another query go to the app.
+    other = signed_in("walker")
+    with pytest.raises(RuntimeError, match="asked the database"):
+        client.get("/api/v1/deviations", params=params, headers=other)
+    with pytest.raises(RuntimeError, match="asked the database"):
+        client.get("/api/v1/deviations", params={**params, "limit": "10"}, headers=walker)
+
+
+def test_a_disabled_account_is_refused_at_once_despite_the_shortcut(
+    conn: psycopg.Connection, settings: AppSettings, signed_in: Callable[[str], dict[str, str]]
+) -> None:
+    """A write through this process (here an admin disabling the walker) makes every token be
+    checked by the database again: the next poll of the disabled walker is a 401, not the
+    fresh list."""
+    _, client = _fresh_client(conn, settings)
+    walker, admin = signed_in("walker"), signed_in("admin")
+    params = {"bbox": SOLBERGA_BBOX, "limit": "5000"}
+    assert client.get("/api/v1/deviations", params=params, headers=walker).status_code == 200
+    row = conn.execute("SELECT id FROM users WHERE email = 's-walker@example.org'").fetchone()
+    assert row is not None
+    changed = client.patch(f"/api/v1/users/{row[0]}", json={"disabled": True}, headers=admin)
+    assert changed.status_code == 200, changed.text
+    refused = client.get("/api/v1/deviations", params=params, headers=walker)
+    assert refused.status_code == 401

@@ -1,0 +1,114 @@
+"""The situation map's poll without FastAPI: an answer `api.conditional.FreshAnswers` holds, for
+a token the database accepted within the same moment.
+
+On a Friday night thousands of phones ask for the same few lists every 15 s. Through FastAPI
+each poll costs its routing, its dependencies (a thread hop each for the pooled connection and
+the token's lookup) and two queries, although within ``list_fresh_ms`` the answer is known
+(`api.conditional.FreshAnswers`). This plain ASGI middleware answers such a poll itself, when
+
+- it is a ``GET /api/v1/deviations`` whose query string, sorted, is that of an answer built
+  within the moment (built only after the query was checked and for lists without who reported);
+- its bearer token or session cookie was accepted by the database within the same moment, for a
+  viewer with the visibility the answer was built for (`remember`, called by the endpoint).
+
+Everything else goes on to the app. A request that may change what a token may see (any method
+but GET, HEAD and OPTIONS: a sign-out, a disabled account, a new role) forgets the accepted tokens
+in this process before and after it runs; another worker process accepts a revoked token for at
+most the moment (2 s), as it shows another's report at most that much later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+
+from starlette.datastructures import Headers, QueryParams
+from starlette.requests import cookie_parser
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.conditional import FreshAnswers, matches
+from api.guard import SAFE_METHODS, SESSION_COOKIE
+from api.routers.layers import GEOJSON
+
+LIST_PATH = "/api/v1/deviations"
+
+
+def presented_token(headers: Mapping[str, str]) -> tuple[str, str] | None:
+    """The credential a request presents, as ``(kind, token)``: a bearer token before the
+    session cookie, as `api.security.current_user` reads them; None without either."""
+    scheme, _, param = headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and param:
+        return "bearer", param
+    cookie = cookie_parser(headers.get("cookie", "")).get(SESSION_COOKIE)
+    if cookie:
+        return "session", cookie
+    return None
+
+
+def token_digest(kind: str, token: str) -> bytes:
+    return hashlib.sha256(f"{kind}:{token}".encode()).digest()
+
+
+def list_key(query: QueryParams, visibility: object) -> object:
+    """An answer's key in `FreshAnswers`: the sorted query and the viewer's visibility."""
+    return (tuple(sorted(query.multi_items())), visibility)
+
+
+def remember(fresh: FreshAnswers, headers: Mapping[str, str], visibility: object) -> None:
+    """The endpoint's part: the token of this request was just accepted for ``visibility``."""
+    presented = presented_token(headers)
+    if presented is not None:
+        fresh.remember_viewer(token_digest(*presented), visibility)
+
+
+class FreshListShortcut:
+    """ASGI middleware: a poll of a list held fresh, answered without the app (see the module)."""
+
+    def __init__(self, app: ASGIApp, *, fresh: FreshAnswers) -> None:
+        self.app = app
+        self.fresh = fresh
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] not in SAFE_METHODS:
+            self.fresh.forget_viewers()
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                self.fresh.forget_viewers()
+            return
+        if (
+            scope["method"] == "GET"
+            and scope["path"] == LIST_PATH
+            and await self._answer(scope, send)
+        ):
+            return
+        await self.app(scope, receive, send)
+
+    async def _answer(self, scope: Scope, send: Send) -> bool:
+        headers = Headers(scope=scope)
+        presented = presented_token(headers)
+        if presented is None:
+            return False
+        visibility = self.fresh.viewer(token_digest(*presented))
+        if visibility is None:
+            return False
+        answer = self.fresh.get(list_key(QueryParams(scope["query_string"]), visibility))
+        if answer is None:
+            return False
+        out = [(b"etag", answer.etag.encode())]
+        if matches(headers.get("if-none-match"), answer.etag):
+            await send({"type": "http.response.start", "status": 304, "headers": out})
+            await send({"type": "http.response.body", "body": b""})
+            return True
+        body = answer.body
+        out += [(b"content-type", GEOJSON.encode()), (b"vary", b"Accept-Encoding")]
+        if "gzip" in headers.get("accept-encoding", ""):
+            body = answer.gzipped
+            out.append((b"content-encoding", b"gzip"))
+        out.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": 200, "headers": out})
+        await send({"type": "http.response.body", "body": body})
+        return True
