@@ -47,6 +47,7 @@ from api.settings import AppSettings
 from api.shedding import LoadShedding
 from api.static_files import ImmutableStaticFiles, RevalidatedStaticFiles
 from geo.db import connection, migrate
+from geo.db.auth_notices import AuthNotices
 
 logger = logging.getLogger(__name__)
 
@@ -76,9 +77,14 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
         )
         pool.open(wait=True, timeout=30)
         app.state.pool = pool
+        fresh: FreshAnswers = app.state.deviation_lists_fresh
+        notices = AuthNotices(url, lambda hearing: fresh.forget_viewers(hearing=hearing))
+        if settings.token_memory_s > 0 and settings.list_fresh_ms > 0:
+            notices.start()
         try:
             yield
         finally:
+            notices.stop()
             pool.close()
             shutdown_processes()
 
@@ -99,7 +105,9 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.heavy = HeavyJobs(settings.heavy_slots or default_slots())
     app.state.deviation_list_cache = BodyCache()
-    app.state.deviation_lists_fresh = FreshAnswers(settings.list_fresh_ms / 1000)
+    app.state.deviation_lists_fresh = FreshAnswers(
+        settings.list_fresh_ms / 1000, viewer_s=settings.token_memory_s
+    )
     install_error_handlers(app)
     document_errors(app)
     # Both inside the security headers (installed outermost), so that their refusals carry them

@@ -108,15 +108,25 @@ class FreshAnswers:
     """
 
     def __init__(
-        self, fresh_s: float, *, max_entries: int = 512, max_viewers: int = 20_000
+        self,
+        fresh_s: float,
+        *,
+        max_entries: int = 512,
+        viewer_s: float = 60.0,
+        max_viewers: int = 20_000,
     ) -> None:
         self.fresh_s = fresh_s
         self.max_entries = max_entries
+        self.viewer_s = viewer_s
         self.max_viewers = max_viewers
         self._answers: OrderedDict[object, FreshAnswer] = OrderedDict()
-        # Tokens the database accepted within ``fresh_s``, by their digest: what the viewer may
-        # see (`api.fast_list` answers their polls without FastAPI or a query).
+        # Tokens the database accepted within ``viewer_s``, by their digest: what the viewer
+        # may see (`api.fast_list` answers their polls without FastAPI or a query). Kept only
+        # while this process hears of every change of a sign-in (`geo.db.auth_notices`:
+        # ``hears_sign_ins``); ``generation`` counts the times they were forgotten.
         self._viewers: OrderedDict[bytes, tuple[float, object]] = OrderedDict()
+        self.hears_sign_ins = False
+        self.generation = 0
         self._lock = threading.Lock()
 
     def get(self, key: object) -> FreshAnswer | None:
@@ -143,35 +153,41 @@ class FreshAnswers:
                 self._answers.popitem(last=False)
         return answer
 
-    def remember_viewer(self, token_digest: bytes, visibility: object) -> None:
-        """The database accepted this token just now, for a viewer of ``visibility`` (the
-        viewer's part of an answer's key)."""
-        if self.fresh_s <= 0:
+    def remember_viewer(self, token_digest: bytes, visibility: object, *, generation: int) -> None:
+        """The database accepted this token for a viewer of ``visibility`` (the viewer's part of
+        an answer's key) in a request that began at ``generation``: kept unless the tokens were
+        forgotten since (a change the request may not have seen)."""
+        if self.fresh_s <= 0 or self.viewer_s <= 0:
             return
         with self._lock:
+            if not self.hears_sign_ins or generation != self.generation:
+                return
             self._viewers[token_digest] = (time.monotonic(), visibility)
             self._viewers.move_to_end(token_digest)
             while len(self._viewers) > self.max_viewers:
                 self._viewers.popitem(last=False)
 
     def viewer(self, token_digest: bytes) -> object | None:
-        """The visibility of a token the database accepted within ``fresh_s``, else None."""
-        if self.fresh_s <= 0:
-            return None
+        """The visibility of a token the database accepted within ``viewer_s``, else None."""
         with self._lock:
+            if not self.hears_sign_ins:
+                return None
             found = self._viewers.get(token_digest)
             if found is None:
                 return None
-            if time.monotonic() - found[0] > self.fresh_s:
+            if time.monotonic() - found[0] > self.viewer_s:
                 del self._viewers[token_digest]
                 return None
             return found[1]
 
-    def forget_viewers(self) -> None:
-        """After a request that may change who may see what (a sign-out, a disabled account, a
-        new role): every token is checked by the database again."""
+    def forget_viewers(self, *, hearing: bool | None = None) -> None:
+        """After a change that may change who may see what (a sign-out, a disabled account, a
+        new role) or a lost connection to the notices: every token is checked again."""
         with self._lock:
             self._viewers.clear()
+            self.generation += 1
+            if hearing is not None:
+                self.hears_sign_ins = hearing
 
     def forget(self) -> None:
         with self._lock:

@@ -1,5 +1,5 @@
 """The situation map's poll without FastAPI: an answer `api.conditional.FreshAnswers` holds, for
-a token the database accepted within the same moment.
+a token the database accepted a while ago.
 
 On a Friday night thousands of phones ask for the same few lists every 15 s. Through FastAPI
 each poll costs its routing, its dependencies (a thread hop each for the pooled connection and
@@ -7,14 +7,17 @@ the token's lookup) and two queries, although within ``list_fresh_ms`` the answe
 (`api.conditional.FreshAnswers`). This plain ASGI middleware answers such a poll itself, when
 
 - it is a ``GET /api/v1/deviations`` whose query string, sorted, is that of an answer built
-  within the moment (built only after the query was checked and for lists without who reported);
-- its bearer token or session cookie was accepted by the database within the same moment, for a
-  viewer with the visibility the answer was built for (`remember`, called by the endpoint).
+  within the moment (built only after the query was checked, and never for lists with who
+  reported);
+- its bearer token or session cookie was accepted by the database within ``token_memory_s``
+  (60 s), for a viewer with the visibility the answer was built for (`remember`, called by the
+  endpoint).
 
-Everything else goes on to the app. A request that may change what a token may see (any method
-but GET, HEAD and OPTIONS: a sign-out, a disabled account, a new role) forgets the accepted tokens
-in this process before and after it runs; another worker process accepts a revoked token for at
-most the moment (2 s), as it shows another's report at most that much later.
+Everything else goes on to the app. Tokens are trusted only while the process hears of every
+change of a sign-in (`geo.db.auth_notices`, NOTIFY from migration 0019: a sign-out, a disabled
+account, a new role or organisation), and are all forgotten at each. A write through this
+process other than a report also forgets them, before and after it runs, so that what it changes
+holds for its own next request whatever the notices' delay.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import hashlib
 from collections.abc import Mapping
 
 from starlette.datastructures import Headers, QueryParams
-from starlette.requests import cookie_parser
+from starlette.requests import Request, cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.conditional import FreshAnswers, matches
@@ -31,6 +34,8 @@ from api.guard import SAFE_METHODS, SESSION_COOKIE
 from api.routers.layers import GEOJSON
 
 LIST_PATH = "/api/v1/deviations"
+GENERATION = "nattvandring.token_generation"
+"""The state's key for the tokens' generation when a poll went on to the app (`remember`)."""
 
 
 def presented_token(headers: Mapping[str, str]) -> tuple[str, str] | None:
@@ -54,11 +59,13 @@ def list_key(query: QueryParams, visibility: object) -> object:
     return (tuple(sorted(query.multi_items())), visibility)
 
 
-def remember(fresh: FreshAnswers, headers: Mapping[str, str], visibility: object) -> None:
-    """The endpoint's part: the token of this request was just accepted for ``visibility``."""
-    presented = presented_token(headers)
-    if presented is not None:
-        fresh.remember_viewer(token_digest(*presented), visibility)
+def remember(fresh: FreshAnswers, request: Request, visibility: object) -> None:
+    """The endpoint's part: the token of this request was accepted for ``visibility`` (kept
+    unless the tokens were forgotten since the request came in)."""
+    presented = presented_token(request.headers)
+    generation = request.scope.get("state", {}).get(GENERATION)
+    if presented is not None and generation is not None:
+        fresh.remember_viewer(token_digest(*presented), visibility, generation=generation)
 
 
 class FreshListShortcut:
@@ -72,19 +79,19 @@ class FreshListShortcut:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if scope["method"] not in SAFE_METHODS:
+        if scope["method"] not in SAFE_METHODS and scope["path"] != LIST_PATH:
             self.fresh.forget_viewers()
             try:
                 await self.app(scope, receive, send)
             finally:
                 self.fresh.forget_viewers()
             return
-        if (
-            scope["method"] == "GET"
-            and scope["path"] == LIST_PATH
-            and await self._answer(scope, send)
-        ):
-            return
+        if scope["method"] == "GET" and scope["path"] == LIST_PATH:
+            if await self._answer(scope, send):
+                return
+            # In the request's state (FastAPI passes copies of the scope on, sharing its state):
+            # a dict of this request's own, not the lifespan's.
+            scope["state"] = {**scope.get("state", {}), GENERATION: self.fresh.generation}
         await self.app(scope, receive, send)
 
     async def _answer(self, scope: Scope, send: Send) -> bool:

@@ -157,7 +157,7 @@ def list_deviations(
     key = list_key(request.query_params, visibility)
     if not include_reporters:
         # The next polls with this token, within the moment, are answered by `api.fast_list`.
-        remember(_fresh(request), request.headers, visibility)
+        remember(_fresh(request), request, visibility)
         fresh = _fresh(request).get(key)
         if fresh is not None:
             if matches(if_none_match, fresh.etag):

@@ -23,6 +23,7 @@ from api.server_process import served
 from api.settings import AppSettings
 from api.shedding import LoadShedding
 from geo.db import deviations
+from geo.db.accounts import add_user
 from geo.db.guarded import Single
 from geo.geometry import parse_bbox
 
@@ -298,6 +299,8 @@ def test_a_list_goes_out_gzipped_to_a_client_that_takes_it(
 
 
 def _fresh_client(conn: psycopg.Connection, settings: AppSettings) -> tuple[FastAPI, TestClient]:
+    """An app over the test's connection, its lifespan to be entered (``with client:``): that
+    starts the sign-in notices without which no token is trusted (`geo.db.auth_notices`)."""
     app = create_app(settings.model_copy(update={"list_fresh_ms": 2500}))
     app.dependency_overrides[get_conn] = lambda: conn
     app.dependency_overrides[get_db] = lambda: Single(conn)
@@ -307,46 +310,47 @@ def _fresh_client(conn: psycopg.Connection, settings: AppSettings) -> tuple[Fast
 def test_a_poll_within_the_moment_is_answered_before_the_app(
     conn: psycopg.Connection, settings: AppSettings, signed_in: Callable[[str], dict[str, str]]
 ) -> None:
-    """`api.fast_list`: the same poll, with a token the database accepted within the moment, is
-    answered from the fresh list without FastAPI or a query (here the app has no database at
-    all for it), with the same headers; a token not seen yet still goes through the app."""
+    """`api.fast_list`: the same poll, with a token the database accepted, is answered from the
+    fresh list without FastAPI or a query (here the app has no database at all for it), with
+    the same headers; a token not seen yet, or another query, still goes through the app."""
     app, client = _fresh_client(conn, settings)
     walker = signed_in("walker")
     since = (datetime.now(UTC) - timedelta(days=14)).replace(microsecond=0).isoformat()
     params = {"bbox": SOLBERGA_BBOX, "since": since, "limit": "5000"}
-    first = client.get("/api/v1/deviations", params=params, headers=walker)
-    assert first.status_code == 200
-    etag = first.headers["etag"]
+    with client:
+        first = client.get("/api/v1/deviations", params=params, headers=walker)
+        t0 = time.monotonic()
+        assert first.status_code == 200
+        etag = first.headers["etag"]
 
-    def no_database() -> None:
-        raise RuntimeError("the app asked the database")
+        def no_database() -> None:
+            raise RuntimeError("the app asked the database")
 
-    app.dependency_overrides[get_conn] = no_database
-    t0 = time.monotonic()
-    again = client.get(
-        "/api/v1/deviations", params=params, headers={**walker, "If-None-Match": etag}
-    )
-    full = client.get(
-        "/api/v1/deviations", params=params, headers={**walker, "Accept-Encoding": "gzip"}
-    )
-    if time.monotonic() - t0 < 2.0:  # within the moment (always, but on a stalled machine)
-        assert again.status_code == 304 and again.content == b""
-        assert again.headers["etag"] == etag
-        assert full.status_code == 200 and full.json() == first.json()
-        assert full.headers["content-encoding"] == "gzip"
-        assert full.headers["content-type"] == "application/geo+json"
-        for answer in (again, full):
-            assert answer.headers["cache-control"] == "no-store"
-            assert answer.headers["x-content-type-options"] == "nosniff"
-    # Another token (even of the same account) and another query go to the app.
-    other = signed_in("walker")
-    with pytest.raises(RuntimeError, match="asked the database"):
-        client.get("/api/v1/deviations", params=params, headers=other)
-    with pytest.raises(RuntimeError, match="asked the database"):
-        client.get("/api/v1/deviations", params={**params, "limit": "10"}, headers=walker)
+        app.dependency_overrides[get_conn] = no_database
+        again = client.get(
+            "/api/v1/deviations", params=params, headers={**walker, "If-None-Match": etag}
+        )
+        full = client.get(
+            "/api/v1/deviations", params=params, headers={**walker, "Accept-Encoding": "gzip"}
+        )
+        if time.monotonic() - t0 < 2.0:  # within the moment (always, but on a stalled machine)
+            assert again.status_code == 304 and again.content == b""
+            assert again.headers["etag"] == etag
+            assert full.status_code == 200 and full.json() == first.json()
+            assert full.headers["content-encoding"] == "gzip"
+            assert full.headers["content-type"] == "application/geo+json"
+            for answer in (again, full):
+                assert answer.headers["cache-control"] == "no-store"
+                assert answer.headers["x-content-type-options"] == "nosniff"
+        # Another token (even of the same account) and another query go to the app.
+        other = signed_in("walker")
+        with pytest.raises(RuntimeError, match="asked the database"):
+            client.get("/api/v1/deviations", params=params, headers=other)
+        with pytest.raises(RuntimeError, match="asked the database"):
+            client.get("/api/v1/deviations", params={**params, "limit": "10"}, headers=walker)
 
 
-def test_a_disabled_account_is_refused_at_once_despite_the_shortcut(
+def test_a_disabled_account_is_refused_at_once_in_its_own_process(
     conn: psycopg.Connection, settings: AppSettings, signed_in: Callable[[str], dict[str, str]]
 ) -> None:
     """A write through this process (here an admin disabling the walker) makes every token be
@@ -355,10 +359,49 @@ def test_a_disabled_account_is_refused_at_once_despite_the_shortcut(
     _, client = _fresh_client(conn, settings)
     walker, admin = signed_in("walker"), signed_in("admin")
     params = {"bbox": SOLBERGA_BBOX, "limit": "5000"}
-    assert client.get("/api/v1/deviations", params=params, headers=walker).status_code == 200
-    row = conn.execute("SELECT id FROM users WHERE email = 's-walker@example.org'").fetchone()
-    assert row is not None
-    changed = client.patch(f"/api/v1/users/{row[0]}", json={"disabled": True}, headers=admin)
-    assert changed.status_code == 200, changed.text
-    refused = client.get("/api/v1/deviations", params=params, headers=walker)
-    assert refused.status_code == 401
+    with client:
+        for _ in range(2):
+            assert (
+                client.get("/api/v1/deviations", params=params, headers=walker).status_code == 200
+            )
+        row = conn.execute("SELECT id FROM users WHERE email = 's-walker@example.org'").fetchone()
+        assert row is not None
+        changed = client.patch(f"/api/v1/users/{row[0]}", json={"disabled": True}, headers=admin)
+        assert changed.status_code == 200, changed.text
+        refused = client.get("/api/v1/deviations", params=params, headers=walker)
+        assert refused.status_code == 401
+
+
+def test_a_worker_forgets_an_account_disabled_elsewhere_at_once(
+    live_server: str, live_db_url: str
+) -> None:
+    """Across processes (a live `nattvandring serve`): an account disabled by another process
+    (here straight in the database) is refused within a moment, although another walker keeps
+    the same list fresh all the while: the worker hears it (NOTIFY, migration 0019) instead of
+    trusting the token for its ``token_memory_s``."""
+    password = "correct horse battery"
+    emails = [f"fast-{i}-{uuid.uuid4().hex[:6]}@example.org" for i in range(2)]
+    with psycopg.connect(live_db_url, autocommit=True) as db:
+        for email in emails:
+            add_user(db, email, password, role="walker", organisation="Älvsjö AIK")
+    params = {"bbox": SOLBERGA_BBOX, "limit": "5000"}
+    with httpx.Client(base_url=live_server, timeout=30) as http:
+        heads = []
+        for email in emails:
+            r = http.post("/api/v1/auth/token", data={"username": email, "password": password})
+            assert r.status_code == 200, r.text
+            heads.append({"Authorization": f"Bearer {r.json()['access_token']}"})
+        leaving, staying = heads
+        for _ in range(3):  # the worker accepts (and keeps) the leaving walker's token
+            assert http.get("/api/v1/deviations", params=params, headers=leaving).status_code == 200
+        with psycopg.connect(live_db_url, autocommit=True) as db:
+            db.execute("UPDATE users SET disabled = true WHERE email = %s", (emails[0],))
+        disabled_at = time.monotonic()
+        answers = []
+        while time.monotonic() - disabled_at < 4.0:
+            assert http.get("/api/v1/deviations", params=params, headers=staying).status_code == 200
+            r = http.get("/api/v1/deviations", params=params, headers=leaving)
+            answers.append((time.monotonic() - disabled_at, r.status_code))
+            time.sleep(0.05)
+    late = [status for at, status in answers if at > 1.0]
+    assert late and set(late) == {401}, answers
