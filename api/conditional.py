@@ -112,7 +112,7 @@ class FreshAnswers:
         fresh_s: float,
         *,
         max_entries: int = 512,
-        viewer_s: float = 60.0,
+        viewer_s: float = 300.0,
         max_viewers: int = 20_000,
     ) -> None:
         self.fresh_s = fresh_s

@@ -50,4 +50,4 @@ class AppSettings(BaseSettings):
     list_fresh_ms: int = Field(default=2000, ge=0, le=15_000)
     # How long a worker trusts a token the database accepted, for the polls `api.fast_list`
     # answers (forgotten at once on any change of a sign-in, `geo.db.auth_notices`); 0: never.
-    token_memory_s: int = Field(default=60, ge=0, le=600)
+    token_memory_s: int = Field(default=300, ge=0, le=3600)

@@ -42,7 +42,7 @@ REPORT_S = 600.0
 PEAK_DB = "nv_peak"
 MARK = "SYNTETISK peak"
 ACCOUNTS = 20
-"""Walker accounts the walkers share (a sign-in costs an Argon2 hash: 10,000 would take long)."""
+"""Walker accounts the walkers share, each walker with a token of its own (`_tokens`)."""
 CATEGORIES = ["skadegorelse", "ungdomar_samlas", "nedskrapning", "trasig_belysning", "ovrigt"]
 # Where reports are made: around Solberga's centre (lon, lat, spread in degrees).
 REPORT_AT = (18.0104, 59.2786, 0.006)
@@ -290,28 +290,42 @@ def _database() -> str:
     return url
 
 
-def _tokens(url: str, base: str) -> list[str]:
+def _tokens(url: str, base: str, count: int) -> list[str]:
+    """A bearer token of its own for each of ``count`` walkers, as each phone has its own
+    session: ``ACCOUNTS`` accounts of two clubs, one signed in through the API (the path a phone
+    takes) and the rest of the tokens issued straight in the database (an Argon2 hash per
+    sign-in would take long)."""
     import httpx
 
     from geo.db import connection
-    from geo.db.accounts import add_user
+    from geo.db.accounts import add_user, get_user, issue_token
 
     password = "peak-benchmark-not-secret"
     tokens = []
     with connection.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "DELETE FROM auth_tokens t USING users u WHERE u.id = t.user_id "
+            "AND u.email LIKE 'peak-walker-%%'"
+        )
+        users = []
         for i in range(ACCOUNTS):
             email = f"peak-walker-{i}@example.org"
-            if not conn.execute("SELECT 1 FROM users WHERE email = %s", (email,)).fetchone():
+            row = conn.execute("SELECT id FROM users WHERE email = %s", (email,)).fetchone()
+            if not row:
                 club = "Älvsjö AIK" if i % 2 == 0 else "Kulturföreningen Solan"
                 add_user(conn, email, password, role="walker", organisation=club)
-    with httpx.Client(base_url=base, timeout=30) as client:
-        for i in range(ACCOUNTS):
+                row = conn.execute("SELECT id FROM users WHERE email = %s", (email,)).fetchone()
+            assert row is not None
+            users.append(get_user(conn, row[0]))
+        with httpx.Client(base_url=base, timeout=30) as client:
             r = client.post(
                 "/api/v1/auth/token",
-                data={"username": f"peak-walker-{i}@example.org", "password": password},
+                data={"username": "peak-walker-0@example.org", "password": password},
             )
             r.raise_for_status()
             tokens.append(r.json()["access_token"])
+        with conn.transaction():
+            tokens += [issue_token(conn, users[i % ACCOUNTS]) for i in range(1, count)]
     return tokens
 
 
@@ -422,7 +436,7 @@ def main() -> int:
         spec = {
             "seconds": args.seconds,
             "warmup": args.warmup,
-            "tokens": _tokens(url, base),
+            "tokens": _tokens(url, base, max(levels)),
             "views": _views(url),
             "max_outstanding": args.max_outstanding,
             "timeout_s": 30.0,
