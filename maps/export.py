@@ -16,7 +16,6 @@ import sqlite3
 import tempfile
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -357,9 +356,7 @@ def write_shapefile_zip(
                 zf.write(Path(tmp) / f"{layer.name}.{ext}", f"{layer.name}.{ext}")
             # The style with the field names of the DBF (cut to 10 characters).
             short = mapping[layer.name]
-            style = layer.style
-            if style.categorised_by:
-                style = replace(style, categorised_by=short[style.categorised_by])
+            style = layer.style.renamed(short)
             zf.writestr(f"{layer.name}.qml", qml(style, geometry_type=layer.geometry_type))
         lines = ["Fältnamn i Shapefile (högst 10 tecken) och deras fullständiga namn", ""]
         for layer in layers:

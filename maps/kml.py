@@ -21,7 +21,7 @@ from maps.formatting import (
     prepared_geometries,
 )
 from maps.layers import Layer
-from maps.styles import geometry_family, kml_colour
+from maps.styles import StyleClass, geometry_family, kml_colour
 
 KML_NS = "http://www.opengis.net/kml/2.2"
 
@@ -82,10 +82,11 @@ def kml_document(
 
 
 def _kml_style_id(layer: Layer, row: Mapping[str, Any]) -> str:
-    if layer.style.categorised_by and layer.style.classes:
-        value = row.get(layer.style.categorised_by)
-        if any(c.value == value for c in layer.style.classes):
-            return f"{layer.name}-{value}"
+    found = layer.style.row_class(row)
+    if isinstance(found, StyleClass):
+        return f"{layer.name}-{found.value}"
+    if found is not None:
+        return f"{layer.name}-r{layer.style.ranges.index(found)}"
     return layer.name
 
 
@@ -93,6 +94,8 @@ def _kml_styles(layer: Layer) -> list[tuple[str, str]]:
     styles = [(layer.name, layer.style.colour)]
     if layer.style.categorised_by:
         styles += [(f"{layer.name}-{c.value}", c.colour) for c in layer.style.classes]
+    elif layer.style.graduated_by:
+        styles += [(f"{layer.name}-r{i}", r.colour) for i, r in enumerate(layer.style.ranges)]
     return styles
 
 

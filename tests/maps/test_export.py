@@ -168,11 +168,12 @@ def test_gpkg_layers_types_crs_and_counts(
         assert ogr_types == {f.name: expected[f.type] for f in layer.fields}
     cells = pyogrio.read_info(path, layer="avvikelser_ruta")
     types = dict(zip(cells["fields"], cells["ogr_types"], strict=True))
-    assert types["period_start"] == "OFTDate" and types["antal"] == "OFTInteger"
+    assert types["period_start"] == "OFTDate" and types["antal_totalt"] == "OFTInteger"
     _meta, _fids, geoms, fields = pyogrio.raw.read(path, layer="avvikelser_ruta")
-    antal = fields[list(cells["fields"]).index("antal")]
+    antal = fields[list(cells["fields"]).index("antal_totalt")]
     assert antal.dtype.kind == "i" and antal.min() >= 3
-    assert sum(antal) == sum(r["antal"] for r in _by_name(partner_layers)["avvikelser_ruta"].rows)
+    rows = _by_name(partner_layers)["avvikelser_ruta"].rows
+    assert sum(antal) == sum(r["antal_totalt"] for r in rows)
     lonlat = shapely.get_coordinates(shapely.from_wkb(geoms))
     assert 17.9 < lonlat[:, 0].min() and lonlat[:, 0].max() < 18.1  # x is longitude
     assert 59.2 < lonlat[:, 1].min() and lonlat[:, 1].max() < 59.4
@@ -222,10 +223,21 @@ def test_gpkg_has_qgis_layer_styles(
         renderer = doc.find("renderer-v2")
         assert renderer is not None
         if table in ("avvikelser_zon", "avvikelser_ruta"):
-            assert renderer.get("type") == "categorizedSymbol"
-            assert renderer.get("attr") == "kategori"
-            labels = {c.get("value"): c.get("label") for c in renderer.iter("category")}
-            assert labels["skadegorelse"] == "Skadegörelse" and labels["hot_vald"] == "Hot/våld"
+            # Issue 16: graduated by the total of the one feature per place and period, and
+            # shown one period at a time by QGIS's temporal controller.
+            assert renderer.get("type") == "graduatedSymbol"
+            assert renderer.get("attr") == "antal_totalt"
+            ranges = [
+                (r.get("lower"), r.get("upper"), r.get("label")) for r in renderer.iter("range")
+            ]
+            assert ranges[0] == ("3", "4", "3–4 rapporter")
+            assert ranges[-1][2] == "20 rapporter eller fler"
+            temporal = doc.find("temporal")
+            assert temporal is not None and temporal.get("enabled") == "1"
+            assert temporal.get("mode") == "4" and '"period_start"' in temporal.get(
+                "startExpression", ""
+            )
+            assert "7 days" in temporal.get("endExpression", "")
         if table == "hotspots":
             values = {
                 c.get("value"): (c.get("type"), c.get("label")) for c in renderer.iter("category")
@@ -266,6 +278,11 @@ def test_gpkg_layer_styles_hold_sld_for_arcgis_and_geoserver(
             assert rules[-1].find(f"{sld_ns}ElseFilter") is not None
             names = {r.findtext(f".//{ogc_ns}PropertyName") for r in rules[:-1]}
             assert names == {style.categorised_by}
+        elif style.graduated_by and style.ranges:
+            limits = [[x.text for x in r.iter(f"{ogc_ns}Literal")] for r in rules[:-1]]
+            assert limits == [[f"{b.lower:.0f}", f"{b.upper:.0f}"] for b in style.ranges]
+            assert all(r.find(f"{ogc_ns}Filter/{ogc_ns}And") is not None for r in rules[:-1])
+            assert rules[-1].find(f"{sld_ns}ElseFilter") is not None
         else:
             assert len(rules) == 1
     gone = [
@@ -291,7 +308,10 @@ def test_zips_hold_a_qml_style_beside_each_layer(
             assert f"{layer.name}.{ext}" in names and f"{layer.name}.qml" in names
         doc = ET.fromstring(zf.read("avvikelser_zon.qml").decode().split("\n", 1)[1])
         hot = ET.fromstring(zf.read("hotspots.qml").decode().split("\n", 1)[1])
-    assert doc.find("renderer-v2").get("attr") == "kategori"
+    total = "antal_tota" if fmt == "shp" else "antal_totalt"
+    assert doc.find("renderer-v2").get("attr") == total
+    start = "period_sta" if fmt == "shp" else "period_start"
+    assert f'"{start}"' in (doc.find("temporal").get("startExpression") or "")
     assert hot.find("renderer-v2").get("attr") == "stil"
     if fmt == "shp":
         info = pyogrio.read_info(f"/vsizip/{partner_files[fmt]}/hotspots.shp")
@@ -337,7 +357,7 @@ def test_geojson_zip_has_one_rfc7946_collection_per_layer(
         info = pyogrio.read_info(f"/vsizip/{path}/{layer.name}.geojson")
         assert info["features"] == len(layer.rows) and info["crs"] == "EPSG:4326"
     _m, _f, _g, fields = pyogrio.raw.read(
-        f"/vsizip/{path}/avvikelser_ruta.geojson", columns=["antal"]
+        f"/vsizip/{path}/avvikelser_ruta.geojson", columns=["antal_totalt"]
     )
     assert fields[0].min() >= 3
 
@@ -350,7 +370,7 @@ def test_kml_styles_folders_and_readable_names(
     doc = root.find(f"{KML}Document")
     assert doc is not None
     styles = {s.get("id"): s for s in doc.findall(f"{KML}Style")}
-    assert "avvikelser_ruta-skadegorelse" in styles and "hotspots-3" in styles
+    assert "avvikelser_ruta-r0" in styles and "hotspots-3" in styles
     assert "hotspots--3" in styles
     colour = styles["hotspots-3"].findtext(f"{KML}PolyStyle/{KML}color")
     assert colour is not None and re.fullmatch(r"[0-9a-f]{8}", colour)
@@ -360,11 +380,11 @@ def test_kml_styles_folders_and_readable_names(
     cells = folders["Avvikelser per ruta (250 m)"].findall(f"{KML}Placemark")
     assert len(cells) == len(_by_name(partner_layers)["avvikelser_ruta"].rows)
     names = [p.findtext(f"{KML}name") or "" for p in cells]
-    assert all(re.fullmatch(r"[^–]+ – vecka \d{4}-W\d{2} – \d+ rapporter", n) for n in names)
+    assert all(re.fullmatch(r"vecka \d{4}-W\d{2} – \d+ rapporter \(.+ \d+\)", n) for n in names)
     first = cells[0]
     assert (first.findtext(f"{KML}styleUrl") or "").startswith("#avvikelser_ruta-")
     data = {d.get("name"): d.findtext(f"{KML}value") for d in first.iter(f"{KML}Data")}
-    assert int(data["antal"] or 0) >= 3 and re.fullmatch(
+    assert int(data["antal_totalt"] or 0) >= 3 and re.fullmatch(
         r"\d{4}-\d{2}-\d{2}", data["period_start"] or ""
     )
     coords = (first.findtext(f".//{KML}coordinates") or "").split()
@@ -389,12 +409,13 @@ def test_csv_of_the_cells_has_centres(
     assert list(rows[0]) == ["lager", "ruta", "zon", "zon_namn"] + [
         f.name for f in layer.fields if f.name != "ruta"
     ] + ["centre_lon", "centre_lat"]
-    assert all(int(r["antal"]) >= 3 for r in rows)
+    assert all(int(r["antal_totalt"]) >= 3 for r in rows)
     zone_rows = [r for r in rows if r["lager"] == "zon"]
     assert zone_rows and all(r["zon"] and r["zon_namn"] and not r["ruta"] for r in zone_rows)
-    assert sorted((r["zon"], r["kategori"], r["period"], int(r["antal"])) for r in zone_rows) == (
-        sorted((r["zon"], r["kategori"], r["period"], r["antal"]) for r in zone_layer.rows)
-    )
+    counts = [f.name for f in zone_layer.fields if f.name.startswith("antal_")]
+    assert sorted(
+        (r["zon"], r["period"], *(int(r[c]) if r[c] else None for c in counts)) for r in zone_rows
+    ) == sorted((r["zon"], r["period"], *(r.get(c) for c in counts)) for r in zone_layer.rows)
     rows = [r for r in rows if r["lager"] == "ruta"]
     assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", r["period_start"]) for r in rows)
     centre = shapely.Point(float(rows[0]["centre_lon"]), float(rows[0]["centre_lat"]))
@@ -434,8 +455,8 @@ def test_shapefile_zip_sets_short_names_and_types(
         if "period_start" in mapping:
             types = dict(zip(info["fields"], info["ogr_types"], strict=True))
             assert types[mapping["period_start"]] == "OFTDate"
-            assert types[mapping["antal"]] == "OFTInteger"
-    assert "kategori_n = kategori_namn (Kategori)" in fields_txt
+            assert types[mapping["antal_totalt"]] == "OFTInteger"
+    assert "antal_skad = antal_skadegorelse (Antal: Skadegörelse" in fields_txt
 
 
 def test_short_field_names_are_unique_and_deterministic() -> None:
@@ -469,7 +490,7 @@ def test_an_export_without_reports_is_still_valid(fmt: str, tmp_path: Path) -> N
         # The empty layer keeps its fields and their types.
         assert list(info["fields"]) == [f.name for f in layers[1].fields]
         types = dict(zip(info["fields"], info["ogr_types"], strict=True))
-        assert types["period_start"] == "OFTDate" and types["antal"] == "OFTInteger"
+        assert types["period_start"] == "OFTDate" and types["antal_totalt"] == "OFTInteger"
         assert (
             "ERROR"
             not in subprocess.run(
@@ -523,7 +544,7 @@ def test_partner_files_hold_no_canary(fmt: str, partner_files: dict[str, Path]) 
 def test_partner_cells_never_count_under_three(partner_files: dict[str, Path]) -> None:
     for layer in ("avvikelser_zon", "avvikelser_ruta"):
         _m, _f, _g, (antal,) = pyogrio.raw.read(
-            partner_files["gpkg"], layer=layer, columns=["antal"]
+            partner_files["gpkg"], layer=layer, columns=["antal_totalt"]
         )
         assert len(antal) and int(np.min(antal)) >= 3
 
