@@ -24,6 +24,15 @@ from maps.layers import Layer
 from maps.styles import StyleClass, geometry_family, kml_colour
 
 KML_NS = "http://www.opengis.net/kml/2.2"
+# KML 2.2's SimpleField types (dates and times are ISO text).
+_KML_TYPES = {
+    "str": "string",
+    "int": "int",
+    "float": "double",
+    "date": "string",
+    "datetime": "string",
+    "bool": "bool",
+}
 
 
 def kml_document(
@@ -64,6 +73,13 @@ def kml_document(
         ext = ET.SubElement(doc, "ExtendedData")
         for key, value in items:
             ET.SubElement(ET.SubElement(ext, "Data", name=key), "value").text = value
+    for layer in layers:
+        # Each layer's fields as a KML <Schema> (after ExtendedData, before the folders, as the
+        # schema orders them), so that a folder without placemarks still says what it holds.
+        schema = ET.SubElement(doc, "Schema", name=layer.name, id=f"{layer.name}-fields")
+        for f in layer.fields:
+            field = ET.SubElement(schema, "SimpleField", name=f.name, type=_KML_TYPES[f.type])
+            ET.SubElement(field, "displayName").text = f.title_sv
     for layer in layers:
         folder = ET.SubElement(doc, "Folder")
         ET.SubElement(folder, "name").text = layer.title_sv
