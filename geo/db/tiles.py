@@ -16,6 +16,9 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from geo.db.deviations import list_version
+from geo.geometry import BBox
+
 EXTENT = 4096
 BUFFER = 64
 MAX_ZOOM = 22
@@ -158,3 +161,18 @@ def polygons_tile(
         "props": [Jsonb(p) for p in properties],
     }
     return _tile(conn, layer, rows, params)
+
+
+def tile_version(conn: psycopg.Connection, *, bbox: BBox, with_zones: bool = False) -> str:
+    """A text that changes whenever a deviation tile (or a partner count tile) of ``bbox`` may
+    change: the deviations' version of the areas near the box (`deviations.list_version`,
+    bumped by every report, change of status and category), and with ``with_zones`` the
+    collaboration zones (a zone drawn, changed or deleted). The tile cache's ETags hold it."""
+    version = list_version(conn, bbox=bbox)
+    if not with_zones:
+        return str(version)
+    row = conn.execute(
+        "SELECT count(*), coalesce(max(id), 0), coalesce(max(updated_at)::text, '') FROM zones"
+    ).fetchone()
+    assert row is not None
+    return f"{version}:{row[0]}:{row[1]}:{row[2]}"
