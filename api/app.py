@@ -105,6 +105,7 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.heavy = HeavyJobs(settings.heavy_slots or default_slots())
     app.state.deviation_list_cache = BodyCache()
+    app.state.tile_cache = BodyCache(max_bytes=64_000_000)
     app.state.deviation_lists_fresh = FreshAnswers(
         settings.list_fresh_ms / 1000, viewer_s=settings.token_memory_s
     )

@@ -15,6 +15,15 @@ method, otherwise (QGIS 3.22, Debian 12) through a request preprocessor that add
 header to every request QGIS makes. It counts the features, reads the layer's CRS and
 compares the count with ``numberMatched`` of the API; exit status 1 when one differs, a
 layer does not open, or the partner can open ``deviations``.
+
+Then it downloads the partner's export of the last 90 days as GeoPackage, Shapefile zip and
+GeoJSON zip, as an analyst would, and opens the count layers and the hot spots in QGIS with the
+files' own styles (the GeoPackage's ``layer_styles``, the ``.qml`` beside each file): the count
+layers must be graduated by ``antal_totalt`` with QGIS's temporal setting on (one period at a
+time: never two features of one zone or cell in a week), the hot spots categorised by ``stil``
+with a class for the gone ones. QGIS 3.22 forgets a GeoPackage style's temporal setting when it
+opens the layer (it resets it from the data provider afterwards); loading the layer's default
+style again (Layer Properties → Style → Default) brings it back, which is what the check does.
 """
 
 from __future__ import annotations
@@ -71,8 +80,9 @@ def _serve_and_check(qgis_python: str) -> int:
             )
             r.raise_for_status()
             expected[cid] = r.json()["numberMatched"]
+        files = _download_exports(base, tokens["partner"])
         env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-        job = {"base": base, "tokens": tokens, "expected": expected}
+        job = {"base": base, "tokens": tokens, "expected": expected, "files": files}
         done = subprocess.run(
             [qgis_python, __file__, "--pyqgis"],
             input=json.dumps(job),
@@ -81,6 +91,123 @@ def _serve_and_check(qgis_python: str) -> int:
             check=False,
         )
         return done.returncode
+
+
+def _download_exports(base: str, token: str) -> dict[str, str]:
+    """The partner's export of the last 90 days in the three GIS formats, unpacked: format →
+    the directory (zips) or file (GeoPackage) QGIS opens."""
+    import tempfile
+    import zipfile
+    from datetime import date, timedelta
+
+    import httpx
+
+    out = Path(tempfile.mkdtemp(prefix="nv-qgis-export-"))
+    today = date.today()
+    params = {"area": "solberga", "since": str(today - timedelta(days=90)), "until": str(today)}
+    files: dict[str, str] = {}
+    for fmt in ("gpkg", "shp", "geojson"):
+        r = httpx.get(
+            f"{base}/api/v1/exports/meeting",
+            params={**params, "format": fmt},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=120,
+        )
+        r.raise_for_status()
+        if fmt == "gpkg":
+            path = out / "export.gpkg"
+            path.write_bytes(r.content)
+            files[fmt] = str(path)
+        else:
+            folder = out / fmt
+            folder.mkdir()
+            (out / f"{fmt}.zip").write_bytes(r.content)
+            with zipfile.ZipFile(out / f"{fmt}.zip") as zf:
+                zf.extractall(folder)
+            files[fmt] = str(folder)
+    return files
+
+
+def _check_export_styles(files: dict[str, str]) -> bool:  # pragma: no cover - under PyQGIS
+    """The export's count layers and hot spots as QGIS draws them with the files' styles."""
+    from qgis.core import (  # type: ignore[import-not-found]
+        QgsDateTimeRange,
+        QgsFeatureRequest,
+        QgsVectorLayer,
+        QgsVectorLayerTemporalContext,
+    )
+    from qgis.PyQt.QtCore import QDate, QDateTime, QTime  # type: ignore[import-not-found]
+
+    ok = True
+    for fmt, where in files.items():
+        for name in ("avvikelser_zon", "avvikelser_ruta", "hotspots"):
+            if fmt == "gpkg":
+                layer = QgsVectorLayer(f"{where}|layername={name}", name, "ogr")
+                _msg, loaded = layer.loadDefaultStyle()
+            else:
+                ext = "shp" if fmt == "shp" else "geojson"
+                layer = QgsVectorLayer(f"{where}/{name}.{ext}", name, "ogr")
+                _msg, loaded = layer.loadNamedStyle(f"{where}/{name}.qml")
+            renderer = layer.renderer()
+            kind = renderer.type() if renderer else "none"
+            if name == "hotspots":
+                values = [str(c.value()) for c in renderer.categories()] if loaded else []
+                fine = layer.isValid() and kind == "categorizedSymbol" and "forsvunnen" in values
+                print(
+                    f"  {fmt:<8}{name:<16} {layer.featureCount():>4} features  {kind} by "
+                    f"{renderer.classAttribute()}, {len(values)} classes incl. forsvunnen: "
+                    f"{'OK' if fine else 'MISSED'}"
+                )
+                ok &= fine
+                continue
+            temporal = layer.temporalProperties()
+            fields = [f.name() for f in layer.fields()]
+            start = "period_sta" if fmt == "shp" else "period_start"
+            place = "zon" if name == "avvikelser_zon" else "ruta"
+            weeks = sorted(
+                {
+                    f[start].toPyDate() if hasattr(f[start], "toPyDate") else f[start]
+                    for f in layer.getFeatures()
+                },
+                key=str,
+            )
+            worst = 0
+            if temporal.isActive() and weeks:
+                for week in weeks:
+                    day = QDate.fromString(str(week)[:10], "yyyy-MM-dd")
+                    span = QgsDateTimeRange(
+                        QDateTime(day, QTime(0, 0)),
+                        QDateTime(day.addDays(7), QTime(0, 0)),
+                        True,
+                        False,
+                    )
+                    context = QgsVectorLayerTemporalContext()
+                    context.setLayer(layer)
+                    shown = [
+                        f[place]
+                        for f in layer.getFeatures(
+                            QgsFeatureRequest().setFilterExpression(
+                                temporal.createFilterString(context, span)
+                            )
+                        )
+                    ]
+                    worst = max(worst, max((shown.count(p) for p in set(shown)), default=0))
+            fine = (
+                layer.isValid()
+                and kind == "graduatedSymbol"
+                and renderer.classAttribute() in ("antal_totalt", "antal_tota")
+                and temporal.isActive()
+                and worst <= 1
+                and any(n.startswith("antal_") for n in fields)
+            )
+            ok &= fine
+            print(
+                f"  {fmt:<8}{name:<16} {layer.featureCount():>4} features  {kind} by "
+                f"{renderer.classAttribute()}, temporal {'on' if temporal.isActive() else 'off'},"
+                f" {len(weeks)} periods, at most {worst} feature per {place} and period: "
+                f"{'OK' if fine else 'MISSED'}"
+            )
+    return ok
 
 
 def _pyqgis() -> int:  # pragma: no cover - runs under the system Python with PyQGIS
@@ -147,8 +274,12 @@ def _pyqgis() -> int:  # pragma: no cover - runs under the system Python with Py
     refused = not partner.isValid() or sum(1 for _ in partner.getFeatures()) == 0
     print(f"  partner opens deviations: {'refused (OK)' if refused else 'OPENED (MISSED)'}")
     ok &= refused
-    app.exitQgis()
-    return 0 if ok else 1
+    print("the partner's export opened in QGIS with its own styles")
+    ok &= _check_export_styles(job["files"])
+    print("all OK" if ok else "MISSED", flush=True)
+    sys.stderr.flush()
+    # QGIS 3.22 may crash in exitQgis() without a display: leave with the result instead.
+    os._exit(0 if ok else 1)
 
 
 def main() -> int:

@@ -25,6 +25,11 @@ SWEREF99TM = 3006
 # The wall clock of the Swedish areas: the default of every area's ``time_zone`` (migration
 # 0007), as SWEREF 99 TM is the default of its ``metric_srid``.
 DEFAULT_TIME_ZONE = "Europe/Stockholm"
+WGS84_DECIMALS = 6
+"""Decimals of a degree in every coordinate the service writes (API, OGC API, every export
+file, GPX): 6 decimals are about 0.1 m, finer than a phone's GPS can tell."""
+METRIC_DECIMALS = 1
+"""Decimals of a coordinate in metres (EPSG:3006): 0.1 m, the precision of `WGS84_DECIMALS`."""
 
 # A position in WGS 84 degrees, GeoJSON order: (longitude, latitude).
 LonLat = tuple[float, float]

@@ -11,12 +11,12 @@ personal data there, since it is copied into every file.
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import sqlite3
 import tempfile
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -246,11 +246,34 @@ def _readme(
     return "\n".join(lines)
 
 
+# GeoJSON has no schema: each collection names its fields in a foreign member (RFC 7946 §6.1),
+# with GDAL's field type and the Swedish title, so that an empty layer still says what it holds.
+_GDAL_TYPES = {
+    "str": "String",
+    "int": "Integer",
+    "float": "Real",
+    "date": "Date",
+    "datetime": "DateTime",
+    "bool": "Boolean",
+}
+
+
+def _with_fields(text: str, layer: Layer) -> str:
+    """GDAL's GeoJSON text with a ``fields`` member after the opening brace."""
+    if not text.startswith("{\n"):
+        raise ValueError("unexpected GeoJSON from GDAL")
+    fields = [
+        {"name": f.name, "type": _GDAL_TYPES[f.type], "title": f.title_sv} for f in layer.fields
+    ]
+    return '{\n"fields": ' + json.dumps(fields, ensure_ascii=False) + ",\n" + text[2:]
+
+
 def write_geojson_zip(
     layers: Sequence[Layer], path: str | Path, *, metadata: Mapping[str, Any] | None = None
 ) -> None:
     """A zip with ``<layer>.geojson`` per layer (RFC 7946: lon/lat, no ``crs``, exterior rings
-    anticlockwise) and README.txt."""
+    anticlockwise, and a ``fields`` member: each field's name, GDAL type and Swedish title, so an
+    empty layer keeps them), a ``<layer>.qml`` style beside each, and README.txt."""
     check_unique_names(layers)
     with (
         tempfile.TemporaryDirectory(prefix="nv-geojson-") as tmp,
@@ -266,7 +289,7 @@ def write_geojson_zip(
                 geometry_type=layer.geometry_type,
                 layer_options={"RFC7946": "YES", "COORDINATE_PRECISION": str(COORD_DECIMALS)},
             )
-            zf.write(member, member.name)
+            zf.writestr(member.name, _with_fields(member.read_text(encoding="utf-8"), layer))
             # QGIS applies a .qml of the same name beside a file when it opens the layer.
             zf.writestr(f"{layer.name}.qml", qml(layer.style, geometry_type=layer.geometry_type))
         zf.writestr("README.txt", _readme(layers, metadata, fmt="GeoJSON (RFC 7946)"))
@@ -357,9 +380,7 @@ def write_shapefile_zip(
                 zf.write(Path(tmp) / f"{layer.name}.{ext}", f"{layer.name}.{ext}")
             # The style with the field names of the DBF (cut to 10 characters).
             short = mapping[layer.name]
-            style = layer.style
-            if style.categorised_by:
-                style = replace(style, categorised_by=short[style.categorised_by])
+            style = layer.style.renamed(short)
             zf.writestr(f"{layer.name}.qml", qml(style, geometry_type=layer.geometry_type))
         lines = ["Fältnamn i Shapefile (högst 10 tecken) och deras fullständiga namn", ""]
         for layer in layers:

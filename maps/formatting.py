@@ -18,10 +18,12 @@ import pyarrow as pa
 import shapely
 from shapely import Geometry
 
+from geo.geometry import WGS84_DECIMALS
 from maps.layers import FieldType, Layer, as_date
 from maps.styles import geometry_family
 
-COORD_DECIMALS = 7  # ~1 cm; more digits only make the files larger
+# The one precision of every coordinate the service writes (≈ 0.1 m), as the API's GeoJSON.
+COORD_DECIMALS = WGS84_DECIMALS
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", re.IGNORECASE)
 # Each field type as an Arrow type, which GDAL maps to its field types when a frame is written
 # with ``use_arrow=True``: string → String, int32 → Integer (int64 → Integer64), float64 → Real,

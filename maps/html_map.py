@@ -59,8 +59,7 @@ def _feature_collection(layer: Layer) -> dict[str, Any]:
     features = []
     for row, geom in zip(layer.rows, prepared_geometries(layer), strict=True):
         props: dict[str, Any] = {f.name: _escaped(row.get(f.name)) for f in fields}
-        key = layer.style.categorised_by
-        props["_colour"] = layer.style.colour_of(row.get(key)) if key else layer.style.colour
+        props["_colour"] = layer.style.row_colour(row)
         features.append({"type": "Feature", "geometry": mapping(geom), "properties": props})
     return {"type": "FeatureCollection", "features": features}
 
@@ -101,11 +100,7 @@ def _legend(layers: Sequence[Layer]) -> str:
     blocks = []
     for layer in layers:
         style = layer.style
-        items = (
-            [(c.colour, c.label_sv) for c in style.classes]
-            if style.categorised_by and style.classes
-            else [(style.colour, layer.title_sv)]
-        )
+        items = style.legend() or [(style.colour, layer.title_sv)]
         lines = "".join(
             f'<div><span class="nv-swatch" style="background:{html.escape(colour)}"></span>'
             f"{html.escape(label)}</div>"

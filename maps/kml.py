@@ -21,9 +21,18 @@ from maps.formatting import (
     prepared_geometries,
 )
 from maps.layers import Layer
-from maps.styles import geometry_family, kml_colour
+from maps.styles import StyleClass, geometry_family, kml_colour
 
 KML_NS = "http://www.opengis.net/kml/2.2"
+# KML 2.2's SimpleField types (dates and times are ISO text).
+_KML_TYPES = {
+    "str": "string",
+    "int": "int",
+    "float": "double",
+    "date": "string",
+    "datetime": "string",
+    "bool": "bool",
+}
 
 
 def kml_document(
@@ -65,6 +74,13 @@ def kml_document(
         for key, value in items:
             ET.SubElement(ET.SubElement(ext, "Data", name=key), "value").text = value
     for layer in layers:
+        # Each layer's fields as a KML <Schema> (after ExtendedData, before the folders, as the
+        # schema orders them), so that a folder without placemarks still says what it holds.
+        schema = ET.SubElement(doc, "Schema", name=layer.name, id=f"{layer.name}-fields")
+        for f in layer.fields:
+            field = ET.SubElement(schema, "SimpleField", name=f.name, type=_KML_TYPES[f.type])
+            ET.SubElement(field, "displayName").text = f.title_sv
+    for layer in layers:
         folder = ET.SubElement(doc, "Folder")
         ET.SubElement(folder, "name").text = layer.title_sv
         geoms = prepared_geometries(layer)
@@ -82,10 +98,11 @@ def kml_document(
 
 
 def _kml_style_id(layer: Layer, row: Mapping[str, Any]) -> str:
-    if layer.style.categorised_by and layer.style.classes:
-        value = row.get(layer.style.categorised_by)
-        if any(c.value == value for c in layer.style.classes):
-            return f"{layer.name}-{value}"
+    found = layer.style.row_class(row)
+    if isinstance(found, StyleClass):
+        return f"{layer.name}-{found.value}"
+    if found is not None:
+        return f"{layer.name}-r{layer.style.ranges.index(found)}"
     return layer.name
 
 
@@ -93,6 +110,8 @@ def _kml_styles(layer: Layer) -> list[tuple[str, str]]:
     styles = [(layer.name, layer.style.colour)]
     if layer.style.categorised_by:
         styles += [(f"{layer.name}-{c.value}", c.colour) for c in layer.style.classes]
+    elif layer.style.graduated_by:
+        styles += [(f"{layer.name}-r{i}", r.colour) for i, r in enumerate(layer.style.ranges)]
     return styles
 
 

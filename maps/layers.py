@@ -19,7 +19,7 @@ import shapely
 from shapely import Geometry
 
 from geo.hotspots import COMPARE_LABELS, class_label
-from geo.privacy import MIN_PARTNER_COUNT, DetailRow, PartnerAggregates
+from geo.privacy import MIN_PARTNER_COUNT, CellCount, DetailRow, PartnerAggregates, ZoneCount
 from geo.timeofweek import BUCKET_SV
 from maps.places import PLACE_COLOURS, PLACE_KINDS_SV
 from maps.styles import (
@@ -27,6 +27,7 @@ from maps.styles import (
     LayerStyle,
     StyleClass,
     category_style,
+    count_style,
     hotspot_class_key,
     hotspot_style,
     isopleth_style,
@@ -95,65 +96,99 @@ def _reports(n: int) -> str:
     return f"{n} rapport" if n == 1 else f"{n} rapporter"
 
 
+TOTAL_FIELD = "antal_totalt"
+
+
+def count_field(code: str) -> str:
+    """The column of a category's count in the partner layers (``antal_<code>``).
+
+    >>> count_field("skadegorelse"), count_field("totalt")
+    ('antal_skadegorelse', 'antal_kat_totalt')
+    """
+    name = f"antal_{code}"
+    return f"antal_kat_{code}" if name == TOTAL_FIELD else name
+
+
 def partner_layers(
     aggregates: PartnerAggregates, *, categories: Mapping[str, tuple[str, str]] | None = None
 ) -> list[Layer]:
     """The partner profile's deviation layers: ``avvikelser_zon`` and ``avvikelser_ruta``.
 
-    ``categories`` maps code → (Swedish name, colour), as the ``deviation_categories`` table;
-    `maps.styles.CATEGORIES` when None.
+    One feature per zone (or 250 m cell) and time bucket, with a column of counts per
+    category (``antal_<code>``, `count_field`) and their sum (``antal_totalt``), so that
+    a zone's categories no longer stack as features on one geometry. A category's count under
+    the profile's minimum stays empty (as in `geo.privacy`, it may be 0, 1 or 2: it is never
+    told apart from none), and ``antal_totalt`` sums the counts shown, so that no suppressed
+    count can be worked out from it. A zone or cell and period without any count shown is
+    left out. The columns are every category of ``categories`` (code → (Swedish name, colour),
+    as the ``deviation_categories`` table; `maps.styles.CATEGORIES` when None) and any other
+    code counted, so an export without reports keeps them too.
     """
     cats = CATEGORIES if categories is None else categories
+    counted = {r.category for r in aggregates.zone_counts} | {
+        r.category for r in aggregates.cell_counts
+    }
+    codes = list(cats) + sorted(counted - set(cats))
+    count_fields = tuple(
+        Field(
+            count_field(code),
+            "int",
+            f"Antal: {_category_name(code, cats)} (tomt: färre än {aggregates.min_count})",
+        )
+        for code in codes
+    )
     period_fields = (
-        Field("kategori", "str", "Kategori (kod)"),
-        Field("kategori_namn", "str", "Kategori"),
         Field("period_typ", "str", "Tidsindelning"),
         Field("period", "str", "Period"),
         Field("period_start", "date", "Periodens första dag"),
-        Field("antal", "int", "Antal rapporter"),
+        *count_fields,
+        Field(TOTAL_FIELD, "int", "Antal rapporter (summan av de visade antalen)"),
     )
-    zone_rows = [
-        {
-            "zon": r.zone,
-            "zon_namn": r.zone_name,
-            "kategori": r.category,
-            "kategori_namn": _category_name(r.category, cats),
-            "period_typ": BUCKET_SV[r.bucket],
-            "period": r.period,
-            "period_start": r.period_start,
-            "antal": r.count,
-            "geometry": r.geometry,
-        }
-        for r in aggregates.zone_counts
-    ]
-    cell_rows = [
-        {
-            "ruta": r.cell,
-            "kategori": r.category,
-            "kategori_namn": _category_name(r.category, cats),
-            "period_typ": BUCKET_SV[r.bucket],
-            "period": r.period,
-            "period_start": r.period_start,
-            "antal": r.count,
-            "geometry": r.geometry,
-        }
-        for r in aggregates.cell_counts
-    ]
+
+    def pivot(counts: Sequence[ZoneCount] | Sequence[CellCount]) -> list[dict[str, Any]]:
+        rows: dict[tuple[str, date], dict[str, Any]] = {}
+        for r in counts:
+            place = r.zone if isinstance(r, ZoneCount) else r.cell
+            row = rows.get((place, r.period_start))
+            if row is None:
+                row = {
+                    "period_typ": BUCKET_SV[r.bucket],
+                    "period": r.period,
+                    "period_start": r.period_start,
+                    TOTAL_FIELD: 0,
+                    "geometry": r.geometry,
+                }
+                if isinstance(r, ZoneCount):
+                    row.update(zon=r.zone, zon_namn=r.zone_name)
+                else:
+                    row["ruta"] = r.cell
+                rows[(place, r.period_start)] = row
+            row[count_field(r.category)] = r.count
+            row[TOTAL_FIELD] += r.count
+        return list(rows.values())
 
     def label(row: Mapping[str, Any]) -> str:
-        when = f"{row['period_typ']} {row['period']}"
-        text = f"{row['kategori_namn']} – {when} – {_reports(row['antal'])}"
+        parts = [
+            f"{_category_name(code, cats)} {row[count_field(code)]}"
+            for code in codes
+            if row.get(count_field(code)) is not None
+        ]
+        text = (
+            f"{row['period_typ']} {row['period']} – {_reports(row[TOTAL_FIELD])}"
+            f" ({', '.join(parts)})"
+        )
         return f"{row['zon_namn']}: {text}" if "zon_namn" in row else text
 
     cell = f"{aggregates.cell_m:g} m"
+    days = 7 if aggregates.bucket == "week" else 1
     return [
         Layer(
             "avvikelser_zon",
             "Avvikelser per samverkanszon",
             "MultiPolygon",
             (Field("zon", "str", "Zon (kod)"), Field("zon_namn", "str", "Zon"), *period_fields),
-            zone_rows,
-            category_style(categories=cats),
+            pivot(aggregates.zone_counts),
+            count_style(days=days),
             label,
         ),
         Layer(
@@ -161,8 +196,8 @@ def partner_layers(
             f"Avvikelser per ruta ({cell})",
             "Polygon",
             (Field("ruta", "str", f"Ruta ({cell}, SWEREF 99 TM)"), *period_fields),
-            cell_rows,
-            category_style(categories=cats),
+            pivot(aggregates.cell_counts),
+            count_style(days=days),
             label,
         ),
     ]

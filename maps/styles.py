@@ -2,14 +2,17 @@
 
 One `LayerStyle` per layer drives every format: the QML in a GeoPackage's ``layer_styles`` table
 (QGIS opens the layer styled), the ``<Style>`` elements of KML and the legend of the meeting
-report's map. A style is a single symbol, or categorised by one field with a colour and a Swedish
-label per value (deviation categories, hot-spot classes, isopleth levels, place kinds).
+report's map. A style is a single symbol, categorised by one field with a colour and a Swedish
+label per value (deviation categories, hot-spot classes, isopleth levels, place kinds), or
+graduated by one numeric field with a colour per range (the partner layers' counts). A layer with
+one feature per time bucket also says so (`TemporalStyle`), so that QGIS's temporal controller
+steps through the periods instead of drawing every week's feature on top of each other.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from xml.etree import ElementTree as ET
 
 from geo.hotspots import CLASS_COLOURS, class_label
@@ -54,12 +57,35 @@ class StyleClass:
 
 
 @dataclass(frozen=True)
+class StyleRange:
+    """One range of a graduated style: ``lower`` ≤ value ≤ ``upper``, its colour and label."""
+
+    lower: float
+    upper: float
+    colour: str
+    label_sv: str
+
+    def holds(self, value: object) -> bool:
+        return isinstance(value, int | float) and self.lower <= value <= self.upper
+
+
+@dataclass(frozen=True)
+class TemporalStyle:
+    """Each feature holds for ``days`` days from its ``start_field`` (a date)."""
+
+    start_field: str
+    days: int
+
+
+@dataclass(frozen=True)
 class LayerStyle:
     """How a layer is drawn.
 
     ``colour`` fills polygons and points and draws lines (and is the fallback of a categorised
     style); ``stroke`` outlines polygons and points. ``fill_opacity`` 0 draws outlines only.
-    With ``categorised_by`` each of ``classes`` gives the colour of rows with that value.
+    With ``categorised_by`` each of ``classes`` gives the colour of rows with that value; with
+    ``graduated_by`` each of ``ranges`` the colour of rows whose value lies in it. ``temporal``
+    makes QGIS show each feature only in its own period.
     """
 
     colour: str = "#6a3d9a"
@@ -69,6 +95,9 @@ class LayerStyle:
     size_mm: float = 2.4
     categorised_by: str | None = None
     classes: tuple[StyleClass, ...] = ()
+    graduated_by: str | None = None
+    ranges: tuple[StyleRange, ...] = ()
+    temporal: TemporalStyle | None = None
 
     def colour_of(self, value: object) -> str:
         """The colour of rows whose ``categorised_by`` field is ``value``."""
@@ -76,6 +105,47 @@ class LayerStyle:
             if c.value == value:
                 return c.colour
         return self.colour
+
+    def row_class(self, row: Mapping[str, object]) -> StyleClass | StyleRange | None:
+        """The class or range a row is drawn with, None for the fallback colour."""
+        if self.categorised_by:
+            value = row.get(self.categorised_by)
+            return next((c for c in self.classes if c.value == value), None)
+        if self.graduated_by:
+            value = row.get(self.graduated_by)
+            return next((r for r in self.ranges if r.holds(value)), None)
+        return None
+
+    def row_colour(self, row: Mapping[str, object]) -> str:
+        """The colour a row is drawn with, whatever kind of style this is."""
+        found = self.row_class(row)
+        return self.colour if found is None else found.colour
+
+    def legend(self) -> list[tuple[str, str]]:
+        """(colour, Swedish label) of each class or range; empty for a single symbol."""
+        if self.categorised_by and self.classes:
+            return [(c.colour, c.label_sv) for c in self.classes]
+        if self.graduated_by and self.ranges:
+            return [(r.colour, r.label_sv) for r in self.ranges]
+        return []
+
+    def renamed(self, names: Mapping[str, str]) -> LayerStyle:
+        """The style with its fields renamed (a Shapefile's names cut to 10 characters)."""
+
+        def new(name: str | None) -> str | None:
+            return None if name is None else names.get(name, name)
+
+        temporal = self.temporal
+        if temporal is not None:
+            temporal = TemporalStyle(
+                names.get(temporal.start_field, temporal.start_field), temporal.days
+            )
+        return replace(
+            self,
+            categorised_by=new(self.categorised_by),
+            graduated_by=new(self.graduated_by),
+            temporal=temporal,
+        )
 
 
 def category_style(
@@ -89,6 +159,40 @@ def category_style(
         fill_opacity=0.6,
         categorised_by=field,
         classes=tuple(StyleClass(code, colour, name) for code, (name, colour) in cats.items()),
+    )
+
+
+# ColorBrewer Blues: unlike the hot spots' reds and the heat map's yellow to red.
+COUNT_RANGES = ((3, 4, "#bdd7e7"), (5, 9, "#6baed6"), (10, 19, "#3182bd"), (20, 10**9, "#08519c"))
+
+
+def count_style(
+    field: str = "antal_totalt", *, start_field: str = "period_start", days: int = 7
+) -> LayerStyle:
+    """The partner count layers: one feature per zone or cell and period, graduated by its
+    total (3–4, 5–9, 10–19, 20 or more reports) in translucent blues, each feature shown in
+    QGIS only in its own period of ``days`` days (its temporal controller steps through them).
+
+    >>> [r.label_sv for r in count_style().ranges]
+    ['3–4 rapporter', '5–9 rapporter', '10–19 rapporter', '20 rapporter eller fler']
+    """
+    ranges = tuple(
+        StyleRange(
+            lo,
+            hi,
+            colour,
+            f"{lo} rapporter eller fler" if hi >= 10**9 else f"{lo}–{hi} rapporter",
+        )
+        for lo, hi, colour in COUNT_RANGES
+    )
+    return LayerStyle(
+        colour=UNKNOWN_COLOUR,
+        stroke="#08306b",
+        fill_opacity=0.45,
+        stroke_width_mm=0.3,
+        graduated_by=field,
+        ranges=ranges,
+        temporal=TemporalStyle(start_field, days),
     )
 
 
@@ -261,6 +365,34 @@ def qml(style: LayerStyle, *, geometry_type: str) -> str:
             symbols.append(_qml_symbol(str(i), kind, symbol_class, c.colour, style, c))
         source = ET.SubElement(renderer, "source-symbol")
         source.append(_qml_symbol("0", kind, symbol_class, style.colour, style))
+    elif style.graduated_by and style.ranges:
+        renderer = ET.SubElement(
+            root,
+            "renderer-v2",
+            type="graduatedSymbol",
+            attr=style.graduated_by,
+            graduatedMethod="GraduatedColor",
+            symbollevels="0",
+            enableorderby="0",
+            forceraster="0",
+        )
+        ranges = ET.SubElement(renderer, "ranges")
+        symbols = ET.SubElement(renderer, "symbols")
+        for i, r in enumerate(style.ranges):
+            ET.SubElement(
+                ranges,
+                "range",
+                lower=f"{r.lower:g}",
+                upper=f"{r.upper:.0f}" if r.upper >= 1e6 else f"{r.upper:g}",
+                symbol=str(i),
+                label=r.label_sv,
+                render="true",
+            )
+            symbols.append(_qml_symbol(str(i), kind, symbol_class, r.colour, style))
+        source = ET.SubElement(renderer, "source-symbol")
+        source.append(_qml_symbol("0", kind, symbol_class, style.colour, style))
+        ET.SubElement(renderer, "mode", name="manual")
+        ET.SubElement(renderer, "classificationMethod", id="Manual")
     else:
         renderer = ET.SubElement(
             root,
@@ -274,6 +406,26 @@ def qml(style: LayerStyle, *, geometry_type: str) -> str:
         symbols.append(_qml_symbol("0", kind, symbol_class, style.colour, style))
     ET.SubElement(renderer, "rotation")
     ET.SubElement(renderer, "sizescale")
+    if style.temporal is not None:
+        # QgsVectorLayerTemporalProperties: mode 4 is start and end from expressions, limit
+        # mode 0 includes the start and excludes the end, so one period shows at a time.
+        root.set("styleCategories", "Symbology|Temporal")
+        start = f'to_datetime("{style.temporal.start_field}")'
+        ET.SubElement(
+            root,
+            "temporal",
+            enabled="1",
+            mode="4",
+            startExpression=start,
+            endExpression=f"{start} + to_interval('{style.temporal.days} days')",
+            startField="",
+            endField="",
+            durationField="",
+            durationUnit="min",
+            fixedDuration="0",
+            accumulate="0",
+            limitMode="0",
+        )
     ET.SubElement(root, "layerGeometryType").text = str(geometry_code)
     return "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + ET.tostring(
         root, encoding="unicode"
@@ -377,7 +529,13 @@ def sld(style: LayerStyle, *, geometry_type: str, layer_name: str, title: str = 
     fts = ET.SubElement(user, f"{{{_SLD}}}FeatureTypeStyle")
     family = geometry_family(geometry_type)
 
-    def rule(name: str, colour: str, cls: StyleClass | None, value: str | int | None) -> None:
+    def rule(
+        name: str,
+        colour: str,
+        cls: StyleClass | None,
+        value: str | int | None,
+        band: StyleRange | None = None,
+    ) -> None:
         r = ET.SubElement(fts, f"{{{_SLD}}}Rule")
         ET.SubElement(r, f"{{{_SLD}}}Name").text = name
         ET.SubElement(r, f"{{{_SLD}}}Title").text = name
@@ -386,7 +544,17 @@ def sld(style: LayerStyle, *, geometry_type: str, layer_name: str, title: str = 
             eq = ET.SubElement(f, f"{{{_OGC}}}PropertyIsEqualTo")
             ET.SubElement(eq, f"{{{_OGC}}}PropertyName").text = style.categorised_by
             ET.SubElement(eq, f"{{{_OGC}}}Literal").text = str(value)
-        elif style.categorised_by and style.classes:
+        elif band is not None and style.graduated_by:
+            f = ET.SubElement(r, f"{{{_OGC}}}Filter")
+            both = ET.SubElement(f, f"{{{_OGC}}}And")
+            for tag, limit in (
+                ("PropertyIsGreaterThanOrEqualTo", band.lower),
+                ("PropertyIsLessThanOrEqualTo", band.upper),
+            ):
+                cmp = ET.SubElement(both, f"{{{_OGC}}}{tag}")
+                ET.SubElement(cmp, f"{{{_OGC}}}PropertyName").text = style.graduated_by
+                ET.SubElement(cmp, f"{{{_OGC}}}Literal").text = f"{limit:.0f}"
+        elif style.legend():
             ET.SubElement(r, f"{{{_SLD}}}ElseFilter")
         stroke, width_mm, opacity, dashed = _looks(style, cls)
         # SLD sizes are pixels; at 96 dpi a millimetre is 3.78 pixels.
@@ -419,6 +587,10 @@ def sld(style: LayerStyle, *, geometry_type: str, layer_name: str, title: str = 
     if style.categorised_by and style.classes:
         for c in style.classes:
             rule(c.label_sv, c.colour, c, c.value)
+        rule("Övrigt", style.colour, None, None)
+    elif style.graduated_by and style.ranges:
+        for band in style.ranges:
+            rule(band.label_sv, band.colour, None, None, band)
         rule("Övrigt", style.colour, None, None)
     else:
         rule(title or layer_name, style.colour, None, None)

@@ -15,13 +15,13 @@ import gpxpy
 import gpxpy.gpx
 import shapely
 
-from geo.geometry import SWEREF99TM, LonLat, to_metric, to_wgs84
+from geo.geometry import SWEREF99TM, WGS84_DECIMALS, LonLat, to_metric, to_wgs84
 from routes.errors import InvalidGpx
 
 MAX_GPX_BYTES = 10 * 1024 * 1024
 MAX_POINTS = 20_000
-# 7 decimals of a degree are about 1 cm: more than any phone's GPS can tell.
-DECIMALS = 7
+# The one coordinate precision of every file the service writes (≈ 0.1 m).
+DECIMALS = WGS84_DECIMALS
 
 
 class NamedPoint(Protocol):

@@ -27,10 +27,7 @@ from shapely.geometry import mapping, shape
 
 from api.ogc.query import BadQuery
 from geo.db.queries import GEOJSON_DECIMALS
-from geo.geometry import BBox
-
-METRIC_DECIMALS = 1
-"""Decimals of a coordinate in metres: 0.1 m, the precision of `GEOJSON_DECIMALS` degrees."""
+from geo.geometry import METRIC_DECIMALS, BBox
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,12 @@ it: roles with ``READ_REPORTS``; never who reported, no free text),
 ``deviation-cells`` and ``deviation-zones`` (the partner counts, k ≥ 3: partners see these only)
 and ``streets`` (the imported OpenStreetMap network, public like the areas). Deviations are those
 of the last 90 days unless ``datetime`` says otherwise (an RFC 3339 instant or interval).
+
+Tiles of deviations and of the partner counts carry an ``ETag`` made of what decides them (the
+deviations' change counter of the tile's areas, the zones, the tile, the period, the viewer's
+capabilities): ``If-None-Match`` with it answers 304, and the same tile for another viewer of
+the same kind is sent from this process's cache (`api.conditional.BodyCache`) without being
+made again, which is what keeps the low zooms (a whole city's year in one tile) fast.
 """
 
 from __future__ import annotations
@@ -19,10 +25,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import shapely
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Header, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from shapely.geometry import shape
 
+from api.conditional import BodyCache, etag_for, matches
 from api.deps import DbDep, SettingsDep
 from api.heavy import BriefOptionalUserDep
 from api.ogc import catalogue
@@ -158,7 +165,9 @@ def _interval(request: Request, layer: TileLayer) -> tuple[datetime | None, date
     check_known(params, allowed)
     text = single(params, "datetime")
     if text is None:
-        now = datetime.now(UTC)
+        # From the start of the hour: the default period, and so the tile and its ETag, stay
+        # the same for an hour unless a report changes.
+        now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         return now - timedelta(days=DEVIATION_DAYS), None, params
     interval = parse_datetime(text)
     return interval.start, interval.until_exclusive(), params
@@ -188,12 +197,53 @@ async def get_tile(
     z: Annotated[int, Path(ge=MIN_ZOOM, le=MAX_ZOOM)],
     x: Annotated[int, Path(ge=0)],
     y: Annotated[int, Path(ge=0)],
+    if_none_match: Annotated[
+        str | None,
+        Header(description="The ETag of this tile read before: 304 while it is still the tile"),
+    ] = None,
 ) -> Response:
-    """One tile (EPSG:3857, 4096 units, 64 of buffer); an empty tile where there is nothing."""
+    """One tile (EPSG:3857, 4096 units, 64 of buffer); an empty tile where there is nothing.
+
+    Deviation and count tiles have an ``ETag``; sent back in ``If-None-Match`` it gives a 304
+    without a body while no report of the tile's areas (nor a zone) has changed."""
     layer = _layer(collection, user)
     if x >= 2**z or y >= 2**z:
         raise NotFound(f"no tile {z}/{x}/{y}: at zoom {z}, x and y run from 0 to {2**z - 1}")
     since, until, params = _interval(request, layer)
+    headers = {"Cache-Control": layer.cache}
+    if not layer.public:
+        headers["Vary"] = "Authorization, Cookie"
+    etag: str | None = None
+    cache = _cache(request)
+    if layer.temporal:
+
+        def version() -> str:
+            with db.connection() as conn:
+                return tiles.tile_version(
+                    conn, bbox=tile_bbox(z, x, y), with_zones=layer.id == "deviation-zones"
+                )
+
+        assert user is not None  # temporal layers are never public (`_layer`)
+        etag = etag_for(
+            "tile",
+            layer.id,
+            z,
+            x,
+            y,
+            since,
+            until,
+            single(params, "area"),
+            settings.default_area,
+            await run_in_threadpool(version),
+            sorted(user.capabilities),
+            user.organisation_id,
+        )
+        headers["ETag"] = etag
+        if matches(if_none_match, etag):
+            return Response(status_code=304, headers=headers)
+        cached = cache.get(etag)
+        if cached is not None:
+            return Response(cached, media_type=MVT, headers=headers)
 
     def make() -> bytes:
         if layer.id == "streets":
@@ -213,10 +263,15 @@ async def get_tile(
         return _aggregate_tile(db, layer, q, z, x, y)
 
     body = await run_in_threadpool(make)
-    headers = {"Cache-Control": layer.cache}
-    if not layer.public:
-        headers["Vary"] = "Authorization, Cookie"
+    if etag is not None:
+        cache.put(etag, body)
     return Response(body, media_type=MVT, headers=headers)
+
+
+def _cache(request: Request) -> BodyCache:
+    """This process's cache of tiles by ETag (`api.conditional.BodyCache`, made by `create_app`)."""
+    cache: BodyCache = request.app.state.tile_cache
+    return cache
 
 
 @router.get("/{collection}.json", response_class=Response)

@@ -13,10 +13,10 @@ from psycopg import sql
 from shapely import Geometry, to_wkb
 
 from geo.errors import InvalidGeometry, NattvandringError, NotFound, StaleVersion
-from geo.geometry import BBox
+from geo.geometry import WGS84_DECIMALS, BBox
 
-GEOJSON_DECIMALS = 6
-"""Decimals of every coordinate the API writes: 6 decimals of a degree are ≈ 0.1 m."""
+GEOJSON_DECIMALS = WGS84_DECIMALS
+"""Decimals of every coordinate the API writes (`geo.geometry.WGS84_DECIMALS`, ≈ 0.1 m)."""
 
 SqlExpr = str | sql.Composable
 """A SQL expression of the query's own text (a constant, never user input), or a composable."""

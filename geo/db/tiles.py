@@ -16,6 +16,9 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from geo.db.deviations import list_version
+from geo.geometry import BBox
+
 EXTENT = 4096
 BUFFER = 64
 MAX_ZOOM = 22
@@ -34,7 +37,11 @@ def _tile(
         SELECT ST_AsMVT(mvt, {layer}, {extent}, 'geom') FROM mvt WHERE mvt.geom IS NOT NULL
         """
     ).format(rows=rows, layer=sql.Literal(layer), extent=sql.Literal(EXTENT))
-    row = conn.execute(query, {**params, "margin": BUFFER / EXTENT}).fetchone()
+    with conn.transaction():
+        # PostGIS functions are costed high, so PostgreSQL JIT-compiles a tile's query, which
+        # takes longer than running it (150–500 ms at low zooms: `bench/tiles.py`).
+        conn.execute("SET LOCAL jit = off")
+        row = conn.execute(query, {**params, "margin": BUFFER / EXTENT}).fetchone()
     return bytes(row[0]) if row and row[0] is not None else b""
 
 
@@ -91,29 +98,38 @@ def deviations_tile(
         return _tile(conn, layer, rows, params)
     # The group of a report is computed from its Web Mercator position directly (the tile's
     # 4096 units, y downwards as MVT counts): cheaper than clipping each point with
-    # ST_AsMVTGeom when a tile holds tens of thousands of them.
+    # ST_AsMVTGeom when a tile holds tens of thousands of them. Each ``OFFSET 0`` keeps the
+    # planner from inlining a subquery: the transformed point is computed once per report, and
+    # the tile's ``geom IS NOT NULL`` is checked on the few hundred groups rather than pushed
+    # down to every report (where it would compute each group's point again); the category's
+    # name and colour are joined to the groups, not to every report.
     rows = sql.SQL(
         """
         SELECT ST_MakePoint((q.gx + 0.5) * {units}, (q.gy + 0.5) * {units}) AS geom, q.category,
-               min(q.category_sv) AS category_sv, min(q.colour) AS colour,
-               count(*)::int AS count, max(q.severity) AS severity_max,
-               {latest} AS observed_latest, bool_or(q.synthetic) AS synthetic
-        FROM (SELECT floor((ST_X(t.g) - ST_XMin(b.env)) / (ST_XMax(b.env) - ST_XMin(b.env))
-                           * {groups}) AS gx,
-                     floor((ST_YMax(b.env) - ST_Y(t.g)) / (ST_YMax(b.env) - ST_YMin(b.env))
-                           * {groups}) AS gy,
-                     t.category, t.category_sv, t.colour, t.severity, t.observed_at, t.synthetic
-              FROM (SELECT ST_Transform(d.geom, 3857) AS g, d.category, c.name_sv AS category_sv,
-                           c.colour, d.severity, d.observed_at, d.synthetic {where}) t,
-                   bounds b) q
-        GROUP BY q.gx, q.gy, q.category
+               c.name_sv AS category_sv, c.colour, q.count, q.severity_max,
+               to_char(q.latest AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS observed_latest,
+               q.synthetic
+        FROM (SELECT g.gx, g.gy, g.category, count(*)::int AS count,
+                     max(g.severity) AS severity_max, max(g.observed_at) AS latest,
+                     bool_or(g.synthetic) AS synthetic
+              FROM (SELECT floor((ST_X(t.g) - ST_XMin(b.env)) / (ST_XMax(b.env) - ST_XMin(b.env))
+                                 * {groups})::int AS gx,
+                           floor((ST_YMax(b.env) - ST_Y(t.g)) / (ST_YMax(b.env) - ST_YMin(b.env))
+                                 * {groups})::int AS gy,
+                           t.category, t.severity, t.observed_at, t.synthetic
+                    FROM (SELECT ST_Transform(d.geom, 3857) AS g, d.category, d.severity,
+                                 d.observed_at, d.synthetic
+                          FROM deviations d, bounds b
+                          WHERE ST_Intersects(d.geom, b.box)
+                            AND (%(since)s::timestamptz IS NULL OR d.observed_at >= %(since)s)
+                            AND (%(until)s::timestamptz IS NULL OR d.observed_at < %(until)s)
+                          OFFSET 0) t,
+                         bounds b) g
+              GROUP BY g.gx, g.gy, g.category
+              OFFSET 0) q
+        JOIN deviation_categories c ON c.code = q.category
         """
-    ).format(
-        units=sql.Literal(GROUP_UNITS),
-        groups=sql.Literal(EXTENT // GROUP_UNITS),
-        latest=sql.SQL("to_char(max(q.observed_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"),
-        where=where,
-    )
+    ).format(units=sql.Literal(GROUP_UNITS), groups=sql.Literal(EXTENT // GROUP_UNITS))
     return _tile(conn, layer, rows, params)
 
 
@@ -158,3 +174,18 @@ def polygons_tile(
         "props": [Jsonb(p) for p in properties],
     }
     return _tile(conn, layer, rows, params)
+
+
+def tile_version(conn: psycopg.Connection, *, bbox: BBox, with_zones: bool = False) -> str:
+    """A text that changes whenever a deviation tile (or a partner count tile) of ``bbox`` may
+    change: the deviations' version of the areas near the box (`deviations.list_version`,
+    bumped by every report, change of status and category), and with ``with_zones`` the
+    collaboration zones (a zone drawn, changed or deleted). The tile cache's ETags hold it."""
+    version = list_version(conn, bbox=bbox)
+    if not with_zones:
+        return str(version)
+    row = conn.execute(
+        "SELECT count(*), coalesce(max(id), 0), coalesce(max(updated_at)::text, '') FROM zones"
+    ).fetchone()
+    assert row is not None
+    return f"{version}:{row[0]}:{row[1]}:{row[2]}"

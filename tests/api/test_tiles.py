@@ -146,3 +146,50 @@ def test_tiles_outside_the_grid_or_with_unknown_parameters_are_refused(
     assert get(client, "deviations", (3, 1, 1), h, datetime="soon").status_code == 400
     assert get(client, "streets", (3, 1, 1), datetime=QUIET).status_code == 400
     assert get(client, "nothing", (3, 1, 1), h).status_code == 404
+
+
+def test_tiles_have_an_etag_answer_304_and_change_with_a_report(
+    client: TestClient,
+    conn: psycopg.Connection,
+    signed_in: Headers,
+    auth: Headers,
+    seeded: list[uuid.UUID],
+) -> None:
+    """Issue 16: a low-zoom tile (a whole city in one) is made once: its ETag answers 304, and
+    the same tile for another viewer of the same kind comes from the cache; a new report in
+    the tile's areas makes a new tile and tag."""
+    h = signed_in("planner")
+    tile = tile_of(*STATION, 9)
+    first = get(client, "deviations", tile, h, datetime=QUIET)
+    etag = first.headers["etag"]
+    assert first.status_code == 200 and etag.startswith('W/"')
+    assert first.headers["cache-control"] == "private, max-age=60"
+    again = get(client, "deviations", tile, {**h, "If-None-Match": etag}, datetime=QUIET)
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+    other = signed_in("admin")
+    assert get(client, "deviations", tile, other, datetime=QUIET).headers["etag"] != etag
+    # Another period is another tile.
+    assert get(client, "deviations", tile, h).headers["etag"] != etag
+    # The partners' count tiles have their own tags, never a planner's.
+    partner = auth("partner")
+    cells = get(client, "deviation-cells", tile, partner, datetime=QUIET)
+    assert cells.status_code == 200 and cells.headers["etag"] not in (etag, None)
+    assert (
+        get(
+            client, "deviation-cells", tile, {**partner, "If-None-Match": etag}, datetime=QUIET
+        ).status_code
+        == 200
+    )
+
+    conn.execute(
+        "INSERT INTO deviations (id, category, observed_at, severity, area_id, geom) "
+        "VALUES (%s, 'brand', '2021-01-16 22:00+01', 1, "
+        "(SELECT id FROM areas WHERE slug = 'solberga'), ST_SetSRID(ST_MakePoint(%s, %s), 4326))",
+        (uuid.uuid4(), *STATION),
+    )
+    changed = get(client, "deviations", tile, {**h, "If-None-Match": etag}, datetime=QUIET)
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+    counts = [f["properties"]["count"] for f in decode(changed.content)["deviations"]["features"]]
+    assert sum(counts) == 12
+    # Streets are public and change only with an import: no tag needed.
+    assert "etag" not in get(client, "streets", tile).headers

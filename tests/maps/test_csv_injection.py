@@ -37,7 +37,7 @@ def test_the_layer_csv_neutralises_every_formula_prefix(tmp_path: Path) -> None:
         read = list(csv.DictReader(fh))
     assert [r["beskrivning"] for r in read] == ["'" + t for t in ATTACKS]
     # Numbers stay numbers: a negative count or longitude is not text.
-    assert {r["antal"] for r in read} == {"-3"} and {r["lon"] for r in read} == {"-0.5000000"}
+    assert {r["antal"] for r in read} == {"-3"} and {r["lon"] for r in read} == {"-0.500000"}
 
 
 def test_the_follow_up_csv_neutralises_names() -> None:

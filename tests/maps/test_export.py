@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import zipfile
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,16 +25,19 @@ import pyogrio.raw
 import pytest
 import shapely
 
+from geo.db.queries import GEOJSON_DECIMALS
 from geo.errors import InvalidParameter
+from geo.geometry import WGS84_DECIMALS
 from geo.privacy import detail_rows, partner_aggregates
 from maps import export
 from maps import layers as ml
 from maps.export import short_field_names
-from maps.formatting import layer_frame
+from maps.formatting import COORD_DECIMALS, layer_frame
 from maps.layers import Field, Layer
 from tests.maps import (
     CANARIES,
     CANARY_NAME,
+    CATEGORIES,
     PERIOD,
     area_feature,
     hotspot_feature_collection,
@@ -168,11 +172,12 @@ def test_gpkg_layers_types_crs_and_counts(
         assert ogr_types == {f.name: expected[f.type] for f in layer.fields}
     cells = pyogrio.read_info(path, layer="avvikelser_ruta")
     types = dict(zip(cells["fields"], cells["ogr_types"], strict=True))
-    assert types["period_start"] == "OFTDate" and types["antal"] == "OFTInteger"
+    assert types["period_start"] == "OFTDate" and types["antal_totalt"] == "OFTInteger"
     _meta, _fids, geoms, fields = pyogrio.raw.read(path, layer="avvikelser_ruta")
-    antal = fields[list(cells["fields"]).index("antal")]
+    antal = fields[list(cells["fields"]).index("antal_totalt")]
     assert antal.dtype.kind == "i" and antal.min() >= 3
-    assert sum(antal) == sum(r["antal"] for r in _by_name(partner_layers)["avvikelser_ruta"].rows)
+    rows = _by_name(partner_layers)["avvikelser_ruta"].rows
+    assert sum(antal) == sum(r["antal_totalt"] for r in rows)
     lonlat = shapely.get_coordinates(shapely.from_wkb(geoms))
     assert 17.9 < lonlat[:, 0].min() and lonlat[:, 0].max() < 18.1  # x is longitude
     assert 59.2 < lonlat[:, 1].min() and lonlat[:, 1].max() < 59.4
@@ -222,10 +227,21 @@ def test_gpkg_has_qgis_layer_styles(
         renderer = doc.find("renderer-v2")
         assert renderer is not None
         if table in ("avvikelser_zon", "avvikelser_ruta"):
-            assert renderer.get("type") == "categorizedSymbol"
-            assert renderer.get("attr") == "kategori"
-            labels = {c.get("value"): c.get("label") for c in renderer.iter("category")}
-            assert labels["skadegorelse"] == "Skadegörelse" and labels["hot_vald"] == "Hot/våld"
+            # Issue 16: graduated by the total of the one feature per place and period, and
+            # shown one period at a time by QGIS's temporal controller.
+            assert renderer.get("type") == "graduatedSymbol"
+            assert renderer.get("attr") == "antal_totalt"
+            ranges = [
+                (r.get("lower"), r.get("upper"), r.get("label")) for r in renderer.iter("range")
+            ]
+            assert ranges[0] == ("3", "4", "3–4 rapporter")
+            assert ranges[-1][2] == "20 rapporter eller fler"
+            temporal = doc.find("temporal")
+            assert temporal is not None and temporal.get("enabled") == "1"
+            assert temporal.get("mode") == "4" and '"period_start"' in temporal.get(
+                "startExpression", ""
+            )
+            assert "7 days" in temporal.get("endExpression", "")
         if table == "hotspots":
             values = {
                 c.get("value"): (c.get("type"), c.get("label")) for c in renderer.iter("category")
@@ -266,6 +282,11 @@ def test_gpkg_layer_styles_hold_sld_for_arcgis_and_geoserver(
             assert rules[-1].find(f"{sld_ns}ElseFilter") is not None
             names = {r.findtext(f".//{ogc_ns}PropertyName") for r in rules[:-1]}
             assert names == {style.categorised_by}
+        elif style.graduated_by and style.ranges:
+            limits = [[x.text for x in r.iter(f"{ogc_ns}Literal")] for r in rules[:-1]]
+            assert limits == [[f"{b.lower:.0f}", f"{b.upper:.0f}"] for b in style.ranges]
+            assert all(r.find(f"{ogc_ns}Filter/{ogc_ns}And") is not None for r in rules[:-1])
+            assert rules[-1].find(f"{sld_ns}ElseFilter") is not None
         else:
             assert len(rules) == 1
     gone = [
@@ -291,7 +312,10 @@ def test_zips_hold_a_qml_style_beside_each_layer(
             assert f"{layer.name}.{ext}" in names and f"{layer.name}.qml" in names
         doc = ET.fromstring(zf.read("avvikelser_zon.qml").decode().split("\n", 1)[1])
         hot = ET.fromstring(zf.read("hotspots.qml").decode().split("\n", 1)[1])
-    assert doc.find("renderer-v2").get("attr") == "kategori"
+    total = "antal_tota" if fmt == "shp" else "antal_totalt"
+    assert doc.find("renderer-v2").get("attr") == total
+    start = "period_sta" if fmt == "shp" else "period_start"
+    assert f'"{start}"' in (doc.find("temporal").get("startExpression") or "")
     assert hot.find("renderer-v2").get("attr") == "stil"
     if fmt == "shp":
         info = pyogrio.read_info(f"/vsizip/{partner_files[fmt]}/hotspots.shp")
@@ -337,7 +361,7 @@ def test_geojson_zip_has_one_rfc7946_collection_per_layer(
         info = pyogrio.read_info(f"/vsizip/{path}/{layer.name}.geojson")
         assert info["features"] == len(layer.rows) and info["crs"] == "EPSG:4326"
     _m, _f, _g, fields = pyogrio.raw.read(
-        f"/vsizip/{path}/avvikelser_ruta.geojson", columns=["antal"]
+        f"/vsizip/{path}/avvikelser_ruta.geojson", columns=["antal_totalt"]
     )
     assert fields[0].min() >= 3
 
@@ -350,7 +374,7 @@ def test_kml_styles_folders_and_readable_names(
     doc = root.find(f"{KML}Document")
     assert doc is not None
     styles = {s.get("id"): s for s in doc.findall(f"{KML}Style")}
-    assert "avvikelser_ruta-skadegorelse" in styles and "hotspots-3" in styles
+    assert "avvikelser_ruta-r0" in styles and "hotspots-3" in styles
     assert "hotspots--3" in styles
     colour = styles["hotspots-3"].findtext(f"{KML}PolyStyle/{KML}color")
     assert colour is not None and re.fullmatch(r"[0-9a-f]{8}", colour)
@@ -360,11 +384,11 @@ def test_kml_styles_folders_and_readable_names(
     cells = folders["Avvikelser per ruta (250 m)"].findall(f"{KML}Placemark")
     assert len(cells) == len(_by_name(partner_layers)["avvikelser_ruta"].rows)
     names = [p.findtext(f"{KML}name") or "" for p in cells]
-    assert all(re.fullmatch(r"[^–]+ – vecka \d{4}-W\d{2} – \d+ rapporter", n) for n in names)
+    assert all(re.fullmatch(r"vecka \d{4}-W\d{2} – \d+ rapporter \(.+ \d+\)", n) for n in names)
     first = cells[0]
     assert (first.findtext(f"{KML}styleUrl") or "").startswith("#avvikelser_ruta-")
     data = {d.get("name"): d.findtext(f"{KML}value") for d in first.iter(f"{KML}Data")}
-    assert int(data["antal"] or 0) >= 3 and re.fullmatch(
+    assert int(data["antal_totalt"] or 0) >= 3 and re.fullmatch(
         r"\d{4}-\d{2}-\d{2}", data["period_start"] or ""
     )
     coords = (first.findtext(f".//{KML}coordinates") or "").split()
@@ -389,12 +413,13 @@ def test_csv_of_the_cells_has_centres(
     assert list(rows[0]) == ["lager", "ruta", "zon", "zon_namn"] + [
         f.name for f in layer.fields if f.name != "ruta"
     ] + ["centre_lon", "centre_lat"]
-    assert all(int(r["antal"]) >= 3 for r in rows)
+    assert all(int(r["antal_totalt"]) >= 3 for r in rows)
     zone_rows = [r for r in rows if r["lager"] == "zon"]
     assert zone_rows and all(r["zon"] and r["zon_namn"] and not r["ruta"] for r in zone_rows)
-    assert sorted((r["zon"], r["kategori"], r["period"], int(r["antal"])) for r in zone_rows) == (
-        sorted((r["zon"], r["kategori"], r["period"], r["antal"]) for r in zone_layer.rows)
-    )
+    counts = [f.name for f in zone_layer.fields if f.name.startswith("antal_")]
+    assert sorted(
+        (r["zon"], r["period"], *(int(r[c]) if r[c] else None for c in counts)) for r in zone_rows
+    ) == sorted((r["zon"], r["period"], *(r.get(c) for c in counts)) for r in zone_layer.rows)
     rows = [r for r in rows if r["lager"] == "ruta"]
     assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", r["period_start"]) for r in rows)
     centre = shapely.Point(float(rows[0]["centre_lon"]), float(rows[0]["centre_lat"]))
@@ -434,8 +459,8 @@ def test_shapefile_zip_sets_short_names_and_types(
         if "period_start" in mapping:
             types = dict(zip(info["fields"], info["ogr_types"], strict=True))
             assert types[mapping["period_start"]] == "OFTDate"
-            assert types[mapping["antal"]] == "OFTInteger"
-    assert "kategori_n = kategori_namn (Kategori)" in fields_txt
+            assert types[mapping["antal_totalt"]] == "OFTInteger"
+    assert "antal_skad = antal_skadegorelse (Antal: Skadegörelse" in fields_txt
 
 
 def test_short_field_names_are_unique_and_deterministic() -> None:
@@ -469,7 +494,7 @@ def test_an_export_without_reports_is_still_valid(fmt: str, tmp_path: Path) -> N
         # The empty layer keeps its fields and their types.
         assert list(info["fields"]) == [f.name for f in layers[1].fields]
         types = dict(zip(info["fields"], info["ogr_types"], strict=True))
-        assert types["period_start"] == "OFTDate" and types["antal"] == "OFTInteger"
+        assert types["period_start"] == "OFTDate" and types["antal_totalt"] == "OFTInteger"
         assert (
             "ERROR"
             not in subprocess.run(
@@ -523,7 +548,7 @@ def test_partner_files_hold_no_canary(fmt: str, partner_files: dict[str, Path]) 
 def test_partner_cells_never_count_under_three(partner_files: dict[str, Path]) -> None:
     for layer in ("avvikelser_zon", "avvikelser_ruta"):
         _m, _f, _g, (antal,) = pyogrio.raw.read(
-            partner_files["gpkg"], layer=layer, columns=["antal"]
+            partner_files["gpkg"], layer=layer, columns=["antal_totalt"]
         )
         assert len(antal) and int(np.min(antal)) >= 3
 
@@ -624,3 +649,202 @@ def test_metadata_with_an_e_mail_address_is_refused(tmp_path: Path) -> None:
             tmp_path / "x.gpkg",
             metadata={**METADATA, "exported_by": "planerare@stockholm.se"},
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 16: the partner count layers, one coordinate precision, empty layers
+
+
+def _expected_counts(place: str) -> dict[tuple[str, str], dict[str, int]]:
+    """(zone or cell, period) → {category: count} of the partner aggregates, as `geo.privacy`
+    computes them (counts under 3 already left out)."""
+    agg = partner_aggregates(records(3000), zones=zones(), bucket="week")
+    out: dict[tuple[str, str], dict[str, int]] = {}
+    if place == "zon":
+        for z in agg.zone_counts:
+            out.setdefault((z.zone, z.period), {})[z.category] = z.count
+    else:
+        for c in agg.cell_counts:
+            out.setdefault((c.cell, c.period), {})[c.category] = c.count
+    return out
+
+
+def _shown(row: dict[str, Any], place: str, names: dict[str, str] | None = None) -> Any:
+    """A read-back row as ((place, period), {category: count}, total); ``names`` maps the
+    long field names to those in the file (a Shapefile's)."""
+    name = (names or {}).get
+    counts = {}
+    for code in CATEGORIES:
+        value = row.get(name(f"antal_{code}", f"antal_{code}"))
+        if value not in (None, "") and not (isinstance(value, float) and np.isnan(value)):
+            counts[code] = int(value)
+    key = (row[name(place, place)], row[name("period", "period")])
+    return key, counts, int(row[name("antal_totalt", "antal_totalt")])
+
+
+def _read_back(fmt: str, path: Path, layer: Layer) -> list[dict[str, Any]]:
+    """The rows of ``layer`` as the file holds them, read by GDAL (KML: the standard library)."""
+    if fmt == "gpkg":
+        return pyogrio.read_dataframe(path, layer=layer.name).to_dict("records")
+    if fmt == "geojson":
+        return pyogrio.read_dataframe(f"/vsizip/{path}/{layer.name}.geojson").to_dict("records")
+    if fmt == "shp":
+        return pyogrio.read_dataframe(f"/vsizip/{path}/{layer.name}.shp").to_dict("records")
+    if fmt == "csv":
+        with open(path, encoding="utf-8", newline="") as fh:
+            lager = "zon" if layer.name == "avvikelser_zon" else "ruta"
+            return [r for r in csv.DictReader(fh) if r["lager"] == lager]
+    doc = ET.parse(path).getroot().find(f"{KML}Document")
+    assert doc is not None
+    folder = next(f for f in doc.iter(f"{KML}Folder") if f.findtext(f"{KML}name") == layer.title_sv)
+    return [
+        {d.get("name"): d.findtext(f"{KML}value") for d in p.iter(f"{KML}Data")}
+        for p in folder.findall(f"{KML}Placemark")
+    ]
+
+
+@pytest.mark.parametrize("fmt", list(EXTENSIONS))
+def test_partner_count_layers_have_one_feature_per_place_and_period(
+    fmt: str, partner_layers: list[Layer], partner_files: dict[str, Path]
+) -> None:
+    """Issue 16: no more one feature per category stacked on one zone. Each zone or cell and
+    week is one feature with a column per category (empty under 3) and their total, in every
+    format, with the numbers of `geo.privacy.partner_aggregates`."""
+    layers = _by_name(partner_layers)
+    for name, place in (("avvikelser_zon", "zon"), ("avvikelser_ruta", "ruta")):
+        layer = layers[name]
+        names = short_field_names([f.name for f in layer.fields]) if fmt == "shp" else None
+        rows = [_shown(r, place, names) for r in _read_back(fmt, partner_files[fmt], layer)]
+        expected = _expected_counts(place)
+        assert len(rows) == len(expected) > 0, name
+        keys = [key for key, _, _ in rows]
+        assert len(set(keys)) == len(keys), f"{name}: one feature per {place} and week"
+        for key, counts, total in rows:
+            assert counts == expected[key], (name, key)
+            assert all(n >= 3 for n in counts.values()) and total == sum(counts.values())
+        # Several categories share a feature somewhere (the zones hold hundreds of reports).
+        if place == "zon":
+            assert max(len(c) for _, c, _ in rows) > 1
+
+
+def test_the_count_columns_and_the_total_leave_no_small_count_to_work_out() -> None:
+    """A zone-week of 4 + 2 + 1 reports shows 4, two empty cells and a total of 4 (the total
+    of all six would give the suppressed 3 away)."""
+    base = records(1)[0]
+    station = zones()[0]
+    centre = station[2].representative_point()
+    recs = [
+        replace(base, category=c, lon=centre.x, lat=centre.y)
+        for c in ["brand"] * 4 + ["narkotika"] * 2 + ["ovrigt"]
+    ]
+    agg = partner_aggregates(recs, zones=[station])
+    zone, cell = ml.partner_layers(agg)
+    assert len(zone.rows) == 1 and len(cell.rows) == 1
+    row = zone.rows[0]
+    assert row["antal_brand"] == 4 and row["antal_totalt"] == 4
+    assert row.get("antal_narkotika") is None and row.get("antal_ovrigt") is None
+    assert zone.name_of(row).endswith("– 4 rapporter (Brand 4)")
+    # Every category is a column, the empty layer's too.
+    assert {f"antal_{c}" for c in CATEGORIES} <= {f.name for f in zone.fields}
+
+
+def _decimals(value: float) -> int:
+    text = repr(float(value))
+    assert "e" not in text, text
+    return len(text.split(".")[1].rstrip("0")) if "." in text else 0
+
+
+@pytest.mark.parametrize("fmt", list(EXTENSIONS))
+def test_every_format_has_one_coordinate_precision(
+    fmt: str, partner_layers: list[Layer], partner_files: dict[str, Path]
+) -> None:
+    """Issue 16: six decimals of a degree (≈ 0.1 m) in every file, as in the API's GeoJSON."""
+    path = partner_files[fmt]
+    assert COORD_DECIMALS == WGS84_DECIMALS == GEOJSON_DECIMALS == 6
+    values: list[float] = []
+    if fmt in ("gpkg", "shp", "geojson"):
+        for layer in partner_layers:
+            source = {
+                "gpkg": str(path),
+                "shp": f"/vsizip/{path}/{layer.name}.shp",
+                "geojson": f"/vsizip/{path}/{layer.name}.geojson",
+            }[fmt]
+            frame = pyogrio.read_dataframe(source, layer=layer.name if fmt == "gpkg" else None)
+            xy = shapely.get_coordinates(frame.geometry.to_numpy())
+            original = shapely.get_coordinates([r["geometry"] for r in layer.rows])
+            assert len(xy) and np.abs(xy - np.round(xy, 6)).max() == 0, layer.name
+            if layer.geometry_type.endswith("Point"):  # the same vertices, rounded
+                assert np.abs(xy - original).max() <= 5.1e-7
+            values += xy.ravel().tolist()
+        if fmt == "geojson":  # and in the text: no more digits than six
+            with zipfile.ZipFile(path) as zf:
+                fc = json.loads(zf.read("avvikelser_ruta.geojson"))
+            values = (
+                shapely.get_coordinates(
+                    [shapely.geometry.shape(f["geometry"]) for f in fc["features"]]
+                )
+                .ravel()
+                .tolist()
+            )
+    elif fmt == "kml":
+        text = path.read_text(encoding="utf-8")
+        numbers = re.findall(r"<coordinates>([^<]*)</coordinates>", text)
+        digits = {len(v.split(".")[1]) for c in numbers for p in c.split() for v in p.split(",")}
+        assert digits == {6}
+        return
+    else:
+        with open(path, encoding="utf-8", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        digits = {len(r[k].split(".")[1]) for r in rows for k in ("centre_lon", "centre_lat")}
+        assert digits == {6}
+        return
+    assert values and max(_decimals(v) for v in values) <= 6
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "geojson", "kml", "shp", "csv"])
+def test_empty_layers_keep_their_fields(fmt: str, tmp_path: Path) -> None:
+    """Issue 16: a layer without rows keeps its fields in every format, read back with GDAL
+    (GeoJSON has no schema: its ``fields`` member; KML: its ``<Schema>``)."""
+    layers = [
+        *ml.partner_layers(partner_aggregates([], zones=zones())),
+        ml.hotspots_layer(_fc([])),
+        ml.isopleths_layer(_fc([])),
+    ]
+    path = tmp_path / f"empty.{EXTENSIONS[fmt]}"
+    assert set(export.write(layers, fmt, path, metadata=METADATA).values()) == {0}
+    if fmt == "csv":
+        info = pyogrio.read_info(path)
+        expected = [f.name for f in export.csv_layer(layers).fields]
+        assert list(info["fields"]) == expected + ["centre_lon", "centre_lat"]
+        assert "antal_skadegorelse" in expected and info["features"] == 0
+        return
+    for layer in layers:
+        names = [f.name for f in layer.fields]
+        if fmt == "gpkg":
+            info = pyogrio.read_info(path, layer=layer.name)
+            assert list(info["fields"]) == names and info["features"] == 0
+            assert info["geometry_type"] == layer.geometry_type
+        elif fmt == "shp":
+            info = pyogrio.read_info(f"/vsizip/{path}/{layer.name}.shp")
+            short = short_field_names(names)
+            assert list(info["fields"]) == [short[n] for n in names] and info["features"] == 0
+            kinds = dict(zip(info["fields"], info["ogr_types"], strict=True))
+            ints = [short[f.name] for f in layer.fields if f.type == "int"]
+            assert ints and all(kinds[n] == "OFTInteger" for n in ints)
+        elif fmt == "geojson":
+            with zipfile.ZipFile(path) as zf:
+                fc = json.loads(zf.read(f"{layer.name}.geojson"))
+            assert fc["features"] == [] and [f["name"] for f in fc["fields"]] == names
+            types = {f["name"]: f["type"] for f in fc["fields"]}
+            assert all(types[f.name] == "Integer" for f in layer.fields if f.type == "int")
+            assert pyogrio.read_info(f"/vsizip/{path}/{layer.name}.geojson")["features"] == 0
+        else:
+            doc = ET.parse(path).getroot().find(f"{KML}Document")
+            assert doc is not None
+            schema = next(s for s in doc.findall(f"{KML}Schema") if s.get("name") == layer.name)
+            fields = [f.get("name") for f in schema.findall(f"{KML}SimpleField")]
+            assert fields == names
+    if fmt == "kml":
+        assert {str(n) for n, _ in pyogrio.list_layers(path)} >= {
+            layer.title_sv for layer in layers
+        }

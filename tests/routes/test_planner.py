@@ -376,7 +376,7 @@ def test_a_plan_on_the_langbro_streets_and_its_gpx(langbro: StreetNetwork) -> No
     assert plan.start_node == plan.end_node and plan.start_snap_m < 100
     assert len(plan.stops) >= 2
     text = route_to_gpx("Långbro kväll", plan.coords, stops=plan.stops)
-    assert np.abs(np.asarray(parse_gpx(text)) - np.asarray(plan.coords)).max() <= 1e-7
+    assert np.abs(np.asarray(parse_gpx(text)) - np.asarray(plan.coords)).max() <= 5.1e-7
     assert text.count("<wpt") == len(plan.stops)
 
 
