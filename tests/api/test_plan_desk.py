@@ -169,7 +169,8 @@ def test_zones_are_listed_edited_and_deleted(
     item.locator("button[data-action=edit-zone]").click()
     editor = page.locator(f"#nv-zone-list li.nv-zone-editor[data-zone='{slug}']")
     editor.locator(".nv-zone-name").fill(name + " norra")
-    editor.locator(".nv-zone-description-input").fill("<b>Efter</b>: samverkan med fastighetsägaren")
+    described = "<b>Efter</b>: samverkan med fastighetsägaren"
+    editor.locator(".nv-zone-description-input").fill(described)
     editor.locator("button[data-action=save-zone]").click()
     page.wait_for_selector(
         f"#nv-zone-list li[data-zone='{slug}']:not(.nv-zone-editor):has-text('norra')"
@@ -178,7 +179,7 @@ def test_zones_are_listed_edited_and_deleted(
     assert "<b>Efter</b>: samverkan" in text  # as text, never HTML
     assert _rows(
         live_db_url, "SELECT name, description, version FROM zones WHERE slug = %s", slug
-    ) == [(name + " norra", "<b>Efter</b>: samverkan med fastighetsägaren", 2)]
+    ) == [(name + " norra", described, 2)]
 
     # Delete, after a confirmation (dismissing it keeps the zone).
     messages: list[str] = []
