@@ -257,3 +257,18 @@ def test_a_snapped_route_is_edited_by_its_waypoints(
         route["id"],
     )
     assert stored == [(2, 3, "snapped", True)]
+
+    # A route snapped before routes kept their waypoints: edited by a few points of its line.
+    with connection.connect(live_db_url, autocommit=True) as conn:
+        conn.execute("UPDATE walk_routes SET waypoints = NULL WHERE id = %s", (route["id"],))
+    page.reload()
+    page.wait_for_selector("body[data-routes]", state="attached")
+    item.locator("button[data-action=edit]").click()
+    page.wait_for_selector("body[data-snap-preview]", state="attached")
+    handles = page.locator(".nv-waypoint").count()
+    assert 2 <= handles <= 25 and handles < vertices
+    assert page.locator(".leaflet-editing-icon").count() == 0
+    assert "tagna ur linjen" in page.inner_text("#nv-edit-hint")
+    page.click("#nv-edit-cancel")
+    page.wait_for_selector("body:not([data-waypoints])", state="attached")
+    assert page.locator(".nv-waypoint").count() == 0

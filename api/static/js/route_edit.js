@@ -21,6 +21,7 @@ const L = window.L;
 export const ROUTE_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
   "#17becf", "#8c564b", "#e377c2", "#595959", "#9a9a00"];
 const DASHES = [null, "10 6", "2 6"];
+const MAX_DERIVED = 25;
 
 const km = function (m) {
   return (m / 1000).toLocaleString("sv-SE", { maximumFractionDigits: 2 }) + " km";
@@ -110,7 +111,11 @@ export function addRouteEditing(map, layerControl, options) {
     edit.addEventListener("click", function () {
       if (editing && editing.route === f.id) { editing.save(); return; }
       if (editing) editing.stop();
-      editing = p.waypoints ? editByWaypoints(f, line, edit) : editByVertices(f, line, edit);
+      // A route along the streets stored before it kept its waypoints (or a route plan's walk):
+      // a few points from its line, so that it is still edited by points, not by every vertex.
+      const derived = !p.waypoints && (p.source === "snapped" || p.source === "planned");
+      const points = p.waypoints ? p.waypoints.map(latlng) : derived ? simplified(line) : null;
+      editing = points ? editByWaypoints(f, line, edit, points, derived) : editByVertices(f, line, edit);
     });
     const gpx = el("a", { href: "/api/v1/routes/" + f.id + ".gpx", text: "GPX", class: "nv-button", download: "" });
     const del = el("button", { type: "button", text: "Ta bort" });
@@ -151,9 +156,23 @@ export function addRouteEditing(map, layerControl, options) {
     };
   }
 
-  /* A snapped route: a handle on each waypoint, the line snapped again after every change. */
-  function editByWaypoints(f, line, button) {
-    let points = f.properties.waypoints.map(latlng);
+  /* A few points of a street line: Douglas-Peucker on the map's pixels at zoom 18 (about 0.3 m
+   * a pixel at 59° N), 25 m first, coarser until at most MAX_DERIVED points are left. */
+  function simplified(line) {
+    const ZOOM = 18;
+    const pixels = line.getLatLngs().map(function (ll) { return map.project(ll, ZOOM); });
+    let kept = pixels;
+    for (let tolerance = 80; tolerance < 1e5; tolerance *= 2) {
+      kept = L.LineUtil.simplify(pixels, tolerance);
+      if (kept.length <= MAX_DERIVED) break;
+    }
+    return kept.map(function (pt) { return map.unproject(pt, ZOOM); });
+  }
+
+  /* A snapped route: a handle on each waypoint, the line snapped again after every change.
+   * ``derived``: the points come from the line (the route kept none). */
+  function editByWaypoints(f, line, button, initial, derived) {
+    let points = initial.slice();
     let preview = null, asked = 0;
     const markers = [];
     line.setStyle({ opacity: 0.25 });
@@ -161,7 +180,10 @@ export function addRouteEditing(map, layerControl, options) {
     const cancel = el("button", { type: "button", text: "Avbryt", id: "nv-edit-cancel" });
     button.after(cancel);
     cancel.addEventListener("click", function () { session.stop(); });
-    status.textContent = "Dra i punkterna, klicka på linjen för en ny punkt, klicka på en punkt för att ta bort den. Spara sedan.";
+    const how = "Dra i punkterna, klicka på linjen för en ny punkt, klicka på en punkt för att ta bort den. Spara sedan.";
+    const hint = el("div", { class: "nv-status", id: "nv-edit-hint",
+      text: (derived ? "Rutten har inga sparade punkter: de här är tagna ur linjen. " : "") + how });
+    status.before(hint);
 
     function drawMarkers() {
       markers.splice(0).forEach(function (m) { editLayer.removeLayer(m); });
@@ -228,6 +250,7 @@ export function addRouteEditing(map, layerControl, options) {
       stop: function () {
         editLayer.clearLayers();
         cancel.remove();
+        hint.remove();
         line.setStyle({ opacity: 0.85 });
         button.textContent = "Redigera";
         status.textContent = "";

@@ -34,6 +34,8 @@ export function addTriage(map, layerControl, config) {
   const markers = {};
   let shown = [];
   let generation = 0;
+  const areaNames = {};
+  for (const a of config.areas || []) areaNames[a.slug] = a.name;
 
   function query() {
     const p = new URLSearchParams({ limit: String(LIMIT) });
@@ -99,7 +101,7 @@ export function addTriage(map, layerControl, config) {
     const p = f.properties;
     const box = infoBox([
       ["Kategori", p.category_sv], ["Tid", timeFormat.format(new Date(p.observed_at))],
-      ["Status", STATUS_SV[p.status]], ["Allvar", p.severity], ["Område", p.area],
+      ["Status", STATUS_SV[p.status]], ["Allvar", p.severity], ["Område", areaNames[p.area] || p.area],
       ["Beskrivning", p.description],
     ]);
     box.classList.add("nv-triage-popup");
@@ -162,10 +164,15 @@ export function addTriage(map, layerControl, config) {
     for (const b of list.querySelectorAll(".nv-triage-tick")) b.checked = e.target.checked;
   });
 
+  // Only the answer of the last count asked for is shown: a count read before "Markera som
+  // sedda" may arrive after its answer.
+  let counting = 0;
   function loadCount() {
+    const mine = ++counting;
     const area = form.elements.area.value;
     const url = "/api/v1/me/triage" + (area ? "?area=" + encodeURIComponent(area) : "");
-    return api("GET", url).then(showCount).catch(function () { /* the list still works */ });
+    return api("GET", url).then(function (state) { if (mine === counting) showCount(state); })
+      .catch(function () { /* the list still works */ });
   }
   function showCount(state) {
     const n = state.new_since_seen;
@@ -181,8 +188,9 @@ export function addTriage(map, layerControl, config) {
   }
   $("nv-triage-seen").addEventListener("click", function () {
     const area = form.elements.area.value;
+    const mine = ++counting;
     api("POST", "/api/v1/me/triage/seen" + (area ? "?area=" + encodeURIComponent(area) : ""))
-      .then(showCount).catch(function (err) { toast("Kunde inte spara: " + err.message, "nv-error"); });
+      .then(function (state) { if (mine === counting) showCount(state); }).catch(function (err) { toast("Kunde inte spara: " + err.message, "nv-error"); });
   });
 
   let typing = null;
