@@ -19,7 +19,7 @@ from shapely import LineString, from_wkb, to_wkb
 
 from geo.db import areas
 from geo.db.idempotent import Expr, create_once
-from geo.db.queries import feature_collection, feature_sql
+from geo.db.queries import feature_collection, feature_sql, geometry_json
 from geo.errors import Conflict, FarFromAreas, InvalidGeometry, InvalidInput, NotFound
 from geo.geometry import LonLat
 from geo.inputs import MAX_LENGTH_M, WalkRoute, body_digest
@@ -87,7 +87,7 @@ _FEATURE = sql.SQL(
             "length_m": "round(ST_Length(r.geom::geography)::numeric, 1)",
             "plan": "r.plan",
             # The points a snapped route was drawn by (`create_route`), or null.
-            "waypoints": "(ST_AsGeoJSON(r.waypoints, 6)::json -> 'coordinates')",
+            "waypoints": sql.SQL("({} -> 'coordinates')").format(geometry_json("r.waypoints")),
             "created_at": "r.created_at",
             "updated_at": "r.updated_at",
         },
