@@ -47,10 +47,10 @@ export function addRouteEditing(map, layerControl, options) {
   const status = $("nv-edit-status");
 
   // -- the legend --------------------------------------------------------------------------
-  const legendBox = el("div", { class: "nv-legend nv-route-legend", id: "nv-route-legend" });
+  const legendBox = el("div", { class: "nv-route-legend", id: "nv-route-legend" });
   legendBox.hidden = true;
   const Legend = L.Control.extend({ onAdd: function () { return legendBox; } });
-  new Legend({ position: "topright" }).addTo(map);
+  new Legend({ position: "bottomright" }).addTo(map);
   L.DomEvent.disableClickPropagation(legendBox);
   function legend(features) {
     legendBox.textContent = "";
