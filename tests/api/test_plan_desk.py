@@ -272,3 +272,47 @@ def test_a_snapped_route_is_edited_by_its_waypoints(
     page.click("#nv-edit-cancel")
     page.wait_for_selector("body:not([data-waypoints])", state="attached")
     assert page.locator(".nv-waypoint").count() == 0
+
+
+def test_a_new_route_shows_its_snapped_line_before_it_is_saved(
+    planner_page: Page,
+    live_server: str,
+    live_db_url: str,
+    web_users: dict[str, tuple[str, str]],
+) -> None:
+    with connection.connect(live_db_url, autocommit=True) as conn:
+        import_osm(conn, DATA_DIR / "osm_langbro_solberga_west_2020.osm")  # as `demo load` does
+    name = f"Ritad {uuid.uuid4().hex[:6]}"
+    page = _open_plan(planner_page, live_server, web_users, "body[data-routes]")
+    page.evaluate("window.nattvandringPlan.map.setView([59.2806, 17.9830], 16)")
+    box = page.locator("#map").bounding_box()
+    assert box is not None
+    drawn = WAYPOINTS[1:]
+    pixels = page.evaluate(
+        "pts => pts.map(([lon, lat]) => window.nattvandringPlan.map"
+        ".latLngToContainerPoint([lat, lon])).map(p => [p.x, p.y])",
+        [list(p) for p in drawn],
+    )
+    assert page.is_checked("#nv-snap")
+    page.click("#nv-draw-route")
+    for x, y in pixels:
+        page.mouse.click(box["x"] + x, box["y"] + y)
+        page.wait_for_timeout(250)
+    page.mouse.click(box["x"] + pixels[-1][0], box["y"] + pixels[-1][1])  # finishes the line
+    page.wait_for_selector("#nv-save-drawn:not([hidden])")
+    page.wait_for_selector("body[data-snap-preview]", state="attached")
+    assert int(page.get_attribute("body", "data-snap-preview") or 0) > len(drawn)
+    assert page.locator("path.nv-snap-preview").count() == 1
+    assert "längs gatorna" in page.inner_text("#nv-edit-status")
+    assert _rows(live_db_url, "SELECT count(*) FROM walk_routes WHERE name = %s", name) == [(0,)]
+    page.fill("#nv-drawn-name", name)
+    page.click("#nv-drawn-save")
+    page.wait_for_selector(f"#nv-route-list li:has-text('{name}')")
+    assert page.locator("path.nv-snap-preview").count() == 0
+    stored = _rows(
+        live_db_url,
+        "SELECT source, ST_NPoints(waypoints), ST_NPoints(geom) > 3 FROM walk_routes "
+        "WHERE name = %s",
+        name,
+    )
+    assert stored == [("snapped", 3, True)]
