@@ -22,6 +22,7 @@ export const ROUTE_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f
   "#17becf", "#8c564b", "#e377c2", "#595959", "#9a9a00"];
 const DASHES = [null, "10 6", "2 6"];
 const MAX_DERIVED = 25;
+const MAX_WAYPOINTS = 60;
 
 const km = function (m) {
   return (m / 1000).toLocaleString("sv-SE", { maximumFractionDigits: 2 }) + " km";
@@ -113,8 +114,10 @@ export function addRouteEditing(map, layerControl, options) {
       if (editing) editing.stop();
       // A route along the streets stored before it kept its waypoints (or a route plan's walk):
       // a few points from its line, so that it is still edited by points, not by every vertex.
-      const derived = !p.waypoints && (p.source === "snapped" || p.source === "planned");
-      const points = p.waypoints ? p.waypoints.map(latlng) : derived ? simplified(line) : null;
+      // A GPX track snapped keeps every recorded point as a waypoint: a few of them, likewise.
+      const stored = p.waypoints && p.waypoints.length <= MAX_WAYPOINTS ? p.waypoints.map(latlng) : null;
+      const derived = !stored && Boolean(p.waypoints || p.source === "snapped" || p.source === "planned");
+      const points = stored || (derived ? simplified(p.waypoints ? p.waypoints.map(latlng) : line.getLatLngs()) : null);
       editing = points ? editByWaypoints(f, line, edit, points, derived) : editByVertices(f, line, edit);
     });
     const gpx = el("a", { href: "/api/v1/routes/" + f.id + ".gpx", text: "GPX", class: "nv-button", download: "" });
@@ -156,11 +159,11 @@ export function addRouteEditing(map, layerControl, options) {
     };
   }
 
-  /* A few points of a street line: Douglas-Peucker on the map's pixels at zoom 18 (about 0.3 m
+  /* A few points of a line: Douglas-Peucker on the map's pixels at zoom 18 (about 0.3 m
    * a pixel at 59° N), 25 m first, coarser until at most MAX_DERIVED points are left. */
-  function simplified(line) {
+  function simplified(latlngs) {
     const ZOOM = 18;
-    const pixels = line.getLatLngs().map(function (ll) { return map.project(ll, ZOOM); });
+    const pixels = latlngs.map(function (ll) { return map.project(ll, ZOOM); });
     let kept = pixels;
     for (let tolerance = 80; tolerance < 1e5; tolerance *= 2) {
       kept = L.LineUtil.simplify(pixels, tolerance);
@@ -182,7 +185,7 @@ export function addRouteEditing(map, layerControl, options) {
     cancel.addEventListener("click", function () { session.stop(); });
     const how = "Dra i punkterna, klicka på linjen för en ny punkt, klicka på en punkt för att ta bort den. Spara sedan.";
     const hint = el("div", { class: "nv-status", id: "nv-edit-hint",
-      text: (derived ? "Rutten har inga sparade punkter: de här är tagna ur linjen. " : "") + how });
+      text: (derived ? "Punkterna är tagna ur linjen (rutten har inga sparade punkter, eller alltför många). " : "") + how });
     status.before(hint);
 
     function drawMarkers() {
