@@ -16,10 +16,12 @@ from api.fast_list import list_key, remember
 from api.routers.layers import GEOJSON, geojson_response
 from api.security import AdminDep, ReporterDep, ReportReaderDep, TriageDep
 from geo.capabilities import Capability
-from geo.db import audit, categories, deviations
-from geo.db.deviations import DEFAULT_LIMIT, MAX_LIMIT, Viewer
+from geo.db import audit, categories, deviations, triage
+from geo.db.deviations import DEFAULT_LIMIT, MAX_LIMIT, MAX_SEARCH, Viewer
+from geo.errors import Forbidden
 from geo.inputs import (
     MAX_BODY_BYTES,
+    BatchStatusChange,
     CategoryChange,
     DeviationReport,
     NewCategory,
@@ -127,6 +129,17 @@ def list_deviations(
     until: datetime | None = None,
     category: Annotated[list[str] | None, Query()] = None,
     status: Annotated[list[str] | None, Query()] = None,
+    zone: Annotated[
+        str | None, Query(description="A collaboration zone's slug: the reports inside it")
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            description="Planners and admins: the reports whose description holds this text "
+            "(any case)",
+            max_length=MAX_SEARCH,
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
     include_reporters: Annotated[
@@ -149,13 +162,16 @@ def list_deviations(
 
     The answer has an ``ETag``; sent back in ``If-None-Match`` it gives a 304 without a body
     while nothing in the list's areas has changed (a poll every 15 s costs two small queries).
-    Lists with who reported have none: each such read is audited and answered in full.
+    Lists with who reported have none: each such read is audited and answered in full; nor have
+    lists of a zone (redrawing a zone changes the list without a report changing).
     """
     viewer = Viewer.of(user)
     etag = None
+    if q is not None and not user.can(Capability.SEE_DESCRIPTIONS):
+        raise Forbidden("searching the descriptions (q) is for planners and admins")
     visibility = (tuple(sorted(viewer.capabilities)), viewer.organisation_id)
     key = list_key(request.query_params, visibility)
-    if not include_reporters:
+    if not include_reporters and zone is None:
         # The next polls with this token, within the moment, are answered by `api.fast_list`.
         remember(_fresh(request), request, visibility)
         fresh = _fresh(request).get(key)
@@ -186,6 +202,8 @@ def list_deviations(
         until=until,
         categories=category,
         statuses=status,
+        zone=zone,
+        text=q,
         limit=limit,
         offset=offset,
         reporters=include_reporters,
@@ -202,6 +220,8 @@ def list_deviations(
                 "until": until,
                 "category": category,
                 "status": status,
+                "zone": zone,
+                "q": q,
                 "limit": limit,
                 "offset": offset,
                 "returned": page.number_returned,
@@ -238,6 +258,19 @@ def _list_cache(request: Request) -> BodyCache:
     """This process's cache of list bodies (`api.conditional.BodyCache`, made by `create_app`)."""
     cache: BodyCache = request.app.state.deviation_list_cache
     return cache
+
+
+@router.post("/deviations/status")
+def change_statuses(
+    request: Request, conn: ConnDep, user: TriageDep, change: BatchStatusChange
+) -> dict[str, Any]:
+    """Set the status of several deviations at once (planners and admins): ``{"ids": [...],
+    "status": "confirmed"}``. All change or none: an unknown id is a 404 that names it and
+    changes nothing. Each change writes an audit row (``deviation.status``, with the previous
+    status). Answers ``{"status", "changes": [{"id", "status", "previous"}]}``."""
+    changes = triage.set_statuses(conn, change.ids, change.status, user_id=user.id)
+    forget_fresh_lists(request)
+    return {"status": change.status, "changes": changes}
 
 
 @router.get("/deviations/{deviation_id}", response_class=Response)

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Response
 from api.deps import ConnDep
 from api.routers.layers import geojson_response
 from api.routers.walks import actor
-from api.security import ReporterDep, WalkerDep
-from geo.db import deviations, walk_views
+from api.security import ReporterDep, TriageDep, WalkerDep
+from geo.db import deviations, triage, walk_views
 from geo.db.deviations import Viewer
 
 OWN_REPORTS_FOR = timedelta(hours=24)
@@ -41,6 +41,22 @@ def my_deviations(conn: ConnDep, user: ReporterDep) -> Response:
         limit=200,
     )
     return geojson_response(page.geojson)
+
+
+@router.get("/triage", tags=["deviations"])
+def my_triage(conn: ConnDep, user: TriageDep, area: str | None = None) -> dict[str, Any]:
+    """The planners' count of new reports: ``new`` (all with the status new), ``new_since_seen``
+    (those that arrived since the planner last marked them seen, or all when they never did)
+    and ``seen_at``; ``?area=`` counts one area's."""
+    return triage.triage_state(conn, user_id=user.id, area=area)
+
+
+@router.post("/triage/seen", tags=["deviations"])
+def mark_triage_seen(conn: ConnDep, user: TriageDep, area: str | None = None) -> dict[str, Any]:
+    """The planner has looked at the new reports now: ``new_since_seen`` starts again from 0.
+    No body. Answers as ``GET /api/v1/me/triage``."""
+    triage.mark_seen(conn, user_id=user.id)
+    return triage.triage_state(conn, user_id=user.id, area=area)
 
 
 @router.get("/walks")

@@ -79,6 +79,14 @@ ANALYSIS_PERIODS_SV = (
     ("365", "Senaste året"),
 )
 PLAN_PERIODS_SV = (("30", "30 dagar"), ("90", "90 dagar"), ("180", "halvår"), ("365", "år"))
+# The planners' triage list (issue 15): the period of the reports, and their status.
+TRIAGE_PERIODS_SV = (("7", "7 dagar"), ("30", "30 dagar"), ("90", "90 dagar"), ("365", "år"))
+TRIAGE_STATUSES_SV = (
+    ("new", "Nya"),
+    ("confirmed", "Bekräftade"),
+    ("dismissed", "Avfärdade"),
+    ("", "Alla"),
+)
 EXPORT_FORMATS_SV = (
     ("gpkg", "GeoPackage (QGIS, ArcGIS)"),
     ("pdf", "Mötesrapport (PDF)"),
@@ -281,6 +289,8 @@ def _map_page(
         time_of_week=TIME_OF_WEEK_SV,
         analysis_periods=ANALYSIS_PERIODS_SV,
         plan_periods=PLAN_PERIODS_SV,
+        triage_periods=TRIAGE_PERIODS_SV,
+        triage_statuses=TRIAGE_STATUSES_SV,
         export_formats=EXPORT_FORMATS_SV,
         export_profiles=EXPORT_PROFILES_SV,
         can_plan=config["can_plan"],

@@ -18,8 +18,9 @@ from api.routers.layers import GEOJSON, geojson_response
 from api.security import DrawerDep, UserDep
 from geo.db import areas, walk_routes
 from geo.db.accounts import User
+from geo.db.queries import GEOJSON_DECIMALS
 from geo.inputs import WalkRoute, body_digest, route_from_points
-from geo.inputs.routes import MAX_ROUTE_BODY
+from geo.inputs.routes import MAX_ROUTE_BODY, SnapPreview
 from routes.gpx import MAX_GPX_BYTES, parse_gpx, route_to_gpx
 from routes.network_io import network_around
 from routes.snap import snap_line
@@ -37,20 +38,26 @@ GPX_BODY = {
 }
 
 
-def _snapped(conn: ConnDep, route: WalkRoute) -> tuple[WalkRoute, dict[str, Any]]:
-    """The route along streets, and a report of how far each drawn vertex moved."""
-    area = route.area
+def _snap(
+    conn: ConnDep, coords: list[tuple[float, float]], area: str | None
+) -> tuple[list[tuple[float, float]], dict[str, Any]]:
+    """The line through ``coords`` along the streets, and a report of how far each moved."""
     if area is None:
-        area = areas.nearest_area(conn, *route.coords[0])
+        area = areas.nearest_area(conn, *coords[0])
     # A route may leave its area: the streets where it was drawn are snapped to.
-    network = network_around(conn, area, route.coords)
-    snapped = snap_line(network, route.coords)
-    result = route.along([(x, y) for x, y in snapped.coords], source="snapped")
-    return result, {
+    network = network_around(conn, area, coords)
+    snapped = snap_line(network, coords)
+    return [(x, y) for x, y in snapped.coords], {
         "moved_m": [round(m, 1) for m in snapped.moved_m],
         "max_moved_m": round(max(snapped.moved_m), 1),
         "length_m": round(snapped.length_m, 1),
     }
+
+
+def _snapped(conn: ConnDep, route: WalkRoute) -> tuple[WalkRoute, dict[str, Any]]:
+    """The route along streets, and a report of how far each drawn vertex moved."""
+    line, report = _snap(conn, route.coords, route.area)
+    return route.along(line, source="snapped"), report
 
 
 def _with_snap_report(feature: str, report: dict[str, Any] | None) -> str:
@@ -77,7 +84,12 @@ async def _create(
         if snap:
             stored, report = _snapped(conn, route)
         feature, created = walk_routes.create_route(
-            conn, stored, user_id=user.id, client_id=key, digest=digest
+            conn,
+            stored,
+            user_id=user.id,
+            client_id=key,
+            digest=digest,
+            waypoints=route.coords if snap else None,
         )
         return _with_snap_report(feature, report), created
 
@@ -104,8 +116,40 @@ async def create_route(
     """Create a walk route from a GeoJSON LineString Feature (``properties.name``, optional
     ``area`` and ``notes``). With ``?snap=true`` the line follows the streets: shortest paths
     between the drawn vertices, each moved to the nearest point of a street;
-    ``properties.snap`` says how far each moved."""
+    ``properties.snap`` says how far each moved. A snapped route keeps the drawn vertices as
+    ``properties.waypoints``: edit it by them, and ``PUT`` them back with ``?snap=true``."""
     return await _create(conn, route, user=user, snap=snap, key=key)
+
+
+@router.post("/routes/snap", response_class=Response, openapi_extra=limit(MAX_ROUTE_BODY))
+async def preview_snap(line: SnapPreview, conn: ConnDep, user: DrawerDep) -> Response:
+    """The line a route of these waypoints would follow along the streets, without storing
+    anything (the page's preview before "Spara"): a LineString Feature whose properties hold
+    ``length_m``, ``waypoints`` (as sent) and ``snap`` (how far each waypoint moved). A waypoint
+    far from every street is a 422 ``not_near_network`` that names it."""
+
+    def work() -> str:
+        walk_routes.check_line(conn, line.coords, area=line.properties.area)
+        coords, report = _snap(conn, line.coords, line.properties.area)
+        return json.dumps(
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "LineString",
+                    "coordinates": [
+                        [round(x, GEOJSON_DECIMALS), round(y, GEOJSON_DECIMALS)] for x, y in coords
+                    ],
+                },
+                "properties": {
+                    "length_m": report["length_m"],
+                    "waypoints": [list(c) for c in line.coords],
+                    "snap": report,
+                },
+            },
+            ensure_ascii=False,
+        )
+
+    return Response(await run_in_threadpool(work), media_type=GEOJSON)
 
 
 @router.post(
@@ -182,13 +226,20 @@ async def replace_route(
     route_id: int,
     snap: bool = False,
 ) -> Response:
-    """Replace a route; ``properties.version`` must be the version you changed (else 409)."""
+    """Replace a route; ``properties.version`` must be the version you changed (else 409).
+
+    With ``?snap=true`` the line sent is the route's waypoints (``properties.waypoints`` of a
+    snapped route, moved, added or removed): it is snapped again and they are kept; without,
+    the line is stored as sent and the route has no waypoints."""
 
     def work() -> str:
         stored, report = route, None
         if snap:
             stored, report = _snapped(conn, route)
-        return _with_snap_report(walk_routes.replace_route(conn, route_id, stored), report)
+        feature = walk_routes.replace_route(
+            conn, route_id, stored, waypoints=route.coords if snap else None
+        )
+        return _with_snap_report(feature, report)
 
     return Response(await run_in_threadpool(work), media_type=GEOJSON)
 

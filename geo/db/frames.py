@@ -60,6 +60,7 @@ WALK_ROUTE_COLUMNS = (
     "source",
     "length_m",
     "plan",
+    "waypoints",
     "created_at",
     "updated_at",
 )

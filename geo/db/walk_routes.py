@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 import psycopg
@@ -18,8 +19,9 @@ from shapely import LineString, from_wkb, to_wkb
 
 from geo.db import areas
 from geo.db.idempotent import Expr, create_once
-from geo.db.queries import feature_collection, feature_sql
+from geo.db.queries import feature_collection, feature_sql, geometry_json
 from geo.errors import Conflict, FarFromAreas, InvalidGeometry, InvalidInput, NotFound
+from geo.geometry import LonLat
 from geo.inputs import MAX_LENGTH_M, WalkRoute, body_digest
 
 NEAR_AREA_M = 2000
@@ -27,7 +29,16 @@ NEAR_AREA_M = 2000
 
 def _check_place(conn: psycopg.Connection, route: WalkRoute) -> int | None:
     """The route's area id (given, or the area it runs through); checks length and position."""
-    wkb = to_wkb(LineString(route.coords))
+    return check_line(conn, route.coords, area=route.area)
+
+
+def check_line(
+    conn: psycopg.Connection, coords: Sequence[LonLat], *, area: str | None = None
+) -> int:
+    """The id of a route line's area (``area``, or the one it runs through most); `InvalidGeometry`
+    when it is longer than a walk route may be, `FarFromAreas` when it lies far from every area
+    (swapped coordinates, say), `NotFound` for an unknown ``area``."""
+    wkb = to_wkb(LineString(coords))
     row = conn.execute(
         """
         WITH r AS (SELECT ST_SetSRID(ST_GeomFromWKB(%s), 4326) AS geom)
@@ -54,8 +65,8 @@ def _check_place(conn: psycopg.Connection, route: WalkRoute) -> int | None:
             "the coordinates (GeoJSON order is [longitude, latitude], WGS 84)",
             field="geometry",
         )
-    if route.area is not None:
-        return areas.area_id(conn, route.area)
+    if area is not None:
+        return areas.area_id(conn, area)
     return int(nearest)
 
 
@@ -75,6 +86,8 @@ _FEATURE = sql.SQL(
             "source": "r.source",
             "length_m": "round(ST_Length(r.geom::geography)::numeric, 1)",
             "plan": "r.plan",
+            # The points a snapped route was drawn by (`create_route`), or null.
+            "waypoints": sql.SQL("({} -> 'coordinates')").format(geometry_json("r.waypoints")),
             "created_at": "r.created_at",
             "updated_at": "r.updated_at",
         },
@@ -122,11 +135,14 @@ def create_route(
     user_id: int,
     client_id: uuid.UUID | None,
     digest: str | None = None,
+    waypoints: Sequence[LonLat] | None = None,
 ) -> tuple[str, bool]:
     """Store a route; with ``client_id`` a retry returns the stored one (and ``False``).
 
     ``digest`` is that of the request (`geo.inputs.body_digest`; by default the route's own):
     a route snapped to the streets is stored as snapped, but a retry sends what was drawn.
+    ``waypoints``: the points the line was snapped from (what the planner drew), kept so that
+    the route is edited by them.
     """
     area_id = _check_place(conn, route)
     wkb = to_wkb(LineString(route.coords))
@@ -144,6 +160,7 @@ def create_route(
             "source": route.source(),
             "length_m": Expr("ST_Length(ST_SetSRID(ST_GeomFromWKB(%s), 4326)::geography)", wkb),
             "plan": json.dumps(route.plan) if route.plan else None,
+            "waypoints": _waypoints(waypoints),
         },
         conflict=f"another route was created with the key {client_id}: use a new "
         "Idempotency-Key for a new route",
@@ -151,8 +168,23 @@ def create_route(
     return get_route(conn, int(route_id)), created
 
 
-def replace_route(conn: psycopg.Connection, route_id: int, route: WalkRoute) -> str:
-    """Replace a route's line and properties; ``properties.version`` must be the stored one."""
+def _waypoints(waypoints: Sequence[LonLat] | None) -> Expr | None:
+    if waypoints is None:
+        return None
+    return Expr("ST_SetSRID(ST_GeomFromWKB(%s), 4326)", to_wkb(LineString(waypoints)))
+
+
+def replace_route(
+    conn: psycopg.Connection,
+    route_id: int,
+    route: WalkRoute,
+    *,
+    waypoints: Sequence[LonLat] | None = None,
+) -> str:
+    """Replace a route's line and properties; ``properties.version`` must be the stored one.
+
+    ``waypoints`` as for `create_route`; None clears them (the line is then as drawn).
+    """
     version = route.version
     if version is None:
         raise InvalidInput(
@@ -167,6 +199,7 @@ def replace_route(conn: psycopg.Connection, route_id: int, route: WalkRoute) -> 
             UPDATE walk_routes SET name = %s, notes = %s, area_id = %s,
                    geom = ST_SetSRID(ST_GeomFromWKB(%s), 4326), source = %s,
                    length_m = ST_Length(ST_SetSRID(ST_GeomFromWKB(%s), 4326)::geography),
+                   waypoints = ST_SetSRID(ST_GeomFromWKB(%s), 4326),
                    version = version + 1, updated_at = now()
             WHERE id = %s AND version = %s
             RETURNING id
@@ -178,6 +211,7 @@ def replace_route(conn: psycopg.Connection, route_id: int, route: WalkRoute) -> 
                 to_wkb(LineString(route.coords)),
                 route.source(),
                 to_wkb(LineString(route.coords)),
+                to_wkb(LineString(waypoints)) if waypoints is not None else None,
                 route_id,
                 version,
             ),

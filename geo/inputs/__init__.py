@@ -18,6 +18,7 @@ from geo.inputs.geojson import (
 from geo.inputs.plans import CandidateIn, PlaceRef, PlanRequest
 from geo.inputs.reports import (
     MAX_BODY_BYTES,
+    BatchStatusChange,
     CategoryChange,
     DeviationReport,
     NewCategory,
@@ -30,6 +31,7 @@ __all__ = [
     "MAX_BODY_BYTES",
     "MAX_LENGTH_M",
     "MAX_VERTICES",
+    "BatchStatusChange",
     "CandidateIn",
     "CategoryChange",
     "DeviationReport",

@@ -198,6 +198,19 @@ class StatusChange(BaseModel):
     status: Literal["new", "confirmed", "dismissed"]
 
 
+class BatchStatusChange(BaseModel):
+    """Several deviations' new status at once (planners and admins): all change or none."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"ids": ["6f1c1b8e-3f7e-4c1e-9a52-0d7f4f3b2a11"], "status": "confirmed"}]
+        },
+    )
+    ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=500)]
+    status: Literal["new", "confirmed", "dismissed"]
+
+
 class CategoryChange(BaseModel):
     """Changes to a category; members left out stay as they are."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from geo.inputs.geojson import (
     MAX_NAME,
@@ -14,6 +14,7 @@ from geo.inputs.geojson import (
     Text,
     fail,
     is_number,
+    known_members,
     lonlat,
     validated,
 )
@@ -37,6 +38,7 @@ class RouteProperties(NamedProperties):
     plan: dict[str, Any] | None = None
     id: Any = Field(default=None, exclude=True, description="Read-only, ignored")
     length_m: Any = Field(default=None, exclude=True, description="Read-only, ignored")
+    waypoints: Any = Field(default=None, exclude=True, description="Read-only, ignored")
     created_at: Any = Field(default=None, exclude=True, description="Read-only, ignored")
     updated_at: Any = Field(default=None, exclude=True, description="Read-only, ignored")
 
@@ -142,3 +144,49 @@ def route_from_points(
             "properties": {"name": name, "area": area, "source": source},
         },
     )
+
+
+class SnapProperties(BaseModel):
+    """What a snap preview may say besides the line: the area whose streets to use (by default
+    the area the line's first point lies in or nearest)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    area: str | None = Field(default=None, description="An area slug, e.g. langbro")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _members(cls, data: Any) -> Any:
+        return known_members(data, set(cls.model_fields))
+
+    @field_validator("area", mode="before")
+    @classmethod
+    def _area(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, str):
+            fail("value_error", "properties.area must be an area slug such as 'langbro'")
+        return value
+
+
+class SnapPreview(FeatureIn):
+    """The waypoints of a route to snap to the streets without storing it: a GeoJSON LineString
+    Feature (its properties optional)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "Feature",
+                    "geometry": {
+                        "type": "LineString",
+                        "coordinates": [[17.9837465, 59.2838017], [17.9840781, 59.2833519]],
+                    },
+                    "properties": {"area": "langbro"},
+                }
+            ]
+        },
+    )
+    geometry: LineStringGeometry
+    properties: SnapProperties
+
+    @property
+    def coords(self) -> list[tuple[float, float]]:
+        return [(c[0], c[1]) for c in self.geometry.coordinates]

@@ -27,6 +27,7 @@ BODILESS: set[tuple[str, str]] = {
     ("post", "/api/v1/walks/{walk_id}/start"),  # start the walk now
     ("post", "/api/v1/walks/{walk_id}/end"),  # end the walk now
     ("post", "/api/v1/users/{user_id}/password"),  # a new one-time password, made by the server
+    ("post", "/api/v1/me/triage/seen"),  # the planner has looked at the new reports now
 }
 
 
