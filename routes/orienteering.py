@@ -294,8 +294,13 @@ def _insert_windowed(inst: Instance, route: list[int], v: int, slack: int) -> li
 
 def _free(inst: Instance, route: list[int], taken: NDArray[np.intp] | None) -> NDArray[np.intp]:
     """Optional stops in neither ``route`` nor ``taken`` (the other groups' stops)."""
-    left = np.setdiff1d(inst.optional, route)
-    return left if taken is None else np.setdiff1d(left, taken)
+    # A mask, not np.setdiff1d (which sorts): this runs thousands of times a search.
+    mask = ~inst.must
+    mask[[inst.start, inst.end]] = False
+    mask[route] = False
+    if taken is not None:
+        mask[taken] = False
+    return np.flatnonzero(mask)
 
 
 def _fill(
@@ -504,6 +509,62 @@ def _others(routes: list[list[int]], g: int) -> NDArray[np.intp]:
     return np.asarray(rest, np.intp)
 
 
+def _remove_saving(inst: Instance, route: list[int]) -> NDArray[np.int64]:
+    """For each inner position of ``route``, the time saved by leaving its stop out."""
+    r = np.asarray(route)
+    tr = inst.travel
+    p = np.arange(1, len(r) - 1)
+    return tr[r[p - 1], r[p]] + tr[r[p], r[p + 1]] - tr[r[p - 1], r[p + 1]] + inst.service[r[p]]
+
+
+def _move_between(inst: Instance, routes: list[list[int]]) -> list[list[int]]:
+    """Move optional stops from one group's route to another's while that shortens the two
+    walks together (the same stops, less time: room for more stops when refilled)."""
+    routes = [list(r) for r in routes]
+    improved = True
+    while improved:
+        improved = False
+        for a in range(len(routes)):
+            for b in range(len(routes)):
+                if a == b or len(routes[a]) <= 2:
+                    continue
+                ra, rb = routes[a], routes[b]
+                saving = _remove_saving(inst, ra)
+                movable = np.flatnonzero(~inst.must[np.asarray(ra[1:-1])])
+                if not len(movable):
+                    continue
+                stops = np.asarray(ra[1:-1])[movable]
+                add, pos = _insertion_costs(inst, rb, stops)
+                slack_b = inst.budget - inst.duration(rb)
+                gain = saving[movable] - add
+                for j in np.argsort(-gain, kind="stable")[: _TRIES if inst.windowed else 3]:
+                    if gain[j] <= 0 or add[j] > slack_b:
+                        continue
+                    new_b = [*rb[: pos[j] + 1], int(stops[j]), *rb[pos[j] + 1 :]]
+                    new_a = ra[: movable[j] + 1] + ra[movable[j] + 2 :]
+                    if inst.windowed and not (inst.fits(new_a) and inst.fits(new_b)):
+                        continue
+                    routes[a], routes[b] = new_a, new_b
+                    improved = True
+                    break
+    return routes
+
+
+def _recreate(
+    inst: Instance, routes: list[list[int]], order: list[int], rng: np.random.Generator | None
+) -> list[list[int]]:
+    """Improve and refill every route in ``order`` from the free stops, then move stops
+    between the routes and refill once more."""
+    routes = [list(r) for r in routes]
+    for g in order:
+        routes[g] = _improve(inst, routes[g], rng, _others(routes, g))
+    if len(routes) > 1:
+        routes = _move_between(inst, routes)
+        for g in order:
+            routes[g] = _fill(inst, _local_search(inst, routes[g]), taken=_others(routes, g))
+    return routes
+
+
 def solve_team(
     inst: Instance,
     initial: list[list[int]],
@@ -532,6 +593,7 @@ def solve_team(
             seed=seed + g,
             taken=_others(routes, g),
         )
+    routes = _recreate(inst, routes, list(range(k)), None)
     best = current = [list(r) for r in routes]
     stale = 0
     while k > 1 and time.perf_counter() < deadline:
@@ -540,8 +602,7 @@ def solve_team(
         for g in ruined:
             trial[g] = _ruin(inst, trial[g], rng)
         order = [g for g in range(k) if g not in ruined] + ruined
-        for g in order:
-            trial[g] = _improve(inst, trial[g], rng, _others(trial, g))
+        trial = _recreate(inst, trial, order, rng)
         if better_team(inst, trial, current) or rng.random() < 0.1:
             current = trial
         if better_team(inst, trial, best):
