@@ -48,8 +48,8 @@ from routes.plan_types import (
 
 # Several groups: the share of ``time_limit_s`` for the heuristic, then for OR-Tools from its
 # routes; OR-Tools from its own first solution has the rest.
-TEAM_HEURISTIC_SHARE = 0.4
-TEAM_FROM_HEURISTIC_SHARE = 0.3
+TEAM_HEURISTIC_SHARE = 0.6
+TEAM_FROM_HEURISTIC_SHARE = 0.2
 
 
 def plan_route(
