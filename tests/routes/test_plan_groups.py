@@ -86,3 +86,35 @@ def test_groups_out_of_range_are_refused(helsinki: StreetNetwork, groups: int) -
     with pytest.raises(InvalidInput) as err:
         plan_groups(helsinki, start=lonlat, candidates=[], groups=groups, budget_s=600)  # type: ignore[arg-type]
     assert err.value.field == "groups"
+
+
+def test_groups_keep_the_opening_hours(helsinki: StreetNetwork) -> None:
+    rng = np.random.default_rng(33)
+    start = _central_node(helsinki)
+    cands = _candidates_near(helsinki, start, rng, 30, 2000.0)
+    windows = {c.name: (1800.0, 3000.0) for c in cands[:8]}
+    cands = [
+        Candidate(c.name, c.lon, c.lat, 5.0, window_s=windows[c.name]) if c.name in windows else c
+        for c in cands
+    ]
+    lonlat = tuple(float(v) for v in helsinki.lonlat[helsinki.index_of(start)])
+    plans = plan_groups(
+        helsinki,
+        start=lonlat,  # type: ignore[arg-type]
+        candidates=cands,
+        groups=2,
+        budget_s=3600.0,
+        dwell_s=300.0,
+        time_limit_s=0.6,
+    )
+    names = [s.name for p in plans for s in p.stops]
+    assert len(names) == len(set(names))
+    assert any(n in windows for n in names)
+    for p in plans:
+        assert p.duration_s <= p.budget_s
+        for s in p.stops:
+            begin = s.arrive_s + s.wait_s
+            if s.name in windows:
+                assert windows[s.name][0] - 1e-6 <= begin <= windows[s.name][1] + 1e-6
+            else:
+                assert s.wait_s == 0
