@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
 from api.bodies import BodyRoute, limit
-from api.deps import DbDep
+from api.deps import ConnDep, DbDep
 from api.heavy import RoutePlannerDep, run_in_process
 from api.routers.layers import GEOJSON
 from api.security import require
@@ -26,7 +26,7 @@ from geo.db.accounts import User
 from geo.db.deviations import select_points
 from geo.db.guarded import Connections
 from geo.inputs import CandidateIn, PlaceRef, PlanRequest, PointGeometry
-from geo.inputs.plans import MAX_PLAN_BODY
+from geo.inputs.plans import MAX_PLAN_BODY, PlaceHoursIn
 from geo.timeofweek import parse_days, parse_hours
 from routes import plan_clock
 from routes.gpx import route_to_gpx
@@ -36,6 +36,7 @@ from routes.plan_types import Candidate, Plan
 from routes.planner import plan_groups
 
 PlanReaderDep = Annotated[User, Depends(require(Capability.PLAN_ROUTES))]
+HoursEditorDep = Annotated[User, Depends(require(Capability.DRAW))]
 
 router = APIRouter(
     prefix="/api/v1", tags=["route plans"], route_class=BodyRoute, strict_content_type=False
@@ -189,6 +190,30 @@ def default_start(db: DbDep, user: PlanReaderDep, area: str) -> dict[str, Any]:
         "local": start.strftime("%Y-%m-%dT%H:%M"),
         "time_zone": time_zone,
         "source": source,
+    }
+
+
+@router.put("/places/{place_id}/hours", openapi_extra=limit(1024))
+def set_place_hours(
+    body: PlaceHoursIn, conn: ConnDep, user: HoursEditorDep, place_id: int
+) -> dict[str, Any]:
+    """Set a place's daily opening hours (``"HH:MM"``, the wall clock of its area; a closing
+    time before the opening time is after midnight), or clear them with nulls (always open):
+    route plans visit the place only while it is open. Planners and admins."""
+    hours = plan_clock.parse_hours(body.opens, body.closes, field="body")
+    place = plan_data.set_place_hours(
+        conn,
+        place_id,
+        opens=hours.opens if hours else None,
+        closes=hours.closes if hours else None,
+        source=body.source,
+    )
+    return {
+        "id": place_id,
+        "name": place.name,
+        "opens": None if place.opens is None else f"{place.opens:%H:%M}",
+        "closes": None if place.closes is None else f"{place.closes:%H:%M}",
+        "hours_source": place.hours_source,
     }
 
 

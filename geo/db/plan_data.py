@@ -9,7 +9,7 @@ from datetime import datetime, time
 import psycopg
 from psycopg.rows import class_row
 
-from geo.errors import InvalidInput
+from geo.errors import InvalidInput, NotFound
 
 
 def next_walk_start(conn: psycopg.Connection, area: str, *, now: datetime) -> datetime | None:
@@ -54,4 +54,25 @@ def place_for_plan(conn: psycopg.Connection, place_id: int, *, field: str) -> Pl
         raise InvalidInput(
             f"no place with id {place_id}; GET /api/v1/places lists them", field=field
         )
+    return row
+
+
+def set_place_hours(
+    conn: psycopg.Connection,
+    place_id: int,
+    *,
+    opens: time | None,
+    closes: time | None,
+    source: str,
+) -> PlanPlace:
+    """Set (or, with None, clear) place ``place_id``'s opening hours; `NotFound` if unknown.
+    Cleared hours keep no source (the table's CHECK)."""
+    with conn.transaction(), conn.cursor(row_factory=class_row(PlanPlace)) as cur:
+        row = cur.execute(
+            "UPDATE places SET opens = %s, closes = %s, hours_source = %s WHERE id = %s "
+            "RETURNING name, ST_X(geom) AS lon, ST_Y(geom) AS lat, opens, closes, hours_source",
+            (opens, closes, source if opens is not None else "", place_id),
+        ).fetchone()
+    if row is None:
+        raise NotFound(f"no place with id {place_id}; GET /api/v1/places lists them")
     return row

@@ -43,6 +43,24 @@ class CandidateIn(BaseModel):
         return self
 
 
+class PlaceHoursIn(BaseModel):
+    """A place's daily opening hours (``PUT /api/v1/places/{id}/hours``): both times, or both
+    null for always open; ``source`` says where they come from."""
+
+    model_config = ConfigDict(extra="forbid")
+    opens: ClockTime | None
+    closes: ClockTime | None
+    source: Annotated[str, Field(max_length=200)] = "planner"
+
+    @model_validator(mode="after")
+    def _both(self) -> PlaceHoursIn:
+        if (self.opens is None) != (self.closes is None):
+            raise ValueError("give both opens and closes, or neither")
+        if self.opens is not None and self.opens == self.closes:
+            raise ValueError("opens and closes must differ")
+        return self
+
+
 class PlanRequest(BaseModel):
     """A route-plan request; see ``POST /api/v1/route-plans``."""
 

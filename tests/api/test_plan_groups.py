@@ -19,6 +19,7 @@ from tests.api.test_walk_routes import OSM, PASSWORD, SPADVAGEN, _plan
 
 Headers = Callable[[str], dict[str, str]]
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
+ROUNDING = timedelta(seconds=7)  # wait_min has one decimal (6 s), arrive whole seconds
 
 
 @pytest.fixture()
@@ -167,7 +168,7 @@ def test_a_place_is_visited_only_while_it_is_open(
     assert datetime.fromisoformat(visit["leave"]) <= datetime(2026, 12, 4, 21, 30, tzinfo=STOCKHOLM)
     spad = stops["Spadvägen"]
     begin = datetime.fromisoformat(spad["arrive"]) + timedelta(minutes=spad["wait_min"])
-    assert begin >= datetime(2026, 12, 4, 22, 0, tzinfo=STOCKHOLM)
+    assert begin >= datetime(2026, 12, 4, 22, 0, tzinfo=STOCKHOLM) - ROUNDING
     assert spad["wait_min"] > 0 or datetime.fromisoformat(spad["arrive"]).hour >= 22
     closed = {lo["name"]: lo for lo in props["left_out"]}["Krattvägen"]
     assert closed["code"] == "closed" and "öppet 08:00–16:00" in closed["reason_sv"]
@@ -244,3 +245,48 @@ def test_two_groups_get_two_routes_from_one_meeting_point(
     assert one["type"] == "Feature" and "group" not in one["properties"]
     for bad in (0, 4, "two"):
         assert _plan(client, h, groups=bad, **body).status_code == 422
+
+
+def test_planners_set_a_places_opening_hours(
+    client: TestClient, headers: Headers, network: None, conn: psycopg.Connection
+) -> None:
+    row = conn.execute(
+        "SELECT id FROM places WHERE name = 'Johan Skytteskolan' AND kind = 'school'"
+    ).fetchone()
+    assert row is not None
+    url = f"/api/v1/places/{row[0]}/hours"
+    h = headers("planner")
+    body = {"opens": "18:00", "closes": "01:00", "source": "fritidsgårdens schema"}
+    r = client.put(url, json=body, headers=h)
+    assert r.status_code == 200, r.text
+    assert r.json() == {
+        "id": row[0],
+        "name": "Johan Skytteskolan",
+        "opens": "18:00",
+        "closes": "01:00",
+        "hours_source": "fritidsgårdens schema",
+    }
+    place = next(
+        f for f in client.get("/api/v1/places?kind=school").json()["features"] if f["id"] == row[0]
+    )
+    assert (place["properties"]["opens"], place["properties"]["closes"]) == ("18:00", "01:00")
+    # A plan that must visit it at 17:00 waits until it opens.
+    plan = _plan(
+        client,
+        h,
+        candidates=[],
+        must_visit=[row[0]],
+        duration_min=120,
+        start_at="2026-12-04T17:00:00+01:00",
+    ).json()["properties"]
+    (visit,) = [s for s in plan["stops"] if s["name"] == "Johan Skytteskolan"]
+    begin = datetime.fromisoformat(visit["arrive"]) + timedelta(minutes=visit["wait_min"])
+    # wait_min is rounded to 0.1 min (6 s), arrive to the second.
+    assert begin >= datetime(2026, 12, 4, 18, 0, tzinfo=STOCKHOLM) - ROUNDING
+    assert visit["wait_min"] > 0
+    cleared = client.put(url, json={"opens": None, "closes": None}, headers=h)
+    assert cleared.status_code == 200 and cleared.json()["hours_source"] == ""
+    assert client.put(url, json={"opens": "08:00", "closes": None}, headers=h).status_code == 422
+    assert client.put(url, json=body, headers=headers("partner")).status_code == 403
+    assert client.put(url, json=body).status_code == 401
+    assert client.put("/api/v1/places/999999/hours", json=body, headers=h).status_code == 404
