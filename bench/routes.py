@@ -9,6 +9,14 @@ Targets (issue 5):
 2. Its priority ≥ 98 % of what OR-Tools alone reaches in 10 s (same instance, no initial
    solution from our heuristic: OR-Tools' own first solution, then guided local search).
 3. One shortest path ≥ 10 × faster than networkx's on the same graph.
+
+Targets for groups (issue 15), k = 2 and 3 groups from one central meeting point, 40 and 150
+candidates, a 2-hour budget each (so that the budget, not the candidates, binds):
+4. A first plan for all groups, distance matrix included, within 2 s.
+5. Its total priority ≥ 98 % of OR-Tools' own multi-vehicle search given 30 s (one vehicle a
+   group, OR-Tools' own first solution, then guided local search; no help from our heuristic).
+6. Its total priority ≥ that of k single-group plans chosen one after another (each plan_route
+   on the candidates the plans before it left), the best a planner gets without groups.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from pathlib import Path
 
 import networkx as nx
 import numpy as np
+from numpy.typing import NDArray
 
 # Run as a script, sys.path[0] is this folder, where this very file would shadow the routes
 # package: the repository goes there instead.
@@ -33,7 +42,7 @@ from routes.densify import split_long_edges  # noqa: E402
 from routes.network import StreetNetwork, distance_matrix, shortest_path  # noqa: E402
 from routes.osm import read_walkable_edges  # noqa: E402
 from routes.plan_types import Candidate  # noqa: E402
-from routes.planner import plan_route  # noqa: E402
+from routes.planner import plan_groups, plan_route  # noqa: E402
 
 HELSINKI_EPSG = 3067  # ETRS-TM35FIN
 BUDGET_S = 3 * 3600.0
@@ -43,6 +52,10 @@ FIRST_PLAN_LIMIT_S = 1.0
 SEARCH_TIME_S = 0.6  # plan_route's time_limit_s; the matrix and the line come on top
 ORTOOLS_ALONE_S = 10.0
 PAIRS = 200
+GROUP_BUDGET_S = 2 * 3600.0
+GROUP_FIRST_PLAN_LIMIT_S = 2.0
+GROUP_SEARCH_TIME_S = 1.2  # plan_groups' time_limit_s; the matrix and the lines come on top
+ORTOOLS_TEAM_S = 30.0
 
 
 def helsinki() -> Path:
@@ -124,6 +137,115 @@ def bench_plans(net: StreetNetwork, start: int) -> bool:
     return ok
 
 
+def _candidates(
+    net: StreetNetwork, start: int, n: int, seed: int
+) -> tuple[list[Candidate], NDArray[np.int64], NDArray[np.float64]]:
+    """``n`` random nodes of the largest component (not the start) as candidates, priorities
+    1–5, seeded; with their node ids and priorities."""
+    rng = np.random.default_rng(seed)
+    main = net.node_ids[(net.component == net.largest) & (net.node_ids != start)]
+    nodes = rng.choice(main, size=n, replace=False)
+    priorities = rng.integers(1, 6, size=n).astype(float)
+    cands = [
+        Candidate(f"stop {i}", float(lonlat[0]), float(lonlat[1]), float(p))
+        for i, (k, p) in enumerate(zip(nodes, priorities, strict=True))
+        for lonlat in [net.lonlat[net.index_of(int(k))]]
+    ]
+    return cands, nodes, priorities
+
+
+def bench_groups(net: StreetNetwork, start: int) -> bool:
+    """Targets 4–6: plans for k groups against OR-Tools' multi-vehicle search and against k
+    single plans chosen one after another."""
+    ok = True
+    start_lonlat = (
+        float(net.lonlat[net.index_of(start), 0]),
+        float(net.lonlat[net.index_of(start), 1]),
+    )
+    for k in (2, 3):
+        for n in (40, 150):
+            cands, nodes, priorities = _candidates(net, start, n, seed=1000 * k + n)
+            t0 = time.perf_counter()
+            plans = plan_groups(
+                net,
+                start=start_lonlat,
+                budget_s=GROUP_BUDGET_S,
+                candidates=cands,
+                groups=k,
+                speed_kmh=SPEED_KMH,
+                dwell_s=DWELL_S,
+                time_limit_s=GROUP_SEARCH_TIME_S,
+            )
+            first_s = time.perf_counter() - t0
+            ours = sum(p.priority_collected for p in plans)
+            names = [s.name for p in plans for s in p.stops]
+            assert len(names) == len(set(names)), "a stop in two groups"
+            assert all(p.duration_s <= GROUP_BUDGET_S for p in plans)
+
+            left, sequential = list(cands), 0.0
+            t1 = time.perf_counter()
+            for _ in range(k):
+                one = plan_route(
+                    net,
+                    start=start_lonlat,
+                    budget_s=GROUP_BUDGET_S,
+                    candidates=left,
+                    speed_kmh=SPEED_KMH,
+                    dwell_s=DWELL_S,
+                    time_limit_s=SEARCH_TIME_S,
+                )
+                sequential += one.priority_collected
+                taken = {s.name for s in one.stops}
+                left = [c for c in left if c.name not in taken]
+            sequential_s = time.perf_counter() - t1
+
+            dist = distance_matrix(net, [start, *(int(v) for v in nodes)])
+            inst = orient.Instance.from_distances(
+                dist,
+                priority=np.concatenate([[0.0], priorities]),
+                must=np.zeros(n + 1, bool),
+                end=0,
+                budget_s=GROUP_BUDGET_S,
+                speed_mps=SPEED_KMH / 3.6,
+                dwell_s=DWELL_S,
+            )
+            t2 = time.perf_counter()
+            team = orient.solve_ortools_team(inst, groups=k, time_limit_s=ORTOOLS_TEAM_S)
+            team_s = time.perf_counter() - t2
+            assert team.routes is not None, team.status
+            theirs = sum(inst.value(r) for r in team.routes)
+            s = plans[0].solver
+            print(
+                f"{k} groups, {n:>3} candidates: first plan in {first_s:.2f} s (matrix "
+                f"{s.matrix_s * 1e3:.0f} ms, search {s.search_s:.2f} s); priority {ours:g} with "
+                f"{len(names)} stops [{', '.join(str(len(p.stops)) for p in plans)}], "
+                f"{max(p.duration_s for p in plans) / 60:.0f}/{GROUP_BUDGET_S / 60:.0f} min at "
+                "most "
+                f"[heuristic {s.heuristic_priority:g}, OR-Tools from it {s.ortools_priority}, "
+                f"kept: {s.method}]"
+            )
+            print(
+                f"     OR-Tools alone ({k} vehicles), {team_s:.1f} s: priority {theirs:g} -> "
+                f"ours / OR-Tools = {ours / theirs:.1%} (target >= 98 %)"
+            )
+            print(
+                f"     {k} single plans one after another, {sequential_s:.1f} s: priority "
+                f"{sequential:g} -> ours / sequential = {ours / sequential:.1%} (target >= 100 %)"
+            )
+            if first_s > GROUP_FIRST_PLAN_LIMIT_S:
+                print(
+                    f"     MISSED: first plan took {first_s:.2f} s > {GROUP_FIRST_PLAN_LIMIT_S} s"
+                )
+                ok = False
+            if ours < 0.98 * theirs:
+                print(f"     MISSED: priority ratio {ours / theirs:.1%} < 98 % of OR-Tools")
+                ok = False
+            if ours < sequential - 1e-9:
+                print("     MISSED: less than k single plans one after another")
+                ok = False
+    return ok
+
+
 def bench_shortest_path(net: StreetNetwork) -> bool:
     """Median time of one shortest path over 200 random pairs of the largest component.
 
@@ -178,7 +300,12 @@ def main() -> int:
         f"{time.perf_counter() - t0:.2f} s"
     )
     start = central_node(net)
-    ok = bench_plans(net, start)
+    only_groups = "--groups" in sys.argv[1:]
+    ok = True if only_groups else bench_plans(net, start)
+    ok = bench_groups(net, start) and ok
+    if only_groups:
+        print("all targets met" if ok else "some targets MISSED")
+        return 0 if ok else 1
     ok = bench_shortest_path(net) and ok
     print("all targets met" if ok else "some targets MISSED")
     return 0 if ok else 1

@@ -37,6 +37,12 @@ class BudgetTooShort(InvalidInput):
         return {"shortfall_min": math.ceil(self.shortfall_s / 60 - 1e-9)}
 
 
+class ClosedDuringWalk(InvalidInput):
+    """A must-visit stop whose opening hours do not meet the walk's time (or cannot be met)."""
+
+    code = "closed_during_walk"
+
+
 class NoRoute(InvalidInput):
     """Two points are on pieces of the street network that no walkable street connects."""
 

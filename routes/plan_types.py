@@ -19,15 +19,26 @@ MAX_CANDIDATES = 500
 MAX_PRIORITY = 1000.0
 
 
+MAX_GROUPS = 3
+
+
 @dataclass(frozen=True)
 class Candidate:
-    """A place the walk may visit, with its priority (> 0); must-visit places are always in."""
+    """A place the walk may visit, with its priority (> 0); must-visit places are always in.
+
+    ``window_s``: when the visit may start, in seconds after the walk's start (from the place's
+    opening hours less the dwell, `routes.plan_clock.visit_window`); None when always open, an
+    empty window (start after end) when closed during the whole walk. ``hours`` is the opening
+    hours as people read them ("08:00–22:00"), for the reasons given.
+    """
 
     name: str
     lon: float
     lat: float
     priority: float = 1.0
     must_visit: bool = False
+    window_s: tuple[float, float] | None = None
+    hours: str | None = None
 
 
 @dataclass(frozen=True)
@@ -44,12 +55,18 @@ class PlannedStop:
     dwell_s: float
     priority: float
     must_visit: bool
+    wait_s: float = 0.0
+    hours: str | None = None
 
 
 @dataclass(frozen=True)
 class LeftOut:
+    """A candidate the plan does not visit: why, as a ``code``, in English and in Swedish."""
+
     name: str
     reason: str
+    code: str = "no_time"
+    reason_sv: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,7 +94,8 @@ class Plan:
     ``coords`` is the walk along street edges (lon/lat) from the start node to the end node; it
     has a single position when the walk has no stops and ends where it starts. ``legs_m`` are
     the walking distances between successive stops (start → first stop … last stop → end).
-    ``duration_s`` = walking (``length_m`` at ``speed_kmh``) + dwell at every stop ≤ budget.
+    ``duration_s`` = walking (``length_m`` at ``speed_kmh``) + waiting for stops to open + dwell
+    at every stop ≤ budget. ``group`` numbers the groups of a plan for several (from 1).
     """
 
     coords: list[LonLat] = field(repr=False)
@@ -95,6 +113,7 @@ class Plan:
     budget_s: float
     speed_kmh: float
     solver: SolverInfo
+    group: int = 1
 
 
 def validate_request(
@@ -106,6 +125,7 @@ def validate_request(
     speed_kmh: float,
     dwell_s: float,
     time_limit_s: float,
+    groups: int = 1,
 ) -> None:
     """Check a route-plan request before any work is done on it.
 
@@ -124,6 +144,8 @@ def validate_request(
         Time at each stop in seconds, 0–7200.
     time_limit_s
         Wall-clock time for the search in seconds: above 0, at most 60.
+    groups
+        How many groups walk from the meeting point: 1 to `MAX_GROUPS`.
 
     Raises
     ------
@@ -146,6 +168,8 @@ def validate_request(
     number(speed_kmh, "speed_kmh", 0.5, 10.0, "km/h", zero=True)
     number(dwell_s, "dwell_s", 0, 7200, "seconds (two hours)", zero=True)
     number(time_limit_s, "time_limit_s", 0, 60, "seconds")
+    if not (isinstance(groups, int) and 1 <= groups <= MAX_GROUPS):
+        raise InvalidInput(f"groups must be 1 to {MAX_GROUPS}; got {groups!r}", field="groups")
     for label, point in (("start", start), ("end", end)):
         if point is not None:
             check_lonlat(point, field=label)
@@ -164,6 +188,9 @@ def validate_request(
                 f"{MAX_PRIORITY:g}; got {c.priority!r}",
                 field=where,
             )
+        w = c.window_s
+        if w is not None and not (math.isfinite(w[0]) and math.isfinite(w[1])):
+            raise InvalidInput(f"{where} ({c.name}): window_s must be finite", field=where)
 
 
 def check_lonlat(point: LonLat, *, field: str) -> None:

@@ -147,6 +147,10 @@ _PLACE_FEATURE = feature_sql(
         "kind": "p.kind",
         "area": "a.slug",
         "source": "p.source",
+        # Opening hours (migration 0016): wall clock of the area, null when always open.
+        "opens": "to_char(p.opens, 'HH24:MI')",
+        "closes": "to_char(p.closes, 'HH24:MI')",
+        "hours_source": "p.hours_source",
     },
 )
 

@@ -50,7 +50,7 @@ DEVIATION_COLUMNS = (
 )
 AREA_COLUMNS = ("slug", "name", "kind", "metric_crs", "time_zone", "area_km2", "source")
 ZONE_COLUMNS = ("slug", "name", "area", "description", "illustrative", "version")
-PLACE_COLUMNS = ("id", "name", "kind", "area", "source")
+PLACE_COLUMNS = ("id", "name", "kind", "area", "source", "opens", "closes", "hours_source")
 WALK_ROUTE_COLUMNS = (
     "id",
     "name",

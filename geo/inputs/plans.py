@@ -11,6 +11,9 @@ from geo.analysis import EARLIEST, LATEST
 from geo.inputs.geojson import PointGeometry
 
 MAX_PLAN_BODY = 1024 * 1024
+MAX_GROUPS = 3
+# A wall-clock time of day, "HH:MM" (24 hours).
+ClockTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 
 
 class PlaceRef(BaseModel):
@@ -27,6 +30,35 @@ class CandidateIn(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     point: PointGeometry
     priority: Annotated[float, Field(gt=0, le=1000)] = 1.0
+    # Opening hours, wall clock of the area (closes before opens: after midnight).
+    opens: ClockTime | None = None
+    closes: ClockTime | None = None
+
+    @model_validator(mode="after")
+    def _hours(self) -> CandidateIn:
+        if (self.opens is None) != (self.closes is None):
+            raise ValueError("give both opens and closes, or neither")
+        if self.opens is not None and self.opens == self.closes:
+            raise ValueError("opens and closes must differ")
+        return self
+
+
+class PlaceHoursIn(BaseModel):
+    """A place's daily opening hours (``PUT /api/v1/places/{id}/hours``): both times, or both
+    null for always open; ``source`` says where they come from."""
+
+    model_config = ConfigDict(extra="forbid")
+    opens: ClockTime | None
+    closes: ClockTime | None
+    source: Annotated[str, Field(max_length=200)] = "planner"
+
+    @model_validator(mode="after")
+    def _both(self) -> PlaceHoursIn:
+        if (self.opens is None) != (self.closes is None):
+            raise ValueError("give both opens and closes, or neither")
+        if self.opens is not None and self.opens == self.closes:
+            raise ValueError("opens and closes must differ")
+        return self
 
 
 class PlanRequest(BaseModel):
@@ -44,6 +76,9 @@ class PlanRequest(BaseModel):
     must_visit: list[int | CandidateIn] = Field(default_factory=list, max_length=50)
     candidates: list[CandidateIn] | None = Field(default=None, max_length=500)
     time_limit_s: Annotated[float, Field(gt=0, le=30)] = 1.0
+    # Groups walking from the one meeting point (no stop in two): 2 or 3 answer a
+    # FeatureCollection, one Feature a group; none or 1 the single Feature.
+    groups: Annotated[int | None, Field(ge=1, le=MAX_GROUPS)] = None
     # For the default candidates (hot spots and heat-map peaks): period and time of week.
     since: datetime | None = None
     until: datetime | None = None

@@ -106,6 +106,11 @@ const ERRORS_SV = {
   cross_site_request() { return "Begäran kom inte från sidan själv: ladda om sidan och försök igen."; },
   conflict() { return "Något ändrades samtidigt: ladda om och försök igen."; },
   invalid_value() { return "Ett värde kan inte sparas: kontrollera uppgifterna."; },
+  // Route plans with opening hours (issue 15).
+  closed_during_walk() {
+    return "Ett obligatoriskt stopp är stängt under vandringen (eller går inte att hinna till medan det är öppet): " +
+      "välj en annan starttid, fler grupper eller ta bort stoppet.";
+  },
 };
 
 /* A Swedish text by status when the error has no code this page knows: never the API's English
