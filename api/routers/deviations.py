@@ -15,7 +15,7 @@ from api.deps import BBoxDep, ConnDep
 from api.routers.layers import GEOJSON, geojson_response
 from api.security import AdminDep, ReporterDep, ReportReaderDep, TriageDep
 from geo.capabilities import Capability
-from geo.db import audit, categories, deviations
+from geo.db import audit, categories, deviations, own_reports
 from geo.db.deviations import DEFAULT_LIMIT, MAX_LIMIT, Viewer
 from geo.inputs import (
     MAX_BODY_BYTES,
@@ -267,7 +267,7 @@ def withdraw_deviation(
     report (from a queue or another tab) answers 410 and stores nothing. Audited. Another user's
     report: 404; an older one: 409 ``too_late_to_withdraw``.
     """
-    deviations.withdraw_report(conn, deviation_id, reporter_id=user.id)
+    own_reports.withdraw_report(conn, deviation_id, reporter_id=user.id)
     forget_fresh_lists(request)
     audit.write_audit(
         conn, user_id=user.id, action="deviation.withdraw", subject=str(deviation_id), details={}

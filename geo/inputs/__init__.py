@@ -21,6 +21,7 @@ from geo.inputs.reports import (
     CategoryChange,
     DeviationReport,
     NewCategory,
+    ReportCorrection,
     StatusChange,
 )
 from geo.inputs.routes import MAX_LENGTH_M, WalkRoute, route_from_points
@@ -39,6 +40,7 @@ __all__ = [
     "PlanRequest",
     "PointGeometry",
     "PolygonGeometry",
+    "ReportCorrection",
     "StatusChange",
     "WalkRoute",
     "Zone",
