@@ -487,7 +487,7 @@ setInterval(flushQueue, 20000);
 
 // -- my reports of the last 24 hours, and the list of the reports shown -------------------------
 const mine = $("nv-mine");
-async function loadMine() {
+async function loadMine(refocus = null) {
   if (!mine) return;
   let r;
   try { r = await call("GET", "/api/v1/me/deviations"); } catch (err) { return; }
@@ -510,9 +510,83 @@ async function loadMine() {
       b.addEventListener("click", () => withdraw(p.id));
       item.appendChild(b);
     }
+    // A planner's confirmed or dismissed report is theirs now (the server says so too).
+    if (!p.status || p.status === "new") {
+      const b = el("button", { type: "button", class: "nv-withdraw nv-correct-open", text: "Rätta",
+        "aria-expanded": "false" });
+      b.addEventListener("click", () => toggleCorrection(item, f, b));
+      item.appendChild(b);
+    }
     list.appendChild(item);
   }
   document.body.setAttribute("data-mine", String(features.length));
+  if (refocus) {
+    const again = list.querySelector("li[data-id='" + CSS.escape(refocus) + "'] .nv-correct-open");
+    if (again) again.focus();
+  }
+}
+
+/* "Rätta": a form under the report with its category, severity and note; only what changed is
+ * sent (PATCH /api/v1/me/deviations/{id}). Esc or "Avbryt" closes it and focus goes back. */
+function toggleCorrection(item, feature, opener) {
+  const open = item.querySelector("form.nv-correct");
+  if (open) { open.remove(); opener.setAttribute("aria-expanded", "false"); opener.focus(); return; }
+  const p = feature.properties;
+  const close = () => { form.remove(); opener.setAttribute("aria-expanded", "false"); opener.focus(); };
+  const category = el("select", { name: "category", id: "nv-correct-category-" + p.id });
+  for (const c of config.categories) {
+    const o = el("option", { value: c.code, text: c.name_sv });
+    if (c.code === p.category) o.selected = true;
+    category.appendChild(o);
+  }
+  const severity = el("select", { name: "severity", id: "nv-correct-severity-" + p.id });
+  for (const n of [1, 2, 3]) {
+    const o = el("option", { value: String(n), text: SEVERITY_SV[n] });
+    if (n === p.severity) o.selected = true;
+    severity.appendChild(o);
+  }
+  const note = el("textarea", { name: "description", id: "nv-correct-note-" + p.id, maxlength: "2000", rows: "2" });
+  note.value = p.description || "";
+  const error = el("p", { class: "nv-correct-error", role: "alert" });
+  const cancel = el("button", { type: "button", text: "Avbryt" });
+  cancel.addEventListener("click", close);
+  const form = el("form", { class: "nv-correct", "aria-label": "Rätta rapporten" }, [
+    el("label", { for: category.id, text: "Kategori" }), category,
+    el("label", { for: severity.id, text: "Allvarlighet" }), severity,
+    el("label", { for: note.id, text: "Anteckning" }), note,
+    el("div", { class: "nv-correct-actions" }, [
+      el("button", { type: "submit", class: "nv-primary", text: "Spara rättelsen" }), cancel,
+    ]),
+    error,
+  ]);
+  form.addEventListener("keydown", (e) => { if (e.key === "Escape") { e.stopPropagation(); close(); } });
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const change = {};
+    if (category.value !== p.category) change.category = category.value;
+    if (Number(severity.value) !== p.severity) change.severity = Number(severity.value);
+    const text = note.value.trim();
+    if (text !== (p.description || "")) change.description = text || null;
+    if (!Object.keys(change).length) { close(); return; }
+    error.textContent = "";
+    let r;
+    try {
+      r = await call("PATCH", "/api/v1/me/deviations/" + encodeURIComponent(p.id), { json: change });
+    } catch (err) {
+      error.textContent = "Ingen kontakt med servern: försök igen när nätet är tillbaka.";
+      return;
+    }
+    if (!r.ok) { error.textContent = "Rättelsen sparades inte: " + errorText(r.data, r.status); return; }
+    deviationLayer.eachLayer((m) => { if (m.feature.properties.id === p.id) deviationLayer.removeLayer(m); });
+    deviationLayer.addLayer(marker(r.data, false));
+    renderList();
+    toast("Rapporten är rättad.", "nv-ok");
+    document.body.setAttribute("data-corrected", p.id);
+    loadMine(p.id);
+  });
+  opener.setAttribute("aria-expanded", "true");
+  opener.after(form);
+  category.focus();
 }
 
 /* The reports shown, newest first, with the distance from me: the reports without the map

@@ -302,3 +302,53 @@ def test_night_theme_thumb_sized_controls_and_a_legend(
         )
         assert background == "rgba(255, 255, 255, 0.95)", background
         assert page.inner_text("#nv-theme") == "Mörkt läge"
+
+
+def test_a_walker_corrects_a_report_from_mina_rapporter(
+    browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]], live_db_url: str
+) -> None:
+    email, password = web_users["walker"]
+    report_id = _post_report(live_server, _token(live_server, email, password))
+    with signed_in(browser, live_server, email, password) as page:
+        item = f"#nv-mine li[data-id='{report_id}']"
+        page.wait_for_selector(item, state="attached")
+        page.click("#nv-mine summary")
+        opener = page.locator(f"{item} .nv-correct-open")
+        box = opener.bounding_box()
+        assert box and box["height"] >= 44 and box["width"] >= 44
+        opener.click()
+        # The form takes focus; Esc closes it and focus goes back to "Rätta".
+        assert page.evaluate("document.activeElement.name") == "category"
+        page.keyboard.press("Escape")
+        assert page.locator(f"{item} form.nv-correct").count() == 0
+        assert page.evaluate("document.activeElement.textContent") == "Rätta"
+        page.keyboard.press("Enter")
+        note = f"<b>Rättad</b> {uuid.uuid4()}"
+        page.select_option(f"{item} select[name=category]", "skadegorelse")
+        page.select_option(f"{item} select[name=severity]", "1")
+        page.fill(f"{item} textarea[name=description]", note)
+        page.focus(f"{item} button[type=submit]")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("text=Rapporten är rättad.")
+        page.wait_for_selector(f"body[data-corrected='{report_id}']", state="attached")
+        page.wait_for_function(
+            "([s, t]) => (document.querySelector(s + ' .nv-description') || {}).textContent === t",
+            arg=[item, note],
+        )
+        assert page.locator(f"{item} b").count() == 0  # the note is text, never HTML
+        assert "Skadegörelse" in page.inner_text(item)
+        assert (
+            page.evaluate(
+                """id => { let s = null; window.nattvandring.deviationLayer.eachLayer(l => {
+                if (l.feature.properties.id === id) s = l.feature.properties.severity; });
+                return s; }""",
+                report_id,
+            )
+            == 1
+        )
+    stored = rows(
+        live_db_url,
+        "SELECT category, severity, description FROM deviations WHERE id = %s",
+        report_id,
+    )
+    assert stored == [("skadegorelse", 1, note)]
