@@ -203,11 +203,13 @@ def logout(request: Request, conn: ConnDep) -> Response:
 
 
 @router.get("/sw.js")
-def service_worker() -> Response:
+def service_worker(settings: SettingsDep) -> Response:
     """The service worker, served from the root so that it may control the map page."""
     # The worker keeps the files of this version of the pages (their versioned URLs), in a
-    # cache named after it: a release makes a new worker, which drops the old cache.
+    # cache named after it: a release makes a new worker, which drops the old cache. The tile
+    # server's URL template goes in as a JSON string (the worker keeps the tiles seen).
     text = (STATIC_DIR / "sw.js").read_text(encoding="utf-8")
+    text = text.replace('"__TILE_URL__"', json.dumps(settings.tile_url or ""))
     return Response(
         text.replace("__STATIC__", static_prefix()),
         media_type="text/javascript",
