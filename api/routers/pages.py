@@ -9,18 +9,20 @@ inline script.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 
 from api.app_paths import STATIC_DIR, TEMPLATES_DIR, static_prefix, static_url
 from api.bodies import BodyRoute
 from api.deps import ConnDep, SettingsDep
 from api.guard import SESSION_COOKIE, client_address
 from api.headers import page_response
+from api.routers.deviations import FirstList, first_list
 from api.security import OptionalUserDep
 from api.settings import AppSettings
 from geo.capabilities import Capability
@@ -35,6 +37,7 @@ from geo.db.accounts import (
     revoke_token,
 )
 from geo.errors import NotFound
+from geo.geometry import BBox
 from geo.privacy import MIN_PARTNER_COUNT
 from maps.leaflet import bounds_latlon
 from maps.places import PLACE_COLOURS, PLACE_KINDS_SV
@@ -267,11 +270,18 @@ def theme_of(request: Request) -> str:
 
 
 def _map_page(
-    template: str, config: dict[str, Any], *, title: str, banner: str, theme: str = ""
+    template: str,
+    config: dict[str, Any],
+    *,
+    title: str,
+    banner: str,
+    theme: str = "",
+    first_list: Markup | None = None,
 ) -> str:
     user = config["user"]
     return render(
         template,
+        first_list=first_list,
         theme=theme,
         title=title,
         banner=banner,
@@ -400,11 +410,50 @@ def situation_map(
         "routes": (json.loads(walk_routes.tonight_routes_geojson(conn, now=datetime.now(UTC)))),
         "default_days": DEFAULT_DAYS,
     }
+    first = _first_deviations(conn, user, config)
+    if first is not None:
+        config["first_list"] = {
+            "url": first.url,
+            "etag": first.etag,
+            "fetched_at": datetime.now(UTC).isoformat(),
+        }
     page = _map_page(
         "situation.html",
         config,
         title="Nattvandring – lägesbild",
         banner="lägesbild",
         theme=theme_of(request),
+        first_list=_json_data(first.geojson) if first is not None else None,
     )
-    return page_response(page, tile_url=settings.tile_url or None)
+    # The page carries reports (and the walker's club's notes): kept by no HTTP cache (the
+    # service worker keeps its own copy for a night without network).
+    response = page_response(page, tile_url=settings.tile_url or None)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+FIRST_LIST_MARGIN = (0.1, 0.05)
+"""Degrees of longitude and latitude around the first area's box that the page's first list
+covers: more than the view a phone or a desktop opens on it, padded as the page pads it (half
+the view on each side), so that the page's first query lies inside it."""
+
+
+def _first_deviations(conn: ConnDep, user: User, config: dict[str, Any]) -> FirstList | None:
+    """The reports the page shows first, carried in it (`api.routers.deviations.first_list`):
+    the default period from the start of its hour, around the first area; None without one."""
+    bounds = config.get("bounds")
+    if not bounds:
+        return None
+    (south, west), (north, east) = bounds
+    dlon, dlat = FIRST_LIST_MARGIN
+    box = BBox(west - dlon, south - dlat, east + dlon, north + dlat)
+    now = datetime.now(UTC)
+    start = (now - timedelta(days=DEFAULT_DAYS)).replace(minute=0, second=0, microsecond=0)
+    return first_list(conn, user, bbox=box, since=start)
+
+
+def _json_data(text: str) -> Markup:
+    """JSON text for a ``<script type="application/json">`` block: ``<``, ``>`` and ``&`` as
+    escapes (only inside strings can JSON have them), so that no text closes the block."""
+    safe = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(safe)  # noqa: S704 (escaped above: the block's text cannot end it)

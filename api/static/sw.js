@@ -201,6 +201,26 @@ function cached(request) {
  * the first answer that comes in time ends it. */
 var slow = false;
 
+/* A page hands over the deviation list it came with (the situation page carries its first
+ * list): kept under its URL like a fetched one, unless the copy kept is as new or newer. */
+self.addEventListener("message", function (event) {
+  var m = event.data;
+  if (!m || m.type !== "nv-keep-list" || typeof m.url !== "string" || typeof m.body !== "string") return;
+  var url = new URL(m.url);
+  if (url.origin !== self.location.origin || url.pathname !== DEVIATIONS) return;
+  var at = new Date(m.fetchedAt);
+  if (isNaN(at.getTime())) return;
+  event.waitUntil(caches.open(CACHE).then(function (cache) {
+    return cache.match(url.href).then(function (hit) {
+      var kept = hit && new Date(hit.headers.get("X-Nv-Fetched-At") || 0);
+      if (kept && kept >= at) return;
+      var headers = new Headers({ "Content-Type": "application/geo+json", "X-Nv-Fetched-At": at.toISOString() });
+      return cache.put(url.href, new Response(m.body, { status: 200, headers: headers }))
+        .then(function () { return prune(cache); });
+    });
+  }));
+});
+
 // -- base-map tiles ---------------------------------------------------------------------------
 
 /* A RegExp for the URLs of the template ``template`` (null without one). */

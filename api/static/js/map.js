@@ -157,5 +157,7 @@ export function conditionalGetter() {
   }
   /** Forget the last answer: the next request is a plain GET (a full answer). */
   get.forget = () => { last = null; };
+  /** Take an answer that came another way (in the page) as the last one of ``url``. */
+  get.seed = (url, etag, data) => { last = etag ? { url, etag, data } : null; };
   return get;
 }
