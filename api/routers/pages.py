@@ -8,7 +8,9 @@ inline script.
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -125,6 +127,30 @@ _templates = Environment(
 
 # Versioned URLs of the static files (`api.app_paths.static_url`): {{ static("map.css") }}.
 _templates.globals["static"] = static_url
+
+
+@functools.cache
+def inline_css(path: str) -> Markup:
+    """A static stylesheet's text for a ``<style>`` element, its relative ``url(…)``s made
+    absolute (versioned) as they were relative to the file. For the situation page, whose
+    first paint then waits for no stylesheet request (and whose few connections go to the
+    scripts)."""
+    text = (STATIC_DIR / path).read_text(encoding="utf-8")
+    folder = path.rpartition("/")[0]
+
+    def absolute(m: re.Match[str]) -> str:
+        target = m.group(1).strip("'\"")
+        if target.startswith(("#", "data:", "/", "http:", "https:")):
+            return m.group(0)
+        return f"url({static_url(f'{folder}/{target}' if folder else target)})"
+
+    css = re.sub(r"url\(([^)]*)\)", absolute, text)
+    if "</style" in css.lower():
+        raise ValueError(f"{path} cannot be inlined: it holds </style")
+    return Markup(css)  # noqa: S704 (our own static file, checked not to end the element)
+
+
+_templates.globals["inline_css"] = inline_css
 
 
 def render(name: str, **context: Any) -> str:

@@ -266,6 +266,19 @@ function offlineText(err) {
 function reload() { loadDeviations(); }
 function setStatus(text) { $("nv-status").textContent = text; }
 
+/* The list the page came with, drawn before anything else is built. */
+const firstShown = Boolean(firstList && shows(config, "deviations"));
+if (firstShown) {
+  const start = Math.floor((Date.now() - state.days * 86400000) / HOUR_MS) * HOUR_MS;
+  const fetchedAt = new Date(firstList.fetched_at);
+  const fresh = Date.now() - fetchedAt.getTime() < FIRST_LIST_FRESH_MS;
+  draw(firstList.data, { start, bounds: map.getBounds().pad(0.5), fetchedAt,
+                         state: fresh ? "live" : "cached" });
+  getDeviations.seed(firstList.url, firstList.etag, firstList.data);
+  keepFirstList();
+  loadDeviations({ poll: true });
+}
+
 // -- filters ------------------------------------------------------------------------------------
 const dayButtons = document.querySelectorAll("[data-days]");
 dayButtons.forEach((btn) => {
@@ -685,18 +698,7 @@ showTheme();
 // -- start ----------------------------------------------------------------------------------------
 // The reports first: on a slow network the browser's few connections go to what the walker
 // came for, then to the layers around it.
-if (firstList && shows(config, "deviations")) {
-  const start = Math.floor((Date.now() - state.days * 86400000) / HOUR_MS) * HOUR_MS;
-  const fetchedAt = new Date(firstList.fetched_at);
-  const fresh = Date.now() - fetchedAt.getTime() < FIRST_LIST_FRESH_MS;
-  draw(firstList.data, { start, bounds: map.getBounds().pad(0.5), fetchedAt,
-                         state: fresh ? "live" : "cached" });
-  getDeviations.seed(firstList.url, firstList.etag, firstList.data);
-  keepFirstList();
-  loadDeviations({ poll: true });
-} else {
-  reload();
-}
+if (!firstShown) reload();
 const baseLayers = addBaseLayers(map, layerControl, config);
 if ("serviceWorker" in navigator && window.isSecureContext) {
   navigator.serviceWorker.register("/sw.js").catch(() => { /* works without it */ });
