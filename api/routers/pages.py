@@ -458,10 +458,11 @@ def situation_map(
     return response
 
 
-FIRST_LIST_MARGIN = (0.1, 0.05)
+FIRST_LIST_MARGIN = (0.12, 0.1)
 """Degrees of longitude and latitude around the first area's box that the page's first list
-covers: more than the view a phone or a desktop opens on it, padded as the page pads it (half
-the view on each side), so that the page's first query lies inside it."""
+covers: more than the view a phone (portrait: tall) or a desktop up to about 1,300 px wide opens
+on it, padded as the page pads it (half the view on each side), so that the page's first query
+lies inside it (`tests/api/test_night_map.py`); a wider view queries its own box."""
 
 
 def _first_deviations(conn: ConnDep, user: User, config: dict[str, Any]) -> FirstList | None:

@@ -10,10 +10,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, Route
 
 from tests.api.loopback import DelayingProxy
-from tests.api.test_situation_page import rows, signed_in, tap_map
+from tests.api.test_situation_page import rows, sign_in, signed_in, tap_map
+from tests.browser import PHONE
 
 STATION = [18.0104, 59.2786]
 CLOCK = re.compile(r"offline – senast uppdaterad \d\d:\d\d · ")
@@ -352,3 +353,35 @@ def test_a_walker_corrects_a_report_from_mina_rapporter(
         report_id,
     )
     assert stored == [("skadegorelse", 1, note)]
+
+
+def test_the_page_draws_the_reports_it_came_with_before_any_list_request(
+    browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]]
+) -> None:
+    email, password = web_users["walker"]
+    context = browser.new_context(viewport=PHONE, service_workers="block")
+    asked: list[str] = []
+
+    def hold(route: Route) -> None:
+        asked.append(route.request.url)
+        route.abort()  # no list from the network at all
+
+    try:
+        context.route(re.compile(r".*/api/v1/deviations\?.*"), hold)
+        page = sign_in(context, live_server, email, password)
+        shown = _shown(page)
+        assert shown > 0
+        assert page.locator("path.nv-deviation").count() == shown
+        first = page.evaluate("JSON.parse(document.getElementById('nv-config').textContent)")
+        assert first["first_list"]["etag"]
+        # The one request for the list is the page's poll of its own URL, with its ETag.
+        page.wait_for_function("() => document.body.hasAttribute('data-deviations-error')")
+        assert asked and all(u.endswith(first["first_list"]["url"]) for u in asked), asked
+        # Its popups are built when they open, from the same report.
+        page.evaluate(
+            "() => { let m = null;"
+            " window.nattvandring.deviationLayer.eachLayer(l => { m = m || l; }); m.openPopup(); }"
+        )
+        assert page.locator(".leaflet-popup .nv-popup strong").count() == 1
+    finally:
+        context.close()
