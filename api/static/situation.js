@@ -541,8 +541,11 @@ setInterval(flushQueue, 20000);
 
 // -- my reports of the last 24 hours, and the list of the reports shown -------------------------
 const mine = $("nv-mine");
+let mineStale = false;  // a new list came while a correction form was open
 async function loadMine(refocus = null) {
   if (!mine) return;
+  // Not under the walker's thumb: the open form stays; the list follows when it closes.
+  if (!refocus && mine.querySelector("form.nv-correct")) { mineStale = true; return; }
   let r;
   try { r = await call("GET", "/api/v1/me/deviations"); } catch (err) { return; }
   if (!r.ok) return;
@@ -586,7 +589,12 @@ function toggleCorrection(item, feature, opener) {
   const open = item.querySelector("form.nv-correct");
   if (open) { open.remove(); opener.setAttribute("aria-expanded", "false"); opener.focus(); return; }
   const p = feature.properties;
-  const close = () => { form.remove(); opener.setAttribute("aria-expanded", "false"); opener.focus(); };
+  const close = () => {
+    form.remove();
+    opener.setAttribute("aria-expanded", "false");
+    opener.focus();
+    if (mineStale) { mineStale = false; loadMine(p.id); }
+  };
   const category = el("select", { name: "category", id: "nv-correct-category-" + p.id });
   for (const c of config.categories) {
     const o = el("option", { value: c.code, text: c.name_sv });
@@ -722,20 +730,23 @@ const AFTER_FIRST_MS = 3000;
 let myWalks = null;
 let walkTonight = null;
 Promise.race([firstDrawn, new Promise((resolve) => setTimeout(resolve, AFTER_FIRST_MS))]).then(() => {
+  const loading = [];
   if (config.walks) {
-    import("./js/walk.js").then(({ addMyWalks, addWalkTonight }) => {
+    loading.push(import("./js/walk.js").then(({ addMyWalks, addWalkTonight }) => {
       walkTonight = addWalkTonight(map, config, { onReportSent: () => { if (myWalks) myWalks.reload(); } });
       addMyWalks($("nv-my-walks"), {
         onChange: () => walkTonight.reload(), toReportBox: $("nv-to-report"), reporter: walkTonight,
       }).then((m) => { myWalks = m; });
-    });
+    }));
   }
   const analysisForm = $("nv-analysis-form");
   if (analysisForm) {
-    import("./js/analysis.js").then(({ addAnalysis }) => {
+    loading.push(import("./js/analysis.js").then(({ addAnalysis }) => {
       addAnalysis(map, layerControl, { area: config.area, form: analysisForm });
-    });
+    }));
   }
+  // For tests and scripts: the page's later parts are in place.
+  Promise.allSettled(loading).then(() => document.body.setAttribute("data-later-loaded", "1"));
 });
 
 renderPending();
