@@ -258,8 +258,10 @@ def _errors_of(method: str, path: str, op: dict[str, Any]) -> list[str]:
         codes += ["401", "403", "429"]
     if method in ("post", "put", "patch", "delete"):
         codes.append("409")
-    if path.startswith("/api/v1/deviations") and method in ("post", "delete"):
-        codes.append("410")  # a withdrawn report's id (`geo.db.deviations.withdraw_report`)
+    if (path.startswith("/api/v1/deviations") and method in ("post", "delete")) or (
+        path.startswith("/api/v1/me/deviations/") and method == "patch"
+    ):
+        codes.append("410")  # a withdrawn report's id (`geo.db.own_reports.withdraw_report`)
     if "requestBody" in op or method in ("post", "put", "patch"):
         codes += ["413", "415"]
     return codes

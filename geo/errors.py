@@ -143,9 +143,22 @@ class Withdrawn(NattvandringError):
 
 
 class TooLateToWithdraw(Conflict):
-    """Withdrawing a report after its window (`geo.db.deviations.WITHDRAW_WITHIN`)."""
+    """Withdrawing a report after its window (`geo.db.own_reports.WITHDRAW_WITHIN`)."""
 
     code = "too_late_to_withdraw"
+
+
+class TooLateToCorrect(Conflict):
+    """Correcting one's own report after its window (`geo.db.own_reports.CORRECT_WITHIN`)."""
+
+    code = "too_late_to_correct"
+
+
+class AlreadyTriaged(Conflict):
+    """Correcting one's own report after a planner confirmed or dismissed it: the planner
+    decided on what it said, so it is not changed under them."""
+
+    code = "already_triaged"
 
 
 class WalkNotOngoing(InvalidInput):

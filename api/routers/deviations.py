@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
+import psycopg
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
@@ -16,9 +19,11 @@ from api.fast_list import list_key, remember
 from api.routers.layers import GEOJSON, geojson_response
 from api.security import AdminDep, ReporterDep, ReportReaderDep, TriageDep
 from geo.capabilities import Capability
-from geo.db import audit, categories, deviations, triage
+from geo.db import audit, categories, deviations, own_reports, triage
+from geo.db.accounts import User
 from geo.db.deviations import DEFAULT_LIMIT, MAX_LIMIT, MAX_SEARCH, Viewer
 from geo.errors import Forbidden
+from geo.geometry import BBox, parse_bbox
 from geo.inputs import (
     MAX_BODY_BYTES,
     BatchStatusChange,
@@ -179,15 +184,8 @@ def list_deviations(
             if matches(if_none_match, fresh.etag):
                 return Response(status_code=304, headers={"ETag": fresh.etag})
             return _list_answer(request, fresh)
-        version = deviations.list_version(conn, area=area, bbox=bbox)
-        if version is not None:
-            etag = etag_for(
-                "deviations",
-                version,
-                sorted(request.query_params.multi_items()),
-                sorted(viewer.capabilities),
-                viewer.organisation_id,
-            )
+        etag = list_etag(conn, request.query_params.multi_items(), viewer, area=area, bbox=bbox)
+        if etag is not None:
             if matches(if_none_match, etag):
                 return Response(status_code=304, headers={"ETag": etag})
             cached = _list_cache(request).get(etag)
@@ -232,6 +230,60 @@ def list_deviations(
     body = page.geojson.encode()
     _list_cache(request).put(etag, body)
     return _list_answer(request, _fresh(request).put(key, etag, body))
+
+
+def list_etag(
+    conn: psycopg.Connection,
+    query: list[tuple[str, str]],
+    viewer: Viewer,
+    *,
+    area: str | None,
+    bbox: BBox | None,
+) -> str | None:
+    """The ETag of the list of ``query`` (its parameters as sent) for ``viewer``: made from the
+    list's version (read before the list), the query and who asks. None for an unknown area."""
+    version = deviations.list_version(conn, area=area, bbox=bbox)
+    if version is None:
+        return None
+    return etag_for(
+        "deviations",
+        version,
+        sorted(query),
+        sorted(viewer.capabilities),
+        viewer.organisation_id,
+    )
+
+
+@dataclass(frozen=True)
+class FirstList:
+    """The situation page's first deviation list, carried in the page: the query's URL (the
+    page polls that one while the map's view lies inside its box), the answer's ETag and the
+    FeatureCollection as JSON text."""
+
+    url: str
+    etag: str | None
+    geojson: str
+
+
+def first_list(
+    conn: psycopg.Connection, user: User, *, bbox: BBox, since: datetime, limit: int = MAX_LIMIT
+) -> FirstList:
+    """What ``GET /api/v1/deviations?since=…&bbox=…&limit=…`` answers ``user``, with its ETag,
+    so that the page that carries it draws the reports without a request of its own and its
+    first poll is a 304 while nothing changed."""
+    viewer = Viewer.of(user)
+    # The box and time as the poll's URL will give them back (5 decimals, whole seconds).
+    box_text = ",".join(f"{v:.5f}" for v in bbox.as_tuple())
+    box = parse_bbox(box_text)
+    since = since.astimezone(UTC).replace(microsecond=0)
+    query = [
+        ("since", since.strftime("%Y-%m-%dT%H:%M:%SZ")),
+        ("bbox", box_text),
+        ("limit", str(limit)),
+    ]
+    etag = list_etag(conn, query, viewer, area=None, bbox=box)  # before the list: see there
+    page = deviations.list_features(conn, viewer=viewer, bbox=box, since=since, limit=limit)
+    return FirstList("/api/v1/deviations?" + urlencode(query), etag, page.geojson)
 
 
 def _list_answer(request: Request, answer: FreshAnswer) -> Response:
@@ -300,7 +352,7 @@ def withdraw_deviation(
     report (from a queue or another tab) answers 410 and stores nothing. Audited. Another user's
     report: 404; an older one: 409 ``too_late_to_withdraw``.
     """
-    deviations.withdraw_report(conn, deviation_id, reporter_id=user.id)
+    own_reports.withdraw_report(conn, deviation_id, reporter_id=user.id)
     forget_fresh_lists(request)
     audit.write_audit(
         conn, user_id=user.id, action="deviation.withdraw", subject=str(deviation_id), details={}

@@ -3,21 +3,28 @@ season to sign up for."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
+from api.bodies import BodyRoute, limit
 from api.deps import ConnDep
+from api.routers.deviations import forget_fresh_lists
 from api.routers.layers import geojson_response
 from api.routers.walks import actor
 from api.security import ReporterDep, TriageDep, WalkerDep
-from geo.db import deviations, triage, walk_views
+from geo.db import deviations, own_reports, triage, walk_views
 from geo.db.deviations import Viewer
+from geo.inputs import MAX_BODY_BYTES, ReportCorrection
 
-OWN_REPORTS_FOR = timedelta(hours=24)
+OWN_REPORTS_FOR = own_reports.CORRECT_WITHIN
+"""The reports "Mina rapporter" lists: those its reporter may still correct."""
 
-router = APIRouter(prefix="/api/v1/me", tags=["walks"])
+router = APIRouter(
+    prefix="/api/v1/me", tags=["walks"], route_class=BodyRoute, strict_content_type=False
+)
 
 
 @router.get("/walk-tonight")
@@ -57,6 +64,32 @@ def mark_triage_seen(conn: ConnDep, user: TriageDep, area: str | None = None) ->
     No body. Answers as ``GET /api/v1/me/triage``."""
     triage.mark_seen(conn, user_id=user.id)
     return triage.triage_state(conn, user_id=user.id, area=area)
+
+
+@router.patch(
+    "/deviations/{deviation_id}",
+    response_class=Response,
+    tags=["deviations"],
+    openapi_extra=limit(MAX_BODY_BYTES),
+    responses={410: {"description": "Withdrawn by its reporter (`withdrawn`)"}},
+)
+def correct_my_deviation(
+    request: Request,
+    conn: ConnDep,
+    user: ReporterDep,
+    deviation_id: uuid.UUID,
+    correction: ReportCorrection,
+) -> Response:
+    """Correct one's own report ("Rätta" in "Mina rapporter"): ``category``, ``severity``,
+    ``description`` (null removes it) or ``geometry`` (a GeoJSON Point); members left out stay.
+
+    Within 24 hours of sending it, while no planner has triaged it: an older one is 409
+    ``too_late_to_correct``, a confirmed or dismissed one 409 ``already_triaged``. Another
+    user's report: 404. Audited (``deviation.correct``). Answers the corrected Feature.
+    """
+    own_reports.correct_report(conn, deviation_id, correction, reporter_id=user.id)
+    forget_fresh_lists(request)
+    return geojson_response(deviations.get_feature(conn, deviation_id, viewer=Viewer.of(user)))
 
 
 @router.get("/walks")

@@ -8,19 +8,23 @@ inline script.
 
 from __future__ import annotations
 
+import functools
 import json
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 
 from api.app_paths import STATIC_DIR, TEMPLATES_DIR, static_prefix, static_url
 from api.bodies import BodyRoute
 from api.deps import ConnDep, SettingsDep
 from api.guard import SESSION_COOKIE, client_address
 from api.headers import page_response
+from api.routers.deviations import FirstList, first_list
 from api.security import OptionalUserDep
 from api.settings import AppSettings
 from geo.capabilities import Capability
@@ -35,6 +39,7 @@ from geo.db.accounts import (
     revoke_token,
 )
 from geo.errors import NotFound
+from geo.geometry import BBox
 from geo.privacy import MIN_PARTNER_COUNT
 from maps.leaflet import bounds_latlon
 from maps.places import PLACE_COLOURS, PLACE_KINDS_SV
@@ -132,6 +137,30 @@ _templates = Environment(
 _templates.globals["static"] = static_url
 
 
+@functools.cache
+def inline_css(path: str) -> Markup:
+    """A static stylesheet's text for a ``<style>`` element, its relative ``url(…)``s made
+    absolute (versioned) as they were relative to the file. For the situation page, whose
+    first paint then waits for no stylesheet request (and whose few connections go to the
+    scripts)."""
+    text = (STATIC_DIR / path).read_text(encoding="utf-8")
+    folder = path.rpartition("/")[0]
+
+    def absolute(m: re.Match[str]) -> str:
+        target = m.group(1).strip("'\"")
+        if target.startswith(("#", "data:", "/", "http:", "https:")):
+            return m.group(0)
+        return f"url({static_url(f'{folder}/{target}' if folder else target)})"
+
+    css = re.sub(r"url\(([^)]*)\)", absolute, text)
+    if "</style" in css.lower():
+        raise ValueError(f"{path} cannot be inlined: it holds </style")
+    return Markup(css)  # noqa: S704 (our own static file, checked not to end the element)
+
+
+_templates.globals["inline_css"] = inline_css
+
+
 def render(name: str, **context: Any) -> str:
     """One page from ``api/templates`` (autoescaped: every value reaches the page as text)."""
     return _templates.get_template(name).render(**context)
@@ -211,11 +240,13 @@ def logout(request: Request, conn: ConnDep) -> Response:
 
 
 @router.get("/sw.js")
-def service_worker() -> Response:
+def service_worker(settings: SettingsDep) -> Response:
     """The service worker, served from the root so that it may control the map page."""
     # The worker keeps the files of this version of the pages (their versioned URLs), in a
-    # cache named after it: a release makes a new worker, which drops the old cache.
+    # cache named after it: a release makes a new worker, which drops the old cache. The tile
+    # server's URL template goes in as a JSON string (the worker keeps the tiles seen).
     text = (STATIC_DIR / "sw.js").read_text(encoding="utf-8")
+    text = text.replace('"__TILE_URL__"', json.dumps(settings.tile_url or ""))
     return Response(
         text.replace("__STATIC__", static_prefix()),
         media_type="text/javascript",
@@ -273,11 +304,18 @@ def theme_of(request: Request) -> str:
 
 
 def _map_page(
-    template: str, config: dict[str, Any], *, title: str, banner: str, theme: str = ""
+    template: str,
+    config: dict[str, Any],
+    *,
+    title: str,
+    banner: str,
+    theme: str = "",
+    first_list: Markup | None = None,
 ) -> str:
     user = config["user"]
     return render(
         template,
+        first_list=first_list,
         theme=theme,
         title=title,
         banner=banner,
@@ -408,11 +446,51 @@ def situation_map(
         "routes": (json.loads(walk_routes.tonight_routes_geojson(conn, now=datetime.now(UTC)))),
         "default_days": DEFAULT_DAYS,
     }
+    first = _first_deviations(conn, user, config)
+    if first is not None:
+        config["first_list"] = {
+            "url": first.url,
+            "etag": first.etag,
+            "fetched_at": datetime.now(UTC).isoformat(),
+        }
     page = _map_page(
         "situation.html",
         config,
         title="Nattvandring – lägesbild",
         banner="lägesbild",
         theme=theme_of(request),
+        first_list=_json_data(first.geojson) if first is not None else None,
     )
-    return page_response(page, tile_url=settings.tile_url or None)
+    # The page carries reports (and the walker's club's notes): kept by no HTTP cache (the
+    # service worker keeps its own copy for a night without network).
+    response = page_response(page, tile_url=settings.tile_url or None)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+FIRST_LIST_MARGIN = (0.12, 0.1)
+"""Degrees of longitude and latitude around the first area's box that the page's first list
+covers: more than the view a phone (portrait: tall) or a desktop up to about 1,300 px wide opens
+on it, padded as the page pads it (half the view on each side), so that the page's first query
+lies inside it (`tests/api/test_night_map.py`); a wider view queries its own box."""
+
+
+def _first_deviations(conn: ConnDep, user: User, config: dict[str, Any]) -> FirstList | None:
+    """The reports the page shows first, carried in it (`api.routers.deviations.first_list`):
+    the default period from the start of its hour, around the first area; None without one."""
+    bounds = config.get("bounds")
+    if not bounds:
+        return None
+    (south, west), (north, east) = bounds
+    dlon, dlat = FIRST_LIST_MARGIN
+    box = BBox(west - dlon, south - dlat, east + dlon, north + dlat)
+    now = datetime.now(UTC)
+    start = (now - timedelta(days=DEFAULT_DAYS)).replace(minute=0, second=0, microsecond=0)
+    return first_list(conn, user, bbox=box, since=start)
+
+
+def _json_data(text: str) -> Markup:
+    """JSON text for a ``<script type="application/json">`` block: ``<``, ``>`` and ``&`` as
+    escapes (only inside strings can JSON have them), so that no text closes the block."""
+    safe = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(safe)  # noqa: S704 (escaped above: the block's text cannot end it)

@@ -7,12 +7,11 @@
  * Every text that comes from a report is put on the page with textContent, never as HTML.
  * No inline script: the page's Content-Security-Policy allows only scripts from this server.
  */
-import { addAnalysis } from "./js/analysis.js";
 import { call, errorText } from "./js/api.js";
 import { addBaseLayers, addOverlay, conditionalGetter, createMap, shows } from "./js/map.js";
 import { dequeue, enqueue, flush, newReport, queueKey, readQueue } from "./js/queue.js";
 import { $, el, pageConfig, timeFormat, toast } from "./js/ui.js";
-import { addMyWalks, addWalkTonight } from "./js/walk.js";
+// walk.js and analysis.js are imported after the first markers are drawn (see "start").
 
 const L = window.L;
 const config = pageConfig();
@@ -98,7 +97,7 @@ function marker(feature, pending) {
     fillOpacity: pending ? 0.5 : 0.9,
     className: pending ? "nv-deviation nv-pending" : "nv-deviation",
   });
-  m.bindPopup(popupFor(p, pending));
+  m.bindPopup(() => popupFor(p, pending));  // built when it opens, not for every marker
   m.on("popupopen", () => {
     // While reporting, a tap on an existing report places the new one there instead.
     if (state.reportOpen) { m.closePopup(); setPosition(placeOf(m.getLatLng())); }
@@ -140,15 +139,20 @@ async function loadDeviations({ poll = false } = {}) {
   if (state.category) params.append("category", state.category);
   if (!poll) setStatus("Hämtar avvikelser …");
   let nextMs = POLL_MS;
-  const url = "/api/v1/deviations?" + params.toString();
+  // The page's own first query while it holds this one (its box and period): polled with the
+  // ETag the page came with, an unchanged list is a 304 from the first poll on.
+  const url = firstList && !state.category && firstCovers(start, b)
+    ? firstList.url : "/api/v1/deviations?" + params.toString();
   // The service worker answers from its cache only after the network has had its chance; on
   // opening, the map shows the copy it kept at once (saying how old it is) meanwhile.
   let answered = false;
   if (seq === 1 && window.caches) {
     caches.match(new URL(url, window.location.href).href).then(async (hit) => {
       if (!hit || answered || seq !== loadSeq) return;
-      const fc = await hit.json();
       const at = hit.headers.get("X-Nv-Fetched-At");
+      // Not older than what is shown (the list the page came with).
+      if (at && shown.fetchedAt && new Date(at) <= shown.fetchedAt) return;
+      const fc = await hit.json();
       if (answered || seq !== loadSeq) return;
       draw(fc, { start, bounds: b, fetchedAt: at ? new Date(at) : null, state: "cached" });
     }).catch(() => { /* no copy: wait for the network */ });
@@ -203,7 +207,44 @@ function draw(fc, { start, bounds: b, fetchedAt, state: kind }) {
   showCount();
   document.body.setAttribute("data-deviations", String(features.length));
   renderList();
+  drawn();
 }
+
+// -- the list the page came with ------------------------------------------------------------------
+/* The server puts the first list (the default period from the start of its hour, in a box
+ * around the first area) in the page as a JSON data block, with its query's URL and ETag: the
+ * markers are drawn before any request, and the page polls that URL while its view lies
+ * inside its box. A page older than FIRST_LIST_FRESH_MS came from the service worker's cache
+ * (offline, lie-fi): its list is shown as such until the network answers. */
+const FIRST_LIST_FRESH_MS = 60000;
+const firstList = readFirstList();
+function readFirstList() {
+  const block = $("nv-deviations");
+  if (!config.first_list || !block) return null;
+  try {
+    const u = new URL(config.first_list.url, window.location.href);
+    const box = (u.searchParams.get("bbox") || "").split(",").map(Number);
+    return { ...config.first_list, data: JSON.parse(block.textContent),
+             since: Date.parse(u.searchParams.get("since")), box };
+  } catch (err) {
+    return null;
+  }
+}
+function firstCovers(start, b) {
+  const [w, s, e, n] = firstList.box;
+  return firstList.since <= start && w <= b.getWest() && s <= b.getSouth() &&
+    e >= b.getEast() && n >= b.getNorth();
+}
+/* Hand the list to the service worker, which keeps it for a night without network under its
+ * URL (a 304 gives it nothing to keep). */
+function keepFirstList() {
+  const worker = navigator.serviceWorker && navigator.serviceWorker.controller;
+  if (!firstList || !worker) return;
+  worker.postMessage({ type: "nv-keep-list", url: new URL(firstList.url, window.location.href).href,
+                       body: JSON.stringify(firstList.data), fetchedAt: firstList.fetched_at });
+}
+let drawn;
+const firstDrawn = new Promise((resolve) => { drawn = resolve; });
 function labelDays(d) { return d === 1 ? "24 h" : d + " dygn"; }
 /* What the map shows and when it was fetched: the status line always says how old it is. */
 const shown = { count: null, days: null, more: "", fetchedAt: null, offline: false, cached: false };
@@ -224,6 +265,19 @@ function offlineText(err) {
 
 function reload() { loadDeviations(); }
 function setStatus(text) { $("nv-status").textContent = text; }
+
+/* The list the page came with, drawn before anything else is built. */
+const firstShown = Boolean(firstList && shows(config, "deviations"));
+if (firstShown) {
+  const start = Math.floor((Date.now() - state.days * 86400000) / HOUR_MS) * HOUR_MS;
+  const fetchedAt = new Date(firstList.fetched_at);
+  const fresh = Date.now() - fetchedAt.getTime() < FIRST_LIST_FRESH_MS;
+  draw(firstList.data, { start, bounds: map.getBounds().pad(0.5), fetchedAt,
+                         state: fresh ? "live" : "cached" });
+  getDeviations.seed(firstList.url, firstList.etag, firstList.data);
+  keepFirstList();
+  loadDeviations({ poll: true });
+}
 
 // -- filters ------------------------------------------------------------------------------------
 const dayButtons = document.querySelectorAll("[data-days]");
@@ -487,8 +541,11 @@ setInterval(flushQueue, 20000);
 
 // -- my reports of the last 24 hours, and the list of the reports shown -------------------------
 const mine = $("nv-mine");
-async function loadMine() {
+let mineStale = false;  // a new list came while a correction form was open
+async function loadMine(refocus = null) {
   if (!mine) return;
+  // Not under the walker's thumb: the open form stays; the list follows when it closes.
+  if (!refocus && mine.querySelector("form.nv-correct")) { mineStale = true; return; }
   let r;
   try { r = await call("GET", "/api/v1/me/deviations"); } catch (err) { return; }
   if (!r.ok) return;
@@ -510,9 +567,88 @@ async function loadMine() {
       b.addEventListener("click", () => withdraw(p.id));
       item.appendChild(b);
     }
+    // A planner's confirmed or dismissed report is theirs now (the server says so too).
+    if (!p.status || p.status === "new") {
+      const b = el("button", { type: "button", class: "nv-withdraw nv-correct-open", text: "Rätta",
+        "aria-expanded": "false" });
+      b.addEventListener("click", () => toggleCorrection(item, f, b));
+      item.appendChild(b);
+    }
     list.appendChild(item);
   }
   document.body.setAttribute("data-mine", String(features.length));
+  if (refocus) {
+    const again = list.querySelector("li[data-id='" + CSS.escape(refocus) + "'] .nv-correct-open");
+    if (again) again.focus();
+  }
+}
+
+/* "Rätta": a form under the report with its category, severity and note; only what changed is
+ * sent (PATCH /api/v1/me/deviations/{id}). Esc or "Avbryt" closes it and focus goes back. */
+function toggleCorrection(item, feature, opener) {
+  const open = item.querySelector("form.nv-correct");
+  if (open) { open.remove(); opener.setAttribute("aria-expanded", "false"); opener.focus(); return; }
+  const p = feature.properties;
+  const close = () => {
+    form.remove();
+    opener.setAttribute("aria-expanded", "false");
+    opener.focus();
+    if (mineStale) { mineStale = false; loadMine(p.id); }
+  };
+  const category = el("select", { name: "category", id: "nv-correct-category-" + p.id });
+  for (const c of config.categories) {
+    const o = el("option", { value: c.code, text: c.name_sv });
+    if (c.code === p.category) o.selected = true;
+    category.appendChild(o);
+  }
+  const severity = el("select", { name: "severity", id: "nv-correct-severity-" + p.id });
+  for (const n of [1, 2, 3]) {
+    const o = el("option", { value: String(n), text: SEVERITY_SV[n] });
+    if (n === p.severity) o.selected = true;
+    severity.appendChild(o);
+  }
+  const note = el("textarea", { name: "description", id: "nv-correct-note-" + p.id, maxlength: "2000", rows: "2" });
+  note.value = p.description || "";
+  const error = el("p", { class: "nv-correct-error", role: "alert" });
+  const cancel = el("button", { type: "button", text: "Avbryt" });
+  cancel.addEventListener("click", close);
+  const form = el("form", { class: "nv-correct", "aria-label": "Rätta rapporten" }, [
+    el("label", { for: category.id, text: "Kategori" }), category,
+    el("label", { for: severity.id, text: "Allvarlighet" }), severity,
+    el("label", { for: note.id, text: "Anteckning" }), note,
+    el("div", { class: "nv-correct-actions" }, [
+      el("button", { type: "submit", class: "nv-primary", text: "Spara rättelsen" }), cancel,
+    ]),
+    error,
+  ]);
+  form.addEventListener("keydown", (e) => { if (e.key === "Escape") { e.stopPropagation(); close(); } });
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const change = {};
+    if (category.value !== p.category) change.category = category.value;
+    if (Number(severity.value) !== p.severity) change.severity = Number(severity.value);
+    const text = note.value.trim();
+    if (text !== (p.description || "")) change.description = text || null;
+    if (!Object.keys(change).length) { close(); return; }
+    error.textContent = "";
+    let r;
+    try {
+      r = await call("PATCH", "/api/v1/me/deviations/" + encodeURIComponent(p.id), { json: change });
+    } catch (err) {
+      error.textContent = "Ingen kontakt med servern: försök igen när nätet är tillbaka.";
+      return;
+    }
+    if (!r.ok) { error.textContent = "Rättelsen sparades inte: " + errorText(r.data, r.status); return; }
+    deviationLayer.eachLayer((m) => { if (m.feature.properties.id === p.id) deviationLayer.removeLayer(m); });
+    deviationLayer.addLayer(marker(r.data, false));
+    renderList();
+    toast("Rapporten är rättad.", "nv-ok");
+    document.body.setAttribute("data-corrected", p.id);
+    loadMine(p.id);
+  });
+  opener.setAttribute("aria-expanded", "true");
+  opener.after(form);
+  category.focus();
 }
 
 /* The reports shown, newest first, with the distance from me: the reports without the map
@@ -567,14 +703,10 @@ themeButton.addEventListener("click", () => {
 });
 showTheme();
 
-// -- heat map and hot spots ----------------------------------------------------------------------
-const analysisForm = $("nv-analysis-form");
-if (analysisForm) addAnalysis(map, layerControl, { area: config.area, form: analysisForm });
-
 // -- start ----------------------------------------------------------------------------------------
 // The reports first: on a slow network the browser's few connections go to what the walker
 // came for, then to the layers around it.
-reload();
+if (!firstShown) reload();
 const baseLayers = addBaseLayers(map, layerControl, config);
 if ("serviceWorker" in navigator && window.isSecureContext) {
   navigator.serviceWorker.register("/sw.js").catch(() => { /* works without it */ });
@@ -583,22 +715,39 @@ if ("serviceWorker" in navigator && window.isSecureContext) {
   };
   navigator.serviceWorker.addEventListener("controllerchange", () => {
     // The first visit's list was fetched before the worker took over, so it has no copy of
-    // it: fetch it again, in full (a 304 is not kept), for the next visit without network.
+    // it: hand it the one the page came with, and fetch the current one again in full (a 304
+    // is not kept), for the next visit without network.
+    keepFirstList();
     getDeviations.forget();
     loadDeviations({ poll: true }).then(offlineReady);
   });
   offlineReady();
 }
-// -- the walker's walk tonight and sign-ups ----------------------------------------------------------
+// -- after the first markers: the walker's walk tonight and sign-ups, heat map and hot spots -------
+/* Loaded with import() once the reports are on the map (or after AFTER_FIRST_MS without them),
+ * so that their code does not stand between the walker and the markers. */
+const AFTER_FIRST_MS = 3000;
 let myWalks = null;
-const walkTonight = config.walks
-  ? addWalkTonight(map, config, { onReportSent: () => { if (myWalks) myWalks.reload(); } })
-  : null;
-if (config.walks) {
-  addMyWalks($("nv-my-walks"), {
-    onChange: () => walkTonight.reload(), toReportBox: $("nv-to-report"), reporter: walkTonight,
-  }).then((m) => { myWalks = m; });
-}
+let walkTonight = null;
+Promise.race([firstDrawn, new Promise((resolve) => setTimeout(resolve, AFTER_FIRST_MS))]).then(() => {
+  const loading = [];
+  if (config.walks) {
+    loading.push(import("./js/walk.js").then(({ addMyWalks, addWalkTonight }) => {
+      walkTonight = addWalkTonight(map, config, { onReportSent: () => { if (myWalks) myWalks.reload(); } });
+      addMyWalks($("nv-my-walks"), {
+        onChange: () => walkTonight.reload(), toReportBox: $("nv-to-report"), reporter: walkTonight,
+      }).then((m) => { myWalks = m; });
+    }));
+  }
+  const analysisForm = $("nv-analysis-form");
+  if (analysisForm) {
+    loading.push(import("./js/analysis.js").then(({ addAnalysis }) => {
+      addAnalysis(map, layerControl, { area: config.area, form: analysisForm });
+    }));
+  }
+  // For tests and scripts: the page's later parts are in place.
+  Promise.allSettled(loading).then(() => document.body.setAttribute("data-later-loaded", "1"));
+});
 
 renderPending();
 flushQueue();

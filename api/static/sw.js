@@ -12,7 +12,17 @@
  * categories, a larger box) that the page filters down itself. Every cached answer carries the
  * time it was fetched (X-Nv-Fetched-At) and says that it comes from here (X-Nv-From-Cache), so
  * that the page can say "offline – senast uppdaterad 21:05". Reports are never sent from here:
- * POSTs pass straight through. Base-map tiles from other hosts are not cached here.
+ * POSTs pass straight through.
+ *
+ * Base-map tiles the walker has seen (from the tile server of the settings, TILE_URL) are kept
+ * in a cache of their own, TILE_CACHE, within the tile server's usage policy: only tiles the
+ * map asked for (nothing is fetched ahead), at most MAX_TILES of them (the oldest go first),
+ * as long as the server's Cache-Control or Expires allows: a tile sent with no-store is never
+ * kept, a fresh one is answered from here without asking the server again, an expired one is
+ * fetched again (and its copy shown only when the network fails). Tiles are fetched with CORS
+ * (the page's <img crossorigin>: their headers can be read) and the referrer policy
+ * strict-origin-when-cross-origin (the tile server sees which site asks, as OpenStreetMap's
+ * policy requires, and nothing of the page's path).
  */
 "use strict";
 // The versioned root of the pages' files, filled in when /sw.js is served (api.routers.pages):
@@ -21,6 +31,13 @@ var STATIC = "__STATIC__";
 var CACHE = "nattvandring-" + STATIC.split("/").pop();
 var NETWORK_TIMEOUT_MS = 2500;  // "about 3 s": a lie-fi reload opens in under 4 s
 var MAX_DEVIATION_ENTRIES = 24;
+// The base map's URL template (Leaflet's {z}/{x}/{y}, {s}, {r}), filled in when /sw.js is
+// served from the settings (api.routers.pages); empty for no base map.
+var TILE_URL = "__TILE_URL__";
+var TILE_CACHE = "nattvandring-tiles";
+var MAX_TILES = 1500;
+var TILE_PRUNE_EVERY = 50;  // tiles stored between two prunings (a pruning reads every key)
+var TILE_PATTERN = tilePattern(TILE_URL);
 var DEVIATIONS = "/api/v1/deviations";
 // What the map page needs to open with no network (the page itself is per user: it is fetched
 // with the user's session cookie and dropped again when the sign-in page loads).
@@ -59,7 +76,7 @@ self.addEventListener("install", function (event) {
 self.addEventListener("activate", function (event) {
   event.waitUntil(
     caches.keys().then(function (keys) {
-      return Promise.all(keys.filter(function (k) { return k !== CACHE; })
+      return Promise.all(keys.filter(function (k) { return k !== CACHE && k !== TILE_CACHE; })
         .map(function (k) { return caches.delete(k); }));
     }).then(function () { return self.clients.claim(); })
   );
@@ -184,8 +201,127 @@ function cached(request) {
  * the first answer that comes in time ends it. */
 var slow = false;
 
+/* A page hands over the deviation list it came with (the situation page carries its first
+ * list): kept under its URL like a fetched one, unless the copy kept is as new or newer. */
+self.addEventListener("message", function (event) {
+  var m = event.data;
+  if (!m || m.type !== "nv-keep-list" || typeof m.url !== "string" || typeof m.body !== "string") return;
+  var url = new URL(m.url);
+  if (url.origin !== self.location.origin || url.pathname !== DEVIATIONS) return;
+  var at = new Date(m.fetchedAt);
+  if (isNaN(at.getTime())) return;
+  event.waitUntil(caches.open(CACHE).then(function (cache) {
+    return cache.match(url.href).then(function (hit) {
+      var kept = hit && new Date(hit.headers.get("X-Nv-Fetched-At") || 0);
+      if (kept && kept >= at) return;
+      var headers = new Headers({ "Content-Type": "application/geo+json", "X-Nv-Fetched-At": at.toISOString() });
+      return cache.put(url.href, new Response(m.body, { status: 200, headers: headers }))
+        .then(function () { return prune(cache); });
+    });
+  }));
+});
+
+// -- base-map tiles ---------------------------------------------------------------------------
+
+/* A RegExp for the URLs of the template ``template`` (null without one). */
+function tilePattern(template) {
+  if (!template || template.indexOf("__TILE") === 0) return null;
+  var parts = template.split(/(\{-?[a-z]+\})/);
+  var source = parts.map(function (part) {
+    if (part === "{z}" || part === "{x}" || part === "{y}" || part === "{-y}") return "-?\\d+";
+    if (part === "{s}") return "[a-z0-9-]+";
+    if (part === "{r}") return "(?:@2x)?";
+    if (/^\{[a-z]+\}$/.test(part)) return "[^/?#]*";
+    return part.replace(/[.*+?^${}()|[\]\\\/]/g, "\\$&");
+  }).join("");
+  return new RegExp("^" + source + "$");
+}
+
+function isTile(request) {
+  return TILE_PATTERN !== null && request.method === "GET" && TILE_PATTERN.test(request.url);
+}
+
+/* What the tile server's headers allow: {keep: false} for no-store, else {keep: true,
+ * freshUntil: ms} from max-age (or s-maxage is not ours: a browser is a private cache), else
+ * Expires; no-cache or neither header: fresh until now (fetched again each time). */
+function tilePolicy(response) {
+  var cc = (response.headers.get("Cache-Control") || "").toLowerCase();
+  if (/(^|[,\s])no-store([,\s]|$)/.test(cc)) return { keep: false };
+  var now = Date.now();
+  if (/(^|[,\s])no-cache([,\s=]|$)/.test(cc)) return { keep: true, freshUntil: now };
+  var age = Number(response.headers.get("Age")) || 0;
+  var maxAge = /(?:^|[,\s])max-age=(\d+)/.exec(cc);
+  if (maxAge) return { keep: true, freshUntil: now + (Number(maxAge[1]) - age) * 1000 };
+  var expires = Date.parse(response.headers.get("Expires") || "");
+  if (!isNaN(expires)) return { keep: true, freshUntil: expires };
+  return { keep: true, freshUntil: now };
+}
+
+/* The tile request as this worker sends it: CORS without credentials, referrer policy
+ * strict-origin-when-cross-origin. */
+function tileRequest(request) {
+  return new Request(request.url, {
+    mode: "cors", credentials: "omit", referrerPolicy: "strict-origin-when-cross-origin",
+  });
+}
+
+var tilesStored = 0;
+function storeTile(request, response) {
+  var policy = tilePolicy(response);
+  if (!policy.keep) {
+    // A tile the server says not to keep goes, also an older copy of it.
+    return caches.open(TILE_CACHE).then(function (cache) { return cache.delete(request.url); });
+  }
+  return response.clone().blob().then(function (body) {
+    var headers = new Headers(response.headers);
+    headers.set("X-Nv-Fresh-Until", String(policy.freshUntil));
+    var copy = new Response(body, { status: response.status, statusText: response.statusText, headers: headers });
+    return caches.open(TILE_CACHE).then(function (cache) {
+      // Deleted first, so that a stored tile goes to the end of the keys' order (oldest first).
+      return cache.delete(request.url).then(function () { return cache.put(request.url, copy); })
+        .then(function () {
+          tilesStored += 1;
+          if (tilesStored % TILE_PRUNE_EVERY === 1) return pruneTiles(cache);
+        });
+    });
+  });
+}
+
+/* Keep the MAX_TILES stored last (a cache lists its keys in the order they were put). */
+function pruneTiles(cache) {
+  return cache.keys().then(function (keys) {
+    if (keys.length <= MAX_TILES) return;
+    return Promise.all(keys.slice(0, keys.length - MAX_TILES).map(function (k) { return cache.delete(k); }));
+  });
+}
+
+function fetchTile(event, request) {
+  return fetch(tileRequest(request)).then(function (response) {
+    if (response.status === 200 && response.type !== "opaque") event.waitUntil(storeTile(request, response));
+    return response;
+  });
+}
+
+function answerTile(event) {
+  var request = event.request;
+  return caches.open(TILE_CACHE).then(function (cache) {
+    return cache.match(request.url).then(function (hit) {
+      if (hit && Number(hit.headers.get("X-Nv-Fresh-Until")) > Date.now()) return hit;
+      // Expired or never seen: the server first; what was seen, when the network fails.
+      return fetchTile(event, request).then(function (response) {
+        if (response.ok || !hit) return response;
+        return hit;
+      }, function (error) {
+        if (hit) return hit;
+        throw error;
+      });
+    });
+  });
+}
+
 self.addEventListener("fetch", function (event) {
   var request = event.request;
+  if (isTile(request)) { event.respondWith(answerTile(event)); return; }
   if (!cacheable(request)) return;
   if (new URL(request.url).pathname.indexOf(STATIC + "/") === 0) {
     // A versioned file never changes: the cached copy is right, whatever the network.

@@ -37,7 +37,6 @@ from geo.errors import (
     InvalidParameter,
     LonLatSwapped,
     NotFound,
-    TooLateToWithdraw,
     UnknownCategory,
     WalkNotOngoing,
     Withdrawn,
@@ -51,8 +50,6 @@ WALK_AFTER_END = timedelta(hours=1)
 """How long after a walk's end a report observed then may still carry its ``walk_id``."""
 WALK_BEFORE_START = timedelta(minutes=10)
 """How long before a walk's start (a phone's clock a little off) a report may carry it."""
-WITHDRAW_WITHIN = timedelta(minutes=10)
-"""How long after it was stored a reporter may withdraw a report ("Ångra" on the phone)."""
 MAX_LIMIT = 5000
 DEFAULT_LIMIT = 1000
 STATUSES = ("new", "confirmed", "dismissed")
@@ -109,6 +106,23 @@ def check_report(
     organisation (``organisation_id``) and be under way, or have ended within the hour.
     """
     props = report.properties
+    area = check_place(conn, category=props.category, lon=report.lon, lat=report.lat)
+    if props.walk_id is not None:
+        _check_walk(conn, props.walk_id, organisation_id, props.observed_at)
+    return area
+
+
+def check_place(
+    conn: psycopg.Connection,
+    *,
+    category: str,
+    lon: float,
+    lat: float,
+    category_field: str = "properties.category",
+) -> int:
+    """The id of the area a report of ``category`` at ``(lon, lat)`` belongs to: the area it
+    lies in, else the nearest within 2 km. `UnknownCategory` for a category that is not active,
+    `LonLatSwapped` or `FarFromAreas` for a point too far from every area."""
     # One round trip for the usual case: the category is known and the point lies inside an
     # area (a point-in-polygon test through the GiST index).
     row = conn.execute(
@@ -118,32 +132,30 @@ def check_report(
                 WHERE ST_Intersects(a.geom, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326))
                 ORDER BY a.id LIMIT 1)
         """,
-        {"category": props.category, "lon": report.lon, "lat": report.lat},
+        {"category": category, "lon": lon, "lat": lat},
     ).fetchone()
     assert row is not None
     known, area = row
     if not known:
         codes = category_codes(conn)
         raise UnknownCategory(
-            f"unknown category {props.category!r}: use one of {', '.join(codes)}",
-            field="properties.category",
+            f"unknown category {category!r}: use one of {', '.join(codes)}",
+            field=category_field,
         )
     if area is None:
-        area = _near_area(conn, report.lon, report.lat)
+        area = _near_area(conn, lon, lat)
     if area is None:
-        if -90 <= report.lon <= 90 and _near_area(conn, report.lat, report.lon) is not None:
+        if -90 <= lon <= 90 and _near_area(conn, lat, lon) is not None:
             raise LonLatSwapped(
-                f"the coordinates [{report.lon}, {report.lat}] look swapped: GeoJSON order is "
-                f"[longitude, latitude], so send [{report.lat}, {report.lon}]",
+                f"the coordinates [{lon}, {lat}] look swapped: GeoJSON order is "
+                f"[longitude, latitude], so send [{lat}, {lon}]",
                 field="geometry",
             )
         raise FarFromAreas(
-            f"the point [{report.lon}, {report.lat}] is farther than {NEAR_AREA_M / 1000:g} km "
+            f"the point [{lon}, {lat}] is farther than {NEAR_AREA_M / 1000:g} km "
             "from every known area; check the position (GeoJSON order is [longitude, latitude])",
             field="geometry",
         )
-    if props.walk_id is not None:
-        _check_walk(conn, props.walk_id, organisation_id, props.observed_at)
     return int(area)
 
 
@@ -209,8 +221,8 @@ def insert_report(
     with conn.transaction():
         # The key's lock (`create_once` takes it again: advisory locks nest in a transaction),
         # so that a resend racing the withdrawal sees its tombstone.
-        _lock_report(conn, props.id)
-        if _withdrawn(conn, props.id):
+        lock_report(conn, props.id)
+        if is_withdrawn(conn, props.id):
             raise Withdrawn(
                 f"report {props.id} was withdrawn by its reporter: it is not stored again "
                 "(drop it from the queue)"
@@ -225,14 +237,17 @@ def insert_report(
         )
 
 
-def _lock_report(conn: psycopg.Connection, report_id: uuid.UUID) -> None:
+def lock_report(conn: psycopg.Connection, report_id: uuid.UUID) -> None:
+    """Take the report's key lock for this transaction (inserts, withdrawals and corrections
+    of one report take turns)."""
     # The same key as `geo.db.idempotent.create_once` takes for the table "deviations".
     conn.execute(
         "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"deviations:{report_id}",)
     )
 
 
-def _withdrawn(conn: psycopg.Connection, report_id: uuid.UUID) -> bool:
+def is_withdrawn(conn: psycopg.Connection, report_id: uuid.UUID) -> bool:
+    """Whether the report's id is kept as withdrawn (`geo.db.own_reports.withdraw_report`)."""
     row = conn.execute("SELECT 1 FROM withdrawn_deviations WHERE id = %s", (report_id,))
     return row.fetchone() is not None
 
@@ -522,44 +537,6 @@ def list_version(
         ).fetchone()
     assert row is not None
     return int(row[0])
-
-
-def withdraw_report(
-    conn: psycopg.Connection,
-    deviation_id: uuid.UUID,
-    *,
-    reporter_id: int,
-    within: timedelta = WITHDRAW_WITHIN,
-) -> None:
-    """Withdraw a report by its reporter, within ``within`` of storing it ("Ångra").
-
-    The row is deleted (so the report leaves every list, aggregate, heat map and export) and its
-    id is kept in ``withdrawn_deviations``: a resend of it is `Withdrawn` (410) and stores
-    nothing, also a resend that waited for this withdrawal on the key's lock. Withdrawing it
-    again is `Withdrawn` too. Another user's report is `NotFound` (it is not theirs to know of);
-    an older one `TooLateToWithdraw`. The caller writes the audit row.
-    """
-    with conn.transaction():
-        _lock_report(conn, deviation_id)
-        if _withdrawn(conn, deviation_id):
-            raise Withdrawn(f"report {deviation_id} is withdrawn already")
-        row = conn.execute(
-            "SELECT reporter_id, reported_at >= now() - %s FROM deviations WHERE id = %s "
-            "FOR UPDATE",
-            (within, deviation_id),
-        ).fetchone()
-        if row is None or row[0] != reporter_id:
-            raise NotFound(f"no report {deviation_id} of yours")
-        if not row[1]:
-            raise TooLateToWithdraw(
-                f"report {deviation_id} was stored more than {within.total_seconds() / 60:g} "
-                "minutes ago: ask a planner to dismiss it instead"
-            )
-        conn.execute("DELETE FROM deviations WHERE id = %s", (deviation_id,))
-        conn.execute(
-            "INSERT INTO withdrawn_deviations (id, reporter_id) VALUES (%s, %s)",
-            (deviation_id, reporter_id),
-        )
 
 
 def set_status(

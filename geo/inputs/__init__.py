@@ -22,6 +22,7 @@ from geo.inputs.reports import (
     CategoryChange,
     DeviationReport,
     NewCategory,
+    ReportCorrection,
     StatusChange,
 )
 from geo.inputs.routes import MAX_LENGTH_M, WalkRoute, route_from_points
@@ -41,6 +42,7 @@ __all__ = [
     "PlanRequest",
     "PointGeometry",
     "PolygonGeometry",
+    "ReportCorrection",
     "StatusChange",
     "WalkRoute",
     "Zone",

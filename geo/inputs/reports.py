@@ -46,6 +46,26 @@ def _client_uuid(value: Any, field: str) -> Any:
         fail("value_error", f"{field} must be a UUID made by the client, e.g. {uuid.uuid4()}")
 
 
+def _check_category(value: Any, field: str) -> Any:
+    if not isinstance(value, str) or not value:
+        fail("value_error", f"{field} must be a category code")
+    return value
+
+
+def _check_severity(value: Any, field: str) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 3:
+        fail("value_error", f"{field} must be 1, 2 or 3")
+    return value
+
+
+def _check_description(value: Any, field: str) -> Any:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        fail("value_error", f"{field} must be text")
+    return value.strip() or None
+
+
 class ReportProperties(BaseModel):
     """What was seen, when and how badly; ``id`` is a UUID the client makes for the report."""
 
@@ -82,9 +102,7 @@ class ReportProperties(BaseModel):
     @field_validator("category", mode="before")
     @classmethod
     def _category(cls, value: Any) -> Any:
-        if not isinstance(value, str) or not value:
-            fail("value_error", "properties.category must be a category code")
-        return value
+        return _check_category(value, "properties.category")
 
     @field_validator("observed_at", mode="before")
     @classmethod
@@ -118,18 +136,12 @@ class ReportProperties(BaseModel):
     @field_validator("severity", mode="before")
     @classmethod
     def _severity(cls, value: Any) -> Any:
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 3:
-            fail("value_error", "properties.severity must be 1, 2 or 3")
-        return value
+        return _check_severity(value, "properties.severity")
 
     @field_validator("description", mode="before")
     @classmethod
     def _description(cls, value: Any) -> Any:
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            fail("value_error", "properties.description must be text")
-        return value.strip() or None
+        return _check_description(value, "properties.description")
 
     @field_validator("accuracy_m", mode="before")
     @classmethod
@@ -189,6 +201,60 @@ class DeviationReport(FeatureIn):
     @property
     def lat(self) -> float:
         return self.geometry.lat
+
+
+class ReportCorrection(BaseModel):
+    """A reporter's correction of their own report (`PATCH /api/v1/me/deviations/{id}`).
+
+    Members left out stay as they are; ``description`` null (or blank) removes the note;
+    ``geometry`` moves the report (the place the walker taps: its GPS accuracy no longer
+    applies). At least one member. The same checks as a new report's properties.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={"examples": [{"category": "hot_vald", "severity": 3}]},
+    )
+    category: str | None = Field(
+        default=None, min_length=1, description="A category code (GET /api/v1/categories)"
+    )
+    severity: Annotated[int, Field(ge=1, le=3)] | None = None
+    description: Text(MAX_DESCRIPTION, "description") | None = None  # type: ignore[valid-type]
+    geometry: PointGeometry | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _members(cls, data: Any) -> Any:
+        known_members(data, {"category", "severity", "description", "geometry"})
+        if not data:
+            fail(
+                "value_error",
+                "nothing to correct: send category, severity, description or geometry",
+            )
+        for name in ("category", "severity", "geometry"):
+            if name in data and data[name] is None:
+                fail("value_error", f"{name} cannot be removed, only changed")
+        return data
+
+    @field_validator("category", mode="before")
+    @classmethod
+    def _category(cls, value: Any) -> Any:
+        return _check_category(value, "category")
+
+    @field_validator("severity", mode="before")
+    @classmethod
+    def _severity(cls, value: Any) -> Any:
+        return _check_severity(value, "severity")
+
+    @field_validator("description", mode="before")
+    @classmethod
+    def _description(cls, value: Any) -> Any:
+        return _check_description(value, "description")
+
+    def changed(self) -> list[str]:
+        """The members sent, sorted (what the audit row names)."""
+        return sorted(self.model_fields_set)
 
 
 class StatusChange(BaseModel):

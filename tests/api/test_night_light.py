@@ -4,6 +4,8 @@ session's PostGIS."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 
 import psycopg
@@ -12,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from api.app_paths import static_prefix, static_url
 from routes.network_io import import_osm
+from tests.api.test_deviations import feature
 from tests.api.test_walk_routes import OSM
 
 GZIP = {"Accept-Encoding": "gzip"}
@@ -90,3 +93,37 @@ def test_versioned_static_files_are_kept_for_a_year(
     # The service worker keeps this version's files.
     worker = client.get("/sw.js").text
     assert f'var STATIC = "{static_prefix()}";' in worker and "__STATIC__" not in worker
+
+
+def test_the_situation_page_carries_its_first_list_as_data(
+    client: TestClient, signed_in: Callable[[str], dict[str, str]]
+) -> None:
+    walker = signed_in("walker")
+    hostile = "</script><script>alert(1)</script> & <b>"
+    report = feature(description=hostile)
+    assert client.post("/api/v1/deviations", json=report, headers=walker).status_code == 201
+    r = client.get("/", headers=walker)
+    assert r.status_code == 200
+    assert r.headers["cache-control"] == "no-store"  # it carries reports: personal
+    page = r.text
+    config = json.loads(re.search(r'id="nv-config">(.*?)</script>', page, re.S).group(1))  # type: ignore[union-attr]
+    first = config["first_list"]
+    block = re.search(
+        r'<script type="application/json" id="nv-deviations">(.*?)</script>', page, re.S
+    )
+    assert block is not None
+    # A data block, never code: no text of a report can end it.
+    assert "</script><script>" not in block.group(1) and "<b>" not in block.group(1)
+    data = json.loads(block.group(1))
+    described = [f for f in data["features"] if f["properties"]["id"] == report["properties"]["id"]]
+    assert [f["properties"]["description"] for f in described] == [hostile]
+    # The same answer as the list's own URL, and the page's ETag is that answer's: the page's
+    # first poll is a 304.
+    listed = client.get(first["url"], headers=walker)
+    assert listed.status_code == 200
+    assert listed.json()["numberMatched"] == data["numberMatched"] > 0
+    assert listed.headers["etag"] == first["etag"]
+    again = client.get(first["url"], headers={**walker, "If-None-Match": first["etag"]})
+    assert again.status_code == 304
+    # The worker keeps the tiles of the settings' base map.
+    assert '"https://tile.openstreetmap.org/{z}/{x}/{y}.png"' in client.get("/sw.js").text

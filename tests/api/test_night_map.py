@@ -10,10 +10,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, Route
 
 from tests.api.loopback import DelayingProxy
-from tests.api.test_situation_page import rows, signed_in, tap_map
+from tests.api.test_situation_page import rows, sign_in, signed_in, tap_map
+from tests.browser import PHONE
 
 STATION = [18.0104, 59.2786]
 CLOCK = re.compile(r"offline – senast uppdaterad \d\d:\d\d · ")
@@ -302,3 +303,85 @@ def test_night_theme_thumb_sized_controls_and_a_legend(
         )
         assert background == "rgba(255, 255, 255, 0.95)", background
         assert page.inner_text("#nv-theme") == "Mörkt läge"
+
+
+def test_a_walker_corrects_a_report_from_mina_rapporter(
+    browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]], live_db_url: str
+) -> None:
+    email, password = web_users["walker"]
+    report_id = _post_report(live_server, _token(live_server, email, password))
+    with signed_in(browser, live_server, email, password) as page:
+        item = f"#nv-mine li[data-id='{report_id}']"
+        page.wait_for_selector(item, state="attached")
+        page.click("#nv-mine summary")
+        opener = page.locator(f"{item} .nv-correct-open")
+        box = opener.bounding_box()
+        assert box and box["height"] >= 44 and box["width"] >= 44
+        opener.click()
+        # The form takes focus; Esc closes it and focus goes back to "Rätta".
+        assert page.evaluate("document.activeElement.name") == "category"
+        page.keyboard.press("Escape")
+        assert page.locator(f"{item} form.nv-correct").count() == 0
+        assert page.evaluate("document.activeElement.textContent") == "Rätta"
+        page.keyboard.press("Enter")
+        note = f"<b>Rättad</b> {uuid.uuid4()}"
+        page.select_option(f"{item} select[name=category]", "skadegorelse")
+        page.select_option(f"{item} select[name=severity]", "1")
+        page.fill(f"{item} textarea[name=description]", note)
+        page.focus(f"{item} button[type=submit]")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("text=Rapporten är rättad.")
+        page.wait_for_selector(f"body[data-corrected='{report_id}']", state="attached")
+        page.wait_for_function(
+            "([s, t]) => (document.querySelector(s + ' .nv-description') || {}).textContent === t",
+            arg=[item, note],
+        )
+        assert page.locator(f"{item} b").count() == 0  # the note is text, never HTML
+        assert "Skadegörelse" in page.inner_text(item)
+        assert (
+            page.evaluate(
+                """id => { let s = null; window.nattvandring.deviationLayer.eachLayer(l => {
+                if (l.feature.properties.id === id) s = l.feature.properties.severity; });
+                return s; }""",
+                report_id,
+            )
+            == 1
+        )
+    stored = rows(
+        live_db_url,
+        "SELECT category, severity, description FROM deviations WHERE id = %s",
+        report_id,
+    )
+    assert stored == [("skadegorelse", 1, note)]
+
+
+def test_the_page_draws_the_reports_it_came_with_before_any_list_request(
+    browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]]
+) -> None:
+    email, password = web_users["walker"]
+    context = browser.new_context(viewport=PHONE, service_workers="block")
+    asked: list[str] = []
+
+    def hold(route: Route) -> None:
+        asked.append(route.request.url)
+        route.abort()  # no list from the network at all
+
+    try:
+        context.route(re.compile(r".*/api/v1/deviations\?.*"), hold)
+        page = sign_in(context, live_server, email, password)
+        shown = _shown(page)
+        assert shown > 0
+        assert page.locator("path.nv-deviation").count() == shown
+        first = page.evaluate("JSON.parse(document.getElementById('nv-config').textContent)")
+        assert first["first_list"]["etag"]
+        # The one request for the list is the page's poll of its own URL, with its ETag.
+        page.wait_for_function("() => document.body.hasAttribute('data-deviations-error')")
+        assert asked and all(u.endswith(first["first_list"]["url"]) for u in asked), asked
+        # Its popups are built when they open, from the same report.
+        page.evaluate(
+            "() => { let m = null;"
+            " window.nattvandring.deviationLayer.eachLayer(l => { m = m || l; }); m.openPopup(); }"
+        )
+        assert page.locator(".leaflet-popup .nv-popup strong").count() == 1
+    finally:
+        context.close()

@@ -259,6 +259,8 @@ def test_planner_sees_heat_map_and_hotspots_with_legends(
     desktop = {"width": 1000, "height": 800}
     with signed_in(browser, live_server, email, password, viewport=desktop) as page:
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+        # The analysis module comes after the first markers (import()).
+        page.wait_for_selector("body[data-later-loaded]", state="attached")
         layers = page.locator(".leaflet-control-layers-overlays").inner_text()
         assert "Värmekarta" in layers and "Hot spots" in layers
         page.click(".nv-analysis summary")

@@ -100,6 +100,10 @@ const ERRORS_SV = {
   // The night map (issue 14) and the service's own states.
   withdrawn() { return "Rapporten är ångrad och sparas inte igen."; },
   too_late_to_withdraw() { return "Det har gått mer än 10 minuter: be en planerare avfärda rapporten i stället."; },
+  too_late_to_correct() { return "Det har gått mer än ett dygn: be en planerare rätta rapporten i stället."; },
+  already_triaged() {
+    return "En planerare har redan bekräftat eller avfärdat rapporten: be planeraren ändra den.";
+  },
   database_unavailable() { return "Tjänsten är inte tillgänglig just nu. Försök igen om en stund."; },
   server_busy() { return "Tjänsten har mycket att göra just nu. Försök igen om en stund."; },
   internal() { return "Något gick fel i tjänsten. Försök igen om en stund."; },

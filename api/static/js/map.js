@@ -18,8 +18,12 @@ export function createMap(config, container = "map") {
   map.createPane("nv-places").style.zIndex = 380;
   const base = {};
   if (config.tile_url) {
+    // CORS, so that the service worker can read the tiles' cache headers and keep the ones
+    // seen for offline use (sw.js); the tile server learns the site's origin, as OpenStreetMap's
+    // policy asks, not the page's path (the pages' own Referrer-Policy is same-origin).
     base["Bakgrundskarta"] = L.tileLayer(config.tile_url, {
       attribution: config.tile_attribution, maxZoom: 19,
+      crossOrigin: "anonymous", referrerPolicy: "strict-origin-when-cross-origin",
     }).addTo(map);
   }
   const layers = L.control.layers(base, {}, { collapsed: true }).addTo(map);
@@ -153,5 +157,7 @@ export function conditionalGetter() {
   }
   /** Forget the last answer: the next request is a plain GET (a full answer). */
   get.forget = () => { last = null; };
+  /** Take an answer that came another way (in the page) as the last one of ``url``. */
+  get.seed = (url, etag, data) => { last = etag ? { url, etag, data } : null; };
   return get;
 }
