@@ -35,3 +35,11 @@ def sign_in(
     page.click("button[type=submit]")
     page.wait_for_selector(loaded, state="attached")
     return page
+
+
+def open_plan(browser: Browser, base: str, email: str, password: str, errors: list[str]) -> Page:
+    """The planners' page at a laptop's size, signed in, its saved routes loaded (``body
+    [data-routes]``); the page's script errors are collected in ``errors``."""
+    page = browser.new_page(viewport={"width": 1200, "height": 850})
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return sign_in(page, base, email, password, path="/plan", loaded="body[data-routes]")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from playwright.sync_api import sync_playwright
 
-from tests.browser import launch
+from tests.browser import launch, open_plan
 
 
 def test_the_coverage_overlay_colours_the_hot_spots(
@@ -17,13 +17,7 @@ def test_the_coverage_overlay_colours_the_hot_spots(
     with sync_playwright() as p:
         browser = launch(p)
         try:
-            page = browser.new_page(viewport={"width": 1200, "height": 850})
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(f"{live_server}/plan")
-            page.fill("#email", email)
-            page.fill("#password", password)
-            page.click("button[type=submit]")
-            page.wait_for_selector("body[data-routes]", state="attached")
+            page = open_plan(browser, live_server, email, password, errors)
             page.click(".leaflet-control-layers")  # open the layer control
             page.get_by_text("Täckning (hot spots nådda)").click()
             page.wait_for_selector("body[data-coverage]", state="attached", timeout=60000)

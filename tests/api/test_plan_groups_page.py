@@ -9,7 +9,7 @@ from playwright.sync_api import sync_playwright
 
 from geo.db import connection
 from routes.network_io import import_osm
-from tests.browser import launch
+from tests.browser import launch, open_plan
 from tests.conftest import DATA_DIR
 
 
@@ -23,13 +23,7 @@ def test_a_two_group_plan_is_drawn_in_two_colours_with_clock_times(
     with sync_playwright() as p:
         browser = launch(p)
         try:
-            page = browser.new_page(viewport={"width": 1200, "height": 850})
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(f"{live_server}/plan")
-            page.fill("#email", email)
-            page.fill("#password", password)
-            page.click("button[type=submit]")
-            page.wait_for_selector("body[data-routes]", state="attached")
+            page = open_plan(browser, live_server, email, password, errors)
             form = "#nv-plan-form"
             page.select_option(f"{form} select[name=area]", "langbro")
             # The default start: 21:00 this evening (no walk is scheduled in Långbro).

@@ -10,7 +10,7 @@ from playwright.sync_api import sync_playwright
 from geo.db import connection
 from routes.gpx import route_to_gpx
 from routes.network_io import import_osm
-from tests.browser import launch
+from tests.browser import launch, open_plan
 from tests.conftest import DATA_DIR
 
 
@@ -25,13 +25,7 @@ def test_planner_draws_and_saves_a_route_and_a_zone(
     with sync_playwright() as p:
         browser = launch(p)
         try:
-            page = browser.new_page(viewport={"width": 1200, "height": 850})
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(f"{live_server}/plan")
-            page.fill("#email", email)
-            page.fill("#password", password)
-            page.click("button[type=submit]")
-            page.wait_for_selector("body[data-routes]", state="attached")
+            page = open_plan(browser, live_server, email, password, errors)
             assert page.title() == "Nattvandring – planering"
             before = int(page.get_attribute("body", "data-routes") or 0)
             # Around Älvsjö station; no street network there, so without snapping.
