@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import psycopg
@@ -257,6 +257,60 @@ def street_lines(conn: psycopg.Connection, *, area: str, buffer_m: float = 300.0
         (aid, buffer_m, buffer_m),
     ).fetchall()
     return list(shapely.from_wkb([bytes(r[0]) for r in rows])) if rows else []
+
+
+class AreaCoverage(NamedTuple):
+    """An area and the share of it (0–1) that the imported street network covers."""
+
+    slug: str
+    name: str
+    share: float
+
+
+COVERAGE_CELL_M = 50.0
+COVERAGE_REACH_M = 50.0
+
+
+def area_coverage(
+    conn: psycopg.Connection,
+    *,
+    cell_m: float = COVERAGE_CELL_M,
+    reach_m: float = COVERAGE_REACH_M,
+) -> list[AreaCoverage]:
+    """Every area, by name, with the share of it the imported network covers: the area is cut
+    into ``cell_m`` squares in its metric CRS, and a square counts as covered when its centre
+    lies within ``reach_m`` metres (geodesic) of a street edge. The squares whose centre lies
+    inside the area are counted (an area smaller than one square: its point on surface)."""
+    rows = conn.execute(
+        """
+        WITH a AS (
+            SELECT id, slug, name, ST_Transform(geom, metric_srid) AS g FROM areas
+        ),
+        c AS (
+            SELECT a.id, ST_Transform(ST_Centroid(s.geom), 4326) AS p
+            FROM a, LATERAL ST_SquareGrid(%(cell)s, a.g) AS s
+            WHERE ST_Intersects(a.g, ST_Centroid(s.geom))
+            UNION ALL
+            SELECT a.id, ST_Transform(ST_PointOnSurface(a.g), 4326) FROM a
+            WHERE ST_Area(a.g) < %(cell)s * %(cell)s
+        ),
+        covered AS (
+            SELECT c.id, EXISTS (
+                SELECT 1 FROM street_edges e
+                WHERE e.geom && ST_Expand(c.p, %(reach)s / (100000.0 * cos(radians(ST_Y(c.p)))),
+                                          %(reach)s / 100000.0)
+                  AND ST_DWithin(e.geom::geography, c.p::geography, %(reach)s)
+            ) AS near
+            FROM c
+        )
+        SELECT a.slug, a.name,
+               coalesce(avg(covered.near::int), 0)::float8
+        FROM a LEFT JOIN covered ON covered.id = a.id
+        GROUP BY a.id, a.slug, a.name ORDER BY a.name
+        """,
+        {"cell": cell_m, "reach": reach_m},
+    ).fetchall()
+    return [AreaCoverage(str(r[0]), str(r[1]), float(r[2])) for r in rows]
 
 
 def area_srid(conn: psycopg.Connection, area: str) -> tuple[int, int]:
