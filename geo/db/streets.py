@@ -78,6 +78,7 @@ def write_edges(
     area_id: int | None = None,
     area_buffer_m: float = 500.0,
     progress: Callable[[str], None] | None = None,
+    bulk_min_edges: int = 20_000,
 ) -> WriteCounts:
     """Stage ``edges`` with COPY and upsert them into ``street_nodes``/``street_edges``, in one
     transaction (a savepoint inside an open one).
@@ -85,6 +86,11 @@ def write_edges(
     With ``area_id`` only edges meeting the area buffered by ``area_buffer_m`` are kept. An
     import never deletes ways missing from the file (a file may be a partial extract), only
     pieces of an imported way beyond its new number of pieces.
+
+    At least ``bulk_min_edges`` edges into a network of fewer than half as many are a bulk load:
+    the foreign keys and the indexes other than the keys are dropped for the writes and made
+    again after them, in the same transaction (which holds the street tables locked until it
+    commits).
     """
     pieces: dict[int, int] = {}
     for e in edges:
@@ -115,10 +121,23 @@ def write_edges(
                 (area_buffer_m, area_id),
             )
             outside = cur.rowcount
+        staged = len(edges) - outside
+        # A bulk load (a city into an empty or much smaller network) writes faster without the
+        # foreign keys and the geometry and node indexes, built again once afterwards (one
+        # set-based check instead of two lookups per row; migration 0004's definitions).
+        bulk = staged >= bulk_min_edges and _stored_edges(cur, staged) < staged // 2
+        if bulk:
+            if progress:
+                progress("bulk load: foreign keys and indexes are built after the rows")
+            cur.execute(_DROP_FOR_BULK)
         if progress:
             progress("writing nodes and edges")
         nodes_added, nodes_updated = _counts(cur, _UPSERT_NODES)
         edges_added, edges_updated = _counts(cur, _UPSERT_EDGES)
+        if bulk:
+            if progress:
+                progress("building indexes and checking foreign keys")
+            cur.execute(_RESTORE_AFTER_BULK)
         cur.execute(
             """
             DELETE FROM street_edges e
@@ -127,7 +146,6 @@ def write_edges(
             """
         )
         removed = cur.rowcount
-        staged = len(edges) - outside
         counts = {
             "ways_walkable": ways_walkable,
             "nodes_added": nodes_added,
@@ -368,6 +386,35 @@ def _copy_edges(
     with cur.copy("COPY nv_stage_nodes (id, geom) FROM STDIN") as copy:
         for i, g in zip(ids, hex_points, strict=True):
             copy.write_row((i, g))
+
+
+def _stored_edges(cur: psycopg.Cursor[Any], limit: int) -> int:
+    """How many edges are stored, counted up to ``limit``."""
+    row = cur.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM street_edges LIMIT %s) AS e", (limit,)
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+# What a bulk load drops and makes again: exactly migration 0004's foreign keys and indexes
+# (tests/routes/test_import.py compares the catalogue before and after).
+_DROP_FOR_BULK = """
+    ALTER TABLE street_edges DROP CONSTRAINT street_edges_source_fkey,
+                             DROP CONSTRAINT street_edges_target_fkey;
+    DROP INDEX street_edges_geom_idx, street_edges_source_idx, street_edges_target_idx,
+               street_nodes_geom_idx;
+"""
+_RESTORE_AFTER_BULK = """
+    CREATE INDEX street_nodes_geom_idx ON street_nodes USING gist (geom);
+    CREATE INDEX street_edges_geom_idx ON street_edges USING gist (geom);
+    CREATE INDEX street_edges_source_idx ON street_edges (source);
+    CREATE INDEX street_edges_target_idx ON street_edges (target);
+    ALTER TABLE street_edges
+        ADD CONSTRAINT street_edges_source_fkey FOREIGN KEY (source) REFERENCES street_nodes (id),
+        ADD CONSTRAINT street_edges_target_fkey FOREIGN KEY (target) REFERENCES street_nodes (id);
+    ANALYZE street_nodes, street_edges;
+"""
 
 
 def _counts(cur: psycopg.Cursor[Any], statement: sql.SQL) -> tuple[int, int]:

@@ -305,3 +305,57 @@ def test_load_network_filters_by_area(conn: psycopg.Connection) -> None:
     near = load_network(conn, area="solberga")
     assert 0 < len(near) < len(everything)
     assert load_network(conn, area="orby-slott") == []
+
+
+_CATALOGUE = """
+    SELECT 'index', indexname, indexdef FROM pg_indexes
+    WHERE tablename IN ('street_edges', 'street_nodes')
+    UNION ALL
+    SELECT 'constraint', conname, pg_get_constraintdef(oid) FROM pg_constraint
+    WHERE conrelid IN ('street_edges'::regclass, 'street_nodes'::regclass)
+    ORDER BY 1, 2
+"""
+_CONTENT = """
+    SELECT (SELECT count(*) FROM street_nodes), (SELECT count(*) FROM street_edges),
+           (SELECT md5(string_agg(concat_ws(',', osm_way_id, seq, source, target, highway, name,
+                                            round(length_m::numeric, 6), ST_AsEWKB(geom)), ';'
+                                  ORDER BY osm_way_id, seq)) FROM street_edges),
+           (SELECT md5(string_agg(concat_ws(',', id, ST_AsEWKB(geom)), ';' ORDER BY id))
+            FROM street_nodes)
+"""
+
+
+def test_a_bulk_load_writes_the_same_rows_and_restores_keys_and_indexes(
+    conn: psycopg.Connection,
+) -> None:
+    """Helsinki into an empty network as a bulk load (foreign keys and indexes dropped for the
+    writes) gives the rows an ordinary import gives, and migration 0004's catalogue again."""
+    from geo.db import streets
+    from routes.osm import file_sha256, read_walkable_edges
+
+    osm = read_walkable_edges(helsinki_path())
+    sha = file_sha256(helsinki_path())
+    contents = []
+    for bulk_min in (10**9, 1):  # ordinary, then bulk
+        conn.execute("DELETE FROM street_edges; DELETE FROM street_nodes")
+        catalogue = conn.execute(_CATALOGUE).fetchall()
+        steps: list[str] = []
+        counts = streets.write_edges(
+            conn,
+            osm.edges,
+            file_name="Helsinki.osm.pbf",
+            sha256=sha,
+            ways_walkable=osm.ways_walkable,
+            progress=steps.append,
+            bulk_min_edges=bulk_min,
+        )
+        assert counts.edges_added == len(osm.edges)
+        assert any("bulk load" in s for s in steps) == (bulk_min == 1)
+        assert conn.execute(_CATALOGUE).fetchall() == catalogue
+        contents.append(conn.execute(_CONTENT).fetchone())
+    assert contents[0] == contents[1]
+    # The foreign keys hold again: an edge to a node that is not there is refused.
+    with pytest.raises(psycopg.errors.ForeignKeyViolation), conn.transaction():
+        conn.execute(
+            "UPDATE street_edges SET source = -1 WHERE id = (SELECT min(id) FROM street_edges)"
+        )
