@@ -353,9 +353,8 @@ def _copy_edges(
     if not edges:
         return
     sizes = np.array([len(e.coords) for e in edges])
-    lines = shapely.linestrings(
-        np.concatenate([e.coords for e in edges]), indices=np.repeat(np.arange(len(edges)), sizes)
-    )
+    coords = np.concatenate([e.coords for e in edges])
+    lines = shapely.linestrings(coords, indices=np.repeat(np.arange(len(edges)), sizes))
     hex_lines = shapely.to_wkb(shapely.set_srid(lines, 4326), hex=True, include_srid=True)
     with cur.copy(
         "COPY nv_stage_edges (osm_way_id, seq, n_pieces, source, target, highway, name, "
@@ -376,15 +375,15 @@ def _copy_edges(
                     g,
                 )
             )
-    ends: dict[int, tuple[float, float]] = {}
-    for e in edges:
-        ends[e.source] = (float(e.coords[0, 0]), float(e.coords[0, 1]))
-        ends[e.target] = (float(e.coords[-1, 0]), float(e.coords[-1, 1]))
-    ids = list(ends)
-    points = shapely.set_srid(shapely.points(np.array([ends[i] for i in ids])), 4326)
+    # The end nodes, once each (the last position written for a node id wins, as before).
+    firsts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    node_ids = np.array([(e.source, e.target) for e in edges], dtype=np.int64).ravel()
+    node_xy = np.stack([coords[firsts], coords[firsts + sizes - 1]], axis=1).reshape(-1, 2)
+    rev_ids, rev_first = np.unique(node_ids[::-1], return_index=True)
+    points = shapely.set_srid(shapely.points(node_xy[::-1][rev_first]), 4326)
     hex_points = shapely.to_wkb(points, hex=True, include_srid=True)
     with cur.copy("COPY nv_stage_nodes (id, geom) FROM STDIN") as copy:
-        for i, g in zip(ids, hex_points, strict=True):
+        for i, g in zip(rev_ids.tolist(), hex_points, strict=True):
             copy.write_row((i, g))
 
 
