@@ -112,7 +112,7 @@ def file_sha256(path: str | Path) -> str:
 
 
 def read_walkable_edges(
-    path: str | Path, *, progress: Progress | None = None, progress_every: int = 20_000
+    path: str | Path, *, progress: Progress | None = None, progress_every: int = 100_000
 ) -> OsmNetwork:
     """The walkable edges of an .osm or .osm.pbf file, split at intersections.
 

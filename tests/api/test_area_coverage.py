@@ -9,9 +9,10 @@ from collections.abc import Callable
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser
 
 from api.routers.pages import coverage_text
-from geo.db import streets
+from geo.db import connection, streets
 from geo.db.accounts import add_user
 from routes.network_io import clear_network_cache, import_osm
 from tests.api.conftest import PASSWORD
@@ -85,3 +86,40 @@ def test_a_plan_without_a_network_names_the_import_command(
     assert body["code"] == "network_not_imported"
     assert body["detail"].startswith("Inget gatunät är importerat för området orby-slott.")
     assert "nattvandring import osm FILE.osm.pbf --area orby-slott" in body["detail"]
+
+
+def test_the_page_says_in_swedish_how_to_import_a_network(
+    live_server: str,
+    web_users: dict[str, tuple[str, str]],
+    live_db_url: str,
+    browser: Browser,
+) -> None:
+    """A plan asked for Örby slott (no streets imported) shows the API's Swedish message with
+    the import command; the area list gives each area's coverage."""
+    with connection.connect(live_db_url, autocommit=True) as c:
+        import_osm(c, LANGBRO)  # as `demo load` does
+        shares = {r.slug: r.share for r in streets.area_coverage(c)}
+    email, password = web_users["planner"]
+    page = browser.new_page(viewport={"width": 1200, "height": 850})
+    try:
+        page.goto(f"{live_server}/plan")
+        page.fill("#email", email)
+        page.fill("#password", password)
+        page.click("button[type=submit]")
+        page.wait_for_selector("body[data-routes]", state="attached")
+        area = page.locator("#nv-plan-form select[name=area]")
+        langbro = area.locator("option[value=langbro]").inner_text()
+        assert langbro == f"Långbro (gatunät: {coverage_text(shares['langbro'])})"
+        assert "gatunät: 0 %" in area.locator("option[value=orby-slott]").inner_text()
+        page.select_option("#nv-plan-form select[name=area]", "orby-slott")
+        options = page.locator("#nv-plan-form select[name=start] option")
+        station = options.filter(has_text="Älvsjö station").first.get_attribute("value")
+        assert station
+        page.select_option("#nv-plan-form select[name=start]", station)
+        page.click("#nv-plan-form button[type=submit]")
+        page.wait_for_selector("#nv-plan-status:has-text('Inget ruttförslag')")
+        status = page.inner_text("#nv-plan-status")
+        assert status.startswith("Inget ruttförslag: Inget gatunät är importerat för området")
+        assert "nattvandring import osm FILE.osm.pbf --area orby-slott" in status
+    finally:
+        page.close()
