@@ -81,7 +81,7 @@ def import_osm(
     sha = file_sha256(path)
     counts = streets.write_edges(
         conn,
-        osm.edges,
+        osm.columns,
         file_name=path.name,
         sha256=sha,
         ways_walkable=osm.ways_walkable,
@@ -95,7 +95,7 @@ def import_osm(
         area=area,
         ways_read=osm.ways_read,
         ways_walkable=osm.ways_walkable,
-        edges_in_file=len(osm.edges),
+        edges_in_file=len(osm.columns),
         **dataclasses.asdict(counts),
     )
     logger.info("imported %s: %s", path.name, report)

@@ -29,6 +29,7 @@ piece; edges are numbered ``seq`` 0, 1, … along each way. Lengths are geodesic
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from array import array
@@ -41,6 +42,7 @@ import osmium
 from numpy.typing import NDArray
 from pyproj import Geod
 
+from geo.db.streets import EdgeColumns
 from geo.errors import InvalidInput
 from routes.network import Edge
 
@@ -93,13 +95,35 @@ def is_walkable(tags: Mapping[str, str] | osmium.osm.TagList) -> bool:
 
 @dataclass(frozen=True)
 class OsmNetwork:
-    """The walkable edges of one OSM file and what reading it found."""
+    """The walkable edges of one OSM file (as columns; ``edges`` as objects) and what reading it
+    found."""
 
-    edges: list[Edge]
+    columns: EdgeColumns
     ways_read: int
     ways_walkable: int
     missing_locations: int
     zero_length_dropped: int
+
+    @functools.cached_property
+    def edges(self) -> list[Edge]:
+        """The edges as `Edge` objects (a graph's input; the import writes the columns)."""
+        c = self.columns
+        offsets = c.offsets.tolist()
+        return [
+            Edge(a, b, m, c.coords[offsets[i] : offsets[i + 1]], w, q, h, n)
+            for i, (a, b, m, w, q, h, n) in enumerate(
+                zip(
+                    c.source.tolist(),
+                    c.target.tolist(),
+                    c.length_m.tolist(),
+                    c.osm_way_id.tolist(),
+                    c.seq.tolist(),
+                    c.highway,
+                    c.name,
+                    strict=True,
+                )
+            )
+        ]
 
 
 def file_sha256(path: str | Path) -> str:
@@ -189,7 +213,7 @@ def read_walkable_edges(
     if progress:
         progress(
             f"{read:,} highway ways read, {network.ways_walkable:,} walkable, "
-            f"{len(network.edges):,} edges"
+            f"{len(network.columns):,} edges"
         )
     return network
 
@@ -245,7 +269,7 @@ def _split(ways: _Columns, read: int) -> OsmNetwork:
     seg = valid[:-1] & valid[1:] & (w_of[:-1] == w_of[1:])
     seg_i = np.flatnonzero(seg)
     if not len(seg_i):
-        return OsmNetwork([], read, len(order), missing, 0)
+        return OsmNetwork(EdgeColumns.of([]), read, len(order), missing, 0)
     first = np.ones(len(seg_i), dtype=bool)
     first[1:] = seg_i[1:] != seg_i[:-1] + 1
     new_piece = first | (uses[seg_i] >= 2)
@@ -259,27 +283,29 @@ def _split(ways: _Columns, read: int) -> OsmNetwork:
     _, _, seg_len = _GEOD.inv(lon[seg_i], lat[seg_i], lon[seg_i + 1], lat[seg_i + 1])
     lengths = np.add.reduceat(np.asarray(seg_len, dtype=np.float64), piece_first_seg)
     xy = np.column_stack([lon, lat])
-    ids = ways.way_ids[order].tolist()
-    highways = [ways.highways[w] for w in order]
-    names = [ways.names[w] for w in order]
+    ids = ways.way_ids[order]
     positive = lengths > 0  # not two distinct nodes at one position
     dropped = int((~positive).sum())
-    edges = [
-        Edge(r0, r1, m, xy[a : b + 1], ids[w], q, highways[w], names[w])
-        for a, b, r0, r1, m, w, q in zip(
-            p_start[positive].tolist(),
-            p_end[positive].tolist(),
-            refs[p_start[positive]].tolist(),
-            refs[p_end[positive]].tolist(),
-            lengths[positive].tolist(),
-            p_way[positive].tolist(),
-            p_seq[positive].tolist(),
-            strict=True,
-        )
-    ]
+    a, b, w = p_start[positive], p_end[positive], p_way[positive]
+    # Each edge's line: its nodes a..b, gathered into one array.
+    sizes = b - a + 1
+    begin = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    take = np.arange(int(begin[-1]), dtype=np.int64) + np.repeat(a - begin[:-1], sizes)
+    kept = order[w]  # the index of each edge's way as read
+    columns = EdgeColumns(
+        source=refs[a],
+        target=refs[b],
+        length_m=lengths[positive],
+        osm_way_id=ids[w],
+        seq=p_seq[positive].astype(np.int64),
+        highway=[ways.highways[i] for i in kept.tolist()],
+        name=[ways.names[i] for i in kept.tolist()],
+        offsets=begin,
+        coords=xy[take],
+    )
     if dropped:
         logger.warning("%d zero-length edges dropped (distinct nodes at one position)", dropped)
-    return OsmNetwork(edges, read, len(order), missing, dropped)
+    return OsmNetwork(columns, read, len(order), missing, dropped)
 
 
 def _geodesic_lengths(arrays: list[np.ndarray]) -> np.ndarray:

@@ -68,9 +68,48 @@ class WriteCounts:
         )
 
 
+@dataclass(frozen=True)
+class EdgeColumns:
+    """Edges as columns, one entry an edge (what a city's import carries instead of an object
+    per edge): edge ``i``'s lon/lat line is ``coords[offsets[i]:offsets[i + 1]]``."""
+
+    source: NDArray[np.int64]
+    target: NDArray[np.int64]
+    length_m: NDArray[np.float64]
+    osm_way_id: NDArray[np.int64]
+    seq: NDArray[np.int64]
+    highway: list[str]
+    name: list[str | None]
+    offsets: NDArray[np.int64]
+    coords: NDArray[np.float64]
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    @classmethod
+    def of(cls, edges: Sequence[EdgeLike]) -> EdgeColumns:
+        """The columns of a sequence of edge objects."""
+        sizes = np.array([len(e.coords) for e in edges], dtype=np.int64)
+        return cls(
+            np.array([e.source for e in edges], dtype=np.int64),
+            np.array([e.target for e in edges], dtype=np.int64),
+            np.array([e.length_m for e in edges], dtype=np.float64),
+            np.array([e.osm_way_id for e in edges], dtype=np.int64),
+            np.array([e.seq for e in edges], dtype=np.int64),
+            [e.highway for e in edges],
+            [e.name for e in edges],
+            np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+            (
+                np.concatenate([e.coords for e in edges])
+                if edges
+                else np.zeros((0, 2), dtype=np.float64)
+            ),
+        )
+
+
 def write_edges(
     conn: psycopg.Connection,
-    edges: Sequence[EdgeLike],
+    edges: Sequence[EdgeLike] | EdgeColumns,
     *,
     file_name: str,
     sha256: str,
@@ -92,9 +131,7 @@ def write_edges(
     again after them, in the same transaction (which holds the street tables locked until it
     commits).
     """
-    pieces: dict[int, int] = {}
-    for e in edges:
-        pieces[e.osm_way_id] = max(pieces.get(e.osm_way_id, 0), e.seq + 1)
+    cols = edges if isinstance(edges, EdgeColumns) else EdgeColumns.of(edges)
     with conn.transaction(), conn.cursor() as cur:
         cur.execute(
             """
@@ -109,8 +146,8 @@ def write_edges(
             """
         )
         if progress:
-            progress(f"staging {len(edges):,} edges")
-        _copy_edges(cur, edges, pieces)
+            progress(f"staging {len(cols):,} edges")
+        _copy_edges(cur, cols)
         outside = 0
         if area_id is not None:
             cur.execute(
@@ -121,7 +158,7 @@ def write_edges(
                 (area_buffer_m, area_id),
             )
             outside = cur.rowcount
-        staged = len(edges) - outside
+        staged = len(cols) - outside
         # A bulk load (a city into an empty or much smaller network) writes faster without the
         # foreign keys and the geometry and node indexes, built again once afterwards (one
         # set-based check instead of two lookups per row; migration 0004's definitions).
@@ -346,45 +383,49 @@ _BUFFERED_AREA = sql.SQL(
 )
 
 
-def _copy_edges(
-    cur: psycopg.Cursor[Any], edges: Sequence[EdgeLike], pieces: dict[int, int]
-) -> None:
-    """COPY the edges and their end nodes into the staging tables (hex EWKB geometries)."""
-    if not edges:
+def _copy_edges(cur: psycopg.Cursor[Any], edges: EdgeColumns) -> None:
+    """COPY the edges and their end nodes into the staging tables: binary COPY, geometries as
+    EWKB (PostGIS reads a geometry's binary form as EWKB)."""
+    n = len(edges)
+    if not n:
         return
-    sizes = np.array([len(e.coords) for e in edges])
-    coords = np.concatenate([e.coords for e in edges])
-    lines = shapely.linestrings(coords, indices=np.repeat(np.arange(len(edges)), sizes))
-    hex_lines = shapely.to_wkb(shapely.set_srid(lines, 4326), hex=True, include_srid=True)
+    sizes = np.diff(edges.offsets)
+    lines = shapely.linestrings(edges.coords, indices=np.repeat(np.arange(n), sizes))
+    wkb_lines = shapely.to_wkb(shapely.set_srid(lines, 4326), include_srid=True)
+    # Each way's number of pieces: the highest seq + 1 among its edges.
+    ways, inverse = np.unique(edges.osm_way_id, return_inverse=True)
+    most = np.zeros(len(ways), dtype=np.int64)
+    np.maximum.at(most, inverse, edges.seq + 1)
+    names = [(v.strip() or None) if v else None for v in edges.name]
     with cur.copy(
         "COPY nv_stage_edges (osm_way_id, seq, n_pieces, source, target, highway, name, "
-        "length_m, geom) FROM STDIN"
+        "length_m, geom) FROM STDIN (FORMAT BINARY)"
     ) as copy:
-        for e, g in zip(edges, hex_lines, strict=True):
-            name = e.name.strip() if e.name else None
-            copy.write_row(
-                (
-                    e.osm_way_id,
-                    e.seq,
-                    pieces[e.osm_way_id],
-                    e.source,
-                    e.target,
-                    e.highway,
-                    name or None,
-                    e.length_m,
-                    g,
-                )
-            )
-    # The end nodes, once each (the last position written for a node id wins, as before).
-    firsts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    node_ids = np.array([(e.source, e.target) for e in edges], dtype=np.int64).ravel()
-    node_xy = np.stack([coords[firsts], coords[firsts + sizes - 1]], axis=1).reshape(-1, 2)
+        copy.set_types(["int8", "int4", "int4", "int8", "int8", "text", "text", "float8", "bytea"])
+        for row in zip(
+            edges.osm_way_id.tolist(),
+            edges.seq.tolist(),
+            most[inverse].tolist(),
+            edges.source.tolist(),
+            edges.target.tolist(),
+            edges.highway,
+            names,
+            edges.length_m.tolist(),
+            wkb_lines.tolist(),
+            strict=True,
+        ):
+            copy.write_row(row)
+    # The end nodes, once each (the last position written for a node id wins).
+    firsts, lasts = edges.offsets[:-1], edges.offsets[1:] - 1
+    node_ids = np.stack([edges.source, edges.target], axis=1).ravel()
+    node_xy = np.stack([edges.coords[firsts], edges.coords[lasts]], axis=1).reshape(-1, 2)
     rev_ids, rev_first = np.unique(node_ids[::-1], return_index=True)
     points = shapely.set_srid(shapely.points(node_xy[::-1][rev_first]), 4326)
-    hex_points = shapely.to_wkb(points, hex=True, include_srid=True)
-    with cur.copy("COPY nv_stage_nodes (id, geom) FROM STDIN") as copy:
-        for i, g in zip(rev_ids.tolist(), hex_points, strict=True):
-            copy.write_row((i, g))
+    wkb_points = shapely.to_wkb(points, include_srid=True)
+    with cur.copy("COPY nv_stage_nodes (id, geom) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(["int8", "bytea"])
+        for row in zip(rev_ids.tolist(), wkb_points.tolist(), strict=True):
+            copy.write_row(row)
 
 
 def _stored_edges(cur: psycopg.Cursor[Any], limit: int) -> int:
