@@ -133,56 +133,71 @@ def write_edges(
     """
     cols = edges if isinstance(edges, EdgeColumns) else EdgeColumns.of(edges)
     with conn.transaction(), conn.cursor() as cur:
-        cur.execute(
-            """
-            DROP TABLE IF EXISTS pg_temp.nv_stage_edges, pg_temp.nv_stage_nodes;
-            CREATE TEMP TABLE nv_stage_edges (
-                osm_way_id bigint, seq integer, n_pieces integer, source bigint, target bigint,
-                highway text, name text, length_m double precision,
-                geom geometry(LineString, 4326)
-            ) ON COMMIT DROP;
-            CREATE TEMP TABLE nv_stage_nodes (id bigint, geom geometry(Point, 4326))
-                ON COMMIT DROP;
-            """
-        )
-        if progress:
-            progress(f"staging {len(cols):,} edges")
-        _copy_edges(cur, cols)
-        outside = 0
-        if area_id is not None:
-            cur.execute(
-                sql.SQL(
-                    "DELETE FROM nv_stage_edges s USING ({}) a "
-                    "WHERE NOT ST_Intersects(s.geom, a.geom)"
-                ).format(_BUFFERED_AREA),
-                (area_buffer_m, area_id),
-            )
-            outside = cur.rowcount
-        staged = len(cols) - outside
-        # A bulk load (a city into an empty or much smaller network) writes faster without the
-        # foreign keys and the geometry and node indexes, built again once afterwards (one
-        # set-based check instead of two lookups per row; migration 0004's definitions).
-        bulk = staged >= bulk_min_edges and _stored_edges(cur, staged) < staged // 2
-        if bulk:
+        if area_id is None and len(cols) >= bulk_min_edges and not _stored_edges(cur, 1):
+            # Into an empty network: straight into the street tables, nothing to compare.
             if progress:
-                progress("bulk load: foreign keys and indexes are built after the rows")
+                progress(
+                    f"bulk load of {len(cols):,} edges into an empty network: rows first, "
+                    "then indexes and foreign keys"
+                )
             cur.execute(_DROP_FOR_BULK)
-        if progress:
-            progress("writing nodes and edges")
-        nodes_added, nodes_updated = _counts(cur, _UPSERT_NODES)
-        edges_added, edges_updated = _counts(cur, _UPSERT_EDGES)
-        if bulk:
+            nodes_added = _copy_edges(cur, cols, staged=False)
             if progress:
                 progress("building indexes and checking foreign keys")
             cur.execute(_RESTORE_AFTER_BULK)
-        cur.execute(
-            """
-            DELETE FROM street_edges e
-            USING (SELECT DISTINCT osm_way_id, n_pieces FROM nv_stage_edges) w
-            WHERE e.osm_way_id = w.osm_way_id AND e.seq >= w.n_pieces
-            """
-        )
-        removed = cur.rowcount
+            outside = nodes_updated = edges_updated = removed = 0
+            edges_added = staged = len(cols)
+        else:
+            cur.execute(
+                """
+                DROP TABLE IF EXISTS pg_temp.nv_stage_edges, pg_temp.nv_stage_nodes;
+                CREATE TEMP TABLE nv_stage_edges (
+                    osm_way_id bigint, seq integer, n_pieces integer, source bigint, target bigint,
+                    highway text, name text, length_m double precision,
+                    geom geometry(LineString, 4326)
+                ) ON COMMIT DROP;
+                CREATE TEMP TABLE nv_stage_nodes (id bigint, geom geometry(Point, 4326))
+                    ON COMMIT DROP;
+                """
+            )
+            if progress:
+                progress(f"staging {len(cols):,} edges")
+            _copy_edges(cur, cols, staged=True)
+            outside = 0
+            if area_id is not None:
+                cur.execute(
+                    sql.SQL(
+                        "DELETE FROM nv_stage_edges s USING ({}) a "
+                        "WHERE NOT ST_Intersects(s.geom, a.geom)"
+                    ).format(_BUFFERED_AREA),
+                    (area_buffer_m, area_id),
+                )
+                outside = cur.rowcount
+            staged = len(cols) - outside
+            # A bulk load (a city into an empty or much smaller network) writes faster without the
+            # foreign keys and the geometry and node indexes, built again once afterwards (one
+            # set-based check instead of two lookups per row; migration 0004's definitions).
+            bulk = staged >= bulk_min_edges and _stored_edges(cur, staged) < staged // 2
+            if bulk:
+                if progress:
+                    progress("bulk load: foreign keys and indexes are built after the rows")
+                cur.execute(_DROP_FOR_BULK)
+            if progress:
+                progress("writing nodes and edges")
+            nodes_added, nodes_updated = _counts(cur, _UPSERT_NODES)
+            edges_added, edges_updated = _counts(cur, _UPSERT_EDGES)
+            if bulk:
+                if progress:
+                    progress("building indexes and checking foreign keys")
+                cur.execute(_RESTORE_AFTER_BULK)
+            cur.execute(
+                """
+                DELETE FROM street_edges e
+                USING (SELECT DISTINCT osm_way_id, n_pieces FROM nv_stage_edges) w
+                WHERE e.osm_way_id = w.osm_way_id AND e.seq >= w.n_pieces
+                """
+            )
+            removed = cur.rowcount
         counts = {
             "ways_walkable": ways_walkable,
             "nodes_added": nodes_added,
@@ -211,7 +226,7 @@ def write_edges(
             ).fetchone()
             assert row is not None
             import_id = int(row[0])
-        cur.execute("DROP TABLE pg_temp.nv_stage_edges, pg_temp.nv_stage_nodes")
+        cur.execute("DROP TABLE IF EXISTS pg_temp.nv_stage_edges, pg_temp.nv_stage_nodes")
     return WriteCounts(
         edges_outside_area=outside,
         nodes_added=nodes_added,
@@ -383,12 +398,13 @@ _BUFFERED_AREA = sql.SQL(
 )
 
 
-def _copy_edges(cur: psycopg.Cursor[Any], edges: EdgeColumns) -> None:
-    """COPY the edges and their end nodes into the staging tables: binary COPY, geometries as
-    EWKB (PostGIS reads a geometry's binary form as EWKB)."""
+def _copy_edges(cur: psycopg.Cursor[Any], edges: EdgeColumns, *, staged: bool) -> int:
+    """COPY the edges and their end nodes into the staging tables (``staged``) or straight into
+    ``street_edges`` and ``street_nodes``: binary COPY, geometries as EWKB (PostGIS reads a
+    geometry's binary form as EWKB). The number of nodes copied."""
     n = len(edges)
     if not n:
-        return
+        return 0
     sizes = np.diff(edges.offsets)
     lines = shapely.linestrings(edges.coords, indices=np.repeat(np.arange(n), sizes))
     wkb_lines = shapely.to_wkb(shapely.set_srid(lines, 4326), include_srid=True)
@@ -397,15 +413,23 @@ def _copy_edges(cur: psycopg.Cursor[Any], edges: EdgeColumns) -> None:
     most = np.zeros(len(ways), dtype=np.int64)
     np.maximum.at(most, inverse, edges.seq + 1)
     names = [(v.strip() or None) if v else None for v in edges.name]
+    edge_columns = ["osm_way_id", "seq", "n_pieces", "source", "target", "highway", "name"]
+    edge_columns += ["length_m", "geom"]
+    types = ["int8", "int4", "int4", "int8", "int8", "text", "text", "float8", "bytea"]
+    pieces: list[Any] = most[inverse].tolist()
+    if not staged:
+        del edge_columns[2], types[2]
     with cur.copy(
-        "COPY nv_stage_edges (osm_way_id, seq, n_pieces, source, target, highway, name, "
-        "length_m, geom) FROM STDIN (FORMAT BINARY)"
+        sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+            sql.Identifier("nv_stage_edges" if staged else "street_edges"),
+            sql.SQL(", ").join(map(sql.Identifier, edge_columns)),
+        )
     ) as copy:
-        copy.set_types(["int8", "int4", "int4", "int8", "int8", "text", "text", "float8", "bytea"])
+        copy.set_types(types)
         for row in zip(
             edges.osm_way_id.tolist(),
             edges.seq.tolist(),
-            most[inverse].tolist(),
+            *([pieces] if staged else []),
             edges.source.tolist(),
             edges.target.tolist(),
             edges.highway,
@@ -422,10 +446,15 @@ def _copy_edges(cur: psycopg.Cursor[Any], edges: EdgeColumns) -> None:
     rev_ids, rev_first = np.unique(node_ids[::-1], return_index=True)
     points = shapely.set_srid(shapely.points(node_xy[::-1][rev_first]), 4326)
     wkb_points = shapely.to_wkb(points, include_srid=True)
-    with cur.copy("COPY nv_stage_nodes (id, geom) FROM STDIN (FORMAT BINARY)") as copy:
+    with cur.copy(
+        sql.SQL("COPY {} (id, geom) FROM STDIN (FORMAT BINARY)").format(
+            sql.Identifier("nv_stage_nodes" if staged else "street_nodes")
+        )
+    ) as copy:
         copy.set_types(["int8", "bytea"])
         for row in zip(rev_ids.tolist(), wkb_points.tolist(), strict=True):
             copy.write_row(row)
+    return len(rev_ids)
 
 
 def _stored_edges(cur: psycopg.Cursor[Any], limit: int) -> int:

@@ -328,34 +328,45 @@ _CONTENT = """
 def test_a_bulk_load_writes_the_same_rows_and_restores_keys_and_indexes(
     conn: psycopg.Connection,
 ) -> None:
-    """Helsinki into an empty network as a bulk load (foreign keys and indexes dropped for the
-    writes) gives the rows an ordinary import gives, and migration 0004's catalogue again."""
+    """Helsinki as an ordinary import, as a bulk load into an empty network (COPY straight into
+    the tables) and as a bulk load into a small network (staged; foreign keys and indexes
+    dropped for the writes) gives the same rows, and migration 0004's catalogue again."""
     from geo.db import streets
     from routes.osm import file_sha256, read_walkable_edges
 
     osm = read_walkable_edges(helsinki_path())
     sha = file_sha256(helsinki_path())
-    contents = []
-    for bulk_min in (10**9, 1):  # ordinary, then bulk
-        conn.execute("DELETE FROM street_edges; DELETE FROM street_nodes")
-        catalogue = conn.execute(_CATALOGUE).fetchall()
+
+    def write(edges: object, bulk_min: int) -> list[str]:
         steps: list[str] = []
-        counts = streets.write_edges(
+        streets.write_edges(
             conn,
-            osm.edges,
+            edges,  # type: ignore[arg-type]
             file_name="Helsinki.osm.pbf",
             sha256=sha,
             ways_walkable=osm.ways_walkable,
             progress=steps.append,
             bulk_min_edges=bulk_min,
         )
-        assert counts.edges_added == len(osm.edges)
-        assert any("bulk load" in s for s in steps) == (bulk_min == 1)
+        return steps
+
+    contents = []
+    for mode in ("ordinary", "empty", "small"):
+        conn.execute("DELETE FROM street_edges; DELETE FROM street_nodes")
+        catalogue = conn.execute(_CATALOGUE).fetchall()
+        if mode == "small":
+            write(osm.edges[:10], 10**9)
+        steps = write(osm.columns, 10**9 if mode == "ordinary" else 1)
+        assert any("empty network" in s for s in steps) == (mode == "empty"), steps
+        assert any("staging" in s for s in steps) == (mode != "empty"), steps
+        assert any("indexes" in s for s in steps) == (mode != "ordinary"), steps
         assert conn.execute(_CATALOGUE).fetchall() == catalogue
         contents.append(conn.execute(_CONTENT).fetchone())
-    assert contents[0] == contents[1]
+    assert contents[0] == contents[1] == contents[2]
+    assert contents[0] is not None and contents[0][1] == len(osm.edges)
     # The foreign keys hold again: an edge to a node that is not there is refused.
     with pytest.raises(psycopg.errors.ForeignKeyViolation), conn.transaction():
         conn.execute(
-            "UPDATE street_edges SET source = -1 WHERE id = (SELECT min(id) FROM street_edges)"
+            "UPDATE street_edges SET source = -1 WHERE seq = 0 AND osm_way_id = %s",
+            (osm.edges[0].osm_way_id,),
         )
