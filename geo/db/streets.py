@@ -140,11 +140,11 @@ def write_edges(
                     f"bulk load of {len(cols):,} edges into an empty network: rows first, "
                     "then indexes and foreign keys"
                 )
-            cur.execute(_DROP_FOR_BULK)
+            cur.execute(_DROP_FOR_BULK + _DROP_KEYS)
             nodes_added = _copy_edges(cur, cols, staged=False)
             if progress:
-                progress("building indexes and checking foreign keys")
-            cur.execute(_RESTORE_AFTER_BULK)
+                progress("building indexes and checking keys and foreign keys")
+            cur.execute(_RESTORE_KEYS + _RESTORE_AFTER_BULK)
             outside = nodes_updated = edges_updated = removed = 0
             edges_added = staged = len(cols)
         else:
@@ -483,6 +483,18 @@ _RESTORE_AFTER_BULK = """
         ADD CONSTRAINT street_edges_source_fkey FOREIGN KEY (source) REFERENCES street_nodes (id),
         ADD CONSTRAINT street_edges_target_fkey FOREIGN KEY (target) REFERENCES street_nodes (id);
     ANALYZE street_nodes, street_edges;
+"""
+
+# Into an empty network nothing is upserted, so the keys go too (built once, sorted, instead of
+# one index insertion per row); what refers to them (the foreign keys) is gone by then.
+_DROP_KEYS = """
+    ALTER TABLE street_edges DROP CONSTRAINT street_edges_osm_way_id_seq_key;
+    ALTER TABLE street_nodes DROP CONSTRAINT street_nodes_pkey;
+"""
+_RESTORE_KEYS = """
+    ALTER TABLE street_nodes ADD CONSTRAINT street_nodes_pkey PRIMARY KEY (id);
+    ALTER TABLE street_edges ADD CONSTRAINT street_edges_osm_way_id_seq_key
+        UNIQUE (osm_way_id, seq);
 """
 
 
