@@ -50,7 +50,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 bench: setup
-	@status=0; for b in bench/deviations.py bench/heat.py bench/routes.py bench/export.py bench/fuzz.py bench/schemathesis_run.py bench/outage.py bench/peak.py bench/tiles.py bench/night_map.py; do \
+	@status=0; for b in bench/deviations.py bench/heat.py bench/routes.py bench/import_osm.py bench/export.py bench/fuzz.py bench/schemathesis_run.py bench/outage.py bench/peak.py bench/tiles.py bench/night_map.py; do \
 	  if [ -f $$b ]; then echo "[bench] $$b"; $(PY) $$b || status=1; fi; done; exit $$status
 
 lint: setup

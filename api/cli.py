@@ -222,14 +222,20 @@ import_.add_command(import_police_events)
 @exits_on_error
 def import_osm_command(settings: AppSettings, path: str, area: str | None) -> None:
     """Import the walkable streets of an .osm or .osm.pbf file (again: changes nothing)."""
+    import time
+
     from routes.network_io import import_osm
+
+    start = time.monotonic()
+
+    def progress(msg: str) -> None:
+        click.echo(f"  {time.monotonic() - start:6.1f} s  {msg}", err=True)
 
     with connection.connect(connection.database_url(settings.db), autocommit=True) as conn:
         migrate.migrate(conn)
-        report = import_osm(
-            conn, path, area=area, progress=lambda msg: click.echo(f"  {msg}", err=True)
-        )
+        report = import_osm(conn, path, area=area, progress=progress)
     _echo_import(report)
+    click.echo(f"  in {time.monotonic() - start:.1f} s")
 
 
 def _echo_import(report: Any) -> None:

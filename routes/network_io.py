@@ -81,7 +81,7 @@ def import_osm(
     sha = file_sha256(path)
     counts = streets.write_edges(
         conn,
-        osm.edges,
+        osm.columns,
         file_name=path.name,
         sha256=sha,
         ways_walkable=osm.ways_walkable,
@@ -95,7 +95,7 @@ def import_osm(
         area=area,
         ways_read=osm.ways_read,
         ways_walkable=osm.ways_walkable,
-        edges_in_file=len(osm.edges),
+        edges_in_file=len(osm.columns),
         **dataclasses.asdict(counts),
     )
     logger.info("imported %s: %s", path.name, report)
@@ -146,11 +146,7 @@ def network_for(
             return _cache[key]
     edges = load_network(conn, area=area, bbox=bbox)
     if not edges:
-        where = f"area {area!r}" if area else "this box" if bbox else "the database"
-        raise NetworkNotImported(
-            f"no street network is imported for {where}; import an OpenStreetMap extract "
-            "(.osm or .osm.pbf) that covers it first"
-        )
+        raise NetworkNotImported(not_imported_message(area, bbox is not None))
     # Nodes every 50 m at most, so that stops and meeting points snap close to where they are.
     network = StreetNetwork(split_long_edges(edges), metric_epsg=srid)
     with _cache_lock:
@@ -158,6 +154,17 @@ def network_for(
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
     return network
+
+
+def not_imported_message(area: str | None, box: bool = False) -> str:
+    """The Swedish answer when no street is imported where a plan was asked, with the command
+    that imports an OpenStreetMap extract (the page shows it as it is)."""
+    where = f"området {area}" if area else "den här delen av kartan" if box else "databasen"
+    option = f" --area {area}" if area else ""
+    return (
+        f"Inget gatunät är importerat för {where}. Importera ett OpenStreetMap-utdrag som "
+        f"täcker det: nattvandring import osm FILE.osm.pbf{option}"
+    )
 
 
 def network_around(conn: Connection, area: str, points: Sequence[LonLat]) -> StreetNetwork:

@@ -29,19 +29,21 @@ piece; edges are numbered ``seq`` 0, 1, … along each way. Lengths are geodesic
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
-from collections import Counter
+from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import osmium
+from numpy.typing import NDArray
 from pyproj import Geod
 
+from geo.db.streets import EdgeColumns
 from geo.errors import InvalidInput
-from geo.geometry import LonLat
 from routes.network import Edge
 
 logger = logging.getLogger(__name__)
@@ -65,7 +67,7 @@ Progress = Callable[[str], None]
 _GEOD = Geod(ellps="WGS84")
 
 
-def is_walkable(tags: Mapping[str, str]) -> bool:
+def is_walkable(tags: Mapping[str, str] | osmium.osm.TagList) -> bool:
     """Whether a way with these OSM tags may be walked (the rules in the module docstring).
 
     >>> is_walkable({"highway": "residential", "oneway": "yes"})
@@ -93,22 +95,35 @@ def is_walkable(tags: Mapping[str, str]) -> bool:
 
 @dataclass(frozen=True)
 class OsmNetwork:
-    """The walkable edges of one OSM file and what reading it found."""
+    """The walkable edges of one OSM file (as columns; ``edges`` as objects) and what reading it
+    found."""
 
-    edges: list[Edge]
+    columns: EdgeColumns
     ways_read: int
     ways_walkable: int
     missing_locations: int
     zero_length_dropped: int
 
-
-@dataclass
-class _Way:
-    way_id: int
-    highway: str
-    name: str | None
-    refs: list[int]
-    coords: list[LonLat | None]
+    @functools.cached_property
+    def edges(self) -> list[Edge]:
+        """The edges as `Edge` objects (a graph's input; the import writes the columns)."""
+        c = self.columns
+        offsets = c.offsets.tolist()
+        return [
+            Edge(a, b, m, c.coords[offsets[i] : offsets[i + 1]], w, q, h, n)
+            for i, (a, b, m, w, q, h, n) in enumerate(
+                zip(
+                    c.source.tolist(),
+                    c.target.tolist(),
+                    c.length_m.tolist(),
+                    c.osm_way_id.tolist(),
+                    c.seq.tolist(),
+                    c.highway,
+                    c.name,
+                    strict=True,
+                )
+            )
+        ]
 
 
 def file_sha256(path: str | Path) -> str:
@@ -121,7 +136,7 @@ def file_sha256(path: str | Path) -> str:
 
 
 def read_walkable_edges(
-    path: str | Path, *, progress: Progress | None = None, progress_every: int = 20_000
+    path: str | Path, *, progress: Progress | None = None, progress_every: int = 100_000
 ) -> OsmNetwork:
     """The walkable edges of an .osm or .osm.pbf file, split at intersections.
 
@@ -135,8 +150,17 @@ def read_walkable_edges(
     path = Path(path)
     if not path.is_file():
         raise InvalidInput(f"no OSM file at {path}")
-    ways: dict[int, _Way] = {}
+    # The walkable ways as flat columns (one entry a node reference), filled without a Python
+    # object per node: the split below works on whole arrays.
+    way_ids = array("q")
+    highways: list[str] = []
+    names: list[str | None] = []
+    counts = array("q")
+    refs = array("q")
+    lons = array("d")
+    lats = array("d")
     read = 0
+    nan = float("nan")
     # Node locations are cached by pyosmium (all nodes are read); only ways tagged highway reach
     # Python, which keeps a country extract's millions of nodes and buildings out of the loop.
     processor = (
@@ -151,71 +175,137 @@ def read_walkable_edges(
                 continue
             read += 1
             if progress and read % progress_every == 0:
-                progress(f"{read:,} highway ways read, {len(ways):,} walkable")
-            tags = {t.k: t.v for t in way.tags}
+                progress(f"{read:,} highway ways read, {len(way_ids):,} walkable")
+            tags = way.tags
             if not is_walkable(tags):
                 continue
-            refs: list[int] = []
-            coords: list[LonLat | None] = []
+            n = 0
             for nd in way.nodes:
-                # A repeated node (an editing error) would make a zero-length segment.
-                if refs and nd.ref == refs[-1]:
-                    continue
-                refs.append(nd.ref)
                 loc = nd.location
-                coords.append((loc.lon, loc.lat) if loc.valid() else None)
-            # The last version wins if a file holds a way twice.
-            ways[way.id] = _Way(way.id, tags["highway"], tags.get("name"), refs, coords)
+                refs.append(nd.ref)
+                if loc.valid():
+                    lons.append(loc.lon)
+                    lats.append(loc.lat)
+                else:
+                    lons.append(nan)
+                    lats.append(nan)
+                n += 1
+            way_ids.append(way.id)
+            highways.append(tags["highway"])
+            names.append(tags.get("name"))
+            counts.append(n)
     except RuntimeError as exc:
         raise InvalidInput(f"{path.name} is not a readable OSM file: {exc}") from exc
-    network = _split(sorted(ways.values(), key=lambda w: w.way_id), read)
+    if progress:
+        progress(f"{read:,} highway ways read, {len(way_ids):,} walkable; splitting")
+    network = _split(
+        _Columns(
+            np.frombuffer(way_ids, dtype=np.int64),
+            highways,
+            names,
+            np.frombuffer(counts, dtype=np.int64),
+            np.frombuffer(refs, dtype=np.int64),
+            np.frombuffer(lons, dtype=np.float64),
+            np.frombuffer(lats, dtype=np.float64),
+        ),
+        read,
+    )
     if progress:
         progress(
             f"{read:,} highway ways read, {network.ways_walkable:,} walkable, "
-            f"{len(network.edges):,} edges"
+            f"{len(network.columns):,} edges"
         )
     return network
 
 
-def _split(ways: list[_Way], read: int) -> OsmNetwork:
-    uses: Counter[int] = Counter()
-    for w in ways:
-        uses.update(r for r, c in zip(w.refs, w.coords, strict=True) if c is not None)
-    missing = sum(c is None for w in ways for c in w.coords)
-    pieces: list[tuple[_Way, int, list[int], list[LonLat]]] = []
-    for w in ways:
-        seq = 0
-        refs: list[int] = []
-        pts: list[LonLat] = []
-        for ref, c in zip(w.refs, w.coords, strict=True):
-            if c is None:  # the way leaves the extract: end the piece here
-                if len(refs) >= 2:
-                    pieces.append((w, seq, refs, pts))
-                    seq += 1
-                refs, pts = [], []
-                continue
-            refs.append(ref)
-            pts.append(c)
-            if len(refs) >= 2 and uses[ref] >= 2:
-                pieces.append((w, seq, refs, pts))
-                seq += 1
-                refs, pts = [ref], [c]
-        if len(refs) >= 2:
-            pieces.append((w, seq, refs, pts))
-    if not pieces:
-        return OsmNetwork([], read, len(ways), missing, 0)
-    arrays = [np.asarray(p[3], dtype=np.float64) for p in pieces]
-    lengths = _geodesic_lengths(arrays)
-    edges: list[Edge] = []
-    dropped = 0
-    for (w, seq, refs, _), xy, length_m in zip(pieces, arrays, lengths, strict=True):
-        if not length_m > 0:  # two distinct nodes at one position
-            dropped += 1
-            continue
-        edges.append(Edge(refs[0], refs[-1], float(length_m), xy, w.way_id, seq, w.highway, w.name))
+@dataclass(frozen=True)
+class _Columns:
+    """Walkable ways as read: per way its id, highway, name and number of node references;
+    per reference the node id and lon/lat (NaN where the file has no location)."""
+
+    way_ids: NDArray[np.int64]
+    highways: list[str]
+    names: list[str | None]
+    counts: NDArray[np.int64]
+    refs: NDArray[np.int64]
+    lons: NDArray[np.float64]
+    lats: NDArray[np.float64]
+
+
+def _split(ways: _Columns, read: int) -> OsmNetwork:
+    """Split the ways into edges at shared nodes, way ends and missing locations, on whole
+    arrays: ways in id order (the last of two with one id wins), pieces numbered along each."""
+    n_ways = len(ways.way_ids)
+    way_of = np.repeat(np.arange(n_ways), ways.counts)
+    # The last version wins if a file holds a way twice; then ways in id order.
+    order = np.lexsort((-np.arange(n_ways), ways.way_ids))
+    keep_way = np.ones(n_ways, dtype=bool)
+    if n_ways:
+        dup = np.flatnonzero(ways.way_ids[order][1:] == ways.way_ids[order][:-1]) + 1
+        keep_way[order[dup]] = False
+    order = order[keep_way[order]]
+    rank = np.empty(n_ways, dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    starts = np.concatenate([[0], np.cumsum(ways.counts)[:-1]]).astype(np.int64)
+    # Node references in the order of the sorted ways (no copy when the file's are in order).
+    sizes = ways.counts[order]
+    total = int(sizes.sum())
+    begin = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    idx = np.arange(total, dtype=np.int64) + np.repeat(starts[order] - begin, sizes)
+    refs, w_of = ways.refs[idx], rank[way_of[idx]]
+    lon, lat = ways.lons[idx], ways.lats[idx]
+    # A repeated node (an editing error) would make a zero-length segment.
+    repeat = np.zeros(len(refs), dtype=bool)
+    repeat[1:] = (refs[1:] == refs[:-1]) & (w_of[1:] == w_of[:-1])
+    refs, w_of, lon, lat = refs[~repeat], w_of[~repeat], lon[~repeat], lat[~repeat]
+    valid = ~np.isnan(lon)
+    missing = int((~valid).sum())
+    uses = np.zeros(len(refs), dtype=np.int64)
+    if valid.any():
+        _, inverse, counts = np.unique(refs[valid], return_inverse=True, return_counts=True)
+        uses[valid] = counts[inverse]
+    # Segment i joins reference i and i + 1 of one way, both located. A piece starts at a
+    # segment whose first node starts a located run or is shared (used twice or more).
+    seg = valid[:-1] & valid[1:] & (w_of[:-1] == w_of[1:])
+    seg_i = np.flatnonzero(seg)
+    if not len(seg_i):
+        return OsmNetwork(EdgeColumns.of([]), read, len(order), missing, 0)
+    first = np.ones(len(seg_i), dtype=bool)
+    first[1:] = seg_i[1:] != seg_i[:-1] + 1
+    new_piece = first | (uses[seg_i] >= 2)
+    piece_first_seg = np.flatnonzero(new_piece)
+    piece_last_seg = np.concatenate([piece_first_seg[1:] - 1, [len(seg_i) - 1]])
+    p_start = seg_i[piece_first_seg]
+    p_end = seg_i[piece_last_seg] + 1
+    p_way = w_of[p_start]
+    way_first_piece = np.searchsorted(p_way, p_way, side="left")
+    p_seq = np.arange(len(p_way)) - way_first_piece
+    _, _, seg_len = _GEOD.inv(lon[seg_i], lat[seg_i], lon[seg_i + 1], lat[seg_i + 1])
+    lengths = np.add.reduceat(np.asarray(seg_len, dtype=np.float64), piece_first_seg)
+    xy = np.column_stack([lon, lat])
+    ids = ways.way_ids[order]
+    positive = lengths > 0  # not two distinct nodes at one position
+    dropped = int((~positive).sum())
+    a, b, w = p_start[positive], p_end[positive], p_way[positive]
+    # Each edge's line: its nodes a..b, gathered into one array.
+    sizes = b - a + 1
+    begin = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    take = np.arange(int(begin[-1]), dtype=np.int64) + np.repeat(a - begin[:-1], sizes)
+    kept = order[w]  # the index of each edge's way as read
+    columns = EdgeColumns(
+        source=refs[a],
+        target=refs[b],
+        length_m=lengths[positive],
+        osm_way_id=ids[w],
+        seq=p_seq[positive].astype(np.int64),
+        highway=[ways.highways[i] for i in kept.tolist()],
+        name=[ways.names[i] for i in kept.tolist()],
+        offsets=begin,
+        coords=xy[take],
+    )
     if dropped:
         logger.warning("%d zero-length edges dropped (distinct nodes at one position)", dropped)
-    return OsmNetwork(edges, read, len(ways), missing, dropped)
+    return OsmNetwork(columns, read, len(order), missing, dropped)
 
 
 def _geodesic_lengths(arrays: list[np.ndarray]) -> np.ndarray:

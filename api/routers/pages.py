@@ -28,7 +28,7 @@ from api.routers.deviations import FirstList, first_list
 from api.security import OptionalUserDep
 from api.settings import AppSettings
 from geo.capabilities import Capability
-from geo.db import areas, categories, walk_routes
+from geo.db import areas, categories, streets, walk_routes
 from geo.db.accounts import (
     SESSION_TTL,
     TooManyAttempts,
@@ -336,10 +336,20 @@ def _map_page(
         moods=MOODS_SV,
         report_contacts=REPORT_CONTACTS_SV,
         area_options=[
-            (a["slug"], a["name"] + ("" if a["network"] else " (inget gatunät)"))
+            (a["slug"], a["name"] + f" (gatunät: {coverage_text(a['coverage'])})")
+            if "coverage" in a
+            else (a["slug"], a["name"])
             for a in config.get("areas", ())
         ],
     )
+
+
+def coverage_text(share: float) -> str:
+    """A share of an area covered by the street network as the area list shows it: "48 %"
+    (a share above 0 but under 1 % is "under 1 %", so that it does not read as none)."""
+    if 0 < share < 0.005:
+        return "under 1 %"
+    return f"{round(share * 100)} %"
 
 
 @router.get("/plan")
@@ -354,12 +364,15 @@ def planners_map(conn: ConnDep, settings: SettingsDep, user: OptionalUserDep) ->
             "Ditt konto har inte behörighet att planera rutter. Lägesbilden finns på startsidan.",
         )
         return page_response(page, tile_url=None, status_code=403)
-    area_rows = areas.areas_with_network(conn)
+    area_rows = streets.area_coverage(conn)
     config = {
         **_map_config(conn, settings, user),
         "mode": "plan",
         "layers": _layers(("areas", "zones", "places")),
-        "areas": [{"slug": r[0], "name": r[1], "network": r[2]} for r in area_rows],
+        "areas": [
+            {"slug": r.slug, "name": r.name, "network": r.share > 0, "coverage": r.share}
+            for r in area_rows
+        ],
         "start_place_kinds": list(START_PLACE_KINDS),
         "can_administer": user.can(Capability.ADMINISTER),
     }

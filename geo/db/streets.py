@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import psycopg
@@ -68,9 +68,48 @@ class WriteCounts:
         )
 
 
+@dataclass(frozen=True)
+class EdgeColumns:
+    """Edges as columns, one entry an edge (what a city's import carries instead of an object
+    per edge): edge ``i``'s lon/lat line is ``coords[offsets[i]:offsets[i + 1]]``."""
+
+    source: NDArray[np.int64]
+    target: NDArray[np.int64]
+    length_m: NDArray[np.float64]
+    osm_way_id: NDArray[np.int64]
+    seq: NDArray[np.int64]
+    highway: list[str]
+    name: list[str | None]
+    offsets: NDArray[np.int64]
+    coords: NDArray[np.float64]
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    @classmethod
+    def of(cls, edges: Sequence[EdgeLike]) -> EdgeColumns:
+        """The columns of a sequence of edge objects."""
+        sizes = np.array([len(e.coords) for e in edges], dtype=np.int64)
+        return cls(
+            np.array([e.source for e in edges], dtype=np.int64),
+            np.array([e.target for e in edges], dtype=np.int64),
+            np.array([e.length_m for e in edges], dtype=np.float64),
+            np.array([e.osm_way_id for e in edges], dtype=np.int64),
+            np.array([e.seq for e in edges], dtype=np.int64),
+            [e.highway for e in edges],
+            [e.name for e in edges],
+            np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+            (
+                np.concatenate([e.coords for e in edges])
+                if edges
+                else np.zeros((0, 2), dtype=np.float64)
+            ),
+        )
+
+
 def write_edges(
     conn: psycopg.Connection,
-    edges: Sequence[EdgeLike],
+    edges: Sequence[EdgeLike] | EdgeColumns,
     *,
     file_name: str,
     sha256: str,
@@ -78,6 +117,7 @@ def write_edges(
     area_id: int | None = None,
     area_buffer_m: float = 500.0,
     progress: Callable[[str], None] | None = None,
+    bulk_min_edges: int = 20_000,
 ) -> WriteCounts:
     """Stage ``edges`` with COPY and upsert them into ``street_nodes``/``street_edges``, in one
     transaction (a savepoint inside an open one).
@@ -85,49 +125,79 @@ def write_edges(
     With ``area_id`` only edges meeting the area buffered by ``area_buffer_m`` are kept. An
     import never deletes ways missing from the file (a file may be a partial extract), only
     pieces of an imported way beyond its new number of pieces.
+
+    At least ``bulk_min_edges`` edges into a network of fewer than half as many are a bulk load:
+    the foreign keys and the indexes other than the keys are dropped for the writes and made
+    again after them, in the same transaction (which holds the street tables locked until it
+    commits).
     """
-    pieces: dict[int, int] = {}
-    for e in edges:
-        pieces[e.osm_way_id] = max(pieces.get(e.osm_way_id, 0), e.seq + 1)
+    cols = edges if isinstance(edges, EdgeColumns) else EdgeColumns.of(edges)
     with conn.transaction(), conn.cursor() as cur:
-        cur.execute(
-            """
-            DROP TABLE IF EXISTS pg_temp.nv_stage_edges, pg_temp.nv_stage_nodes;
-            CREATE TEMP TABLE nv_stage_edges (
-                osm_way_id bigint, seq integer, n_pieces integer, source bigint, target bigint,
-                highway text, name text, length_m double precision,
-                geom geometry(LineString, 4326)
-            ) ON COMMIT DROP;
-            CREATE TEMP TABLE nv_stage_nodes (id bigint, geom geometry(Point, 4326))
-                ON COMMIT DROP;
-            """
-        )
-        if progress:
-            progress(f"staging {len(edges):,} edges")
-        _copy_edges(cur, edges, pieces)
-        outside = 0
-        if area_id is not None:
+        if area_id is None and len(cols) >= bulk_min_edges and not _stored_edges(cur, 1):
+            # Into an empty network: straight into the street tables, nothing to compare.
+            if progress:
+                progress(
+                    f"bulk load of {len(cols):,} edges into an empty network: rows first, "
+                    "then indexes and foreign keys"
+                )
+            cur.execute(_DROP_FOR_BULK + _DROP_KEYS)
+            nodes_added = _copy_edges(cur, cols, staged=False)
+            if progress:
+                progress("building indexes and checking keys and foreign keys")
+            cur.execute(_RESTORE_KEYS + _RESTORE_AFTER_BULK)
+            outside = nodes_updated = edges_updated = removed = 0
+            edges_added = staged = len(cols)
+        else:
             cur.execute(
-                sql.SQL(
-                    "DELETE FROM nv_stage_edges s USING ({}) a "
-                    "WHERE NOT ST_Intersects(s.geom, a.geom)"
-                ).format(_BUFFERED_AREA),
-                (area_buffer_m, area_id),
+                """
+                DROP TABLE IF EXISTS pg_temp.nv_stage_edges, pg_temp.nv_stage_nodes;
+                CREATE TEMP TABLE nv_stage_edges (
+                    osm_way_id bigint, seq integer, n_pieces integer, source bigint, target bigint,
+                    highway text, name text, length_m double precision,
+                    geom geometry(LineString, 4326)
+                ) ON COMMIT DROP;
+                CREATE TEMP TABLE nv_stage_nodes (id bigint, geom geometry(Point, 4326))
+                    ON COMMIT DROP;
+                """
             )
-            outside = cur.rowcount
-        if progress:
-            progress("writing nodes and edges")
-        nodes_added, nodes_updated = _counts(cur, _UPSERT_NODES)
-        edges_added, edges_updated = _counts(cur, _UPSERT_EDGES)
-        cur.execute(
-            """
-            DELETE FROM street_edges e
-            USING (SELECT DISTINCT osm_way_id, n_pieces FROM nv_stage_edges) w
-            WHERE e.osm_way_id = w.osm_way_id AND e.seq >= w.n_pieces
-            """
-        )
-        removed = cur.rowcount
-        staged = len(edges) - outside
+            if progress:
+                progress(f"staging {len(cols):,} edges")
+            _copy_edges(cur, cols, staged=True)
+            outside = 0
+            if area_id is not None:
+                cur.execute(
+                    sql.SQL(
+                        "DELETE FROM nv_stage_edges s USING ({}) a "
+                        "WHERE NOT ST_Intersects(s.geom, a.geom)"
+                    ).format(_BUFFERED_AREA),
+                    (area_buffer_m, area_id),
+                )
+                outside = cur.rowcount
+            staged = len(cols) - outside
+            # A bulk load (a city into an empty or much smaller network) writes faster without the
+            # foreign keys and the geometry and node indexes, built again once afterwards (one
+            # set-based check instead of two lookups per row; migration 0004's definitions).
+            bulk = staged >= bulk_min_edges and _stored_edges(cur, staged) < staged // 2
+            if bulk:
+                if progress:
+                    progress("bulk load: foreign keys and indexes are built after the rows")
+                cur.execute(_DROP_FOR_BULK)
+            if progress:
+                progress("writing nodes and edges")
+            nodes_added, nodes_updated = _counts(cur, _UPSERT_NODES)
+            edges_added, edges_updated = _counts(cur, _UPSERT_EDGES)
+            if bulk:
+                if progress:
+                    progress("building indexes and checking foreign keys")
+                cur.execute(_RESTORE_AFTER_BULK)
+            cur.execute(
+                """
+                DELETE FROM street_edges e
+                USING (SELECT DISTINCT osm_way_id, n_pieces FROM nv_stage_edges) w
+                WHERE e.osm_way_id = w.osm_way_id AND e.seq >= w.n_pieces
+                """
+            )
+            removed = cur.rowcount
         counts = {
             "ways_walkable": ways_walkable,
             "nodes_added": nodes_added,
@@ -156,7 +226,7 @@ def write_edges(
             ).fetchone()
             assert row is not None
             import_id = int(row[0])
-        cur.execute("DROP TABLE pg_temp.nv_stage_edges, pg_temp.nv_stage_nodes")
+        cur.execute("DROP TABLE IF EXISTS pg_temp.nv_stage_edges, pg_temp.nv_stage_nodes")
     return WriteCounts(
         edges_outside_area=outside,
         nodes_added=nodes_added,
@@ -259,6 +329,60 @@ def street_lines(conn: psycopg.Connection, *, area: str, buffer_m: float = 300.0
     return list(shapely.from_wkb([bytes(r[0]) for r in rows])) if rows else []
 
 
+class AreaCoverage(NamedTuple):
+    """An area and the share of it (0–1) that the imported street network covers."""
+
+    slug: str
+    name: str
+    share: float
+
+
+COVERAGE_CELL_M = 50.0
+COVERAGE_REACH_M = 50.0
+
+
+def area_coverage(
+    conn: psycopg.Connection,
+    *,
+    cell_m: float = COVERAGE_CELL_M,
+    reach_m: float = COVERAGE_REACH_M,
+) -> list[AreaCoverage]:
+    """Every area, by name, with the share of it the imported network covers: the area is cut
+    into ``cell_m`` squares in its metric CRS, and a square counts as covered when its centre
+    lies within ``reach_m`` metres (geodesic) of a street edge. The squares whose centre lies
+    inside the area are counted (an area smaller than one square: its point on surface)."""
+    rows = conn.execute(
+        """
+        WITH a AS (
+            SELECT id, slug, name, ST_Transform(geom, metric_srid) AS g FROM areas
+        ),
+        c AS (
+            SELECT a.id, ST_Transform(ST_Centroid(s.geom), 4326) AS p
+            FROM a, LATERAL ST_SquareGrid(%(cell)s, a.g) AS s
+            WHERE ST_Intersects(a.g, ST_Centroid(s.geom))
+            UNION ALL
+            SELECT a.id, ST_Transform(ST_PointOnSurface(a.g), 4326) FROM a
+            WHERE ST_Area(a.g) < %(cell)s * %(cell)s
+        ),
+        covered AS (
+            SELECT c.id, EXISTS (
+                SELECT 1 FROM street_edges e
+                WHERE e.geom && ST_Expand(c.p, %(reach)s / (100000.0 * cos(radians(ST_Y(c.p)))),
+                                          %(reach)s / 100000.0)
+                  AND ST_DWithin(e.geom::geography, c.p::geography, %(reach)s)
+            ) AS near
+            FROM c
+        )
+        SELECT a.slug, a.name,
+               coalesce(avg(covered.near::int), 0)::float8
+        FROM a LEFT JOIN covered ON covered.id = a.id
+        GROUP BY a.id, a.slug, a.name ORDER BY a.name
+        """,
+        {"cell": cell_m, "reach": reach_m},
+    ).fetchall()
+    return [AreaCoverage(str(r[0]), str(r[1]), float(r[2])) for r in rows]
+
+
 def area_srid(conn: psycopg.Connection, area: str) -> tuple[int, int]:
     """The id and metric SRID of area ``area`` (`NotFound` if unknown)."""
     aid = area_id(conn, area)
@@ -274,46 +398,104 @@ _BUFFERED_AREA = sql.SQL(
 )
 
 
-def _copy_edges(
-    cur: psycopg.Cursor[Any], edges: Sequence[EdgeLike], pieces: dict[int, int]
-) -> None:
-    """COPY the edges and their end nodes into the staging tables (hex EWKB geometries)."""
-    if not edges:
-        return
-    sizes = np.array([len(e.coords) for e in edges])
-    lines = shapely.linestrings(
-        np.concatenate([e.coords for e in edges]), indices=np.repeat(np.arange(len(edges)), sizes)
-    )
-    hex_lines = shapely.to_wkb(shapely.set_srid(lines, 4326), hex=True, include_srid=True)
+def _copy_edges(cur: psycopg.Cursor[Any], edges: EdgeColumns, *, staged: bool) -> int:
+    """COPY the edges and their end nodes into the staging tables (``staged``) or straight into
+    ``street_edges`` and ``street_nodes``: binary COPY, geometries as EWKB (PostGIS reads a
+    geometry's binary form as EWKB). The number of nodes copied."""
+    n = len(edges)
+    if not n:
+        return 0
+    sizes = np.diff(edges.offsets)
+    lines = shapely.linestrings(edges.coords, indices=np.repeat(np.arange(n), sizes))
+    wkb_lines = shapely.to_wkb(shapely.set_srid(lines, 4326), include_srid=True)
+    # Each way's number of pieces: the highest seq + 1 among its edges.
+    ways, inverse = np.unique(edges.osm_way_id, return_inverse=True)
+    most = np.zeros(len(ways), dtype=np.int64)
+    np.maximum.at(most, inverse, edges.seq + 1)
+    names = [(v.strip() or None) if v else None for v in edges.name]
+    edge_columns = ["osm_way_id", "seq", "n_pieces", "source", "target", "highway", "name"]
+    edge_columns += ["length_m", "geom"]
+    types = ["int8", "int4", "int4", "int8", "int8", "text", "text", "float8", "bytea"]
+    pieces: list[Any] = most[inverse].tolist()
+    if not staged:
+        del edge_columns[2], types[2]
     with cur.copy(
-        "COPY nv_stage_edges (osm_way_id, seq, n_pieces, source, target, highway, name, "
-        "length_m, geom) FROM STDIN"
+        sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+            sql.Identifier("nv_stage_edges" if staged else "street_edges"),
+            sql.SQL(", ").join(map(sql.Identifier, edge_columns)),
+        )
     ) as copy:
-        for e, g in zip(edges, hex_lines, strict=True):
-            name = e.name.strip() if e.name else None
-            copy.write_row(
-                (
-                    e.osm_way_id,
-                    e.seq,
-                    pieces[e.osm_way_id],
-                    e.source,
-                    e.target,
-                    e.highway,
-                    name or None,
-                    e.length_m,
-                    g,
-                )
-            )
-    ends: dict[int, tuple[float, float]] = {}
-    for e in edges:
-        ends[e.source] = (float(e.coords[0, 0]), float(e.coords[0, 1]))
-        ends[e.target] = (float(e.coords[-1, 0]), float(e.coords[-1, 1]))
-    ids = list(ends)
-    points = shapely.set_srid(shapely.points(np.array([ends[i] for i in ids])), 4326)
-    hex_points = shapely.to_wkb(points, hex=True, include_srid=True)
-    with cur.copy("COPY nv_stage_nodes (id, geom) FROM STDIN") as copy:
-        for i, g in zip(ids, hex_points, strict=True):
-            copy.write_row((i, g))
+        copy.set_types(types)
+        for row in zip(
+            edges.osm_way_id.tolist(),
+            edges.seq.tolist(),
+            *([pieces] if staged else []),
+            edges.source.tolist(),
+            edges.target.tolist(),
+            edges.highway,
+            names,
+            edges.length_m.tolist(),
+            wkb_lines.tolist(),
+            strict=True,
+        ):
+            copy.write_row(row)
+    # The end nodes, once each (the last position written for a node id wins).
+    firsts, lasts = edges.offsets[:-1], edges.offsets[1:] - 1
+    node_ids = np.stack([edges.source, edges.target], axis=1).ravel()
+    node_xy = np.stack([edges.coords[firsts], edges.coords[lasts]], axis=1).reshape(-1, 2)
+    rev_ids, rev_first = np.unique(node_ids[::-1], return_index=True)
+    points = shapely.set_srid(shapely.points(node_xy[::-1][rev_first]), 4326)
+    wkb_points = shapely.to_wkb(points, include_srid=True)
+    with cur.copy(
+        sql.SQL("COPY {} (id, geom) FROM STDIN (FORMAT BINARY)").format(
+            sql.Identifier("nv_stage_nodes" if staged else "street_nodes")
+        )
+    ) as copy:
+        copy.set_types(["int8", "bytea"])
+        for row in zip(rev_ids.tolist(), wkb_points.tolist(), strict=True):
+            copy.write_row(row)
+    return len(rev_ids)
+
+
+def _stored_edges(cur: psycopg.Cursor[Any], limit: int) -> int:
+    """How many edges are stored, counted up to ``limit``."""
+    row = cur.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM street_edges LIMIT %s) AS e", (limit,)
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+# What a bulk load drops and makes again: exactly migration 0004's foreign keys and indexes
+# (tests/routes/test_import.py compares the catalogue before and after).
+_DROP_FOR_BULK = """
+    ALTER TABLE street_edges DROP CONSTRAINT street_edges_source_fkey,
+                             DROP CONSTRAINT street_edges_target_fkey;
+    DROP INDEX street_edges_geom_idx, street_edges_source_idx, street_edges_target_idx,
+               street_nodes_geom_idx;
+"""
+_RESTORE_AFTER_BULK = """
+    CREATE INDEX street_nodes_geom_idx ON street_nodes USING gist (geom);
+    CREATE INDEX street_edges_geom_idx ON street_edges USING gist (geom);
+    CREATE INDEX street_edges_source_idx ON street_edges (source);
+    CREATE INDEX street_edges_target_idx ON street_edges (target);
+    ALTER TABLE street_edges
+        ADD CONSTRAINT street_edges_source_fkey FOREIGN KEY (source) REFERENCES street_nodes (id),
+        ADD CONSTRAINT street_edges_target_fkey FOREIGN KEY (target) REFERENCES street_nodes (id);
+    ANALYZE street_nodes, street_edges;
+"""
+
+# Into an empty network nothing is upserted, so the keys go too (built once, sorted, instead of
+# one index insertion per row); what refers to them (the foreign keys) is gone by then.
+_DROP_KEYS = """
+    ALTER TABLE street_edges DROP CONSTRAINT street_edges_osm_way_id_seq_key;
+    ALTER TABLE street_nodes DROP CONSTRAINT street_nodes_pkey;
+"""
+_RESTORE_KEYS = """
+    ALTER TABLE street_nodes ADD CONSTRAINT street_nodes_pkey PRIMARY KEY (id);
+    ALTER TABLE street_edges ADD CONSTRAINT street_edges_osm_way_id_seq_key
+        UNIQUE (osm_way_id, seq);
+"""
 
 
 def _counts(cur: psycopg.Cursor[Any], statement: sql.SQL) -> tuple[int, int]:

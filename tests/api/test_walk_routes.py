@@ -438,7 +438,7 @@ def test_a_meeting_point_outside_the_area_brings_its_streets(
             "more than the budget",
             422,
         ),
-        ({"area": "orby-slott"}, "no street network", 404),
+        ({"area": "orby-slott"}, "nattvandring import osm FILE.osm.pbf --area orby-slott", 404),
         ({"area": "atlantis"}, "atlantis", 404),
     ],
 )

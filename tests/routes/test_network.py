@@ -134,7 +134,8 @@ def test_unconnected_and_unknown_nodes(helsinki: StreetNetwork) -> None:
 
 
 def test_network_for_an_area_without_streets_is_404(conn: psycopg.Connection) -> None:
-    with pytest.raises(NetworkNotImported, match="import an OpenStreetMap extract"):
+    command = "nattvandring import osm FILE.osm.pbf --area orby-slott"
+    with pytest.raises(NetworkNotImported, match=f"Inget gatunät är importerat.*{command}"):
         network_for(conn, "orby-slott")
 
 

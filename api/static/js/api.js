@@ -23,8 +23,10 @@ const ERRORS_SV = {
   },
   no_route() { return "Ingen gångväg i gatunätet förbinder punkterna."; },
   invalid_gpx(x) { return "GPX-filen kunde inte läsas (" + x.msg + ")."; },
-  network_not_imported() {
-    return "Inget gatunät är importerat för området: importera ett OpenStreetMap-utdrag först.";
+  // The API's message is Swedish and names the import command for the area.
+  network_not_imported(x) {
+    return x.msg && x.msg !== "undefined" ? x.msg :
+      "Inget gatunät är importerat för området: importera ett OpenStreetMap-utdrag först.";
   },
   lonlat_swapped() { return "Koordinaterna verkar omkastade (longitud och latitud)."; },
   far_from_areas() { return "Platsen ligger mer än 2 km från alla kända områden."; },
