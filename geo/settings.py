@@ -40,7 +40,7 @@ class DatabaseSettings(BaseSettings):
     pg_bindir: Path | None = None
     """Directory of initdb/pg_ctl; the newest /usr/lib/postgresql/*/bin when unset."""
     pool_min_size: int = 1
-    pool_max_size: int = 8
+    pool_max_size: int = 16
     pool_timeout_s: float = 0.8
     """How long a request waits for a pooled connection before a 503 (``Retry-After``)."""
     probe_interval_s: float = 0.5
