@@ -98,16 +98,7 @@ def bench_plans(net: StreetNetwork, start: int) -> bool:
 
         # The same instance for OR-Tools alone: candidates sit on nodes, so nothing is snapped,
         # merged or out of reach (3 h at 4 km/h covers the extract).
-        dist = distance_matrix(net, [start, *(int(k) for k in nodes)])
-        inst = orient.Instance.from_distances(
-            dist,
-            priority=np.concatenate([[0.0], priorities]),
-            must=np.zeros(n + 1, bool),
-            end=0,
-            budget_s=BUDGET_S,
-            speed_mps=SPEED_KMH / 3.6,
-            dwell_s=DWELL_S,
-        )
+        inst = _solver_instance(net, start, nodes, priorities, budget_s=BUDGET_S)
         t1 = time.perf_counter()
         alone = orient.solve_ortools(inst, time_limit_s=ORTOOLS_ALONE_S)
         alone_s = time.perf_counter() - t1
@@ -135,6 +126,29 @@ def bench_plans(net: StreetNetwork, start: int) -> bool:
             print(f"     MISSED: priority ratio {ratio:.1%} < 98 %")
             ok = False
     return ok
+
+
+def _solver_instance(
+    net: StreetNetwork,
+    start: int,
+    nodes: NDArray[np.int64],
+    priorities: NDArray[np.float64],
+    *,
+    budget_s: float,
+) -> orient.Instance:
+    """The same candidates for OR-Tools alone: they sit on nodes, so nothing is snapped, merged
+    or out of reach; the start is stop 0 and the end."""
+    n = len(nodes)
+    dist = distance_matrix(net, [start, *(int(k) for k in nodes)])
+    return orient.Instance.from_distances(
+        dist,
+        priority=np.concatenate([[0.0], priorities]),
+        must=np.zeros(n + 1, bool),
+        end=0,
+        budget_s=budget_s,
+        speed_mps=SPEED_KMH / 3.6,
+        dwell_s=DWELL_S,
+    )
 
 
 def _candidates(
@@ -199,16 +213,7 @@ def bench_groups(net: StreetNetwork, start: int) -> bool:
                 left = [c for c in left if c.name not in taken]
             sequential_s = time.perf_counter() - t1
 
-            dist = distance_matrix(net, [start, *(int(v) for v in nodes)])
-            inst = orient.Instance.from_distances(
-                dist,
-                priority=np.concatenate([[0.0], priorities]),
-                must=np.zeros(n + 1, bool),
-                end=0,
-                budget_s=GROUP_BUDGET_S,
-                speed_mps=SPEED_KMH / 3.6,
-                dwell_s=DWELL_S,
-            )
+            inst = _solver_instance(net, start, nodes, priorities, budget_s=GROUP_BUDGET_S)
             t2 = time.perf_counter()
             team = orient.solve_ortools_team(inst, groups=k, time_limit_s=ORTOOLS_TEAM_S)
             team_s = time.perf_counter() - t2

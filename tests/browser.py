@@ -43,3 +43,15 @@ def open_plan(browser: Browser, base: str, email: str, password: str, errors: li
     page = browser.new_page(viewport={"width": 1200, "height": 850})
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     return sign_in(page, base, email, password, path="/plan", loaded="body[data-routes]")
+
+
+def refused_plan(page: Page, start: str) -> str:
+    """On the planners' page: ask for a route plan from the start place named ``start`` in the
+    area chosen, and return the status line once it says no plan came ("Inget ruttförslag")."""
+    options = page.locator("#nv-plan-form select[name=start] option")
+    place = options.filter(has_text=start).first.get_attribute("value")
+    assert place, f"no start place {start!r} on the page"
+    page.select_option("#nv-plan-form select[name=start]", place)
+    page.click("#nv-plan-form button[type=submit]")
+    page.wait_for_selector("#nv-plan-status:has-text('Inget ruttförslag')")
+    return page.inner_text("#nv-plan-status")

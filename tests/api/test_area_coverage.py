@@ -16,6 +16,7 @@ from geo.db import connection, streets
 from geo.db.accounts import add_user
 from routes.network_io import clear_network_cache, import_osm
 from tests.api.conftest import PASSWORD
+from tests.browser import refused_plan, sign_in
 from tests.routes.conftest import LANGBRO
 
 
@@ -102,23 +103,13 @@ def test_the_page_says_in_swedish_how_to_import_a_network(
     email, password = web_users["planner"]
     page = browser.new_page(viewport={"width": 1200, "height": 850})
     try:
-        page.goto(f"{live_server}/plan")
-        page.fill("#email", email)
-        page.fill("#password", password)
-        page.click("button[type=submit]")
-        page.wait_for_selector("body[data-routes]", state="attached")
+        sign_in(page, live_server, email, password, path="/plan", loaded="body[data-routes]")
         area = page.locator("#nv-plan-form select[name=area]")
         langbro = area.locator("option[value=langbro]").inner_text()
         assert langbro == f"Långbro (gatunät: {coverage_text(shares['langbro'])})"
         assert "gatunät: 0 %" in area.locator("option[value=orby-slott]").inner_text()
         page.select_option("#nv-plan-form select[name=area]", "orby-slott")
-        options = page.locator("#nv-plan-form select[name=start] option")
-        station = options.filter(has_text="Älvsjö station").first.get_attribute("value")
-        assert station
-        page.select_option("#nv-plan-form select[name=start]", station)
-        page.click("#nv-plan-form button[type=submit]")
-        page.wait_for_selector("#nv-plan-status:has-text('Inget ruttförslag')")
-        status = page.inner_text("#nv-plan-status")
+        status = refused_plan(page, "Älvsjö station")
         assert status.startswith("Inget ruttförslag: Inget gatunät är importerat för området")
         assert "nattvandring import osm FILE.osm.pbf --area orby-slott" in status
     finally:

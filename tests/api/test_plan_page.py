@@ -10,7 +10,7 @@ from playwright.sync_api import sync_playwright
 from geo.db import connection
 from routes.gpx import route_to_gpx
 from routes.network_io import import_osm
-from tests.browser import launch, open_plan
+from tests.browser import launch, open_plan, refused_plan, sign_in
 from tests.conftest import DATA_DIR
 
 
@@ -92,18 +92,8 @@ def test_a_refused_route_plan_says_why_in_swedish(
         browser = launch(p)
         try:
             page = browser.new_page(viewport={"width": 1200, "height": 850})
-            page.goto(f"{live_server}/plan")
-            page.fill("#email", email)
-            page.fill("#password", password)
-            page.click("button[type=submit]")
-            page.wait_for_selector("body[data-routes]", state="attached")
-            options = page.locator("#nv-plan-form select[name=start] option")
-            station = options.filter(has_text="Älvsjö station").first.get_attribute("value")
-            assert station
-            page.select_option("#nv-plan-form select[name=start]", station)
-            page.click("#nv-plan-form button[type=submit]")
-            page.wait_for_selector("#nv-plan-status:has-text('Inget ruttförslag')")
-            status = page.inner_text("#nv-plan-status")
+            sign_in(page, live_server, email, password, path="/plan", loaded="body[data-routes]")
+            status = refused_plan(page, "Älvsjö station")
             assert "Startpunkten ligger" in status and " m från närmaste gata" in status
             assert "nearest street" not in status
         finally:
