@@ -165,9 +165,16 @@ def live_server(live_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     with log.open("w") as out:
         try:
-            # A generous in-flight limit: these tests send bursts (20 concurrent approvals, a
-            # phone's queue on reconnect) on a shared, slow machine; shedding has its own tests.
-            with served(live_db_url, log=out, env={"NATTVANDRING_MAX_IN_FLIGHT": "64"}) as base:
+            # A generous in-flight limit and pool: these tests send bursts (20 concurrent
+            # approvals, a phone's queue on reconnect) on a shared, slow machine, where a new
+            # pooled connection may take longer than the 0.8 s a request waits for one by
+            # default; shedding and the fast 503 have their own tests.
+            env = {
+                "NATTVANDRING_MAX_IN_FLIGHT": "64",
+                "NATTVANDRING_POOL_MIN_SIZE": "4",
+                "NATTVANDRING_POOL_TIMEOUT_S": "10",
+            }
+            with served(live_db_url, log=out, env=env) as base:
                 yield base
         except RuntimeError as exc:
             raise AssertionError(f"{exc}:\n{log.read_text()}") from None

@@ -245,7 +245,10 @@ def test_a_walker_can_sign_out_on_a_phone(
         button = page.locator(".nv-user button", has_text="Logga ut")
         box = button.bounding_box()
         assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= PHONE["width"]
-        button.click(timeout=5000)  # fails when something else (or nothing) is on top of it
+        with page.expect_response(lambda r: urlsplit(r.url).path == "/logout") as sign_out:
+            button.click(timeout=5000)  # fails when something else (or nothing) is on top of it
+        answer = sign_out.value
+        assert answer.status == 303, f"POST /logout answered {answer.status}: {answer.text()[:300]}"
         page.wait_for_url("**/login")
         page.goto(f"{live_server}/")
         assert urlsplit(page.url).path == "/login"
