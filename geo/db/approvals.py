@@ -114,7 +114,8 @@ def approval_of(conn: psycopg.Connection, walk_id: uuid.UUID) -> dict[str, Any]:
         conn.cursor(row_factory=dict_row)
         .execute(
             """
-            SELECT w.status, w.approved_at, u.id AS approver_id, u.display_name,
+            SELECT w.status, to_json(w.approved_at) #>> '{}' AS approved_at,
+                   u.id AS approver_id, u.display_name,
                    ag.id AS agreement_id, ag.name, ag.kind, ag.compensation,
                    m.short_of_walkers, m.before_signed, m.outside_agreement,
                    (SELECT l.amount_sek FROM ledger_entries l
@@ -145,7 +146,9 @@ def approval_of(conn: psycopg.Connection, walk_id: uuid.UUID) -> dict[str, Any]:
         "amount_sek": int(row["amount_sek"] or 0),
         "flags": [f for f in FLAGS if row[f]],
         "approved_by": {"id": row["approver_id"], "display_name": row["display_name"]},
-        "approved_at": row["approved_at"].isoformat(),
+        # Rendered as the walk's JSON renders it (json_build_object in geo.db.walks): the two
+        # answers name one instant with the same text (Python's isoformat keeps trailing zeros).
+        "approved_at": row["approved_at"],
     }
 
 
