@@ -123,7 +123,6 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
         LoadShedding,
         max_in_flight=settings.max_in_flight,
         queue_wait_s=settings.queue_wait_ms / 1000,
-        lag_limit_s=settings.shed_lag_ms / 1000,
         retry_after_s=settings.retry_after_s,
     )
     install_security_headers(app)

@@ -39,12 +39,10 @@ class AppSettings(BaseSettings):
     hsts: Literal["auto", "on", "off"] = "auto"
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
     # Load (issue 18 item 4, `api.shedding`): per worker process, requests running at once, how
-    # long one more waits for a slot before a 503 (not at all while the event loop runs later
-    # than shed_lag_ms), and that 503's Retry-After; the processes of `serve` (`--workers`; 0:
-    # one per CPU).
+    # long one more waits for a slot before a 503, and that 503's Retry-After; the processes of
+    # `serve` (`--workers`; 0: one per CPU).
     max_in_flight: int = Field(default=16, ge=1)
     queue_wait_ms: int = Field(default=20, ge=0, le=10_000)
-    shed_lag_ms: int = Field(default=25, ge=1, le=10_000)
     retry_after_s: int = Field(default=5, ge=1, le=3600)
     workers: int = Field(default=0, ge=0, le=64)
     # How long a worker answers the same deviation list again without a query (`api.conditional.
