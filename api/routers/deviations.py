@@ -201,10 +201,11 @@ def list_deviations(
             if cached is not None and zipped is not None:
                 # Held fresh again, so that the next polls are answered before the app.
                 answer = _fresh(request).put(key, etag, cached, made=made, gzipped=zipped)
+                if matches(if_none_match, etag):
+                    return Response(status_code=304, headers={"ETag": etag})
+                return _list_answer(request, answer)
             if matches(if_none_match, etag):
                 return Response(status_code=304, headers={"ETag": etag})
-            if cached is not None and zipped is not None:
-                return _list_answer(request, answer)
     page = deviations.list_features(
         conn,
         viewer=viewer,
