@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -86,8 +87,9 @@ class BodyCache:
 
 
 class FreshAnswer(NamedTuple):
-    """An answer built once: its tag, its body and the body gzipped (for clients that take it:
-    compressed once per answer, not once per request)."""
+    """An answer built once: when its build began (before the list's version was read), its
+    tag, its body and the body gzipped (for clients that take it: compressed once per answer,
+    not once per request)."""
 
     made: float
     etag: str
@@ -102,24 +104,42 @@ class FreshAnswers:
     walkers report several times a second), so an ETag alone rarely saves work: each poll would
     still read the counter and, mostly, rebuild the list. Within ``fresh_s`` of building an
     answer, the same query from a viewer with the same visibility gets it again (a 304 when it
-    names its ETag) without a query. A write in this process forgets every answer, so that a
-    reporter sees their own report at once; another worker's answers are at most ``fresh_s``
-    old, well within the map's live updates of 15 s. ``fresh_s`` 0 turns it off.
+    names its ETag) without a query.
+
+    A report through this process (`changed`) does not forget the answers, or every report
+    would make the next polls rebuild every list (at the peak several times a second): an
+    answer begun before it is kept only while it is at most ``changed_s`` old, so that each list
+    is rebuilt at most about once every ``changed_s`` while reports pour in and shows a report
+    at most ``changed_s`` after it was stored. The reporter alone gets no answer begun before
+    their own report (`get`'s ``reader``): they see it in their very next list. Any other write
+    through the process (a status, a category, a withdrawal) forgets every answer (`forget`).
+    Another worker's reports show at most ``fresh_s`` later; all well within the map's live
+    updates of 15 s. ``fresh_s`` 0 turns it off.
     """
 
     def __init__(
         self,
         fresh_s: float,
         *,
+        changed_s: float = 1.0,
         max_entries: int = 512,
         viewer_s: float = 300.0,
         max_viewers: int = 20_000,
     ) -> None:
         self.fresh_s = fresh_s
+        self.changed_s = min(changed_s, fresh_s)
         self.max_entries = max_entries
         self.viewer_s = viewer_s
         self.max_viewers = max_viewers
         self._answers: OrderedDict[object, FreshAnswer] = OrderedDict()
+        # When a report was last stored through this process, and by whom (a token's digest:
+        # the time of its last report), kept for ``fresh_s`` (no answer lives longer).
+        self._changed_at = -math.inf
+        self._reporters: OrderedDict[bytes, float] = OrderedDict()
+        # When the answers were last forgotten: an answer begun before is not kept (`put`).
+        self._forgotten_at = -math.inf
+        self.builds = 0
+        """Answers kept since the start (`put`): what the polls cost in lists built."""
         # Tokens the database accepted within ``viewer_s``, by their digest: what the viewer
         # may see (`api.fast_list` answers their polls without FastAPI or a query). Kept only
         # while this process hears of every change of a sign-in (`geo.db.auth_notices`:
@@ -129,29 +149,69 @@ class FreshAnswers:
         self.generation = 0
         self._lock = threading.Lock()
 
-    def get(self, key: object) -> FreshAnswer | None:
+    def get(self, key: object, *, reader: bytes | None = None) -> FreshAnswer | None:
+        """The answer held for ``key``, if still fresh; for ``reader`` (the digest of the
+        token that asks) not one begun before their own last report."""
         if self.fresh_s <= 0:
             return None
         with self._lock:
             found = self._answers.get(key)
             if found is None:
                 return None
-            if time.monotonic() - found.made > self.fresh_s:
+            age = time.monotonic() - found.made
+            if age > self.fresh_s or (found.made < self._changed_at and age > self.changed_s):
                 del self._answers[key]
                 return None
+            if reader is not None:
+                reported = self._reporters.get(reader)
+                if reported is not None and found.made < reported:
+                    return None
             return found
 
-    def put(self, key: object, etag: str, body: bytes) -> FreshAnswer:
-        """Keep an answer (and its gzip, made once here) for ``fresh_s``; returns it."""
-        answer = FreshAnswer(time.monotonic(), etag, body, gzip.compress(body, 6, mtime=0))
+    def put(
+        self,
+        key: object,
+        etag: str,
+        body: bytes,
+        *,
+        made: float | None = None,
+        gzipped: bytes | None = None,
+    ) -> FreshAnswer:
+        """Keep an answer for ``fresh_s``; returns it. ``made``: when its build began (the
+        `time.monotonic` before the list's version was read; now if not given); ``gzipped``:
+        the body gzipped, if already made (else made once here)."""
+        now = time.monotonic()
+        made = now if made is None else made
+        if gzipped is None:
+            gzipped = gzip.compress(body, 6, mtime=0)
+        answer = FreshAnswer(made, etag, body, gzipped)
         if self.fresh_s <= 0:
             return answer
         with self._lock:
+            if made < self._forgotten_at:
+                return answer  # begun before a change that forgot the answers: not kept
+            self.builds += 1
             self._answers[key] = answer
             self._answers.move_to_end(key)
             while len(self._answers) > self.max_entries:
                 self._answers.popitem(last=False)
         return answer
+
+    def changed(self, *, reporter: bytes | None = None) -> None:
+        """A report was stored through this process, by the token of digest ``reporter``: the
+        answers begun before are kept at most ``changed_s`` (the reporter's, not at all)."""
+        with self._lock:
+            now = time.monotonic()
+            self._changed_at = now
+            if reporter is None:
+                return
+            self._reporters[reporter] = now
+            self._reporters.move_to_end(reporter)
+            while self._reporters:
+                oldest = next(iter(self._reporters.values()))
+                if now - oldest <= self.fresh_s and len(self._reporters) <= self.max_viewers:
+                    break
+                self._reporters.popitem(last=False)
 
     def remember_viewer(self, token_digest: bytes, visibility: object, *, generation: int) -> None:
         """The database accepted this token for a viewer of ``visibility`` (the viewer's part of
@@ -190,5 +250,8 @@ class FreshAnswers:
                 self.hears_sign_ins = hearing
 
     def forget(self) -> None:
+        """After a change of deviations other than a report (a status, a category, a
+        withdrawal): the next lists ask the database, and no answer begun before is kept."""
         with self._lock:
             self._answers.clear()
+            self._forgotten_at = time.monotonic()

@@ -22,12 +22,13 @@ holds for its own next request whatever the notices' delay.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Mapping
 
 from starlette.datastructures import Headers, QueryParams
 from starlette.requests import Request, cookie_parser
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.conditional import FreshAnswers, matches
 from api.guard import SAFE_METHODS, SESSION_COOKIE
@@ -36,6 +37,8 @@ from api.routers.layers import GEOJSON
 LIST_PATH = "/api/v1/deviations"
 GENERATION = "nattvandring.token_generation"
 """The state's key for the tokens' generation when a poll went on to the app (`remember`)."""
+ANSWERED = object()
+"""`FreshListShortcut._answer`'s word for a poll it answered itself."""
 
 
 def presented_token(headers: Mapping[str, str]) -> tuple[str, str] | None:
@@ -69,11 +72,19 @@ def remember(fresh: FreshAnswers, request: Request, visibility: object) -> None:
 
 
 class FreshListShortcut:
-    """ASGI middleware: a poll of a list held fresh, answered without the app (see the module)."""
+    """ASGI middleware: a poll of a list held fresh, answered without the app (see the module).
 
-    def __init__(self, app: ASGIApp, *, fresh: FreshAnswers) -> None:
+    Polls of one list that find it no longer fresh, all at once (at the peak, right after a
+    report), are built once: the first goes on to the app, and the others with a remembered
+    token wait for its answer (at most ``build_wait_s``) and are answered from it, rather than
+    each building the same list again (single flight).
+    """
+
+    def __init__(self, app: ASGIApp, *, fresh: FreshAnswers, build_wait_s: float = 2.0) -> None:
         self.app = app
         self.fresh = fresh
+        self.build_wait_s = build_wait_s
+        self._building: dict[object, asyncio.Future[None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -87,29 +98,69 @@ class FreshListShortcut:
                 self.fresh.forget_viewers()
             return
         if scope["method"] == "GET" and scope["path"] == LIST_PATH:
-            if await self._answer(scope, send):
+            key = await self._answer(scope, send)
+            if key is ANSWERED:
                 return
             # In the request's state (FastAPI passes copies of the scope on, sharing its state):
             # a dict of this request's own, not the lifespan's.
             scope["state"] = {**scope.get("state", {}), GENERATION: self.fresh.generation}
+            if key is not None:
+                await self._build(key, scope, receive, send)
+                return
         await self.app(scope, receive, send)
 
-    async def _answer(self, scope: Scope, send: Send) -> bool:
+    async def _build(self, key: object, scope: Scope, receive: Receive, send: Send) -> None:
+        """The app answers a poll of a list no longer fresh; the polls of the same list that
+        come meanwhile wait for it (`_answer`), until its answer starts (the endpoint keeps the
+        list before it answers) or it fails."""
+        built = asyncio.get_running_loop().create_future()
+        self._building[key] = built
+
+        def done() -> None:
+            if self._building.get(key) is built:
+                del self._building[key]
+            if not built.done():
+                built.set_result(None)
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                done()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            done()
+
+    async def _answer(self, scope: Scope, send: Send) -> object:
+        """`ANSWERED` when the poll was answered here; else the list's key when the app is to
+        build it for the others too (a remembered token); else None."""
         headers = Headers(scope=scope)
         presented = presented_token(headers)
         if presented is None:
-            return False
-        visibility = self.fresh.viewer(token_digest(*presented))
+            return None
+        reader = token_digest(*presented)
+        visibility = self.fresh.viewer(reader)
         if visibility is None:
-            return False
-        answer = self.fresh.get(list_key(QueryParams(scope["query_string"]), visibility))
+            return None
+        key = list_key(QueryParams(scope["query_string"]), visibility)
+        answer = self.fresh.get(key, reader=reader)
         if answer is None:
-            return False
+            building = self._building.get(key)
+            if building is None:
+                return key
+            try:  # another poll builds it: its answer, rather than a build of our own
+                await asyncio.wait_for(asyncio.shield(building), self.build_wait_s)
+            except TimeoutError:
+                return None
+            answer = self.fresh.get(key, reader=reader)
+            if answer is None:
+                return None
         out = [(b"etag", answer.etag.encode())]
         if matches(headers.get("if-none-match"), answer.etag):
             await send({"type": "http.response.start", "status": 304, "headers": out})
             await send({"type": "http.response.body", "body": b""})
-            return True
+            return ANSWERED
         body = answer.body
         out += [(b"content-type", GEOJSON.encode()), (b"vary", b"Accept-Encoding")]
         if "gzip" in headers.get("accept-encoding", ""):
@@ -118,4 +169,4 @@ class FreshListShortcut:
         out.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": 200, "headers": out})
         await send({"type": "http.response.body", "body": body})
-        return True
+        return ANSWERED

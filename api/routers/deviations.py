@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from api.bodies import BodyRoute, limit
 from api.conditional import BodyCache, FreshAnswer, FreshAnswers, etag_for, matches
 from api.deps import BBoxDep, ConnDep
-from api.fast_list import list_key, remember
+from api.fast_list import list_key, presented_token, remember, token_digest
 from api.routers.layers import GEOJSON, geojson_response
 from api.security import AdminDep, ReporterDep, ReportReaderDep, TriageDep
 from geo.capabilities import Capability
@@ -37,6 +38,10 @@ from geo.inputs import (
 router = APIRouter(
     prefix="/api/v1", tags=["deviations"], route_class=BodyRoute, strict_content_type=False
 )
+
+
+GZIPPED = " gzip"
+"""The suffix of an ETag under which the list cache keeps the body gzipped."""
 
 
 @router.get("/categories")
@@ -115,7 +120,9 @@ async def report_deviation(
         viewer=Viewer.of(user),
     )
     if created:
-        forget_fresh_lists(request)
+        # The lists held fresh show it within a moment; the reporter's own next list at once.
+        presented = presented_token(request.headers)
+        _fresh(request).changed(reporter=token_digest(*presented) if presented else None)
     return Response(feature, status_code=201 if created else 200, media_type=GEOJSON)
 
 
@@ -176,21 +183,29 @@ def list_deviations(
         raise Forbidden("searching the descriptions (q) is for planners and admins")
     visibility = (tuple(sorted(viewer.capabilities)), viewer.organisation_id)
     key = list_key(request.query_params, visibility)
+    made = time.monotonic()  # the build begins before the version is read (`FreshAnswers`)
     if not include_reporters and zone is None:
         # The next polls with this token, within the moment, are answered by `api.fast_list`.
         remember(_fresh(request), request, visibility)
-        fresh = _fresh(request).get(key)
+        presented = presented_token(request.headers)
+        reader = token_digest(*presented) if presented else None
+        fresh = _fresh(request).get(key, reader=reader)
         if fresh is not None:
             if matches(if_none_match, fresh.etag):
                 return Response(status_code=304, headers={"ETag": fresh.etag})
             return _list_answer(request, fresh)
         etag = list_etag(conn, request.query_params.multi_items(), viewer, area=area, bbox=bbox)
         if etag is not None:
+            cache = _list_cache(request)
+            cached, zipped = cache.get(etag), cache.get(etag + GZIPPED)
+            if cached is not None and zipped is not None:
+                # Held fresh again, so that the next polls are answered before the app.
+                answer = _fresh(request).put(key, etag, cached, made=made, gzipped=zipped)
+                if matches(if_none_match, etag):
+                    return Response(status_code=304, headers={"ETag": etag})
+                return _list_answer(request, answer)
             if matches(if_none_match, etag):
                 return Response(status_code=304, headers={"ETag": etag})
-            cached = _list_cache(request).get(etag)
-            if cached is not None:
-                return _list_answer(request, _fresh(request).put(key, etag, cached))
     page = deviations.list_features(
         conn,
         viewer=viewer,
@@ -227,9 +242,10 @@ def list_deviations(
         )
     if etag is None:
         return geojson_response(page.geojson)
-    body = page.geojson.encode()
-    _list_cache(request).put(etag, body)
-    return _list_answer(request, _fresh(request).put(key, etag, body))
+    answer = _fresh(request).put(key, etag, page.geojson.encode(), made=made)
+    _list_cache(request).put(etag, answer.body)
+    _list_cache(request).put(etag + GZIPPED, answer.gzipped)
+    return _list_answer(request, answer)
 
 
 def list_etag(

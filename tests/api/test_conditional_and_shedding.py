@@ -405,3 +405,93 @@ def test_a_worker_forgets_an_account_disabled_elsewhere_at_once(
             time.sleep(0.05)
     late = [status for at, status in answers if at > 1.0]
     assert late and set(late) == {401}, answers
+
+
+def test_a_report_shows_to_its_reporter_at_once_and_to_the_others_within_a_second(
+    conn: psycopg.Connection, settings: AppSettings, signed_in: Callable[[str], dict[str, str]]
+) -> None:
+    """A report through this process does not forget the fresh lists (each would be rebuilt
+    after every report): the reporter's own next list has it at once, before the app or
+    through it; the same list of another walker shows it within ``changed_s`` (1 s), well
+    before the moment (2.5 s here) is over."""
+    _, client = _fresh_client(conn, settings)
+    me, other, third = signed_in("walker"), signed_in("walker"), signed_in("walker")
+    since = (datetime.now(UTC) - timedelta(days=14)).replace(microsecond=0).isoformat()
+    params = {"bbox": SOLBERGA_BBOX, "since": since, "limit": "5000"}
+
+    def ids(r: httpx.Response) -> list[str]:
+        return [f["id"] for f in r.json()["features"]]
+
+    with client:
+        t0 = time.monotonic()  # the list held is begun after this
+        for h in (me, other):  # each token accepted once, by the app
+            assert client.get("/api/v1/deviations", params=params, headers=h).status_code == 200
+        first = client.get("/api/v1/deviations", params=params, headers=other)
+        etag = first.headers["etag"]
+        mine = report(description="min egen")
+        assert client.post("/api/v1/deviations", json=mine, headers=me).status_code == 201
+        soon = client.get(
+            "/api/v1/deviations", params=params, headers={**other, "If-None-Match": etag}
+        )
+        if time.monotonic() - t0 < 0.9:  # within the bound (always, but on a stalled machine)
+            assert soon.status_code == 304
+        own = client.get("/api/v1/deviations", params=params, headers={**me, "If-None-Match": etag})
+        assert own.status_code == 200 and mine["properties"]["id"] in ids(own)
+        # The reporter's list is the list held fresh now: the other walker gets it too.
+        after = client.get("/api/v1/deviations", params=params, headers=other)
+        assert after.headers["etag"] == own.headers["etag"]
+
+        # A report of a third walker, who polls no more: the others' list shows it once the
+        # list held is a second old, although its moment is not over.
+        t1 = time.monotonic()
+        held = client.get("/api/v1/deviations", params=params, headers=other)
+        etag = held.headers["etag"]
+        theirs = report(description="en annans")
+        assert client.post("/api/v1/deviations", json=theirs, headers=third).status_code == 201
+        time.sleep(max(0.0, t1 + 1.1 - time.monotonic()))
+        later = client.get(
+            "/api/v1/deviations", params=params, headers={**other, "If-None-Match": etag}
+        )
+        assert later.status_code == 200 and theirs["properties"]["id"] in ids(later)
+
+
+def test_polls_that_miss_one_list_at_once_build_it_once(
+    conn: psycopg.Connection, settings: AppSettings, signed_in: Callable[[str], dict[str, str]]
+) -> None:
+    """Single flight (`api.fast_list`): polls of a list no longer fresh that come at once, all
+    with remembered tokens, make one build of it and all get its answer."""
+    app = create_app(settings.model_copy(update={"list_fresh_ms": 300}))
+    app.dependency_overrides[get_conn] = lambda: conn
+    app.dependency_overrides[get_db] = lambda: Single(conn)
+    client = TestClient(app)
+    fresh = app.state.deviation_lists_fresh
+    walkers = [signed_in("walker") for _ in range(8)]
+    since = (datetime.now(UTC) - timedelta(days=14)).replace(microsecond=0).isoformat()
+    params = {"bbox": SOLBERGA_BBOX, "since": since, "limit": "5000"}
+
+    async def at_once() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            return await asyncio.gather(
+                *(http.get("/api/v1/deviations", params=params, headers=h) for h in walkers)
+            )
+
+    with client:
+        for h in walkers:  # each token accepted once, by the app
+            first = client.get("/api/v1/deviations", params=params, headers=h)
+            assert first.status_code == 200
+        matched = first.json()["numberMatched"]
+        # A report stored by another worker, and the list held is no longer fresh.
+        conn.execute(
+            "INSERT INTO deviations (id, category, observed_at, severity, area_id, geom) "
+            "SELECT gen_random_uuid(), 'ovrigt', now(), 1, id, "
+            "ST_SetSRID(ST_MakePoint(%s, %s), 4326) FROM areas WHERE slug = 'solberga'",
+            (18.0104, 59.2786),
+        )
+        time.sleep(0.35)
+        builds = fresh.builds
+        answers = client.portal.call(at_once)
+        assert fresh.builds == builds + 1
+        assert {r.status_code for r in answers} == {200}
+        assert len({r.headers["etag"] for r in answers}) == 1
+        assert {r.json()["numberMatched"] for r in answers} == {matched + 1}
