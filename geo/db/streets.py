@@ -157,7 +157,7 @@ def write_edges(
                     f"bulk load of {len(cols):,} edges into an empty network: rows first, "
                     "then indexes and foreign keys"
                 )
-            cur.execute(_DROP_FOR_BULK + _DROP_KEYS)
+            cur.execute(_BULK_MEMORY + _DROP_FOR_BULK + _DROP_KEYS)
             nodes_added = _copy_edges(cur, cols, staged=False)
             if progress:
                 progress("building indexes and checking keys and foreign keys")
@@ -198,7 +198,7 @@ def write_edges(
             if bulk:
                 if progress:
                     progress("bulk load: foreign keys and indexes are built after the rows")
-                cur.execute(_DROP_FOR_BULK)
+                cur.execute(_BULK_MEMORY + _DROP_FOR_BULK)
             if progress:
                 progress("writing nodes and edges")
             nodes_added, nodes_updated = _counts(cur, _UPSERT_NODES)
@@ -617,6 +617,10 @@ def _stored_edges(cur: psycopg.Cursor[Any], limit: int) -> int:
     return int(row[0])
 
 
+# A bulk load sorts a city's keys in memory (the default of 64 MB spills them to disk) and may
+# build a B-tree with parallel workers; for this transaction only.
+_BULK_MEMORY = "SET LOCAL maintenance_work_mem = '256MB';"
+
 # What a bulk load drops and makes again: exactly migration 0004's foreign keys and indexes
 # (tests/routes/test_import.py compares the catalogue before and after).
 _DROP_FOR_BULK = """
@@ -639,13 +643,15 @@ _RESTORE_AFTER_BULK = """
 # Into an empty network nothing is upserted, so the keys go too (built once, sorted, instead of
 # one index insertion per row); what refers to them (the foreign keys) is gone by then.
 _DROP_KEYS = """
-    ALTER TABLE street_edges DROP CONSTRAINT street_edges_osm_way_id_seq_key;
+    ALTER TABLE street_edges DROP CONSTRAINT street_edges_osm_way_id_seq_key,
+                             DROP CONSTRAINT street_edges_pkey;
     ALTER TABLE street_nodes DROP CONSTRAINT street_nodes_pkey;
 """
 _RESTORE_KEYS = """
     ALTER TABLE street_nodes ADD CONSTRAINT street_nodes_pkey PRIMARY KEY (id);
-    ALTER TABLE street_edges ADD CONSTRAINT street_edges_osm_way_id_seq_key
-        UNIQUE (osm_way_id, seq);
+    ALTER TABLE street_edges ADD CONSTRAINT street_edges_pkey PRIMARY KEY (id),
+                             ADD CONSTRAINT street_edges_osm_way_id_seq_key
+                                 UNIQUE (osm_way_id, seq);
 """
 
 
