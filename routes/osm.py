@@ -31,7 +31,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import logging
+import math
+import os
+import struct
+import subprocess
+import sys
+import tempfile
 from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -62,6 +69,9 @@ FOOT_ALLOWED = frozenset({"yes", "designated", "permissive"})
 FOOT_FORBIDDEN = frozenset({"no", "private", "use_sidepath"})
 ACCESS_FORBIDDEN = frozenset({"no", "private"})
 NO_SIDEWALK = frozenset({"no", "none"})
+
+# From this size on (a city's extract) the node locations are read in a second process.
+PARALLEL_MIN_BYTES = 4_000_000
 
 Progress = Callable[[str], None]
 _GEOD = Geod(ellps="WGS84")
@@ -136,7 +146,11 @@ def file_sha256(path: str | Path) -> str:
 
 
 def read_walkable_edges(
-    path: str | Path, *, progress: Progress | None = None, progress_every: int = 100_000
+    path: str | Path,
+    *,
+    progress: Progress | None = None,
+    progress_every: int = 100_000,
+    parallel: bool | None = None,
 ) -> OsmNetwork:
     """The walkable edges of an .osm or .osm.pbf file, split at intersections.
 
@@ -146,59 +160,79 @@ def read_walkable_edges(
         An OSM XML (``.osm``) or PBF (``.osm.pbf``) file.
     progress
         Called with a short message every ``progress_every`` highway ways and at the end.
+    parallel
+        Read the node locations in a second process while the ways are read here; by default
+        for files of at least `PARALLEL_MIN_BYTES`.
     """
     path = Path(path)
     if not path.is_file():
         raise InvalidInput(f"no OSM file at {path}")
-    # The walkable ways as flat columns (one entry a node reference), filled without a Python
-    # object per node: the split below works on whole arrays.
-    way_ids = array("q")
-    # Highway values and names as codes into `labels` (a name of -1: none).
-    codes: dict[str, int] = {}
-    highways = array("i")
-    names = array("i")
-    counts = array("q")
-    refs = array("q")
-    lons = array("d")
-    lats = array("d")
-    read = 0
-    nan = float("nan")
-    # Node locations are cached by pyosmium (all nodes are read); only ways tagged highway reach
-    # Python, which keeps a country extract's millions of nodes and buildings out of the loop.
-    processor = (
-        osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
-        .with_locations()
-        .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
-        .with_filter(osmium.filter.KeyFilter("highway"))
-    )
-    try:
-        for way in processor:
-            if not isinstance(way, osmium.osm.Way):
-                continue
-            read += 1
-            if progress and read % progress_every == 0:
-                progress(f"{read:,} highway ways read, {len(way_ids):,} walkable")
-            tags = way.tags
-            if not is_walkable(tags):
-                continue
-            n = 0
-            for nd in way.nodes:
-                loc = nd.location
-                refs.append(nd.ref)
-                if loc.valid():
-                    lons.append(loc.lon)
-                    lats.append(loc.lat)
+    if parallel is None:
+        parallel = path.stat().st_size >= PARALLEL_MIN_BYTES
+    # Two passes over the file: the node references of the walkable ways here, their locations
+    # (`_located_ways`) in a second process meanwhile when the file is large (or after).
+    with tempfile.TemporaryDirectory(prefix="nv-osm-") as tmp:
+        out = Path(tmp) / "located.npz"
+        child = (
+            subprocess.Popen(
+                [sys.executable, "-c", _LOCATE, str(path), str(out)],
+                env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            if parallel
+            else None
+        )
+        try:
+            # The walkable ways as flat columns (one entry a node reference).
+            way_ids = array("q")
+            # Highway values and names as codes into `labels` (a name of -1: none).
+            codes: dict[str, int] = {}
+            highways = array("i")
+            names = array("i")
+            counts = array("q")
+            refs = array("q")
+            read = 0
+            # Only ways tagged highway reach Python, and this pass reads no nodes at all.
+            processor = osmium.FileProcessor(str(path), osmium.osm.WAY).with_filter(
+                osmium.filter.KeyFilter("highway")
+            )
+            try:
+                for way in processor:
+                    if not isinstance(way, osmium.osm.Way):
+                        continue
+                    read += 1
+                    if progress and read % progress_every == 0:
+                        progress(f"{read:,} highway ways read, {len(way_ids):,} walkable")
+                    tags = way.tags
+                    if not is_walkable(tags):
+                        continue
+                    nodes = way.nodes
+                    refs.extend([nd.ref for nd in nodes])
+                    way_ids.append(way.id)
+                    highways.append(codes.setdefault(tags["highway"], len(codes)))
+                    name = tags.get("name")
+                    names.append(-1 if name is None else codes.setdefault(name, len(codes)))
+                    counts.append(len(nodes))
+                if child is None:
+                    loc_ids, lons, lats = _located_ways(str(path))
                 else:
-                    lons.append(nan)
-                    lats.append(nan)
-                n += 1
-            way_ids.append(way.id)
-            highways.append(codes.setdefault(tags["highway"], len(codes)))
-            name = tags.get("name")
-            names.append(-1 if name is None else codes.setdefault(name, len(codes)))
-            counts.append(n)
-    except RuntimeError as exc:
-        raise InvalidInput(f"{path.name} is not a readable OSM file: {exc}") from exc
+                    if progress:
+                        progress(f"{read:,} highway ways read; waiting for their node locations")
+                    _, err = child.communicate()
+                    if child.returncode:
+                        lines = err.decode(errors="replace").strip().splitlines() or ["failed"]
+                        raise RuntimeError(lines[-1])
+                    with np.load(out) as located:
+                        loc_ids, lons, lats = (located[k] for k in ("ids", "lons", "lats"))
+            except RuntimeError as exc:
+                raise InvalidInput(f"{path.name} is not a readable OSM file: {exc}") from exc
+        finally:
+            if child is not None and child.poll() is None:
+                child.kill()
+                child.wait()
+    if not np.array_equal(loc_ids, np.frombuffer(way_ids, dtype=np.int64)):
+        raise InvalidInput(f"{path.name} changed while it was read")
     if progress:
         progress(f"{read:,} highway ways read, {len(way_ids):,} walkable; splitting")
     network = _split(
@@ -209,8 +243,8 @@ def read_walkable_edges(
             list(codes),
             np.frombuffer(counts, dtype=np.int64),
             np.frombuffer(refs, dtype=np.int64),
-            np.frombuffer(lons, dtype=np.float64),
-            np.frombuffer(lats, dtype=np.float64),
+            lons,
+            lats,
         ),
         read,
     )
@@ -220,6 +254,60 @@ def read_walkable_edges(
             f"{len(network.columns):,} edges"
         )
     return network
+
+
+def _located_ways(path: str) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+    """The ids of the walkable ways of an OSM file (in file order) and the lon/lat of each of
+    their node references (NaN where the file has no location).
+
+    Node locations are cached by pyosmium (all nodes are read) and each way's line is made by
+    its WKB factory, so no Python runs per node; a way with a node that has no location (cut
+    at the extract's boundary) or of fewer than two nodes is read node by node.
+    """
+    factory = osmium.geom.WKBFactory()
+    every = osmium.geom.ALL  # every node, repeated ones too: one location per reference
+    way_ids = array("q")
+    counts = array("q")
+    wkb: list[str] = []
+    processor = (
+        osmium.FileProcessor(path, osmium.osm.NODE | osmium.osm.WAY)
+        .with_locations()
+        .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+        .with_filter(osmium.filter.KeyFilter("highway"))
+    )
+    for way in processor:
+        if not isinstance(way, osmium.osm.Way) or not is_walkable(way.tags):
+            continue
+        n = len(way.nodes)
+        try:
+            if n < 2:
+                raise osmium.InvalidLocationError
+            wkb.append(factory.create_linestring(way, every))
+        except osmium.InvalidLocationError:
+            pairs = [
+                (nd.lon, nd.lat) if nd.location.valid() else (math.nan, math.nan)
+                for nd in way.nodes
+            ]
+            wkb.append(struct.pack(f"<BII{2 * n}d", 1, 2, n, *itertools.chain(*pairs)).hex())
+        way_ids.append(way.id)
+        counts.append(n)
+    # Each way's WKB: byte order, type and point count (9 bytes), then its lon/lat pairs.
+    raw = np.frombuffer(bytes.fromhex("".join(wkb)), dtype=np.uint8)
+    sizes = np.frombuffer(counts, dtype=np.int64)
+    heads = np.cumsum(9 + 16 * sizes) - (9 + 16 * sizes)
+    keep = np.ones(len(raw), dtype=bool)
+    keep[(heads[:, None] + np.arange(9)).ravel()] = False
+    xy = raw[keep].view("<f8").reshape(-1, 2)
+    return np.frombuffer(way_ids, dtype=np.int64), xy[:, 0].copy(), xy[:, 1].copy()
+
+
+# The second process of a parallel read: `_located_ways` of a file, saved for the first.
+_LOCATE = "import sys; from routes.osm import _save_located_ways; _save_located_ways(*sys.argv[1:])"
+
+
+def _save_located_ways(path: str, out: str) -> None:
+    ids, lons, lats = _located_ways(path)
+    np.savez(out, ids=ids, lons=lons, lats=lats)
 
 
 @dataclass(frozen=True)
