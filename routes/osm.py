@@ -34,13 +34,12 @@ import hashlib
 import itertools
 import logging
 import math
-import os
+import multiprocessing
 import struct
-import subprocess
-import sys
-import tempfile
 from array import array
 from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -170,67 +169,55 @@ def read_walkable_edges(
     if parallel is None:
         parallel = path.stat().st_size >= PARALLEL_MIN_BYTES
     # Two passes over the file: the node references of the walkable ways here, their locations
-    # (`_located_ways`) in a second process meanwhile when the file is large (or after).
-    with tempfile.TemporaryDirectory(prefix="nv-osm-") as tmp:
-        out = Path(tmp) / "located.npz"
-        child = (
-            subprocess.Popen(
-                [sys.executable, "-c", _LOCATE, str(path), str(out)],
-                env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-            )
-            if parallel
-            else None
-        )
-        try:
-            # The walkable ways as flat columns (one entry a node reference).
-            way_ids = array("q")
-            # Highway values and names as codes into `labels` (a name of -1: none).
-            codes: dict[str, int] = {}
-            highways = array("i")
-            names = array("i")
-            counts = array("q")
-            refs = array("q")
-            read = 0
-            # Only ways tagged highway reach Python, and this pass reads no nodes at all.
-            processor = osmium.FileProcessor(str(path), osmium.osm.WAY).with_filter(
-                osmium.filter.KeyFilter("highway")
-            )
-            try:
-                for way in processor:
-                    if not isinstance(way, osmium.osm.Way):
-                        continue
-                    read += 1
-                    if progress and read % progress_every == 0:
-                        progress(f"{read:,} highway ways read, {len(way_ids):,} walkable")
-                    tags = way.tags
-                    if not is_walkable(tags):
-                        continue
-                    nodes = way.nodes
-                    refs.extend([nd.ref for nd in nodes])
-                    way_ids.append(way.id)
-                    highways.append(codes.setdefault(tags["highway"], len(codes)))
-                    name = tags.get("name")
-                    names.append(-1 if name is None else codes.setdefault(name, len(codes)))
-                    counts.append(len(nodes))
-                if child is None:
-                    loc_ids, lons, lats = _located_ways(str(path))
-                else:
-                    if progress:
-                        progress(f"{read:,} highway ways read; waiting for their node locations")
-                    _, err = child.communicate()
-                    if child.returncode:
-                        lines = err.decode(errors="replace").strip().splitlines() or ["failed"]
-                        raise RuntimeError(lines[-1])
-                    with np.load(out) as located:
-                        loc_ids, lons, lats = (located[k] for k in ("ids", "lons", "lats"))
-            except RuntimeError as exc:
-                raise InvalidInput(f"{path.name} is not a readable OSM file: {exc}") from exc
-        finally:
-            if child is not None and child.poll() is None:
-                child.kill()
-                child.wait()
+    # (`_located_ways`) in a second process meanwhile when the file is large (or after). The
+    # process is spawned, not forked: a fork would copy pyosmium's reader threads' locks.
+    spawn = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(1, mp_context=spawn) if parallel else None
+    located = pool.submit(_located_ways, str(path)) if pool else None
+    # The walkable ways as flat columns (one entry a node reference).
+    way_ids = array("q")
+    # Highway values and names as codes into `labels` (a name of -1: none).
+    codes: dict[str, int] = {}
+    highways = array("i")
+    names = array("i")
+    counts = array("q")
+    refs = array("q")
+    read = 0
+    # Only ways tagged highway reach Python, and this pass reads no nodes at all.
+    processor = osmium.FileProcessor(str(path), osmium.osm.WAY).with_filter(
+        osmium.filter.KeyFilter("highway")
+    )
+    try:
+        for way in processor:
+            if not isinstance(way, osmium.osm.Way):
+                continue
+            read += 1
+            if progress and read % progress_every == 0:
+                progress(f"{read:,} highway ways read, {len(way_ids):,} walkable")
+            tags = way.tags
+            if not is_walkable(tags):
+                continue
+            nodes = way.nodes
+            refs.extend([nd.ref for nd in nodes])
+            way_ids.append(way.id)
+            highways.append(codes.setdefault(tags["highway"], len(codes)))
+            name = tags.get("name")
+            names.append(-1 if name is None else codes.setdefault(name, len(codes)))
+            counts.append(len(nodes))
+        if located is None:
+            loc_ids, lons, lats = _located_ways(str(path))
+        else:
+            if progress:
+                progress(f"{read:,} highway ways read; waiting for their node locations")
+            loc_ids, lons, lats = located.result()
+    except BrokenProcessPool:
+        raise
+    except RuntimeError as exc:
+        raise InvalidInput(f"{path.name} is not a readable OSM file: {exc}") from exc
+    finally:
+        if pool:
+            # Without waiting for a reader still at work when this one failed.
+            pool.shutdown(wait=located is not None and located.done(), cancel_futures=True)
     if not np.array_equal(loc_ids, np.frombuffer(way_ids, dtype=np.int64)):
         raise InvalidInput(f"{path.name} changed while it was read")
     if progress:
@@ -299,15 +286,6 @@ def _located_ways(path: str) -> tuple[NDArray[np.int64], NDArray[np.float64], ND
     keep[(heads[:, None] + np.arange(9)).ravel()] = False
     xy = raw[keep].view("<f8").reshape(-1, 2)
     return np.frombuffer(way_ids, dtype=np.int64), xy[:, 0].copy(), xy[:, 1].copy()
-
-
-# The second process of a parallel read: `_located_ways` of a file, saved for the first.
-_LOCATE = "import sys; from routes.osm import _save_located_ways; _save_located_ways(*sys.argv[1:])"
-
-
-def _save_located_ways(path: str, out: str) -> None:
-    ids, lons, lats = _located_ways(path)
-    np.savez(out, ids=ids, lons=lons, lats=lats)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import psycopg
 import shapely
 from numpy.typing import NDArray
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 
 from geo.db.areas import area_id
 from geo.geometry import BBox
@@ -418,8 +419,8 @@ _BUFFERED_AREA = sql.SQL(
 def _copy_edges(cur: psycopg.Cursor[Any], edges: EdgeColumns, *, staged: bool) -> int:
     """COPY the edges and their end nodes into the staging tables (``staged``) or straight into
     ``street_edges`` and ``street_nodes``: binary COPY whose rows are laid out by numpy (no
-    Python per row), geometries as EWKB (PostGIS reads a geometry's binary form as EWKB). The
-    number of nodes copied."""
+    Python per row) while a thread sends the rows before, geometries as EWKB (PostGIS reads a
+    geometry's binary form as EWKB). The number of nodes copied."""
     n = len(edges)
     if not n:
         return 0
@@ -450,7 +451,8 @@ def _copy_edges(cur: psycopg.Cursor[Any], edges: EdgeColumns, *, staged: bool) -
         sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
             sql.Identifier("nv_stage_edges" if staged else "street_edges"),
             sql.SQL(", ").join(map(sql.Identifier, columns)),
-        )
+        ),
+        writer=QueuedLibpqWriter(cur),
     ) as copy:
         copy.write(_COPY_SIGNATURE)
         for lo in range(0, n, _COPY_CHUNK):
@@ -506,7 +508,8 @@ def _copy_edges(cur: psycopg.Cursor[Any], edges: EdgeColumns, *, staged: bool) -
     with cur.copy(
         sql.SQL("COPY {} (id, geom) FROM STDIN (FORMAT BINARY)").format(
             sql.Identifier("nv_stage_nodes" if staged else "street_nodes")
-        )
+        ),
+        writer=QueuedLibpqWriter(cur),
     ) as copy:
         copy.write(_COPY_SIGNATURE)
         for lo in range(0, len(rows), _COPY_CHUNK):
