@@ -29,7 +29,6 @@ piece; edges are numbered ``seq`` 0, 1, … along each way. Lengths are geodesic
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
 import itertools
@@ -70,7 +69,7 @@ FOOT_FORBIDDEN = frozenset({"no", "private", "use_sidepath"})
 ACCESS_FORBIDDEN = frozenset({"no", "private"})
 NO_SIDEWALK = frozenset({"no", "none"})
 
-# From this size on (a city's extract) the ways' node references are read in a second process.
+# From this size on (a city's extract) the node locations are read in a second process.
 PARALLEL_MIN_BYTES = 4_000_000
 
 Progress = Callable[[str], None]
@@ -161,30 +160,56 @@ def read_walkable_edges(
     progress
         Called with a short message every ``progress_every`` highway ways and at the end.
     parallel
-        Read the ways' node references in a second process while their locations are read
-        here; by default for files of at least `PARALLEL_MIN_BYTES`.
+        Read the node locations in a second process while the ways are read here; by default
+        for files of at least `PARALLEL_MIN_BYTES`.
     """
     path = Path(path)
     if not path.is_file():
         raise InvalidInput(f"no OSM file at {path}")
     if parallel is None:
         parallel = path.stat().st_size >= PARALLEL_MIN_BYTES
-    # Two passes over the file: the node locations of the walkable ways here, their node
-    # references (`_way_references`) in a second process meanwhile when the file is large (or
-    # after). The process is spawned, not forked: a fork would copy pyosmium's threads' locks.
+    # Two passes over the file: the node references of the walkable ways here, their locations
+    # (`_located_ways`) in a second process meanwhile when the file is large (or after). The
+    # process is spawned, not forked: a fork would copy pyosmium's reader threads' locks.
     spawn = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(1, mp_context=spawn) if parallel else None
-    referenced = pool.submit(_way_references, str(path)) if pool else None
+    located = pool.submit(_located_ways, str(path)) if pool else None
+    # The walkable ways as flat columns (one entry a node reference).
+    way_ids = array("q")
+    # Highway values and names as codes into `labels` (a name of -1: none).
+    codes: dict[str, int] = {}
+    highways = array("i")
+    names = array("i")
+    counts = array("q")
+    refs = array("q")
+    read = 0
+    # Only ways tagged highway reach Python, and this pass reads no nodes at all.
+    processor = osmium.FileProcessor(str(path), osmium.osm.WAY).with_filter(
+        osmium.filter.KeyFilter("highway")
+    )
     try:
-        loc_ids, lons, lats, read = _located_ways(
-            str(path), progress=progress, progress_every=progress_every
-        )
-        if referenced is None:
-            ways = _way_references(str(path))
+        for way in processor:
+            if not isinstance(way, osmium.osm.Way):
+                continue
+            read += 1
+            if progress and read % progress_every == 0:
+                progress(f"{read:,} highway ways read, {len(way_ids):,} walkable")
+            tags = way.tags
+            if not is_walkable(tags):
+                continue
+            nodes = way.nodes
+            refs.extend([nd.ref for nd in nodes])
+            way_ids.append(way.id)
+            highways.append(codes.setdefault(tags["highway"], len(codes)))
+            name = tags.get("name")
+            names.append(-1 if name is None else codes.setdefault(name, len(codes)))
+            counts.append(len(nodes))
+        if located is None:
+            loc_ids, lons, lats = _located_ways(str(path))
         else:
             if progress:
-                progress(f"{read:,} highway ways read; waiting for their node references")
-            ways = referenced.result()
+                progress(f"{read:,} highway ways read; waiting for their node locations")
+            loc_ids, lons, lats = located.result()
     except BrokenProcessPool:
         raise
     except RuntimeError as exc:
@@ -192,12 +217,24 @@ def read_walkable_edges(
     finally:
         if pool:
             # Without waiting for a reader still at work when this one failed.
-            pool.shutdown(wait=referenced is not None and referenced.done(), cancel_futures=True)
-    if not np.array_equal(loc_ids, ways.way_ids) or len(lons) != len(ways.refs):
+            pool.shutdown(wait=located is not None and located.done(), cancel_futures=True)
+    if not np.array_equal(loc_ids, np.frombuffer(way_ids, dtype=np.int64)):
         raise InvalidInput(f"{path.name} changed while it was read")
     if progress:
-        progress(f"{read:,} highway ways read, {len(loc_ids):,} walkable; splitting")
-    network = _split(dataclasses.replace(ways, lons=lons, lats=lats), read)
+        progress(f"{read:,} highway ways read, {len(way_ids):,} walkable; splitting")
+    network = _split(
+        _Columns(
+            np.frombuffer(way_ids, dtype=np.int64),
+            np.frombuffer(highways, dtype=np.int32),
+            np.frombuffer(names, dtype=np.int32),
+            list(codes),
+            np.frombuffer(counts, dtype=np.int64),
+            np.frombuffer(refs, dtype=np.int64),
+            lons,
+            lats,
+        ),
+        read,
+    )
     if progress:
         progress(
             f"{read:,} highway ways read, {network.ways_walkable:,} walkable, "
@@ -206,12 +243,9 @@ def read_walkable_edges(
     return network
 
 
-def _located_ways(
-    path: str, *, progress: Progress | None, progress_every: int
-) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], int]:
-    """The ids of the walkable ways of an OSM file (in file order), the lon/lat of each of
-    their node references (NaN where the file has no location) and the number of ways tagged
-    highway.
+def _located_ways(path: str) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+    """The ids of the walkable ways of an OSM file (in file order) and the lon/lat of each of
+    their node references (NaN where the file has no location).
 
     Node locations are cached by pyosmium (all nodes are read) and each way's line is made by
     its WKB factory, so no Python runs per node; a way with a node that has no location (cut
@@ -228,14 +262,8 @@ def _located_ways(
         .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
         .with_filter(osmium.filter.KeyFilter("highway"))
     )
-    read = 0
     for way in processor:
-        if not isinstance(way, osmium.osm.Way):
-            continue
-        read += 1
-        if progress and read % progress_every == 0:
-            progress(f"{read:,} highway ways read, {len(way_ids):,} walkable")
-        if not is_walkable(way.tags):
+        if not isinstance(way, osmium.osm.Way) or not is_walkable(way.tags):
             continue
         n = len(way.nodes)
         try:
@@ -257,44 +285,7 @@ def _located_ways(
     keep = np.ones(len(raw), dtype=bool)
     keep[(heads[:, None] + np.arange(9)).ravel()] = False
     xy = raw[keep].view("<f8").reshape(-1, 2)
-    return np.frombuffer(way_ids, dtype=np.int64), xy[:, 0].copy(), xy[:, 1].copy(), read
-
-
-def _way_references(path: str) -> _Columns:
-    """The walkable ways of an OSM file (in file order) without their locations (NaN): only
-    ways tagged highway reach Python, and no node is read at all."""
-    way_ids = array("q")
-    # Highway values and names as codes into `labels` (a name of -1: none).
-    codes: dict[str, int] = {}
-    highways = array("i")
-    names = array("i")
-    counts = array("q")
-    refs = array("q")
-    processor = osmium.FileProcessor(path, osmium.osm.WAY).with_filter(
-        osmium.filter.KeyFilter("highway")
-    )
-    for way in processor:
-        if not isinstance(way, osmium.osm.Way) or not is_walkable(way.tags):
-            continue
-        tags = way.tags
-        nodes = way.nodes
-        refs.extend([nd.ref for nd in nodes])
-        way_ids.append(way.id)
-        highways.append(codes.setdefault(tags["highway"], len(codes)))
-        name = tags.get("name")
-        names.append(-1 if name is None else codes.setdefault(name, len(codes)))
-        counts.append(len(nodes))
-    nowhere = np.full(len(refs), np.nan)
-    return _Columns(
-        np.frombuffer(way_ids, dtype=np.int64),
-        np.frombuffer(highways, dtype=np.int32),
-        np.frombuffer(names, dtype=np.int32),
-        list(codes),
-        np.frombuffer(counts, dtype=np.int64),
-        np.frombuffer(refs, dtype=np.int64),
-        nowhere,
-        nowhere,
-    )
+    return np.frombuffer(way_ids, dtype=np.int64), xy[:, 0].copy(), xy[:, 1].copy()
 
 
 @dataclass(frozen=True)

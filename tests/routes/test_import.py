@@ -216,7 +216,7 @@ def test_a_file_that_is_not_osm_is_422_and_writes_nothing(
 
 
 def test_a_parallel_read_gives_the_same_edges_as_one_process(tmp_path: Path) -> None:
-    """Helsinki's node references read in a second process (as for a city's extract) give the
+    """Helsinki's node locations read in a second process (as for a city's extract) give the
     same columns as one process reading both passes, ways cut at the boundary included."""
     import numpy as np
 
@@ -225,7 +225,7 @@ def test_a_parallel_read_gives_the_same_edges_as_one_process(tmp_path: Path) -> 
     one = read_walkable_edges(helsinki_path(), parallel=False)
     steps: list[str] = []
     two = read_walkable_edges(helsinki_path(), parallel=True, progress=steps.append)
-    assert any("waiting for their node references" in s for s in steps), steps
+    assert any("waiting for their node locations" in s for s in steps), steps
     assert one.missing_locations > 100 and len(one.columns) == 4174
     assert (two.ways_read, two.ways_walkable, two.missing_locations) == (
         one.ways_read,
