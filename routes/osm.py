@@ -168,9 +168,10 @@ def read_walkable_edges(
         raise InvalidInput(f"no OSM file at {path}")
     if parallel is None:
         parallel = path.stat().st_size >= PARALLEL_MIN_BYTES
-    # Two passes over the file: the node references of the walkable ways here, their locations
-    # (`_located_ways`) in a second process meanwhile when the file is large (or after). The
-    # process is spawned, not forked: a fork would copy pyosmium's reader threads' locks.
+    # A large file is read in two passes at once: the node references of the walkable ways
+    # here (no nodes read), their locations (`_located_ways`) in a second process. The process
+    # is spawned, not forked: a fork would copy pyosmium's reader threads' locks. A small file
+    # is read once, with the locations.
     spawn = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(1, mp_context=spawn) if parallel else None
     located = pool.submit(_located_ways, str(path)) if pool else None
@@ -183,9 +184,13 @@ def read_walkable_edges(
     counts = array("q")
     refs = array("q")
     read = 0
-    # Only ways tagged highway reach Python, and this pass reads no nodes at all.
-    processor = osmium.FileProcessor(str(path), osmium.osm.WAY).with_filter(
-        osmium.filter.KeyFilter("highway")
+    lines = None if parallel else _Lines()
+    processor = (
+        osmium.FileProcessor(str(path), osmium.osm.WAY).with_filter(
+            osmium.filter.KeyFilter("highway")
+        )
+        if parallel
+        else _with_locations(str(path))
     )
     try:
         for way in processor:
@@ -204,9 +209,12 @@ def read_walkable_edges(
             name = tags.get("name")
             names.append(-1 if name is None else codes.setdefault(name, len(codes)))
             counts.append(len(nodes))
-        if located is None:
-            loc_ids, lons, lats = _located_ways(str(path))
+            if lines is not None:
+                lines.add(way)
+        if lines is not None:
+            loc_ids, (lons, lats) = np.frombuffer(way_ids, dtype=np.int64), lines.lonlat()
         else:
+            assert located is not None
             if progress:
                 progress(f"{read:,} highway ways read; waiting for their node locations")
             loc_ids, lons, lats = located.result()
@@ -245,47 +253,61 @@ def read_walkable_edges(
 
 def _located_ways(path: str) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
     """The ids of the walkable ways of an OSM file (in file order) and the lon/lat of each of
-    their node references (NaN where the file has no location).
-
-    Node locations are cached by pyosmium (all nodes are read) and each way's line is made by
-    its WKB factory, so no Python runs per node; a way with a node that has no location (cut
-    at the extract's boundary) or of fewer than two nodes is read node by node.
-    """
-    factory = osmium.geom.WKBFactory()
-    every = osmium.geom.ALL  # every node, repeated ones too: one location per reference
+    their node references (NaN where the file has no location)."""
     way_ids = array("q")
-    counts = array("q")
-    wkb: list[str] = []
-    processor = (
+    lines = _Lines()
+    for way in _with_locations(path):
+        if isinstance(way, osmium.osm.Way) and is_walkable(way.tags):
+            way_ids.append(way.id)
+            lines.add(way)
+    return np.frombuffer(way_ids, dtype=np.int64), *lines.lonlat()
+
+
+def _with_locations(path: str) -> osmium.FileProcessor:
+    """The ways tagged highway of an OSM file with their node locations, which pyosmium caches
+    (all nodes are read); only those ways reach Python."""
+    return (
         osmium.FileProcessor(path, osmium.osm.NODE | osmium.osm.WAY)
         .with_locations()
         .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
         .with_filter(osmium.filter.KeyFilter("highway"))
     )
-    for way in processor:
-        if not isinstance(way, osmium.osm.Way) or not is_walkable(way.tags):
-            continue
+
+
+class _Lines:
+    """The lon/lat of every node reference of ways read with their locations, without Python
+    per node: each way's line is made by pyosmium's WKB factory; a way with a node that has no
+    location (cut at the extract's boundary) or of fewer than two nodes is read node by node."""
+
+    def __init__(self) -> None:
+        self._factory = osmium.geom.WKBFactory()
+        self._wkb: list[str] = []
+        self._counts = array("q")
+
+    def add(self, way: osmium.osm.Way) -> None:
         n = len(way.nodes)
         try:
             if n < 2:
                 raise osmium.InvalidLocationError
-            wkb.append(factory.create_linestring(way, every))
+            # Every node, repeated ones too: one location per reference.
+            self._wkb.append(self._factory.create_linestring(way, osmium.geom.ALL))
         except osmium.InvalidLocationError:
             pairs = [
                 (nd.lon, nd.lat) if nd.location.valid() else (math.nan, math.nan)
                 for nd in way.nodes
             ]
-            wkb.append(struct.pack(f"<BII{2 * n}d", 1, 2, n, *itertools.chain(*pairs)).hex())
-        way_ids.append(way.id)
-        counts.append(n)
-    # Each way's WKB: byte order, type and point count (9 bytes), then its lon/lat pairs.
-    raw = np.frombuffer(bytes.fromhex("".join(wkb)), dtype=np.uint8)
-    sizes = np.frombuffer(counts, dtype=np.int64)
-    heads = np.cumsum(9 + 16 * sizes) - (9 + 16 * sizes)
-    keep = np.ones(len(raw), dtype=bool)
-    keep[(heads[:, None] + np.arange(9)).ravel()] = False
-    xy = raw[keep].view("<f8").reshape(-1, 2)
-    return np.frombuffer(way_ids, dtype=np.int64), xy[:, 0].copy(), xy[:, 1].copy()
+            self._wkb.append(struct.pack(f"<BII{2 * n}d", 1, 2, n, *itertools.chain(*pairs)).hex())
+        self._counts.append(n)
+
+    def lonlat(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        # Each way's WKB: byte order, type and point count (9 bytes), then its lon/lat pairs.
+        raw = np.frombuffer(bytes.fromhex("".join(self._wkb)), dtype=np.uint8)
+        sizes = np.frombuffer(self._counts, dtype=np.int64)
+        heads = np.cumsum(9 + 16 * sizes) - (9 + 16 * sizes)
+        keep = np.ones(len(raw), dtype=bool)
+        keep[(heads[:, None] + np.arange(9)).ravel()] = False
+        xy = raw[keep].view("<f8").reshape(-1, 2)
+        return xy[:, 0].copy(), xy[:, 1].copy()
 
 
 @dataclass(frozen=True)
