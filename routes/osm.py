@@ -31,15 +31,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import itertools
 import logging
-import math
-import multiprocessing
-import struct
 from array import array
 from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,9 +62,6 @@ FOOT_ALLOWED = frozenset({"yes", "designated", "permissive"})
 FOOT_FORBIDDEN = frozenset({"no", "private", "use_sidepath"})
 ACCESS_FORBIDDEN = frozenset({"no", "private"})
 NO_SIDEWALK = frozenset({"no", "none"})
-
-# From this size on (a city's extract) the node locations are read in a second process.
-PARALLEL_MIN_BYTES = 4_000_000
 
 Progress = Callable[[str], None]
 _GEOD = Geod(ellps="WGS84")
@@ -145,11 +136,7 @@ def file_sha256(path: str | Path) -> str:
 
 
 def read_walkable_edges(
-    path: str | Path,
-    *,
-    progress: Progress | None = None,
-    progress_every: int = 100_000,
-    parallel: bool | None = None,
+    path: str | Path, *, progress: Progress | None = None, progress_every: int = 100_000
 ) -> OsmNetwork:
     """The walkable edges of an .osm or .osm.pbf file, split at intersections.
 
@@ -159,23 +146,12 @@ def read_walkable_edges(
         An OSM XML (``.osm``) or PBF (``.osm.pbf``) file.
     progress
         Called with a short message every ``progress_every`` highway ways and at the end.
-    parallel
-        Read the node locations in a second process while the ways are read here; by default
-        for files of at least `PARALLEL_MIN_BYTES`.
     """
     path = Path(path)
     if not path.is_file():
         raise InvalidInput(f"no OSM file at {path}")
-    if parallel is None:
-        parallel = path.stat().st_size >= PARALLEL_MIN_BYTES
-    # A large file is read in two passes at once: the node references of the walkable ways
-    # here (no nodes read), their locations (`_located_ways`) in a second process. The process
-    # is spawned, not forked: a fork would copy pyosmium's reader threads' locks. A small file
-    # is read once, with the locations.
-    spawn = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(1, mp_context=spawn) if parallel else None
-    located = pool.submit(_located_ways, str(path)) if pool else None
-    # The walkable ways as flat columns (one entry a node reference).
+    # The walkable ways as flat columns (one entry a node reference), filled without a Python
+    # object per node: the split below works on whole arrays.
     way_ids = array("q")
     # Highway values and names as codes into `labels` (a name of -1: none).
     codes: dict[str, int] = {}
@@ -183,14 +159,17 @@ def read_walkable_edges(
     names = array("i")
     counts = array("q")
     refs = array("q")
+    lons = array("d")
+    lats = array("d")
     read = 0
-    lines = None if parallel else _Lines()
+    nan = float("nan")
+    # Node locations are cached by pyosmium (all nodes are read); only ways tagged highway reach
+    # Python, which keeps a country extract's millions of nodes and buildings out of the loop.
     processor = (
-        osmium.FileProcessor(str(path), osmium.osm.WAY).with_filter(
-            osmium.filter.KeyFilter("highway")
-        )
-        if parallel
-        else _with_locations(str(path))
+        osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
+        .with_locations()
+        .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+        .with_filter(osmium.filter.KeyFilter("highway"))
     )
     try:
         for way in processor:
@@ -202,32 +181,24 @@ def read_walkable_edges(
             tags = way.tags
             if not is_walkable(tags):
                 continue
-            nodes = way.nodes
-            refs.extend([nd.ref for nd in nodes])
+            n = 0
+            for nd in way.nodes:
+                loc = nd.location
+                refs.append(nd.ref)
+                if loc.valid():
+                    lons.append(loc.lon)
+                    lats.append(loc.lat)
+                else:
+                    lons.append(nan)
+                    lats.append(nan)
+                n += 1
             way_ids.append(way.id)
             highways.append(codes.setdefault(tags["highway"], len(codes)))
             name = tags.get("name")
             names.append(-1 if name is None else codes.setdefault(name, len(codes)))
-            counts.append(len(nodes))
-            if lines is not None:
-                lines.add(way)
-        if lines is not None:
-            loc_ids, (lons, lats) = np.frombuffer(way_ids, dtype=np.int64), lines.lonlat()
-        else:
-            assert located is not None
-            if progress:
-                progress(f"{read:,} highway ways read; waiting for their node locations")
-            loc_ids, lons, lats = located.result()
-    except BrokenProcessPool:
-        raise
+            counts.append(n)
     except RuntimeError as exc:
         raise InvalidInput(f"{path.name} is not a readable OSM file: {exc}") from exc
-    finally:
-        if pool:
-            # Without waiting for a reader still at work when this one failed.
-            pool.shutdown(wait=located is not None and located.done(), cancel_futures=True)
-    if not np.array_equal(loc_ids, np.frombuffer(way_ids, dtype=np.int64)):
-        raise InvalidInput(f"{path.name} changed while it was read")
     if progress:
         progress(f"{read:,} highway ways read, {len(way_ids):,} walkable; splitting")
     network = _split(
@@ -238,8 +209,8 @@ def read_walkable_edges(
             list(codes),
             np.frombuffer(counts, dtype=np.int64),
             np.frombuffer(refs, dtype=np.int64),
-            lons,
-            lats,
+            np.frombuffer(lons, dtype=np.float64),
+            np.frombuffer(lats, dtype=np.float64),
         ),
         read,
     )
@@ -249,65 +220,6 @@ def read_walkable_edges(
             f"{len(network.columns):,} edges"
         )
     return network
-
-
-def _located_ways(path: str) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
-    """The ids of the walkable ways of an OSM file (in file order) and the lon/lat of each of
-    their node references (NaN where the file has no location)."""
-    way_ids = array("q")
-    lines = _Lines()
-    for way in _with_locations(path):
-        if isinstance(way, osmium.osm.Way) and is_walkable(way.tags):
-            way_ids.append(way.id)
-            lines.add(way)
-    return np.frombuffer(way_ids, dtype=np.int64), *lines.lonlat()
-
-
-def _with_locations(path: str) -> osmium.FileProcessor:
-    """The ways tagged highway of an OSM file with their node locations, which pyosmium caches
-    (all nodes are read); only those ways reach Python."""
-    return (
-        osmium.FileProcessor(path, osmium.osm.NODE | osmium.osm.WAY)
-        .with_locations()
-        .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
-        .with_filter(osmium.filter.KeyFilter("highway"))
-    )
-
-
-class _Lines:
-    """The lon/lat of every node reference of ways read with their locations, without Python
-    per node: each way's line is made by pyosmium's WKB factory; a way with a node that has no
-    location (cut at the extract's boundary) or of fewer than two nodes is read node by node."""
-
-    def __init__(self) -> None:
-        self._factory = osmium.geom.WKBFactory()
-        self._wkb: list[str] = []
-        self._counts = array("q")
-
-    def add(self, way: osmium.osm.Way) -> None:
-        n = len(way.nodes)
-        try:
-            if n < 2:
-                raise osmium.InvalidLocationError
-            # Every node, repeated ones too: one location per reference.
-            self._wkb.append(self._factory.create_linestring(way, osmium.geom.ALL))
-        except osmium.InvalidLocationError:
-            pairs = [
-                (nd.lon, nd.lat) if nd.location.valid() else (math.nan, math.nan)
-                for nd in way.nodes
-            ]
-            self._wkb.append(struct.pack(f"<BII{2 * n}d", 1, 2, n, *itertools.chain(*pairs)).hex())
-        self._counts.append(n)
-
-    def lonlat(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        # Each way's WKB: byte order, type and point count (9 bytes), then its lon/lat pairs.
-        raw = np.frombuffer(bytes.fromhex("".join(self._wkb)), dtype=np.uint8)
-        sizes = np.frombuffer(self._counts, dtype=np.int64)
-        heads = np.cumsum(9 + 16 * sizes) - (9 + 16 * sizes)
-        keep = np.ones(len(raw), dtype=bool)
-        keep[(heads[:, None] + np.arange(9)).ravel()] = False
-        xy = raw[keep].view("<f8").reshape(-1, 2)
-        return xy[:, 0].copy(), xy[:, 1].copy()
 
 
 @dataclass(frozen=True)

@@ -215,32 +215,6 @@ def test_a_file_that_is_not_osm_is_422_and_writes_nothing(
     assert _snapshot(conn) == before
 
 
-def test_a_parallel_read_gives_the_same_edges_as_one_process(tmp_path: Path) -> None:
-    """Helsinki's node locations read in a second process (as for a city's extract) give the
-    same columns as one process reading both passes, ways cut at the boundary included."""
-    import numpy as np
-
-    from routes.osm import read_walkable_edges
-
-    one = read_walkable_edges(helsinki_path(), parallel=False)
-    steps: list[str] = []
-    two = read_walkable_edges(helsinki_path(), parallel=True, progress=steps.append)
-    assert any("waiting for their node locations" in s for s in steps), steps
-    assert one.missing_locations > 100 and len(one.columns) == 4174
-    assert (two.ways_read, two.ways_walkable, two.missing_locations) == (
-        one.ways_read,
-        one.ways_walkable,
-        one.missing_locations,
-    )
-    for field in ("source", "target", "length_m", "osm_way_id", "seq", "offsets", "coords"):
-        assert np.array_equal(getattr(two.columns, field), getattr(one.columns, field)), field
-    assert two.columns.highway == one.columns.highway and two.columns.name == one.columns.name
-    bad = tmp_path / "streets.osm.pbf"
-    bad.write_bytes(b"\x00\x00\x00\x0dnot a pbf file at all")
-    with pytest.raises(InvalidInput, match="streets.osm.pbf is not a readable OSM file"):
-        read_walkable_edges(bad, parallel=True)
-
-
 def _gdal_walkable_ways(path: Path) -> tuple[set[int], set[int], set[int]]:
     """From GDAL's OSM driver: walkable way ids (the rule written out by hand), ids of highway
     ways closed to walkers by access=private|no (without a foot permission) or foot=no, and ids
