@@ -17,6 +17,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,8 +78,11 @@ def import_osm(
     """
     path = Path(path)
     aid = streets.area_srid(conn, area)[0] if area is not None else None
-    osm = read_walkable_edges(path, progress=progress)
-    sha = file_sha256(path)
+    # The file's digest is taken by a thread while the file is read.
+    with ThreadPoolExecutor(1) as digest:
+        sha_of = digest.submit(file_sha256, path)
+        osm = read_walkable_edges(path, progress=progress)
+        sha = sha_of.result()
     counts = streets.write_edges(
         conn,
         osm.columns,

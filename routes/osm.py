@@ -153,8 +153,10 @@ def read_walkable_edges(
     # The walkable ways as flat columns (one entry a node reference), filled without a Python
     # object per node: the split below works on whole arrays.
     way_ids = array("q")
-    highways: list[str] = []
-    names: list[str | None] = []
+    # Highway values and names as codes into `labels` (a name of -1: none).
+    codes: dict[str, int] = {}
+    highways = array("i")
+    names = array("i")
     counts = array("q")
     refs = array("q")
     lons = array("d")
@@ -191,8 +193,9 @@ def read_walkable_edges(
                     lats.append(nan)
                 n += 1
             way_ids.append(way.id)
-            highways.append(tags["highway"])
-            names.append(tags.get("name"))
+            highways.append(codes.setdefault(tags["highway"], len(codes)))
+            name = tags.get("name")
+            names.append(-1 if name is None else codes.setdefault(name, len(codes)))
             counts.append(n)
     except RuntimeError as exc:
         raise InvalidInput(f"{path.name} is not a readable OSM file: {exc}") from exc
@@ -201,8 +204,9 @@ def read_walkable_edges(
     network = _split(
         _Columns(
             np.frombuffer(way_ids, dtype=np.int64),
-            highways,
-            names,
+            np.frombuffer(highways, dtype=np.int32),
+            np.frombuffer(names, dtype=np.int32),
+            list(codes),
             np.frombuffer(counts, dtype=np.int64),
             np.frombuffer(refs, dtype=np.int64),
             np.frombuffer(lons, dtype=np.float64),
@@ -220,12 +224,14 @@ def read_walkable_edges(
 
 @dataclass(frozen=True)
 class _Columns:
-    """Walkable ways as read: per way its id, highway, name and number of node references;
-    per reference the node id and lon/lat (NaN where the file has no location)."""
+    """Walkable ways as read: per way its id, highway and name (codes into ``labels``; -1: no
+    name) and number of node references; per reference the node id and lon/lat (NaN where the
+    file has no location)."""
 
     way_ids: NDArray[np.int64]
-    highways: list[str]
-    names: list[str | None]
+    highways: NDArray[np.int32]
+    names: NDArray[np.int32]
+    labels: list[str]
     counts: NDArray[np.int64]
     refs: NDArray[np.int64]
     lons: NDArray[np.float64]
@@ -298,8 +304,9 @@ def _split(ways: _Columns, read: int) -> OsmNetwork:
         length_m=lengths[positive],
         osm_way_id=ids[w],
         seq=p_seq[positive].astype(np.int64),
-        highway=[ways.highways[i] for i in kept.tolist()],
-        name=[ways.names[i] for i in kept.tolist()],
+        highway_code=ways.highways[kept],
+        name_code=ways.names[kept],
+        labels=ways.labels,
         offsets=begin,
         coords=xy[take],
     )

@@ -17,6 +17,7 @@ import psycopg
 import shapely
 from numpy.typing import NDArray
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 
 from geo.db.areas import area_id
 from geo.geometry import BBox
@@ -71,33 +72,50 @@ class WriteCounts:
 @dataclass(frozen=True)
 class EdgeColumns:
     """Edges as columns, one entry an edge (what a city's import carries instead of an object
-    per edge): edge ``i``'s lon/lat line is ``coords[offsets[i]:offsets[i + 1]]``."""
+    per edge): edge ``i``'s lon/lat line is ``coords[offsets[i]:offsets[i + 1]]``, its highway
+    ``labels[highway_code[i]]`` and its name ``labels[name_code[i]]`` (-1: no name)."""
 
     source: NDArray[np.int64]
     target: NDArray[np.int64]
     length_m: NDArray[np.float64]
     osm_way_id: NDArray[np.int64]
     seq: NDArray[np.int64]
-    highway: list[str]
-    name: list[str | None]
+    highway_code: NDArray[np.int32]
+    name_code: NDArray[np.int32]
+    labels: list[str]
     offsets: NDArray[np.int64]
     coords: NDArray[np.float64]
 
     def __len__(self) -> int:
         return len(self.source)
 
+    @property
+    def highway(self) -> list[str]:
+        """Each edge's highway value."""
+        return [self.labels[i] for i in self.highway_code.tolist()]
+
+    @property
+    def name(self) -> list[str | None]:
+        """Each edge's name (None when it has none)."""
+        return [self.labels[i] if i >= 0 else None for i in self.name_code.tolist()]
+
     @classmethod
     def of(cls, edges: Sequence[EdgeLike]) -> EdgeColumns:
         """The columns of a sequence of edge objects."""
         sizes = np.array([len(e.coords) for e in edges], dtype=np.int64)
+        codes: dict[str, int] = {}
         return cls(
             np.array([e.source for e in edges], dtype=np.int64),
             np.array([e.target for e in edges], dtype=np.int64),
             np.array([e.length_m for e in edges], dtype=np.float64),
             np.array([e.osm_way_id for e in edges], dtype=np.int64),
             np.array([e.seq for e in edges], dtype=np.int64),
-            [e.highway for e in edges],
-            [e.name for e in edges],
+            np.array([codes.setdefault(e.highway, len(codes)) for e in edges], dtype=np.int32),
+            np.array(
+                [-1 if e.name is None else codes.setdefault(e.name, len(codes)) for e in edges],
+                dtype=np.int32,
+            ),
+            list(codes),
             np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
             (
                 np.concatenate([e.coords for e in edges])
@@ -140,7 +158,7 @@ def write_edges(
                     f"bulk load of {len(cols):,} edges into an empty network: rows first, "
                     "then indexes and foreign keys"
                 )
-            cur.execute(_DROP_FOR_BULK + _DROP_KEYS)
+            cur.execute(_BULK_MEMORY + _DROP_FOR_BULK + _DROP_KEYS)
             nodes_added = _copy_edges(cur, cols, staged=False)
             if progress:
                 progress("building indexes and checking keys and foreign keys")
@@ -181,7 +199,7 @@ def write_edges(
             if bulk:
                 if progress:
                     progress("bulk load: foreign keys and indexes are built after the rows")
-                cur.execute(_DROP_FOR_BULK)
+                cur.execute(_BULK_MEMORY + _DROP_FOR_BULK)
             if progress:
                 progress("writing nodes and edges")
             nodes_added, nodes_updated = _counts(cur, _UPSERT_NODES)
@@ -400,61 +418,197 @@ _BUFFERED_AREA = sql.SQL(
 
 def _copy_edges(cur: psycopg.Cursor[Any], edges: EdgeColumns, *, staged: bool) -> int:
     """COPY the edges and their end nodes into the staging tables (``staged``) or straight into
-    ``street_edges`` and ``street_nodes``: binary COPY, geometries as EWKB (PostGIS reads a
+    ``street_edges`` and ``street_nodes``: binary COPY whose rows are laid out by numpy (no
+    Python per row) while a thread sends the rows before, geometries as EWKB (PostGIS reads a
     geometry's binary form as EWKB). The number of nodes copied."""
     n = len(edges)
     if not n:
         return 0
+    fixed: list[tuple[str, NDArray[Any], str]] = [
+        ("osm_way_id", edges.osm_way_id, ">i8"),
+        ("seq", edges.seq, ">i4"),
+    ]
+    if staged:
+        # Each way's number of pieces: the highest seq + 1 among its edges.
+        ways, inverse = np.unique(edges.osm_way_id, return_inverse=True)
+        most = np.zeros(len(ways), dtype=np.int64)
+        np.maximum.at(most, inverse, edges.seq + 1)
+        fixed.append(("n_pieces", most[inverse], ">i4"))
+    fixed += [
+        ("source", edges.source, ">i8"),
+        ("target", edges.target, ">i8"),
+        ("length_m", edges.length_m, ">f8"),
+    ]
+    # Texts once per distinct label; a name of blanks only is no name.
+    highway_bytes = [v.encode() for v in edges.labels]
+    name_bytes = [v.strip().encode() for v in edges.labels]
+    highways, names = _Labels.of(highway_bytes), _Labels.of(name_bytes)
+    name_null = np.array([not b for b in name_bytes] + [True])  # code -1: the last entry
+    name_code = np.where(name_null[edges.name_code], -1, edges.name_code)
     sizes = np.diff(edges.offsets)
-    lines = shapely.linestrings(edges.coords, indices=np.repeat(np.arange(n), sizes))
-    wkb_lines = shapely.to_wkb(shapely.set_srid(lines, 4326), include_srid=True)
-    # Each way's number of pieces: the highest seq + 1 among its edges.
-    ways, inverse = np.unique(edges.osm_way_id, return_inverse=True)
-    most = np.zeros(len(ways), dtype=np.int64)
-    np.maximum.at(most, inverse, edges.seq + 1)
-    names = [(v.strip() or None) if v else None for v in edges.name]
-    edge_columns = ["osm_way_id", "seq", "n_pieces", "source", "target", "highway", "name"]
-    edge_columns += ["length_m", "geom"]
-    types = ["int8", "int4", "int4", "int8", "int8", "text", "text", "float8", "bytea"]
-    pieces: list[Any] = most[inverse].tolist()
-    if not staged:
-        del edge_columns[2], types[2]
+    columns = [c for c, _, _ in fixed] + ["highway", "name", "geom"]
     with cur.copy(
         sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
             sql.Identifier("nv_stage_edges" if staged else "street_edges"),
-            sql.SQL(", ").join(map(sql.Identifier, edge_columns)),
-        )
+            sql.SQL(", ").join(map(sql.Identifier, columns)),
+        ),
+        writer=QueuedLibpqWriter(cur),
     ) as copy:
-        copy.set_types(types)
-        for row in zip(
-            edges.osm_way_id.tolist(),
-            edges.seq.tolist(),
-            *([pieces] if staged else []),
-            edges.source.tolist(),
-            edges.target.tolist(),
-            edges.highway,
-            names,
-            edges.length_m.tolist(),
-            wkb_lines.tolist(),
-            strict=True,
-        ):
-            copy.write_row(row)
+        copy.write(_COPY_SIGNATURE)
+        for lo in range(0, n, _COPY_CHUNK):
+            hi = min(n, lo + _COPY_CHUNK)
+            head = np.empty(
+                hi - lo,
+                dtype=[("nfields", ">i2")]
+                + [f for c, _, t in fixed for f in ((f"{c}_len", ">i4"), (c, t))],
+            )
+            head["nfields"] = len(columns)
+            for c, values, t in fixed:
+                head[f"{c}_len"] = np.dtype(t).itemsize
+                head[c] = values[lo:hi]
+            ewkb = _ewkb_line_heads(sizes[lo:hi])
+            first = int(edges.offsets[lo])
+            line_xy = edges.coords[first : int(edges.offsets[hi])]
+            copy.write(
+                _binary_rows(
+                    hi - lo,
+                    [
+                        _Fixed(head),
+                        _Text(highways, edges.highway_code[lo:hi]),
+                        _Text(names, name_code[lo:hi]),
+                        _Fixed(ewkb),
+                        _Slices(line_xy, edges.offsets[lo : hi + 1] - first),
+                    ],
+                )
+            )
+        copy.write(_COPY_TRAILER)
     # The end nodes, once each (the last position written for a node id wins).
     firsts, lasts = edges.offsets[:-1], edges.offsets[1:] - 1
     node_ids = np.stack([edges.source, edges.target], axis=1).ravel()
     node_xy = np.stack([edges.coords[firsts], edges.coords[lasts]], axis=1).reshape(-1, 2)
     rev_ids, rev_first = np.unique(node_ids[::-1], return_index=True)
-    points = shapely.set_srid(shapely.points(node_xy[::-1][rev_first]), 4326)
-    wkb_points = shapely.to_wkb(points, include_srid=True)
+    xy = node_xy[::-1][rev_first]
+    rows = np.empty(
+        len(rev_ids),
+        dtype=[
+            ("nfields", ">i2"),
+            ("id_len", ">i4"),
+            ("id", ">i8"),
+            ("geom_len", ">i4"),
+            ("order", "u1"),
+            ("type", "<u4"),
+            ("srid", "<u4"),
+            ("x", "<f8"),
+            ("y", "<f8"),
+        ],
+    )
+    rows["nfields"], rows["id_len"], rows["id"] = 2, 8, rev_ids
+    rows["geom_len"], rows["order"], rows["type"] = 25, 1, _EWKB_SRID | 1
+    rows["srid"], rows["x"], rows["y"] = 4326, xy[:, 0], xy[:, 1]
     with cur.copy(
         sql.SQL("COPY {} (id, geom) FROM STDIN (FORMAT BINARY)").format(
             sql.Identifier("nv_stage_nodes" if staged else "street_nodes")
-        )
+        ),
+        writer=QueuedLibpqWriter(cur),
     ) as copy:
-        copy.set_types(["int8", "bytea"])
-        for row in zip(rev_ids.tolist(), wkb_points.tolist(), strict=True):
-            copy.write_row(row)
+        copy.write(_COPY_SIGNATURE)
+        for lo in range(0, len(rows), _COPY_CHUNK):
+            copy.write(rows[lo : lo + _COPY_CHUNK].tobytes())
+        copy.write(_COPY_TRAILER)
     return len(rev_ids)
+
+
+# PostgreSQL's binary COPY framing ("COPY", File Formats): the signature with no flags and no
+# header extension, then per row the field count and per field its length (-1: NULL) and bytes,
+# all big-endian; a field count of -1 ends the data.
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+_COPY_TRAILER = b"\xff\xff"
+_COPY_CHUNK = 50_000
+# An EWKB geometry type with an SRID (PostGIS's extension of WKB's type number).
+_EWKB_SRID = 0x20000000
+
+
+def _ewkb_line_heads(npoints: NDArray[np.int64]) -> NDArray[Any]:
+    """Per LineString of ``npoints`` points: its COPY field length and the EWKB head (byte order
+    little-endian, type, SRID 4326, point count) that its coordinates follow."""
+    head = np.empty(
+        len(npoints),
+        dtype=[("len", ">i4"), ("order", "u1"), ("type", "<u4"), ("srid", "<u4"), ("n", "<u4")],
+    )
+    head["len"] = 13 + 16 * npoints
+    head["order"], head["type"], head["srid"], head["n"] = 1, _EWKB_SRID | 2, 4326, npoints
+    return head
+
+
+@dataclass(frozen=True)
+class _Fixed:
+    """Bytes of the same size per row: a row's record of a structured array."""
+
+    records: NDArray[Any]
+
+
+@dataclass(frozen=True)
+class _Labels:
+    """The values of a text field, each its 4-byte COPY length and UTF-8 bytes side by side,
+    with a NULL (length -1) last, for code -1."""
+
+    data: NDArray[np.uint8]
+    at: NDArray[np.int64]
+    size: NDArray[np.int64]
+
+    @classmethod
+    def of(cls, texts: Sequence[bytes]) -> _Labels:
+        sizes = np.array([len(b) for b in texts] + [0], dtype=np.int64)
+        blob = b"".join(len(b).to_bytes(4, "big") + b for b in texts) + b"\xff\xff\xff\xff"
+        size = sizes + 4
+        return cls(np.frombuffer(blob, dtype=np.uint8), np.cumsum(size) - size, size)
+
+
+@dataclass(frozen=True)
+class _Text:
+    """A text field: row ``i`` is label ``codes[i]`` (NULL for -1)."""
+
+    labels: _Labels
+    codes: NDArray[np.int32]
+
+
+@dataclass(frozen=True)
+class _Slices:
+    """Row ``i``'s bytes are the rows ``bounds[i]:bounds[i + 1]`` of a C-contiguous array."""
+
+    array: NDArray[Any]
+    bounds: NDArray[np.int64]
+
+
+def _binary_rows(n: int, parts: Sequence[_Fixed | _Text | _Slices]) -> bytes:
+    """``n`` rows of binary COPY data, each the concatenation of its bytes of each part, made
+    with one gather over the parts' bytes side by side."""
+    sources: list[NDArray[np.uint8]] = []
+    starts, lengths = np.empty((n, 0), dtype=np.int64), np.empty((n, 0), dtype=np.int64)
+    base = 0
+    for part in parts:
+        if isinstance(part, _Fixed):
+            width = part.records.dtype.itemsize
+            data = part.records.view(np.uint8).reshape(-1)
+            cols = [(np.arange(n, dtype=np.int64) * width, np.full(n, width, dtype=np.int64))]
+        elif isinstance(part, _Text):
+            data = part.labels.data
+            cols = [(part.labels.at[part.codes], part.labels.size[part.codes])]
+        else:
+            width = part.array.dtype.itemsize * int(np.prod(part.array.shape[1:]))
+            data = np.ascontiguousarray(part.array).view(np.uint8).reshape(-1)
+            cols = [(part.bounds[:-1] * width, np.diff(part.bounds) * width)]
+        for s, ln in cols:
+            starts = np.column_stack([starts, s + base])
+            lengths = np.column_stack([lengths, ln])
+        sources.append(data)
+        base += len(data)
+    source = np.concatenate(sources)
+    seg_len = lengths.reshape(-1)
+    out_at = np.cumsum(seg_len) - seg_len
+    index = np.arange(int(seg_len.sum()), dtype=np.int64)
+    index += np.repeat(starts.reshape(-1) - out_at, seg_len)
+    return source[index].tobytes()
 
 
 def _stored_edges(cur: psycopg.Cursor[Any], limit: int) -> int:
@@ -465,6 +619,10 @@ def _stored_edges(cur: psycopg.Cursor[Any], limit: int) -> int:
     assert row is not None
     return int(row[0])
 
+
+# A bulk load sorts a city's keys in memory (the default of 64 MB spills them to disk) and may
+# build a B-tree with parallel workers; for this transaction only.
+_BULK_MEMORY = "SET LOCAL maintenance_work_mem = '256MB';"
 
 # What a bulk load drops and makes again: exactly migration 0004's foreign keys and indexes
 # (tests/routes/test_import.py compares the catalogue before and after).
@@ -488,13 +646,15 @@ _RESTORE_AFTER_BULK = """
 # Into an empty network nothing is upserted, so the keys go too (built once, sorted, instead of
 # one index insertion per row); what refers to them (the foreign keys) is gone by then.
 _DROP_KEYS = """
-    ALTER TABLE street_edges DROP CONSTRAINT street_edges_osm_way_id_seq_key;
+    ALTER TABLE street_edges DROP CONSTRAINT street_edges_osm_way_id_seq_key,
+                             DROP CONSTRAINT street_edges_pkey;
     ALTER TABLE street_nodes DROP CONSTRAINT street_nodes_pkey;
 """
 _RESTORE_KEYS = """
     ALTER TABLE street_nodes ADD CONSTRAINT street_nodes_pkey PRIMARY KEY (id);
-    ALTER TABLE street_edges ADD CONSTRAINT street_edges_osm_way_id_seq_key
-        UNIQUE (osm_way_id, seq);
+    ALTER TABLE street_edges ADD CONSTRAINT street_edges_pkey PRIMARY KEY (id),
+                             ADD CONSTRAINT street_edges_osm_way_id_seq_key
+                                 UNIQUE (osm_way_id, seq);
 """
 
 
