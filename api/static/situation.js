@@ -214,9 +214,16 @@ function draw(fc, { start, bounds: b, fetchedAt, state: kind }) {
 /* The server puts the first list (the default period from the start of its hour, in a box
  * around the first area) in the page as a JSON data block, with its query's URL and ETag: the
  * markers are drawn before any request, and the page polls that URL while its view lies
- * inside its box. A page older than FIRST_LIST_FRESH_MS came from the service worker's cache
- * (offline, lie-fi): its list is shown as such until the network answers. */
+ * inside its box. A page that came from the service worker's cache (a warm visit, offline,
+ * lie-fi: the worker marks it, `fromWorkerCache`), or older than FIRST_LIST_FRESH_MS, shows
+ * its list as such until the network answers. */
 const FIRST_LIST_FRESH_MS = 60000;
+/* Whether this page is the service worker's copy: sw.js marks it in the navigation's
+ * Server-Timing ("nv-cache"). */
+function fromWorkerCache() {
+  const nav = performance.getEntriesByType ? performance.getEntriesByType("navigation")[0] : null;
+  return Boolean(nav && nav.serverTiming && nav.serverTiming.some((t) => t.name === "nv-cache"));
+}
 const firstList = readFirstList();
 function readFirstList() {
   const block = $("nv-deviations");
@@ -271,7 +278,9 @@ const firstShown = Boolean(firstList && shows(config, "deviations"));
 if (firstShown) {
   const start = Math.floor((Date.now() - state.days * 86400000) / HOUR_MS) * HOUR_MS;
   const fetchedAt = new Date(firstList.fetched_at);
-  const fresh = Date.now() - fetchedAt.getTime() < FIRST_LIST_FRESH_MS;
+  const cachedPage = fromWorkerCache();
+  document.body.setAttribute("data-page-from-cache", String(cachedPage));
+  const fresh = !cachedPage && Date.now() - fetchedAt.getTime() < FIRST_LIST_FRESH_MS;
   draw(firstList.data, { start, bounds: map.getBounds().pad(0.5), fetchedAt,
                          state: fresh ? "live" : "cached" });
   getDeviations.seed(firstList.url, firstList.etag, firstList.data);
