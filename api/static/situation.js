@@ -10,7 +10,7 @@
 import { call, errorText } from "./js/api.js";
 import { addBaseLayers, addOverlay, conditionalGetter, createMap, shows } from "./js/map.js";
 import { dequeue, enqueue, flush, newReport, queueKey, readQueue } from "./js/queue.js";
-import { $, el, pageConfig, timeFormat, toast } from "./js/ui.js";
+import { $, el, lazyFormat, pageConfig, timeFormat, toast } from "./js/ui.js";
 // walk.js and analysis.js are imported after the first markers are drawn (see "start").
 
 const L = window.L;
@@ -36,8 +36,8 @@ const MAX_GPS_ACCURACY_M = 100;
 const UNDO_MS = 10000;
 const WITHDRAW_MS = 10 * 60000;  // the server's window (geo.db.deviations.WITHDRAW_WITHIN)
 
-const clock = new Intl.DateTimeFormat("sv-SE", { timeZone: "Europe/Stockholm", hour: "2-digit", minute: "2-digit" });
-const dayClock = new Intl.DateTimeFormat("sv-SE", {
+const clock = lazyFormat({ timeZone: "Europe/Stockholm", hour: "2-digit", minute: "2-digit" });
+const dayClock = lazyFormat({
   timeZone: "Europe/Stockholm", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
 });
 /** "21:05" today, "1 dec. 21:05" on another day. */
@@ -74,7 +74,7 @@ if (shows(config, "routes") && config.routes && config.routes.features.length) {
     style: () => ({ color: "#0057b8", weight: 5, opacity: 0.85, className: "nv-route" }),
     onEachFeature: (f, layer) => {
       const p = f.properties;
-      layer.bindPopup(el("div", { class: "nv-popup" }, [
+      layer.bindPopup(() => el("div", { class: "nv-popup" }, [  // built when it opens
         el("strong", { text: "Kvällens rutt: " + p.name }),
         el("div", { text: (p.organisation || "") + " · " + timeFormat.format(new Date(p.planned_start)) }),
       ]));
@@ -189,7 +189,7 @@ async function loadDeviations({ poll = false } = {}) {
  * network failing) or "cached" (the copy, shown while the network is asked). The service worker
  * may answer from a wider query it has cached (a longer period, all categories, a larger box):
  * the page keeps what its own filters select. */
-function draw(fc, { start, bounds: b, fetchedAt, state: kind }) {
+function draw(fc, { start, bounds: b, fetchedAt, state: kind, after = null }) {
   const inBox = (c) => c[0] >= b.getWest() && c[0] <= b.getEast() && c[1] >= b.getSouth() && c[1] <= b.getNorth();
   const features = fc.features.filter((f) =>
     Date.parse(f.properties.observed_at) >= start &&
@@ -204,10 +204,15 @@ function draw(fc, { start, bounds: b, fetchedAt, state: kind }) {
   shown.cached = kind === "cached";
   shown.more = kind === "live" && fc.numberMatched > fc.numberReturned
     ? " (de " + fc.numberReturned + " senaste av " + fc.numberMatched + ")" : "";
-  showCount();
-  document.body.setAttribute("data-deviations", String(features.length));
-  renderList();
-  drawn();
+  // The status line and the list (text with times) after ``after`` (the first paint), if given.
+  const describe = () => {
+    showCount();
+    document.body.setAttribute("data-deviations", String(shown.count));
+    renderList();
+    drawn();
+  };
+  if (after) after.then(describe);
+  else describe();
 }
 
 // -- the list the page came with ------------------------------------------------------------------
@@ -273,8 +278,16 @@ function offlineText(err) {
 function reload() { loadDeviations(); }
 function setStatus(text) { $("nv-status").textContent = text; }
 
-/* The list the page came with, drawn before anything else is built. */
+/* The list the page came with, drawn before anything else is built; the rest of the page
+ * (its status line, list, filters, base layers, the worker, the queue) follows once the
+ * markers are painted (`firstPaint`). */
 const firstShown = Boolean(firstList && shows(config, "deviations"));
+/* Resolves once the browser has painted what the page holds now (a frame, then a task), or
+ * after 100 ms (a hidden page paints no frames). */
+const firstPaint = new Promise((resolve) => {
+  requestAnimationFrame(() => setTimeout(resolve, 0));
+  setTimeout(resolve, 100);
+});
 if (firstShown) {
   const start = Math.floor((Date.now() - state.days * 86400000) / HOUR_MS) * HOUR_MS;
   const fetchedAt = new Date(firstList.fetched_at);
@@ -282,10 +295,11 @@ if (firstShown) {
   document.body.setAttribute("data-page-from-cache", String(cachedPage));
   const fresh = !cachedPage && Date.now() - fetchedAt.getTime() < FIRST_LIST_FRESH_MS;
   draw(firstList.data, { start, bounds: map.getBounds().pad(0.5), fetchedAt,
-                         state: fresh ? "live" : "cached" });
+                         state: fresh ? "live" : "cached", after: firstPaint });
   getDeviations.seed(firstList.url, firstList.etag, firstList.data);
   keepFirstList();
   loadDeviations({ poll: true });
+  await firstPaint;
 }
 
 // -- filters ------------------------------------------------------------------------------------
