@@ -15,7 +15,8 @@ import { $, el, lazyFormat, pageConfig, timeFormat, toast } from "./js/ui.js";
 
 const L = window.L;
 const config = pageConfig();
-const { map, layers: layerControl } = createMap(config);
+// The base map's tiles once the first markers are drawn (see "firstPaint").
+const { map, layers: layerControl, tiles } = createMap(config, "map", { addTiles: false });
 const QUEUE_KEY = queueKey(config.user.id);
 const categories = {};
 config.categories.forEach((c) => { categories[c.code] = c; });
@@ -115,6 +116,10 @@ const POLL_MS = 15000;
 const OFFLINE_POLL_MS = 5000;  // while the answers come from the cache (or none come)
 const HOUR_MS = 3600000;
 const getDeviations = conditionalGetter();
+// Signing out ("Logga ut": POST /logout) leads to the sign-in page by itself: a list asked for
+// on the way answers 401 and must not send the page elsewhere.
+let leaving = false;
+window.addEventListener("beforeunload", () => { leaving = true; });
 let loadSeq = 0;
 let pollTimer = null;
 function schedulePoll(delayMs) {
@@ -160,7 +165,7 @@ async function loadDeviations({ poll = false } = {}) {
   try {
     const r = await getDeviations(url);
     answered = true;
-    if (r.status === 401) { window.location.href = "/login?next=/"; return; }
+    if (r.status === 401) { if (!leaving) window.location.href = "/login?next=/"; return; }
     if (r.retryAfter) nextMs = Math.max(POLL_MS, r.retryAfter * 1000);
     if (!r.ok) throw new Error(errorText(r.data, r.status));
     if (seq !== loadSeq) return;
@@ -301,6 +306,7 @@ if (firstShown) {
   loadDeviations({ poll: true });
   await firstPaint;
 }
+if (tiles) tiles.addTo(map);
 
 // -- filters ------------------------------------------------------------------------------------
 const dayButtons = document.querySelectorAll("[data-days]");

@@ -1,21 +1,24 @@
 /* nattvandring service worker: the situation map opens without a network, and on lie-fi.
  *
- * The page, its modules and the layers it fetches (districts, zones, places, categories,
- * deviations) are served network first and kept in a cache, so a walker who reloads with no
- * connection still gets the map, its layers, the deviations last fetched and the reports
- * waiting on the device (those live in localStorage, not here). A network that does not answer
- * within NETWORK_TIMEOUT_MS (lie-fi: connected, but nothing comes back) is not waited for: the
- * cached copy is answered, and the network's late answer still refreshes the cache.
+ * The layers the page fetches (districts, zones, places, categories, deviations) are served
+ * network first and kept in a cache with the page and its modules (versioned: cache first), so
+ * a walker who reloads with no connection still gets the map, its layers, the deviations last
+ * fetched and the reports waiting on the device (those live in localStorage, not here). A
+ * network that does not answer within NETWORK_TIMEOUT_MS (lie-fi: connected, but nothing comes
+ * back) is not waited for: the cached copy is answered, and the network's late answer still
+ * refreshes the cache.
  *
  * The page itself (the app shell, with its first deviation list) is answered from the cache at
  * once when the copy kept is younger than PAGE_STALE_MS and of this worker's version of the
- * static files, while the network is asked in the background (stale-while-revalidate): the
- * network's page is kept for the next visit, and a redirect (the session ended: to the sign-in
- * page) or a page of another version (a release) drops the copy. The page shows its reports at
- * once, labelled with when they are from ("senast uppdaterad 21:05 · … · hämtar nytt …"), and
- * asks for the list again at once (If-None-Match): a session that ended meanwhile gets its 401
- * there and goes to the sign-in page, which empties these caches. An older copy (tonight's
- * routes and the config travel with the page) is answered network first, as the layers.
+ * static files, with the theme of now on <html> (the cookie nv_theme, read with the Cookie
+ * Store API; a browser without it gets the page network first), while the network is asked in
+ * the background (stale-while-revalidate): the network's page is kept for the next visit, and
+ * a redirect (the session ended: to the sign-in page) or a page of another version (a release)
+ * drops the copy. The page shows its reports at once, labelled with when they are from
+ * ("senast uppdaterad 21:05 · … · hämtar nytt …"), and asks for the list again at once
+ * (If-None-Match): a session that ended meanwhile gets its 401 there and goes to the sign-in
+ * page, which empties these caches. An older copy (tonight's routes and the config travel with
+ * the page) is answered network first, as the layers.
  *
  * Deviations are cached per query (their URL), never one entry for every query: an answer from
  * the cache is the one of the same filters, or else of a wider one (a longer period, all
