@@ -65,11 +65,14 @@ const deviationLayer = L.featureGroup();
 const pendingLayer = L.featureGroup().addTo(map);
 const positionLayer = L.featureGroup().addTo(map);
 const routeLayer = L.featureGroup();
+// Their entries in the layer control come once the first markers are painted (each entry
+// rebuilds the control's list).
+const overlays = [];
 if (shows(config, "deviations")) {
   deviationLayer.addTo(map);
-  addOverlay(layerControl, config, "deviations", deviationLayer, "Avvikelser");
+  overlays.push(() => addOverlay(layerControl, config, "deviations", deviationLayer, "Avvikelser"));
 }
-layerControl.addOverlay(pendingLayer, "Väntande rapporter");
+overlays.push(() => layerControl.addOverlay(pendingLayer, "Väntande rapporter"));
 if (shows(config, "routes") && config.routes && config.routes.features.length) {
   L.geoJSON(config.routes, {
     style: () => ({ color: "#0057b8", weight: 5, opacity: 0.85, className: "nv-route" }),
@@ -82,7 +85,7 @@ if (shows(config, "routes") && config.routes && config.routes.features.length) {
     },
   }).addTo(routeLayer);
   routeLayer.addTo(map);
-  addOverlay(layerControl, config, "routes", routeLayer, "Kvällens rutt");
+  overlays.push(() => addOverlay(layerControl, config, "routes", routeLayer, "Kvällens rutt"));
 }
 
 function marker(feature, pending) {
@@ -307,6 +310,7 @@ if (firstShown) {
   await firstPaint;
 }
 if (tiles) tiles.addTo(map);
+overlays.forEach((add) => add());
 
 // -- filters ------------------------------------------------------------------------------------
 const dayButtons = document.querySelectorAll("[data-days]");
