@@ -19,7 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from api.app_paths import STATIC_DIR, TEMPLATES_DIR, static_prefix, static_url
+from api.app_paths import STATIC_DIR, TEMPLATES_DIR, static_prefix, static_url, static_version
 from api.bodies import BodyRoute
 from api.deps import ConnDep, SettingsDep
 from api.guard import SESSION_COOKIE, client_address
@@ -475,10 +475,17 @@ def situation_map(
         first_list=_json_data(first.geojson) if first is not None else None,
     )
     # The page carries reports (and the walker's club's notes): kept by no HTTP cache (the
-    # service worker keeps its own copy for a night without network).
+    # service worker keeps its own copy for a night without network, and opens it at once on
+    # the next visit: only a copy of its own version of the static files, which says this).
     response = page_response(page, tile_url=settings.tile_url or None)
     response.headers["Cache-Control"] = "no-store"
+    response.headers[PAGE_VERSION_HEADER] = static_version()
     return response
+
+
+PAGE_VERSION_HEADER = "X-Nv-Static-Version"
+"""The header that names the static files' version a situation page uses (`sw.js` keeps only a
+page of its own version)."""
 
 
 FIRST_LIST_MARGIN = (0.12, 0.1)

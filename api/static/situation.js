@@ -10,12 +10,13 @@
 import { call, errorText } from "./js/api.js";
 import { addBaseLayers, addOverlay, conditionalGetter, createMap, shows } from "./js/map.js";
 import { dequeue, enqueue, flush, newReport, queueKey, readQueue } from "./js/queue.js";
-import { $, el, pageConfig, timeFormat, toast } from "./js/ui.js";
+import { $, el, lazyFormat, pageConfig, timeFormat, toast } from "./js/ui.js";
 // walk.js and analysis.js are imported after the first markers are drawn (see "start").
 
 const L = window.L;
 const config = pageConfig();
-const { map, layers: layerControl } = createMap(config);
+// The base map's tiles once the first markers are drawn (see "firstPaint").
+const { map, layers: layerControl, tiles } = createMap(config, "map", { addTiles: false });
 const QUEUE_KEY = queueKey(config.user.id);
 const categories = {};
 config.categories.forEach((c) => { categories[c.code] = c; });
@@ -36,8 +37,8 @@ const MAX_GPS_ACCURACY_M = 100;
 const UNDO_MS = 10000;
 const WITHDRAW_MS = 10 * 60000;  // the server's window (geo.db.deviations.WITHDRAW_WITHIN)
 
-const clock = new Intl.DateTimeFormat("sv-SE", { timeZone: "Europe/Stockholm", hour: "2-digit", minute: "2-digit" });
-const dayClock = new Intl.DateTimeFormat("sv-SE", {
+const clock = lazyFormat({ timeZone: "Europe/Stockholm", hour: "2-digit", minute: "2-digit" });
+const dayClock = lazyFormat({
   timeZone: "Europe/Stockholm", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
 });
 /** "21:05" today, "1 dec. 21:05" on another day. */
@@ -64,24 +65,27 @@ const deviationLayer = L.featureGroup();
 const pendingLayer = L.featureGroup().addTo(map);
 const positionLayer = L.featureGroup().addTo(map);
 const routeLayer = L.featureGroup();
+// Their entries in the layer control come once the first markers are painted (each entry
+// rebuilds the control's list).
+const overlays = [];
 if (shows(config, "deviations")) {
   deviationLayer.addTo(map);
-  addOverlay(layerControl, config, "deviations", deviationLayer, "Avvikelser");
+  overlays.push(() => addOverlay(layerControl, config, "deviations", deviationLayer, "Avvikelser"));
 }
-layerControl.addOverlay(pendingLayer, "Väntande rapporter");
+overlays.push(() => layerControl.addOverlay(pendingLayer, "Väntande rapporter"));
 if (shows(config, "routes") && config.routes && config.routes.features.length) {
   L.geoJSON(config.routes, {
     style: () => ({ color: "#0057b8", weight: 5, opacity: 0.85, className: "nv-route" }),
     onEachFeature: (f, layer) => {
       const p = f.properties;
-      layer.bindPopup(el("div", { class: "nv-popup" }, [
+      layer.bindPopup(() => el("div", { class: "nv-popup" }, [  // built when it opens
         el("strong", { text: "Kvällens rutt: " + p.name }),
         el("div", { text: (p.organisation || "") + " · " + timeFormat.format(new Date(p.planned_start)) }),
       ]));
     },
   }).addTo(routeLayer);
   routeLayer.addTo(map);
-  addOverlay(layerControl, config, "routes", routeLayer, "Kvällens rutt");
+  overlays.push(() => addOverlay(layerControl, config, "routes", routeLayer, "Kvällens rutt"));
 }
 
 function marker(feature, pending) {
@@ -115,6 +119,10 @@ const POLL_MS = 15000;
 const OFFLINE_POLL_MS = 5000;  // while the answers come from the cache (or none come)
 const HOUR_MS = 3600000;
 const getDeviations = conditionalGetter();
+// Signing out ("Logga ut": POST /logout) leads to the sign-in page by itself: a list asked for
+// on the way answers 401 and must not send the page elsewhere.
+let leaving = false;
+window.addEventListener("beforeunload", () => { leaving = true; });
 let loadSeq = 0;
 let pollTimer = null;
 function schedulePoll(delayMs) {
@@ -160,7 +168,7 @@ async function loadDeviations({ poll = false } = {}) {
   try {
     const r = await getDeviations(url);
     answered = true;
-    if (r.status === 401) { window.location.href = "/login?next=/"; return; }
+    if (r.status === 401) { if (!leaving) window.location.href = "/login?next=/"; return; }
     if (r.retryAfter) nextMs = Math.max(POLL_MS, r.retryAfter * 1000);
     if (!r.ok) throw new Error(errorText(r.data, r.status));
     if (seq !== loadSeq) return;
@@ -189,7 +197,7 @@ async function loadDeviations({ poll = false } = {}) {
  * network failing) or "cached" (the copy, shown while the network is asked). The service worker
  * may answer from a wider query it has cached (a longer period, all categories, a larger box):
  * the page keeps what its own filters select. */
-function draw(fc, { start, bounds: b, fetchedAt, state: kind }) {
+function draw(fc, { start, bounds: b, fetchedAt, state: kind, after = null }) {
   const inBox = (c) => c[0] >= b.getWest() && c[0] <= b.getEast() && c[1] >= b.getSouth() && c[1] <= b.getNorth();
   const features = fc.features.filter((f) =>
     Date.parse(f.properties.observed_at) >= start &&
@@ -204,19 +212,31 @@ function draw(fc, { start, bounds: b, fetchedAt, state: kind }) {
   shown.cached = kind === "cached";
   shown.more = kind === "live" && fc.numberMatched > fc.numberReturned
     ? " (de " + fc.numberReturned + " senaste av " + fc.numberMatched + ")" : "";
-  showCount();
-  document.body.setAttribute("data-deviations", String(features.length));
-  renderList();
-  drawn();
+  // The status line and the list (text with times) after ``after`` (the first paint), if given.
+  const describe = () => {
+    showCount();
+    document.body.setAttribute("data-deviations", String(shown.count));
+    renderList();
+    drawn();
+  };
+  if (after) after.then(describe);
+  else describe();
 }
 
 // -- the list the page came with ------------------------------------------------------------------
 /* The server puts the first list (the default period from the start of its hour, in a box
  * around the first area) in the page as a JSON data block, with its query's URL and ETag: the
  * markers are drawn before any request, and the page polls that URL while its view lies
- * inside its box. A page older than FIRST_LIST_FRESH_MS came from the service worker's cache
- * (offline, lie-fi): its list is shown as such until the network answers. */
+ * inside its box. A page that came from the service worker's cache (a warm visit, offline,
+ * lie-fi: the worker marks it, `fromWorkerCache`), or older than FIRST_LIST_FRESH_MS, shows
+ * its list as such until the network answers. */
 const FIRST_LIST_FRESH_MS = 60000;
+/* Whether this page is the service worker's copy: sw.js marks it in the navigation's
+ * Server-Timing ("nv-cache"). */
+function fromWorkerCache() {
+  const nav = performance.getEntriesByType ? performance.getEntriesByType("navigation")[0] : null;
+  return Boolean(nav && nav.serverTiming && nav.serverTiming.some((t) => t.name === "nv-cache"));
+}
 const firstList = readFirstList();
 function readFirstList() {
   const block = $("nv-deviations");
@@ -266,18 +286,31 @@ function offlineText(err) {
 function reload() { loadDeviations(); }
 function setStatus(text) { $("nv-status").textContent = text; }
 
-/* The list the page came with, drawn before anything else is built. */
+/* The list the page came with, drawn before anything else is built; the rest of the page
+ * (its status line, list, filters, base layers, the worker, the queue) follows once the
+ * markers are painted (`firstPaint`). */
 const firstShown = Boolean(firstList && shows(config, "deviations"));
+/* Resolves once the browser has painted what the page holds now (a frame, then a task), or
+ * after 100 ms (a hidden page paints no frames). */
+const firstPaint = new Promise((resolve) => {
+  requestAnimationFrame(() => setTimeout(resolve, 0));
+  setTimeout(resolve, 100);
+});
 if (firstShown) {
   const start = Math.floor((Date.now() - state.days * 86400000) / HOUR_MS) * HOUR_MS;
   const fetchedAt = new Date(firstList.fetched_at);
-  const fresh = Date.now() - fetchedAt.getTime() < FIRST_LIST_FRESH_MS;
+  const cachedPage = fromWorkerCache();
+  document.body.setAttribute("data-page-from-cache", String(cachedPage));
+  const fresh = !cachedPage && Date.now() - fetchedAt.getTime() < FIRST_LIST_FRESH_MS;
   draw(firstList.data, { start, bounds: map.getBounds().pad(0.5), fetchedAt,
-                         state: fresh ? "live" : "cached" });
+                         state: fresh ? "live" : "cached", after: firstPaint });
   getDeviations.seed(firstList.url, firstList.etag, firstList.data);
   keepFirstList();
   loadDeviations({ poll: true });
+  await firstPaint;
 }
+if (tiles) tiles.addTo(map);
+overlays.forEach((add) => add());
 
 // -- filters ------------------------------------------------------------------------------------
 const dayButtons = document.querySelectorAll("[data-days]");

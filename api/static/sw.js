@@ -1,11 +1,24 @@
 /* nattvandring service worker: the situation map opens without a network, and on lie-fi.
  *
- * The page, its modules and the layers it fetches (districts, zones, places, categories,
- * deviations) are served network first and kept in a cache, so a walker who reloads with no
- * connection still gets the map, its layers, the deviations last fetched and the reports
- * waiting on the device (those live in localStorage, not here). A network that does not answer
- * within NETWORK_TIMEOUT_MS (lie-fi: connected, but nothing comes back) is not waited for: the
- * cached copy is answered, and the network's late answer still refreshes the cache.
+ * The layers the page fetches (districts, zones, places, categories, deviations) are served
+ * network first and kept in a cache with the page and its modules (versioned: cache first), so
+ * a walker who reloads with no connection still gets the map, its layers, the deviations last
+ * fetched and the reports waiting on the device (those live in localStorage, not here). A
+ * network that does not answer within NETWORK_TIMEOUT_MS (lie-fi: connected, but nothing comes
+ * back) is not waited for: the cached copy is answered, and the network's late answer still
+ * refreshes the cache.
+ *
+ * The page itself (the app shell, with its first deviation list) is answered from the cache at
+ * once when the copy kept is younger than PAGE_STALE_MS and of this worker's version of the
+ * static files, with the theme of now on <html> (the cookie nv_theme, read with the Cookie
+ * Store API; a browser without it gets the page network first), while the network is asked in
+ * the background (stale-while-revalidate): the network's page is kept for the next visit, and
+ * a redirect (the session ended: to the sign-in page) or a page of another version (a release)
+ * drops the copy. The page shows its reports at once, labelled with when they are from
+ * ("senast uppdaterad 21:05 · … · hämtar nytt …"), and asks for the list again at once
+ * (If-None-Match): a session that ended meanwhile gets its 401 there and goes to the sign-in
+ * page, which empties these caches. An older copy (tonight's routes and the config travel with
+ * the page) is answered network first, as the layers.
  *
  * Deviations are cached per query (their URL), never one entry for every query: an answer from
  * the cache is the one of the same filters, or else of a wider one (a longer period, all
@@ -30,6 +43,11 @@
 var STATIC = "__STATIC__";
 var CACHE = "nattvandring-" + STATIC.split("/").pop();
 var NETWORK_TIMEOUT_MS = 2500;  // "about 3 s": a lie-fi reload opens in under 4 s
+// A kept page younger than this opens at once (its routes and config are as fresh as that).
+var PAGE_STALE_MS = 3600000;
+var VERSION = STATIC.split("/").pop();
+var PAGE_VERSION_HEADER = "X-Nv-Static-Version";  // api.routers.pages.PAGE_VERSION_HEADER
+var THEME_COOKIE = "nv_theme";  // api.routers.pages.THEME_COOKIE
 var MAX_DEVIATION_ENTRIES = 24;
 // The base map's URL template (Leaflet's {z}/{x}/{y}, {s}, {r}), filled in when /sw.js is
 // served from the settings (api.routers.pages); empty for no base map.
@@ -39,10 +57,10 @@ var MAX_TILES = 1500;
 var TILE_PRUNE_EVERY = 50;  // tiles stored between two prunings (a pruning reads every key)
 var TILE_PATTERN = tilePattern(TILE_URL);
 var DEVIATIONS = "/api/v1/deviations";
-// What the map page needs to open with no network (the page itself is per user: it is fetched
-// with the user's session cookie and dropped again when the sign-in page loads).
+var PAGE = "/";
+// What the map page needs to open with no network, besides the page itself (PAGE, per user: it
+// is fetched with the user's session cookie and dropped again when the sign-in page loads).
 var SHELL = [
-  "/",
   STATIC + "/situation.js",
   STATIC + "/js/analysis.js",
   STATIC + "/js/api.js",
@@ -70,6 +88,11 @@ var API_CACHED = [DEVIATIONS, "/api/v1/categories", "/api/v1/areas", "/api/v1/zo
 self.addEventListener("install", function (event) {
   event.waitUntil(
     caches.open(CACHE).then(function (cache) { return cache.addAll(SHELL); })
+      .then(function () { return fetch(PAGE); })
+      .then(function (response) {
+        if (!response.ok) throw new Error("the page: " + response.status);
+        return keepPage(new Request(PAGE), response);
+      })
       .then(function () { return self.skipWaiting(); })
   );
 });
@@ -193,6 +216,56 @@ function cached(request) {
           });
       });
     });
+  });
+}
+
+/* Keep the network's ``response`` to the page for the next visit when it is the map page of
+ * this version; a redirect (to the sign-in page: the session ended) or a page of another
+ * version (a release: its files are not this cache's) drops the copy kept. An error (a 503)
+ * leaves the copy as it is. */
+function keepPage(request, response) {
+  // A navigation's redirect is not followed here: it comes as an "opaqueredirect".
+  var redirect = response.type === "opaqueredirect" || response.redirected;
+  var ours = response.headers.get(PAGE_VERSION_HEADER) === VERSION;
+  if (response.type === "basic" && response.status === 200 && !redirect && ours) {
+    return store(request, response);
+  }
+  if (redirect || response.status === 200 || response.status === 401 || response.status === 403) {
+    return caches.open(CACHE).then(function (cache) { return cache.delete(keyOf(request)); });
+  }
+  return Promise.resolve();
+}
+
+/* The kept page, if it may open at once: of this version and younger than PAGE_STALE_MS. */
+function freshPage(request) {
+  return caches.open(CACHE).then(function (cache) { return cache.match(keyOf(request)); })
+    .then(function (hit) {
+      if (!hit || hit.headers.get(PAGE_VERSION_HEADER) !== VERSION) return null;
+      var at = Date.parse(hit.headers.get("X-Nv-Fetched-At") || "");
+      if (isNaN(at) || Date.now() - at > PAGE_STALE_MS || at > Date.now() + 60000) return null;
+      return hit;
+    });
+}
+
+/* The walker's theme now (the cookie nv_theme, which the server writes on <html data-theme>
+ * and the kept page may have another of): "dark", "light" or "" (the system's). */
+function theme() {
+  return self.cookieStore.get(THEME_COOKIE).then(function (c) {
+    return c && (c.value === "dark" || c.value === "light") ? c.value : "";
+  });
+}
+
+/* The kept page as answered at once, with the theme of now on <html> (as the server would
+ * write it): marked as the cache's copy, also for the page itself (its navigation timing's
+ * serverTiming "nv-cache", with the time it was fetched). */
+function pageFromCache(hit, now) {
+  return hit.text().then(function (text) {
+    var body = text.replace(/^(<!DOCTYPE html>\s*<html lang="sv")(?: data-theme="[a-z]*")?>/i,
+                            "$1" + (now ? ' data-theme="' + now + '"' : "") + ">");
+    var headers = new Headers(hit.headers);
+    headers.set("X-Nv-From-Cache", "1");
+    headers.set("Server-Timing", 'nv-cache;desc="' + (hit.headers.get("X-Nv-Fetched-At") || "") + '"');
+    return new Response(body, { status: hit.status, statusText: hit.statusText, headers: headers });
   });
 }
 
@@ -333,18 +406,47 @@ self.addEventListener("fetch", function (event) {
     }));
     return;
   }
+  if (new URL(request.url).pathname === PAGE) {
+    event.respondWith(answerPage(event));
+    return;
+  }
+  event.respondWith(networkFirst(event));
+});
+
+/* The map page: the kept copy at once while the network refreshes it (stale-while-revalidate),
+ * else network first. */
+function answerPage(event) {
+  var request = event.request;
+  // Without the Cookie Store API the page's theme is not known here: network first.
+  if (!self.cookieStore) return networkFirst(event);
+  return Promise.all([freshPage(request), theme()]).then(function (found) {
+    var hit = found[0];
+    if (!hit) return networkFirst(event);
+    event.waitUntil(fetch(request).then(function (response) {
+      return keepPage(request, response);
+    }, function () { /* offline or lie-fi: the copy stays */ }));
+    return pageFromCache(hit, found[1]);
+  }, function () { return networkFirst(event); });
+}
+
+/* Network first: the network's answer (kept for later), else after NETWORK_TIMEOUT_MS or when
+ * the network fails the cached copy (`cached`). */
+function networkFirst(event) {
+  var request = event.request;
+  var isPage = new URL(request.url).pathname === PAGE;
   var started = Date.now();
   var network = fetch(request).then(function (response) {
     // Only an answer that must come from the server ends lie-fi: a static file may come from
     // the browser's own HTTP cache however bad the network is.
     if (Date.now() - started < NETWORK_TIMEOUT_MS && !isStatic(request)) slow = false;
     // Keep only real answers: not a redirect to the sign-in page, not an error, not a 304.
-    if (response.status === 200 && !response.redirected && response.type === "basic") {
+    if (isPage) event.waitUntil(keepPage(request, response.clone()));
+    else if (response.status === 200 && !response.redirected && response.type === "basic") {
       event.waitUntil(store(request, response));
     }
     return response;
   });
-  event.respondWith(new Promise(function (resolve, reject) {
+  return new Promise(function (resolve, reject) {
     var settled = false;
     function fallBack(error) {
       return cached(request).then(function (hit) {
@@ -365,5 +467,5 @@ self.addEventListener("fetch", function (event) {
         if (!settled) { settled = true; resolve(Response.error()); }
       });
     });
-  }));
-});
+  });
+}

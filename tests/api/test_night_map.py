@@ -388,3 +388,88 @@ def test_the_page_draws_the_reports_it_came_with_before_any_list_request(
         assert page.locator(".leaflet-popup .nv-popup strong").count() == 1
     finally:
         context.close()
+
+
+CACHED = re.compile(
+    r"^senast uppdaterad \d\d:\d\d · \d+ avvikelser? senaste 14 dygn · hämtar nytt …$"
+)
+
+
+def test_a_warm_visit_shows_the_kept_map_at_once_then_the_fresh_list_and_an_ended_session_signs_in(
+    browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]]
+) -> None:
+    email, password = web_users["walker"]
+    planner, planner_password = web_users["planner"]
+    token = _token(live_server, planner, planner_password)
+    with DelayingProxy(live_server) as proxy:
+        with signed_in(browser, proxy.url, email, password) as page:
+            page.wait_for_selector("body[data-offline-ready]", state="attached")
+            _wait_status(page, "uppdaterad")
+            page.wait_for_timeout(500)  # the service worker keeps the page
+            before = _shown(page)
+            # A report made in between; every answer of the server comes 2 s late.
+            report = _post_report(live_server, token)
+            proxy.delay_s = 2
+            started = time.monotonic()
+            page.reload(wait_until="commit", timeout=10_000)
+            page.wait_for_selector("body[data-deviations]", state="attached", timeout=10_000)
+            took = time.monotonic() - started
+            status = _status(page)
+            # The kept page opened without waiting for the network, its markers labelled with
+            # when they are from; the fresh list follows, with the new report.
+            assert took < 2.0, took
+            assert page.get_attribute("body", "data-page-from-cache") == "true"
+            assert CACHED.match(status), status
+            assert _shown(page) == before
+            assert not page.evaluate(HAS_REPORT, report)
+            page.wait_for_function(HAS_REPORT, arg=report, timeout=10_000)
+            _wait_status(page, "senaste 14 dygn · uppdaterad")
+            assert _shown(page) == before + 1
+            proxy.delay_s = 0
+
+            # The session ends elsewhere; the kept page opens, and its first answer (a 401)
+            # leads to the sign-in page, which forgets the kept pages.
+            cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+            r = httpx.post(
+                f"{proxy.url}/logout",
+                cookies=cookies,
+                headers={"Origin": proxy.url},
+                follow_redirects=False,
+            )
+            assert r.status_code == 303, r.text
+            page.reload(wait_until="commit")
+            page.wait_for_url(re.compile(r"/login\?next=/$"), timeout=10_000)
+            page.wait_for_function("async () => (await caches.keys()).length === 0")
+            page.goto(f"{proxy.url}/")
+            assert "/login" in page.url
+            assert page.locator("#email").count() == 1
+
+
+def test_a_page_of_another_static_version_is_never_opened_from_the_kept_copy(
+    browser: Browser, live_server: str, web_users: dict[str, tuple[str, str]]
+) -> None:
+    email, password = web_users["walker"]
+    with signed_in(browser, live_server, email, password) as page:
+        page.wait_for_selector("body[data-offline-ready]", state="attached")
+        page.wait_for_timeout(500)  # the service worker keeps the page
+        page.reload()
+        page.wait_for_selector("body[data-page-from-cache='true']", state="attached")
+
+        # A release: the server's page now uses other static files than the worker keeps.
+        def released(route: Route) -> None:
+            response = route.fetch()
+            headers = {**response.headers, "x-nv-static-version": "000000000000"}
+            route.fulfill(response=response, headers=headers)
+
+        page.context.route(re.compile(r"^[^?]*://[^/]+/$"), released)
+        page.reload()  # the kept copy, for the last time: the network's page drops it
+        page.wait_for_selector("body[data-page-from-cache='true']", state="attached")
+        page.wait_for_timeout(1000)
+        page.reload()
+        page.wait_for_selector("body[data-page-from-cache='false']", state="attached")
+        page.context.unroute(re.compile(r"^[^?]*://[^/]+/$"))
+        kept = page.evaluate(
+            """async () => { for (const k of await caches.keys()) {
+                if (await (await caches.open(k)).match('/')) return true; } return false; }"""
+        )
+        assert kept is False

@@ -9,28 +9,33 @@ import { el } from "./ui.js";
 const L = window.L;
 
 /** The map in #map, fitted to the config's area, with the base map (if any), a metric scale
- * bar and a collapsed layer control. Returns {map, layers} where layers is the control. */
-export function createMap(config, container = "map") {
+ * bar and a collapsed layer control. Returns {map, layers, tiles} where layers is the control
+ * and tiles the base map's layer (null without one), which ``addTiles: false`` leaves for the
+ * caller to add (after what it draws first: making the tiles costs a phone's CPU). */
+export function createMap(config, container = "map", { addTiles = true } = {}) {
   const map = L.map(container, { zoomControl: true });
   // Districts and zones under the places, the places under everything the page adds (the
   // overlay pane, z-index 400: deviations, routes, the own position), whenever each arrives.
   map.createPane("nv-base").style.zIndex = 350;
   map.createPane("nv-places").style.zIndex = 380;
   const base = {};
+  let tiles = null;
   if (config.tile_url) {
     // CORS, so that the service worker can read the tiles' cache headers and keep the ones
     // seen for offline use (sw.js); the tile server learns the site's origin, as OpenStreetMap's
     // policy asks, not the page's path (the pages' own Referrer-Policy is same-origin).
-    base["Bakgrundskarta"] = L.tileLayer(config.tile_url, {
+    tiles = L.tileLayer(config.tile_url, {
       attribution: config.tile_attribution, maxZoom: 19,
       crossOrigin: "anonymous", referrerPolicy: "strict-origin-when-cross-origin",
-    }).addTo(map);
+    });
+    base["Bakgrundskarta"] = tiles;
+    if (addTiles) tiles.addTo(map);
   }
   const layers = L.control.layers(base, {}, { collapsed: true }).addTo(map);
   L.control.scale({ imperial: false }).addTo(map);
   if (config.bounds) map.fitBounds(config.bounds);
   else map.setView([59.3293, 18.0686], 11);  // Stockholm, until the districts are loaded
-  return { map, layers };
+  return { map, layers, tiles };
 }
 
 /** A tooltip or popup body of "label: value" lines, as text. */
