@@ -100,6 +100,16 @@ def _open(page: Any, cdp: Any, base: str) -> tuple[float, float]:
     return sum(sizes.values()) / 1000, first_s
 
 
+def _from_kept_copy(page: Any) -> bool:
+    """Whether the page opened from the service worker's kept copy (its serverTiming says so)."""
+    return bool(
+        page.evaluate(
+            "performance.getEntriesByType('navigation')[0].serverTiming"
+            ".some((t) => t.name === 'nv-cache')"
+        )
+    )
+
+
 def _throttled(context: Any, page: Any) -> Any:
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
@@ -164,13 +174,15 @@ def main() -> int:
             worker = _throttle_worker(browser)
             page = context.new_page()
             kb, s = _open(page, _throttled(context, page), base)
+            kept = _from_kept_copy(page)
             worker.detach()
             warm_kb.append(kb)
             warm_s.append(s)
             context.close()
             print(
                 f"  run {run + 1}: cold {cold_kb[-1]:.1f} KB, first marker {cold_s[-1]:.2f} s; "
-                f"warm {warm_kb[-1]:.1f} KB, first marker {warm_s[-1]:.2f} s",
+                f"warm {warm_kb[-1]:.1f} KB, first marker {warm_s[-1]:.2f} s"
+                f"{' (the kept page)' if kept else ' (the page from the network)'}",
                 flush=True,
             )
         browser.close()
