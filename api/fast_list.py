@@ -57,6 +57,12 @@ def token_digest(kind: str, token: str) -> bytes:
     return hashlib.sha256(f"{kind}:{token}".encode()).digest()
 
 
+def presented_digest(headers: Mapping[str, str]) -> bytes | None:
+    """The `token_digest` of the credential a request presents; None without one."""
+    presented = presented_token(headers)
+    return token_digest(*presented) if presented is not None else None
+
+
 def list_key(query: QueryParams, visibility: object) -> object:
     """An answer's key in `FreshAnswers`: the sorted query and the viewer's visibility."""
     return (tuple(sorted(query.multi_items())), visibility)
@@ -65,10 +71,10 @@ def list_key(query: QueryParams, visibility: object) -> object:
 def remember(fresh: FreshAnswers, request: Request, visibility: object) -> None:
     """The endpoint's part: the token of this request was accepted for ``visibility`` (kept
     unless the tokens were forgotten since the request came in)."""
-    presented = presented_token(request.headers)
+    digest = presented_digest(request.headers)
     generation = request.scope.get("state", {}).get(GENERATION)
-    if presented is not None and generation is not None:
-        fresh.remember_viewer(token_digest(*presented), visibility, generation=generation)
+    if digest is not None and generation is not None:
+        fresh.remember_viewer(digest, visibility, generation=generation)
 
 
 class FreshListShortcut:
@@ -136,10 +142,9 @@ class FreshListShortcut:
         """`ANSWERED` when the poll was answered here; else the list's key when the app is to
         build it for the others too (a remembered token); else None."""
         headers = Headers(scope=scope)
-        presented = presented_token(headers)
-        if presented is None:
+        reader = presented_digest(headers)
+        if reader is None:
             return None
-        reader = token_digest(*presented)
         visibility = self.fresh.viewer(reader)
         if visibility is None:
             return None

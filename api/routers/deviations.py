@@ -16,7 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from api.bodies import BodyRoute, limit
 from api.conditional import BodyCache, FreshAnswer, FreshAnswers, etag_for, matches
 from api.deps import BBoxDep, ConnDep
-from api.fast_list import list_key, presented_token, remember, token_digest
+from api.fast_list import list_key, presented_digest, remember
 from api.routers.layers import GEOJSON, geojson_response
 from api.security import AdminDep, ReporterDep, ReportReaderDep, TriageDep
 from geo.capabilities import Capability
@@ -121,8 +121,7 @@ async def report_deviation(
     )
     if created:
         # The lists held fresh show it within a moment; the reporter's own next list at once.
-        presented = presented_token(request.headers)
-        _fresh(request).changed(reporter=token_digest(*presented) if presented else None)
+        _fresh(request).changed(reporter=presented_digest(request.headers))
     return Response(feature, status_code=201 if created else 200, media_type=GEOJSON)
 
 
@@ -187,9 +186,7 @@ def list_deviations(
     if not include_reporters and zone is None:
         # The next polls with this token, within the moment, are answered by `api.fast_list`.
         remember(_fresh(request), request, visibility)
-        presented = presented_token(request.headers)
-        reader = token_digest(*presented) if presented else None
-        fresh = _fresh(request).get(key, reader=reader)
+        fresh = _fresh(request).get(key, reader=presented_digest(request.headers))
         if fresh is not None:
             if matches(if_none_match, fresh.etag):
                 return Response(status_code=304, headers={"ETag": fresh.etag})

@@ -41,11 +41,11 @@
 // The versioned root of the pages' files, filled in when /sw.js is served (api.routers.pages):
 // the cache is this version's, and a release (a new version) makes a new worker and cache.
 var STATIC = "__STATIC__";
-var CACHE = "nattvandring-" + STATIC.split("/").pop();
+var VERSION = STATIC.split("/").pop();
+var CACHE = "nattvandring-" + VERSION;
 var NETWORK_TIMEOUT_MS = 2500;  // "about 3 s": a lie-fi reload opens in under 4 s
 // A kept page younger than this opens at once (its routes and config are as fresh as that).
 var PAGE_STALE_MS = 3600000;
-var VERSION = STATIC.split("/").pop();
 var PAGE_VERSION_HEADER = "X-Nv-Static-Version";  // api.routers.pages.PAGE_VERSION_HEADER
 var THEME_COOKIE = "nv_theme";  // api.routers.pages.THEME_COOKIE
 var MAX_DEVIATION_ENTRIES = 24;

@@ -590,17 +590,16 @@ def _binary_rows(n: int, parts: Sequence[_Fixed | _Text | _Slices]) -> bytes:
         if isinstance(part, _Fixed):
             width = part.records.dtype.itemsize
             data = part.records.view(np.uint8).reshape(-1)
-            cols = [(np.arange(n, dtype=np.int64) * width, np.full(n, width, dtype=np.int64))]
+            at, size = np.arange(n, dtype=np.int64) * width, np.full(n, width, dtype=np.int64)
         elif isinstance(part, _Text):
             data = part.labels.data
-            cols = [(part.labels.at[part.codes], part.labels.size[part.codes])]
+            at, size = part.labels.at[part.codes], part.labels.size[part.codes]
         else:
             width = part.array.dtype.itemsize * int(np.prod(part.array.shape[1:]))
             data = np.ascontiguousarray(part.array).view(np.uint8).reshape(-1)
-            cols = [(part.bounds[:-1] * width, np.diff(part.bounds) * width)]
-        for s, ln in cols:
-            starts = np.column_stack([starts, s + base])
-            lengths = np.column_stack([lengths, ln])
+            at, size = part.bounds[:-1] * width, np.diff(part.bounds) * width
+        starts = np.column_stack([starts, at + base])
+        lengths = np.column_stack([lengths, size])
         sources.append(data)
         base += len(data)
     source = np.concatenate(sources)
