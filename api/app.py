@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 
+from api.access_log import OffLoopAccessLog
 from api.app_paths import STATIC_DIR, static_prefix
 from api.bodies import plain_parameters
 from api.conditional import BodyCache, FreshAnswers
@@ -81,12 +82,16 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
         notices = AuthNotices(url, lambda hearing: fresh.forget_viewers(hearing=hearing))
         if settings.token_memory_s > 0 and settings.list_fresh_ms > 0:
             notices.start()
+        # Started here, after uvicorn has configured its loggers (in every worker process).
+        access_log = OffLoopAccessLog()
+        access_log.start()
         try:
             yield
         finally:
             notices.stop()
             pool.close()
             shutdown_processes()
+            access_log.stop()
 
     app = FastAPI(
         title="nattvandring",
