@@ -101,6 +101,10 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
             "programmes. Coordinates are WGS 84 (EPSG:4326) in GeoJSON's lon/lat order."
         ),
         lifespan=lifespan,
+        # FastAPI's OpenTelemetry support, unused here (no exporter is configured), asked the
+        # global providers whether it is on at every request: 8 % of a worker's event loop at
+        # the peak (issue 18). Off; a deployment that exports traces turns it on here.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
         # NUL characters and lone surrogates in query and path parameters: a 422 (api.bodies).
         dependencies=[Depends(plain_parameters)],
         # /docs is the app's own page on its vendored Swagger UI (`api.routers.docs`).
