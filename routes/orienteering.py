@@ -480,15 +480,18 @@ def solve_heuristic(
     deadline: float,
     seed: int = 0,
     taken: NDArray[np.intp] | None = None,
+    max_rounds: int | None = None,
 ) -> list[int]:
     """Greedy insertion and local search from ``initial`` (a feasible route holding the
     must-visit stops), then iterated local search (drop a few stops, refill, improve) until
-    ``deadline`` (a `time.perf_counter` value). Deterministic for a seed, up to the deadline.
+    ``deadline`` (a `time.perf_counter` value) or after ``max_rounds`` rounds. Deterministic
+    for a seed, up to the deadline: with ``max_rounds`` and no deadline, wholly.
     Stops in ``taken`` (another group's) are not used."""
     rng = np.random.default_rng(seed)
     best = current = _improve(inst, initial, None, taken)
-    stale = 0
-    while time.perf_counter() < deadline:
+    stale = rounds = 0
+    while time.perf_counter() < deadline and (max_rounds is None or rounds < max_rounds):
+        rounds += 1
         inner = [i for i, v in enumerate(current[1:-1], 1) if not inst.must[v]]
         if not inner and not len(_free(inst, current, taken)):
             break

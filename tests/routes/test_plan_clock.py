@@ -3,6 +3,7 @@ Helsinki streets whose stops are visited only while they are open."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -152,13 +153,13 @@ def _random_windowed(rng: np.random.Generator, n: int) -> orient.Instance:
 
 def test_heuristic_and_ortools_keep_the_windows_and_agree() -> None:
     """On random instances with time windows both solvers give routes that fit, and the
-    heuristic's priority is within 10 % of OR-Tools' given ten times as long."""
-    import time as clock
-
+    heuristic's priority is within 10 % of OR-Tools' (2 s). The heuristic gets a fixed number
+    of rounds (about 0.2 s on an idle core), not a wall-clock deadline: on a loaded CI machine
+    0.2 s of wall clock can be a tenth of that work, and the test must not depend on load."""
     rng = np.random.default_rng(4)
     for _ in range(5):
         inst = _random_windowed(rng, 25)
-        ours = orient.solve_heuristic(inst, [0, 0], deadline=clock.perf_counter() + 0.2, seed=1)
+        ours = orient.solve_heuristic(inst, [0, 0], deadline=math.inf, seed=1, max_rounds=300)
         theirs = orient.solve_ortools(inst, time_limit_s=2.0)
         assert inst.fits(ours)
         assert theirs.route is not None and inst.fits(theirs.route)
