@@ -448,9 +448,10 @@ def _copy_edges(cur: psycopg.Cursor[Any], edges: EdgeColumns, *, staged: bool) -
     sizes = np.diff(edges.offsets)
     columns = [c for c, _, _ in fixed] + ["highway", "name", "geom"]
     with cur.copy(
-        sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+        sql.SQL("COPY {} ({}) FROM STDIN {}").format(
             sql.Identifier("nv_stage_edges" if staged else "street_edges"),
             sql.SQL(", ").join(map(sql.Identifier, columns)),
+            _copy_options(staged),
         ),
         writer=QueuedLibpqWriter(cur),
     ) as copy:
@@ -506,8 +507,8 @@ def _copy_edges(cur: psycopg.Cursor[Any], edges: EdgeColumns, *, staged: bool) -
     rows["geom_len"], rows["order"], rows["type"] = 25, 1, _EWKB_SRID | 1
     rows["srid"], rows["x"], rows["y"] = 4326, xy[:, 0], xy[:, 1]
     with cur.copy(
-        sql.SQL("COPY {} (id, geom) FROM STDIN (FORMAT BINARY)").format(
-            sql.Identifier("nv_stage_nodes" if staged else "street_nodes")
+        sql.SQL("COPY {} (id, geom) FROM STDIN {}").format(
+            sql.Identifier("nv_stage_nodes" if staged else "street_nodes"), _copy_options(staged)
         ),
         writer=QueuedLibpqWriter(cur),
     ) as copy:
@@ -516,6 +517,13 @@ def _copy_edges(cur: psycopg.Cursor[Any], edges: EdgeColumns, *, staged: bool) -
             copy.write(rows[lo : lo + _COPY_CHUNK].tobytes())
         copy.write(_COPY_TRAILER)
     return len(rev_ids)
+
+
+def _copy_options(staged: bool) -> sql.SQL:
+    """Binary COPY; straight into the street tables (emptied by the bulk load's TRUNCATE in this
+    transaction) the rows are written frozen: no hint bits for the first reads to set (and
+    write back) and no vacuum to freeze them later."""
+    return sql.SQL("(FORMAT BINARY)" if staged else "(FORMAT BINARY, FREEZE)")
 
 
 # PostgreSQL's binary COPY framing ("COPY", File Formats): the signature with no flags and no
@@ -643,8 +651,11 @@ _RESTORE_AFTER_BULK = """
 """
 
 # Into an empty network nothing is upserted, so the keys go too (built once, sorted, instead of
-# one index insertion per row); what refers to them (the foreign keys) is gone by then.
+# one index insertion per row); what refers to them (the foreign keys) is gone by then. The
+# tables are truncated in the transaction (no edges; a node is only ever an edge's end), so that
+# COPY may write frozen rows (`_copy_options`).
 _DROP_KEYS = """
+    TRUNCATE street_edges, street_nodes;
     ALTER TABLE street_edges DROP CONSTRAINT street_edges_osm_way_id_seq_key,
                              DROP CONSTRAINT street_edges_pkey;
     ALTER TABLE street_nodes DROP CONSTRAINT street_nodes_pkey;
