@@ -88,8 +88,8 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
         access_log.start()
         # What start-up made (modules, classes, the routes' models: hundreds of thousands of
         # objects) lives as long as the process: out of the collector's sight, a full collection
-        # no longer walks it all (each one paused the event loop for 160-280 ms under 10,000
-        # walkers, collecting nothing: bench/peak.py's 503 p99).
+        # no longer walks it all (each one paused the event loop for 160-280 ms under
+        # bench/peak.py's 10,000 walkers, and collected nothing; now 12-31 ms).
         gc.collect()
         gc.freeze()
         try:
@@ -140,7 +140,6 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
         max_in_flight=settings.max_in_flight,
         queue_wait_s=settings.queue_wait_ms / 1000,
         retry_after_s=settings.retry_after_s,
-        lag_limit_s=settings.shed_lag_ms / 1000,
     )
     install_security_headers(app)
     app.include_router(health.router)

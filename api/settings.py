@@ -44,9 +44,6 @@ class AppSettings(BaseSettings):
     max_in_flight: int = Field(default=16, ge=1)
     queue_wait_ms: int = Field(default=20, ge=0, le=10_000)
     retry_after_s: int = Field(default=5, ge=1, le=3600)
-    # How late a worker's event loop may run, on end for 0.1 s, before it sheds every new request
-    # (`api.shedding.LoopLag`); 0 turns that off.
-    shed_lag_ms: int = Field(default=30, ge=0, le=10_000)
     workers: int = Field(default=0, ge=0, le=64)
     # How long a worker answers the same deviation list again without a query (`api.conditional.
     # FreshAnswers`); 0 turns it off.
