@@ -31,14 +31,18 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import logging
-from array import array
+import re
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import osmium
+import osmium.index
+import pandas as pd
 from numpy.typing import NDArray
 from pyproj import Geod
 
@@ -150,67 +154,51 @@ def read_walkable_edges(
     path = Path(path)
     if not path.is_file():
         raise InvalidInput(f"no OSM file at {path}")
-    # The walkable ways as flat columns (one entry a node reference), filled without a Python
-    # object per node: the split below works on whole arrays.
-    way_ids = array("q")
-    # Highway values and names as codes into `labels` (a name of -1: none).
+    with tempfile.TemporaryDirectory(prefix="nv-osm-") as tmp:
+        opl = Path(tmp) / "highways.opl"
+        if progress:
+            progress(f"reading {path.name}: the ways tagged highway, with their nodes' locations")
+        _write_highways_opl(path, opl)
+        data = opl.read_bytes()
+    # The walkable ways as flat columns (one entry a node reference): only the tags are read
+    # way by way, the node references and locations of all the ways are parsed at once.
+    way_ids: list[int] = []
+    # Highway values and names as codes into `codes` (a name of -1: none).
     codes: dict[str, int] = {}
-    highways = array("i")
-    names = array("i")
-    counts = array("q")
-    refs = array("q")
-    lons = array("d")
-    lats = array("d")
+    highways: list[int] = []
+    names: list[int] = []
+    node_fields: list[bytes] = []
     read = 0
-    nan = float("nan")
-    # Node locations are cached by pyosmium (all nodes are read); only ways tagged highway reach
-    # Python, which keeps a country extract's millions of nodes and buildings out of the loop.
-    processor = (
-        osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
-        .with_locations()
-        .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
-        .with_filter(osmium.filter.KeyFilter("highway"))
-    )
-    try:
-        for way in processor:
-            if not isinstance(way, osmium.osm.Way):
-                continue
-            read += 1
-            if progress and read % progress_every == 0:
-                progress(f"{read:,} highway ways read, {len(way_ids):,} walkable")
-            tags = way.tags
-            if not is_walkable(tags):
-                continue
-            n = 0
-            for nd in way.nodes:
-                loc = nd.location
-                refs.append(nd.ref)
-                if loc.valid():
-                    lons.append(loc.lon)
-                    lats.append(loc.lat)
-                else:
-                    lons.append(nan)
-                    lats.append(nan)
-                n += 1
-            way_ids.append(way.id)
-            highways.append(codes.setdefault(tags["highway"], len(codes)))
-            name = tags.get("name")
-            names.append(-1 if name is None else codes.setdefault(name, len(codes)))
-            counts.append(n)
-    except RuntimeError as exc:
-        raise InvalidInput(f"{path.name} is not a readable OSM file: {exc}") from exc
+    for line in data.split(b"\n"):
+        if not line:
+            continue
+        read += 1
+        if progress and read % progress_every == 0:
+            progress(f"{read:,} highway ways read, {len(way_ids):,} walkable")
+        way, tag_field, node_field = line.split(b" ")
+        tags = {k.decode(): _opl_text(v) for k, v in _OPL_TAGS.findall(tag_field)}
+        if not is_walkable(tags):
+            continue
+        way_ids.append(int(way[1:]))
+        highways.append(codes.setdefault(tags["highway"], len(codes)))
+        name = tags.get("name")
+        names.append(-1 if name is None else codes.setdefault(name, len(codes)))
+        node_fields.append(node_field[1:])
+    del data
+    counts = np.fromiter((f.count(b",") + 1 if f else 0 for f in node_fields), np.int64)
+    refs, lons, lats = _opl_nodes(b",".join(node_fields))
     if progress:
         progress(f"{read:,} highway ways read, {len(way_ids):,} walkable; splitting")
     network = _split(
         _Columns(
-            np.frombuffer(way_ids, dtype=np.int64),
-            np.frombuffer(highways, dtype=np.int32),
-            np.frombuffer(names, dtype=np.int32),
+            np.array(way_ids, dtype=np.int64),
+            np.array(highways, dtype=np.int32),
+            np.array(names, dtype=np.int32),
             list(codes),
-            np.frombuffer(counts, dtype=np.int64),
-            np.frombuffer(refs, dtype=np.int64),
-            np.frombuffer(lons, dtype=np.float64),
-            np.frombuffer(lats, dtype=np.float64),
+            counts,
+            refs,
+            lons,
+            lats,
         ),
         read,
     )
@@ -220,6 +208,67 @@ def read_walkable_edges(
             f"{len(network.columns):,} edges"
         )
     return network
+
+
+# The tags `is_walkable` and the import look at, from an OPL tag list ("Tk=v,k=v"; OPL escapes
+# a comma, an equals sign, a space or a percent sign in a key or value, so "," and "=" split).
+_OPL_TAGS = re.compile(rb"(?:^T|,)(highway|foot|access|area|sidewalk|name)=([^,]*)")
+_OPL_ESCAPE = re.compile(r"%([0-9a-fA-F]+)%")
+
+
+def _opl_text(value: bytes) -> str:
+    """A key or value of OPL as text: UTF-8, with its %hex% escapes (code points) undone."""
+    text = value.decode()
+    if "%" in text:
+        text = _OPL_ESCAPE.sub(lambda m: chr(int(m[1], 16)), text)
+    return text
+
+
+def _write_highways_opl(path: Path, target: Path) -> None:
+    """Write the ways of ``path`` tagged highway, each with its nodes' locations, as OPL to
+    ``target``: one pass in libosmium's C++ (reading, the location index, the filters, the
+    writer), so that no object reaches Python."""
+    index = osmium.index.create_map("flex_mem")
+    locations = osmium.NodeLocationsForWays(index)
+    locations.ignore_errors()  # a node missing from the file: its location stays undefined
+    writer = osmium.SimpleWriter(
+        osmium.io.File(str(target), "opl,add_metadata=false,locations_on_ways=true")
+    )
+    try:
+        osmium.apply(
+            str(path),
+            locations,
+            osmium.filter.EntityFilter(osmium.osm.WAY),
+            osmium.filter.KeyFilter("highway"),
+            writer,
+        )
+    except RuntimeError as exc:
+        raise InvalidInput(f"{path.name} is not a readable OSM file: {exc}") from exc
+    finally:
+        writer.close()
+
+
+def _opl_nodes(
+    field: bytes,
+) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+    """Node ids, longitudes and latitudes of OPL way nodes ("n12x18.01y59.27,n13xy": no
+    location, NaN), parsed all at once by pandas' C reader."""
+    if not field:
+        empty = np.empty(0)
+        return empty.astype(np.int64), empty, empty.copy()
+    rows = field.translate(bytes.maketrans(b",xy", b"\n,,"), b"n")
+    table = pd.read_csv(
+        io.BytesIO(rows),
+        header=None,
+        names=["ref", "lon", "lat"],
+        dtype={"ref": np.int64, "lon": np.float64, "lat": np.float64},
+        engine="c",
+    )
+    return (
+        table["ref"].to_numpy(np.int64),
+        table["lon"].to_numpy(np.float64),
+        table["lat"].to_numpy(np.float64),
+    )
 
 
 @dataclass(frozen=True)

@@ -215,6 +215,36 @@ def test_a_file_that_is_not_osm_is_422_and_writes_nothing(
     assert _snapshot(conn) == before
 
 
+def test_names_with_the_characters_opl_escapes_and_a_missing_node_read_back(tmp_path: Path) -> None:
+    """The reader goes through libosmium's OPL text: a name with a comma, an equals sign, a
+    space, a percent and an at sign comes back as written, a rule's tag first in the way's list
+    counts, and a node missing from the file ends the piece (no location)."""
+    from routes.osm import read_walkable_edges
+
+    name = "Gata, 5 = 100% @ hörn"
+    nodes = "".join(
+        f'<node id="{i}" version="1" lat="59.27{i}" lon="18.01{i}"/>' for i in range(1, 6)
+    )
+    ways = (
+        f'<way id="10" version="1"><nd ref="1"/><nd ref="2"/><nd ref="3"/>'
+        f'<tag k="name" v="{name.replace("&", "&amp;")}"/><tag k="highway" v="residential"/></way>'
+        '<way id="11" version="1"><nd ref="3"/><nd ref="4"/>'
+        '<tag k="access" v="private"/><tag k="highway" v="service"/></way>'
+        '<way id="12" version="1"><nd ref="3"/><nd ref="99"/><nd ref="4"/><nd ref="5"/>'
+        '<tag k="highway" v="footway"/></way>'
+    )
+    path = tmp_path / "escapes.osm"
+    path.write_text(f'<osm version="0.6">{nodes}{ways}</osm>', encoding="utf-8")
+    net = read_walkable_edges(path)
+    assert (net.ways_read, net.ways_walkable, net.missing_locations) == (3, 2, 1)
+    edges = {(e.osm_way_id, e.seq): e for e in net.edges}
+    assert set(edges) == {(10, 0), (12, 0)}
+    assert edges[(10, 0)].name == name and edges[(10, 0)].highway == "residential"
+    # Way 12 without its missing node 99: only the piece 4-5 is located on both ends.
+    assert (edges[(12, 0)].source, edges[(12, 0)].target) == (4, 5)
+    assert edges[(10, 0)].coords[0].tolist() == [18.011, 59.271]
+
+
 def _gdal_walkable_ways(path: Path) -> tuple[set[int], set[int], set[int]]:
     """From GDAL's OSM driver: walkable way ids (the rule written out by hand), ids of highway
     ways closed to walkers by access=private|no (without a foot permission) or foot=no, and ids
