@@ -418,3 +418,80 @@ def test_the_command_shows_progress_and_a_second_run_changes_nothing(make_databa
     again = CliRunner().invoke(main, ["import", "osm", str(helsinki_path())], env=env)
     assert again.exit_code == 0, again.output
     assert "nothing changed" in again.stdout
+
+
+def test_a_bulk_load_in_parallel_sessions_swaps_in_the_same_network(make_database) -> None:  # type: ignore[no-untyped-def]
+    """Outside a transaction, a bulk load into the empty network builds new tables in two more
+    sessions and swaps them in: the same rows as an ordinary import, migration 0004's catalogue
+    and sequence, the foreign keys enforced, no new tables left; a load that fails on a check
+    leaves the network empty and nothing behind."""
+    import dataclasses
+
+    from geo.db import connection, migrate, streets
+    from routes.osm import file_sha256, read_walkable_edges
+
+    osm = read_walkable_edges(helsinki_path())
+    sha = file_sha256(helsinki_path())
+    url: str = make_database("nv_import_swap")
+    with connection.connect(url, autocommit=True) as conn:
+        migrate.migrate(conn)
+        catalogue = conn.execute(_CATALOGUE).fetchall()
+        leftovers = "SELECT count(*) FROM pg_class WHERE relname LIKE 'nv_load_%'"
+
+        def write(edges: object, bulk_min: int) -> list[str]:
+            steps: list[str] = []
+            streets.write_edges(
+                conn,
+                edges,  # type: ignore[arg-type]
+                file_name="Helsinki.osm.pbf",
+                sha256=sha,
+                ways_walkable=osm.ways_walkable,
+                progress=steps.append,
+                bulk_min_edges=bulk_min,
+            )
+            return steps
+
+        # A length of 0 breaks the edges' check: nothing is swapped in, nothing is left.
+        broken = dataclasses.replace(osm.columns, length_m=osm.columns.length_m * 0)
+        with pytest.raises(psycopg.errors.CheckViolation):
+            write(broken, 1)
+        assert conn.execute("SELECT count(*) FROM street_edges").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM street_nodes").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM network_imports").fetchone() == (0,)
+        assert conn.execute(leftovers).fetchone() == (0,)
+        assert conn.execute(_CATALOGUE).fetchall() == catalogue
+
+        contents = []
+        for bulk_min in (10**9, 1):
+            conn.execute("DELETE FROM street_edges; DELETE FROM street_nodes")
+            steps = write(osm.columns, bulk_min)
+            assert any("in two sessions" in s for s in steps) == (bulk_min == 1), steps
+            assert conn.execute(_CATALOGUE).fetchall() == catalogue
+            contents.append(conn.execute(_CONTENT).fetchone())
+        assert contents[0] == contents[1]
+        assert contents[1] is not None and contents[1][1] == len(osm.edges)
+        assert conn.execute(leftovers).fetchone() == (0,)
+        # Both imports are recorded: the swapped-in one with its counts.
+        (added, nodes), *_ = conn.execute(
+            "SELECT edges_added, nodes_added FROM network_imports ORDER BY id DESC"
+        ).fetchall()
+        assert (added, nodes) == (len(osm.edges), contents[1][0])
+        # The edges' ids still come from migration 0004's sequence, owned by the new table.
+        assert conn.execute("SELECT pg_get_serial_sequence('street_edges', 'id')").fetchone() == (
+            "public.street_edges_id_seq",
+        )
+        with pytest.raises(psycopg.errors.ForeignKeyViolation), conn.transaction():
+            conn.execute(
+                "UPDATE street_edges SET source = -1 WHERE seq = 0 AND osm_way_id = %s",
+                (osm.edges[0].osm_way_id,),
+            )
+        # A second import of the same file into the now full network changes nothing.
+        again = streets.write_edges(
+            conn,
+            osm.columns,
+            file_name="Helsinki.osm.pbf",
+            sha256=sha,
+            ways_walkable=osm.ways_walkable,
+            bulk_min_edges=1,
+        )
+        assert (again.edges_added, again.edges_updated, again.edges_removed) == (0, 0, 0)
