@@ -361,24 +361,13 @@ def test_a_bulk_load_writes_the_same_rows_and_restores_keys_and_indexes(
     """Helsinki as an ordinary import, as a bulk load into an empty network (COPY straight into
     the tables) and as a bulk load into a small network (staged; foreign keys and indexes
     dropped for the writes) gives the same rows, and migration 0004's catalogue again."""
-    from geo.db import streets
     from routes.osm import file_sha256, read_walkable_edges
 
     osm = read_walkable_edges(helsinki_path())
     sha = file_sha256(helsinki_path())
 
     def write(edges: object, bulk_min: int) -> list[str]:
-        steps: list[str] = []
-        streets.write_edges(
-            conn,
-            edges,  # type: ignore[arg-type]
-            file_name="Helsinki.osm.pbf",
-            sha256=sha,
-            ways_walkable=osm.ways_walkable,
-            progress=steps.append,
-            bulk_min_edges=bulk_min,
-        )
-        return steps
+        return _write_helsinki(conn, edges, sha, osm.ways_walkable, bulk_min)
 
     contents = []
     for mode in ("ordinary", "empty", "small"):
@@ -400,6 +389,25 @@ def test_a_bulk_load_writes_the_same_rows_and_restores_keys_and_indexes(
             "UPDATE street_edges SET source = -1 WHERE seq = 0 AND osm_way_id = %s",
             (osm.edges[0].osm_way_id,),
         )
+
+
+def _write_helsinki(
+    conn: psycopg.Connection, edges: object, sha: str, ways_walkable: int, bulk_min: int
+) -> list[str]:
+    """Write Helsinki's ``edges`` (edges or columns) as its import; the progress steps."""
+    from geo.db import streets
+
+    steps: list[str] = []
+    streets.write_edges(
+        conn,
+        edges,  # type: ignore[arg-type]
+        file_name="Helsinki.osm.pbf",
+        sha256=sha,
+        ways_walkable=ways_walkable,
+        progress=steps.append,
+        bulk_min_edges=bulk_min,
+    )
+    return steps
 
 
 def test_the_command_shows_progress_and_a_second_run_changes_nothing(make_database) -> None:  # type: ignore[no-untyped-def]
@@ -439,17 +447,7 @@ def test_a_bulk_load_in_parallel_sessions_swaps_in_the_same_network(make_databas
         leftovers = "SELECT count(*) FROM pg_class WHERE relname LIKE 'nv_load_%'"
 
         def write(edges: object, bulk_min: int) -> list[str]:
-            steps: list[str] = []
-            streets.write_edges(
-                conn,
-                edges,  # type: ignore[arg-type]
-                file_name="Helsinki.osm.pbf",
-                sha256=sha,
-                ways_walkable=osm.ways_walkable,
-                progress=steps.append,
-                bulk_min_edges=bulk_min,
-            )
-            return steps
+            return _write_helsinki(conn, edges, sha, osm.ways_walkable, bulk_min)
 
         # A length of 0 breaks the edges' check: nothing is swapped in, nothing is left.
         broken = dataclasses.replace(osm.columns, length_m=osm.columns.length_m * 0)
