@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -285,6 +286,73 @@ def test_other_formats_are_a_406_and_json_is_the_default(client: TestClient) -> 
     r = items(client, "places", f="json", limit=1)
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/geo+json")
     assert client.get("/ogc/collections", params={"limit": "3"}).status_code == 400
+
+
+OAS30 = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30"
+ITEMS_PATH = "/ogc/collections/{collection_id}/items"
+ITEM_PATH = "/ogc/collections/{collection_id}/items/{feature_id}"
+
+
+def _query_parameters(doc: dict[str, Any], path: str) -> dict[str, dict[str, Any]]:
+    params = doc["paths"][path]["get"]["parameters"]
+    return {p["name"]: p for p in params if p["in"] == "query"}
+
+
+def _walk(node: object) -> list[object]:
+    """Every dict and list of a JSON document."""
+    out: list[object] = [node]
+    children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else []
+    for child in children:
+        out += _walk(child)
+    return out
+
+
+def test_the_service_description_is_openapi_3_0_with_part_1s_parameters(
+    client: TestClient,
+) -> None:
+    """/req/oas30/oas-definition-1, /req/oas30/oas-impl: the conformance declares oas30, so the
+    landing page's service-desc is an OpenAPI 3.0 document (of the type QGIS follows) that
+    describes the items' query parameters with their schemas; /openapi.json (3.1) describes
+    the same parameters."""
+    assert OAS30 in client.get("/ogc/conformance").json()["conformsTo"]
+    links = {link["rel"]: link for link in client.get("/ogc").json()["links"]}
+    desc = links["service-desc"]
+    assert desc["type"] == "application/vnd.oai.openapi+json;version=3.0"
+    r = client.get(urlsplit(desc["href"]).path)
+    assert r.status_code == 200
+    assert r.headers["content-type"] == desc["type"]
+    service = r.json()
+    assert service["openapi"].startswith("3.0.")
+    assert all("/ogc" in p for p in service["paths"]) and ITEMS_PATH in service["paths"]
+    # Nothing of OpenAPI 3.1's dialect: no "null" type, no const, no list of types.
+    for node in _walk(service):
+        if isinstance(node, dict):
+            assert node.get("type") != "null" and not isinstance(node.get("type"), list)
+            assert "const" not in node
+    assert service["components"]["parameters"]["limit"]["schema"]["maximum"] == 5000
+    app_doc = client.get("/openapi.json").json()
+    assert app_doc["openapi"].startswith("3.1")
+    for doc in (service, app_doc):
+        items_q = _query_parameters(doc, ITEMS_PATH)
+        wanted = {"bbox", "bbox-crs", "datetime", "limit", "offset", "crs", "f"}
+        assert wanted <= set(items_q), sorted(items_q)
+        assert items_q["bbox"]["schema"]["type"] == "array"
+        assert items_q["bbox"]["schema"]["minItems"] == 4
+        assert (items_q["bbox"]["style"], items_q["bbox"]["explode"]) == ("form", False)
+        assert items_q["limit"]["schema"] == {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 5000,
+            "default": 100,
+        }
+        assert items_q["offset"]["schema"]["minimum"] == 0
+        assert EPSG3006 in items_q["crs"]["schema"]["enum"]
+        assert items_q["bbox-crs"]["schema"]["enum"] == items_q["crs"]["schema"]["enum"]
+        assert items_q["datetime"]["schema"]["type"] == "string"
+        assert {"crs", "f"} <= set(_query_parameters(doc, ITEM_PATH))
+    # What the definition says is what the service does: a limit of 0 is refused with a 400.
+    assert items(client, "places", limit=0).status_code == 400
+    assert client.get("/ogc/api", headers={"Accept": "application/vnd.oai.openapi+json"}).is_success
 
 
 # -- Part 2, CRS by reference ----------------------------------------------------------------------
