@@ -464,16 +464,45 @@ def test_partners_get_counts_of_three_or_more_and_no_single_report(
     client: TestClient, auth: Headers, seeded: list[uuid.UUID]
 ) -> None:
     """DESIGN.md decision 8: the partner collections hold counts ≥ 3 per zone or cell and week,
-    no report id, no description; the lone reports are left out."""
+    no report id, no description; the lone reports are left out. Issue 16: in the wide layout
+    of the export's avvikelser_zon, one Feature per zone (or cell) with a count per category
+    and their total, each a sum of the weeks' counts shown (as /api/v1/deviation-aggregates
+    gives them for the same days)."""
     h = auth("partner")
-    for cid in ("deviation-zones", "deviation-cells"):
+    weekly = client.get(
+        "/api/v1/deviation-aggregates",
+        params={"since": "2021-01-01", "until": "2021-03-01", "area": "solberga"},
+        headers=h,
+    ).json()
+    for cid, layer, key in (
+        ("deviation-zones", "zone", "zon"),
+        ("deviation-cells", "cell", "ruta"),
+    ):
         r = items(client, cid, h, datetime=QUIET, area="solberga")
         assert r.status_code == 200, r.text
         fc = r.json()
-        counts = [f["properties"]["count"] for f in fc["features"]]
+        ids = [f["id"] for f in fc["features"]]
+        assert ids and len(ids) == len(set(ids)) == fc["numberMatched"]  # each place once
+        assert [f["properties"][key] for f in fc["features"]] == ids
+        counts = []
+        for f in fc["features"]:
+            props = f["properties"]
+            shown = {k: v for k, v in props.items() if k.startswith("antal_") and v is not None}
+            assert "antal_narkotika" in props and "antal_skadegorelse" in props  # every category
+            assert props["antal_totalt"] == sum(v for k, v in shown.items() if k != "antal_totalt")
+            assert (props["period_fran"], props["period_till"]) == ("2021-01-01", "2021-03-01")
+            assert "category" not in props and "count" not in props  # no long layout
+            counts += [v for k, v in shown.items() if k != "antal_totalt"]
+        # No count under 3, anywhere; the 9 station reports, the 2 lone ones left out.
         assert counts and min(counts) >= 3 and sum(counts) == 9
+        expected: dict[str, int] = {}
+        for g in weekly["features"]:
+            p = g["properties"]
+            if p["layer"] == layer:
+                place = p["zone"] if layer == "zone" else p["cell"]
+                expected[place] = expected.get(place, 0) + p["count"]
+        assert {f["id"]: f["properties"]["antal_totalt"] for f in fc["features"]} == expected
         assert CANARY not in r.text and str(seeded[0]) not in r.text
-        assert all(f["properties"]["period"] == "2021-W02" for f in fc["features"])
         assert "note" not in fc  # real (not synthetic) reports in this period
 
 
