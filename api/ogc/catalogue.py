@@ -144,8 +144,15 @@ def _features(text_or_fc: str | dict[str, Any]) -> list[dict[str, Any]]:
 
 def _window(q: SourceQuery, days: int) -> tuple[datetime, datetime]:
     """The interval asked for, or the last ``days`` days; an open end is now or ``days``
-    before the other end."""
+    before the other end. An instant (``datetime=2026-11-20T23:00:00Z``) is the ``days`` days
+    up to it, as ``../2026-11-20T23:00:00Z``: the collection's default period, ending then (a
+    heat map or a count of one microsecond would say nothing)."""
     now = datetime.now(UTC)
+    if q.interval is not None and q.interval.start is not None:
+        if q.interval.start == q.interval.end:
+            end = q.interval.until_exclusive()
+            assert end is not None
+            return q.interval.start - timedelta(days=days), end
     start = q.interval.start if q.interval else None
     end = q.interval.until_exclusive() if q.interval else None
     end = end or now

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
@@ -542,6 +542,28 @@ def test_hotspots_tell_gone_ones_apart_and_isopleths_have_three_levels(
     assert sorted(f["properties"]["percent"] for f in iso["features"]) == [50, 75, 90]
     one = client.get("/ogc/collections/heat-isopleths/items/50", headers=h)
     assert one.status_code == 200 and one.json()["properties"]["percent"] == 50
+
+
+def test_an_instant_is_the_computed_collections_90_days_up_to_it(
+    client: TestClient, signed_in: Headers
+) -> None:
+    """For the computed collections an instant (``datetime=T``) is the 90 days up to it (the
+    default period, ending then), the same as ``T-90 days/T``; not a microsecond's window,
+    which holds no report and so no isopleth or hot spot."""
+    h = signed_in("planner")
+    now = datetime.now(UTC).replace(microsecond=0)
+    instant = now.isoformat().replace("+00:00", "Z")
+    start = (now - timedelta(days=90)).isoformat().replace("+00:00", "Z")
+    for cid in ("heat-isopleths", "hotspots", "deviation-zones"):
+        at = items(client, cid, h, datetime=instant, limit=1000).json()
+        span = items(client, cid, h, datetime=f"{start}/{instant}", limit=1000).json()
+        assert at["numberMatched"] > 0, cid
+        assert at["features"] == span["features"], cid
+    iso = items(client, "heat-isopleths", h, datetime=instant).json()
+    assert sorted(f["properties"]["percent"] for f in iso["features"]) == [50, 75, 90]
+    # Before the demo's reports began, the 90 days up to an instant hold nothing.
+    empty = items(client, "hotspots", h, datetime="2019-01-01T00:00:00Z").json()
+    assert empty["numberMatched"] == 0
 
 
 # -- a real client ---------------------------------------------------------------------------------
