@@ -566,6 +566,50 @@ def test_an_instant_is_the_computed_collections_90_days_up_to_it(
     assert empty["numberMatched"] == 0
 
 
+def test_walks_are_for_planners_at_their_meeting_points_without_names(
+    client: TestClient, signed_in: Headers, auth: Headers
+) -> None:
+    """The walks collection (``schedule_walks``): each walk a Point at its meeting place with
+    when, status and how many walkers, as /api/v1/walks has it, filtered by ``datetime`` on
+    the planned start, and no one's name or e-mail address."""
+    h = signed_in("planner")
+    made = []
+    for day, where in ((15, STATION), (22, (17.995, 59.285))):
+        start = datetime(2021, 1, day, 21, 0, tzinfo=STOCKHOLM)
+        body = {
+            "id": str(uuid.uuid4()),
+            "organisation": "Älvsjö AIK",
+            "meeting_point": {"type": "Point", "coordinates": list(where)},
+            "planned_start": start.isoformat(),
+            "planned_end": (start + timedelta(hours=3)).isoformat(),
+            "walkers_needed": 4,
+        }
+        r = client.post("/api/v1/walks", json=body, headers=h)
+        assert r.status_code == 201, r.text
+        made.append(r.json())
+    r = items(client, "walks", h, datetime=QUIET)
+    assert r.status_code == 200, r.text
+    fc = r.json()
+    assert fc["numberMatched"] == 2
+    by_id = {f["id"]: f for f in fc["features"]}
+    assert set(by_id) == {w["id"] for w in made}
+    for w in made:
+        f = by_id[w["id"]]
+        p = f["properties"]
+        assert f["geometry"]["type"] == "Point"
+        assert f["geometry"]["coordinates"] == pytest.approx(w["meeting_point"]["coordinates"])
+        assert p["planned_start"] == w["planned_start"] and p["status"] == w["status"]
+        assert (p["walkers_needed"], p["signed_up"]) == (4, 0)
+        assert p["organisation"] == "Älvsjö AIK" and p["synthetic"] is False
+    # One week of it: the first walk only.
+    week = items(client, "walks", h, datetime="2021-01-11T00:00:00Z/2021-01-17T23:59:59Z").json()
+    assert [f["id"] for f in week["features"]] == [made[0]["id"]]
+    assert "@" not in r.text  # no one's e-mail address (the planner who made them)
+    # Only planners and admins: walkers and partners get the 404 of a collection not theirs.
+    assert items(client, "walks", signed_in("walker")).status_code == 404
+    assert items(client, "walks", auth("partner")).status_code == 404
+
+
 # -- a real client ---------------------------------------------------------------------------------
 
 
