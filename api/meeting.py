@@ -191,7 +191,9 @@ def partner_counts(
     """The partner profile's counts for the request's area and period: per collaboration zone
     and 250 m SWEREF 99 TM cell, by category and time bucket, counts under 3 left out.
 
-    The numbers of the export's layers ``avvikelser_zon`` and ``avvikelser_ruta`` and of
+    The numbers of the export's count layers (``avvikelser_zon_vecka``…; ``avvikelser_zon`` and
+    ``avvikelser_ruta`` sum them over the period: `maps.layers.partner_layers`), of the OGC
+    collections ``deviation-zones``/``deviation-cells`` and of
     ``GET /api/v1/deviation-aggregates``, computed in one place (`geo.privacy`). ``records`` and
     ``zones`` are read from the database when not given.
     """
@@ -258,7 +260,7 @@ def _build_layers(
     meta: dict[str, Any] = {"reports": len(d.records)}
     if req.profile == "partner":
         agg = partner_aggregates(d.records, zones=d.zones, bucket=req.bucket)
-        out += ml.partner_layers(agg, categories=d.styles)
+        out += ml.partner_layers(agg, since=req.since, until=req.until, categories=d.styles)
         meta.update(
             suppressed_zone_reports=agg.suppressed_zone_reports,
             suppressed_cell_reports=agg.suppressed_cell_reports,
@@ -273,6 +275,15 @@ def _build_layers(
     if d.tracks["features"]:
         out.append(ml.tracks_layer(d.tracks))
     return out, meta
+
+
+def _for_format(layers: list[Any], req: Request) -> list[Any]:
+    """The layers a file of ``req.fmt`` holds: the HTML map, which has no time slider, shows
+    the count layers of the whole period only, not those per week (or night), whose features
+    would lie on top of each other."""
+    if req.fmt != "html":
+        return layers
+    return [layer for layer in layers if layer.style.temporal is None]
 
 
 def _selection(conn: Any, req: Request) -> tuple[Any, Window]:
@@ -364,6 +375,7 @@ def preview(db: Connections, req: Request, user: User) -> dict[str, Any]:
         selection, window = _selection(conn, req)
         data = _read_layers(conn, req)
     layers, meta = _build_layers(data, req, selection, window)
+    layers = _for_format(layers, req)
     return {
         "profile": req.profile,
         "area": req.area,
@@ -715,6 +727,7 @@ def export(db: Connections, req: Request, user: User) -> Export:
     elif req.fmt == "html":
         assert layer_data is not None
         layers, meta = _build_layers(layer_data, req, selection, window)
+        layers = _for_format(layers, req)
         content = meeting_map_html(
             layers,
             assets=leaflet_assets(),

@@ -53,6 +53,10 @@ ZONES = [
 CENTRE = (18.0030, 59.2840)
 
 
+SINCE, UNTIL = date(2025, 11, 24), date(2026, 11, 23)
+"""The year of `synthetic_deviations` (its default 365 days)."""
+
+
 def synthetic_deviations(n: int, *, seed: int = 2026, days: int = 365) -> Deviations:
     """SYNTHETIC reports: 70 % around `HOT_PLACES`, the rest over 5 × 5 km, over ``days``."""
     rng = np.random.default_rng(seed)
@@ -184,7 +188,7 @@ def bench_gpkg(dev: Deviations, layers: list[ml.Layer], *, runs: int = 3) -> boo
         for i in range(runs):
             start = time.perf_counter()
             agg = partner_aggregates(dev, zones=zs, bucket="week")
-            all_layers = ml.partner_layers(agg) + layers
+            all_layers = ml.partner_layers(agg, since=SINCE, until=UNTIL) + layers
             export.write_gpkg(
                 all_layers,
                 Path(tmp) / f"export{i}.gpkg",
@@ -200,7 +204,9 @@ def bench_gpkg(dev: Deviations, layers: list[ml.Layer], *, runs: int = 3) -> boo
         rows = len(agg.zone_counts) + len(agg.cell_counts)
         start = time.perf_counter()
         night = partner_aggregates(dev, zones=zs, bucket="night")
-        export.write_gpkg(ml.partner_layers(night) + layers, Path(tmp) / "night.gpkg")
+        export.write_gpkg(
+            ml.partner_layers(night, since=SINCE, until=UNTIL) + layers, Path(tmp) / "night.gpkg"
+        )
         night_s = time.perf_counter() - start
     print(
         f"  {len(dev):,} reports → {rows:,} partner rows by week "

@@ -18,12 +18,15 @@ layer does not open, or the partner can open ``deviations``.
 
 Then it downloads the partner's export of the last 90 days as GeoPackage, Shapefile zip and
 GeoJSON zip, as an analyst would, and opens the count layers and the hot spots in QGIS with the
-files' own styles (the GeoPackage's ``layer_styles``, the ``.qml`` beside each file): the count
-layers must be graduated by ``antal_totalt`` with QGIS's temporal setting on (one period at a
-time: never two features of one zone or cell in a week), the hot spots categorised by ``stil``
-with a class for the gone ones. QGIS 3.22 forgets a GeoPackage style's temporal setting when it
-opens the layer (it resets it from the data provider afterwards); loading the layer's default
-style again (Layer Properties → Style → Default) brings it back, which is what the check does.
+files' own styles (the GeoPackage's ``layer_styles``, the ``.qml`` beside each file). The
+count layers of the period (``avvikelser_zon``, ``avvikelser_ruta``) are opened as QGIS opens
+them, with the style it applies by itself: graduated by ``antal_totalt``, one feature per zone
+(or cell). The weeks' layers (``avvikelser_zon_vecka``…) must be graduated too, with QGIS's
+temporal setting on (one week at a time: never two features of one zone or cell in a week),
+and the hot spots categorised by ``stil`` with a class for the gone ones. QGIS 3.22 forgets a
+GeoPackage style's temporal setting when it opens the layer (it resets it from the data
+provider afterwards); loading the layer's default style again (Layer Properties → Style →
+Default) brings it back, which is what the check does for the weeks' layers.
 """
 
 from __future__ import annotations
@@ -140,12 +143,33 @@ def _check_export_styles(files: dict[str, str]) -> bool:  # pragma: no cover - u
 
     ok = True
     for fmt, where in files.items():
-        for name in ("avvikelser_zon", "avvikelser_ruta", "hotspots"):
+        ext = "shp" if fmt == "shp" else "geojson"
+        for name in ("avvikelser_zon", "avvikelser_ruta"):
+            # As QGIS opens it (its default style: layer_styles, or the .qml beside the file).
+            source = f"{where}|layername={name}" if fmt == "gpkg" else f"{where}/{name}.{ext}"
+            layer = QgsVectorLayer(source, name, "ogr")
+            renderer = layer.renderer()
+            kind = renderer.type() if renderer else "none"
+            place = "zon" if name == "avvikelser_zon" else "ruta"
+            places = [f[place] for f in layer.getFeatures()]
+            fine = (
+                layer.isValid()
+                and kind == "graduatedSymbol"
+                and renderer.classAttribute() in ("antal_totalt", "antal_tota")
+                and len(places) > 0
+                and len(places) == len(set(places))
+            )
+            ok &= fine
+            print(
+                f"  {fmt:<8}{name:<22} {len(places):>4} features  {kind} by "
+                f"{renderer.classAttribute() if renderer else '-'}, {len(set(places))} "
+                f"{place} (one feature each): {'OK' if fine else 'MISSED'}"
+            )
+        for name in ("avvikelser_zon_vecka", "avvikelser_ruta_vecka", "hotspots"):
             if fmt == "gpkg":
                 layer = QgsVectorLayer(f"{where}|layername={name}", name, "ogr")
                 _msg, loaded = layer.loadDefaultStyle()
             else:
-                ext = "shp" if fmt == "shp" else "geojson"
                 layer = QgsVectorLayer(f"{where}/{name}.{ext}", name, "ogr")
                 _msg, loaded = layer.loadNamedStyle(f"{where}/{name}.qml")
             renderer = layer.renderer()
@@ -154,7 +178,7 @@ def _check_export_styles(files: dict[str, str]) -> bool:  # pragma: no cover - u
                 values = [str(c.value()) for c in renderer.categories()] if loaded else []
                 fine = layer.isValid() and kind == "categorizedSymbol" and "forsvunnen" in values
                 print(
-                    f"  {fmt:<8}{name:<16} {layer.featureCount():>4} features  {kind} by "
+                    f"  {fmt:<8}{name:<22} {layer.featureCount():>4} features  {kind} by "
                     f"{renderer.classAttribute()}, {len(values)} classes incl. forsvunnen: "
                     f"{'OK' if fine else 'MISSED'}"
                 )
@@ -163,7 +187,7 @@ def _check_export_styles(files: dict[str, str]) -> bool:  # pragma: no cover - u
             temporal = layer.temporalProperties()
             fields = [f.name() for f in layer.fields()]
             start = "period_sta" if fmt == "shp" else "period_start"
-            place = "zon" if name == "avvikelser_zon" else "ruta"
+            place = "zon" if name.startswith("avvikelser_zon") else "ruta"
             weeks = sorted(
                 {
                     f[start].toPyDate() if hasattr(f[start], "toPyDate") else f[start]
@@ -202,7 +226,7 @@ def _check_export_styles(files: dict[str, str]) -> bool:  # pragma: no cover - u
             )
             ok &= fine
             print(
-                f"  {fmt:<8}{name:<16} {layer.featureCount():>4} features  {kind} by "
+                f"  {fmt:<8}{name:<22} {layer.featureCount():>4} features  {kind} by "
                 f"{renderer.classAttribute()}, temporal {'on' if temporal.isActive() else 'off'},"
                 f" {len(weeks)} periods, at most {worst} feature per {place} and period: "
                 f"{'OK' if fine else 'MISSED'}"

@@ -109,61 +109,100 @@ def count_field(code: str) -> str:
     return f"antal_kat_{code}" if name == TOTAL_FIELD else name
 
 
-def partner_layers(
-    aggregates: PartnerAggregates, *, categories: Mapping[str, tuple[str, str]] | None = None
-) -> list[Layer]:
-    """The partner profile's deviation layers: ``avvikelser_zon`` and ``avvikelser_ruta``.
+PERIOD_LAYERS = ("avvikelser_zon", "avvikelser_ruta")
+"""The partner count layers of the whole period: one feature per zone (or cell)."""
 
-    One feature per zone (or 250 m cell) and time bucket, with a column of counts per
-    category (``antal_<code>``, `count_field`) and their sum (``antal_totalt``), so that
-    a zone's categories no longer stack as features on one geometry. A category's count under
-    the profile's minimum stays empty (as in `geo.privacy`, it may be 0, 1 or 2: it is never
-    told apart from none), and ``antal_totalt`` sums the counts shown, so that no suppressed
-    count can be worked out from it. A zone or cell and period without any count shown is
-    left out. The columns are every category of ``categories`` (code → (Swedish name, colour),
-    as the ``deviation_categories`` table; `maps.styles.CATEGORIES` when None) and any other
-    code counted, so an export without reports keeps them too.
+
+def bucket_layer_name(layer: str, bucket: str) -> str:
+    """The name of the per-bucket layer beside a period layer.
+
+    >>> bucket_layer_name("avvikelser_zon", "week"), bucket_layer_name("avvikelser_ruta", "night")
+    ('avvikelser_zon_vecka', 'avvikelser_ruta_natt')
+    """
+    return f"{layer}_{BUCKET_SV[bucket]}"
+
+
+def partner_layers(
+    aggregates: PartnerAggregates,
+    *,
+    since: date,
+    until: date,
+    categories: Mapping[str, tuple[str, str]] | None = None,
+) -> list[Layer]:
+    """The partner profile's deviation layers, in the wide layout: a column of counts per
+    category (``antal_<code>``, `count_field`) and their sum (``antal_totalt``), so that a
+    zone's categories never stack as features on one geometry.
+
+    ``avvikelser_zon`` and ``avvikelser_ruta`` have one feature per zone (or 250 m cell) for
+    the whole period ``since``–``until`` (inclusive days); ``avvikelser_zon_vecka`` and
+    ``avvikelser_ruta_vecka`` (``_natt`` for nights: `bucket_layer_name`) one per zone (or cell)
+    and time bucket. A bucket's count under the profile's minimum stays empty (as in
+    `geo.privacy`, it may be 0, 1 or 2: it is never told apart from none), and a period count
+    is the sum of the counts its buckets show, so that nothing here says more than the
+    buckets' counts (`/api/v1/deviation-aggregates`) say: a period count made from every
+    report would, less the buckets shown, tell how many reports lie in the buckets left out.
+    ``antal_totalt`` sums the counts shown, so no suppressed count can be worked out from it
+    either. A zone or cell without any count shown is left out. The columns are every category
+    of ``categories`` (code → (Swedish name, colour), as the ``deviation_categories`` table;
+    `maps.styles.CATEGORIES` when None) and any other code counted, so an export without
+    reports keeps them too.
     """
     cats = CATEGORIES if categories is None else categories
     counted = {r.category for r in aggregates.zone_counts} | {
         r.category for r in aggregates.cell_counts
     }
     codes = list(cats) + sorted(counted - set(cats))
-    count_fields = tuple(
-        Field(
-            count_field(code),
-            "int",
-            f"Antal: {_category_name(code, cats)} (tomt: färre än {aggregates.min_count})",
+    buckets = "veckornas" if aggregates.bucket == "week" else "nätternas"
+
+    def count_fields(note: str) -> tuple[Field, ...]:
+        return tuple(
+            Field(count_field(code), "int", f"Antal: {_category_name(code, cats)} ({note})")
+            for code in codes
         )
-        for code in codes
-    )
-    period_fields = (
+
+    small = f"tomt: färre än {aggregates.min_count}"
+    total = Field(TOTAL_FIELD, "int", "Antal rapporter (summan av de visade antalen)")
+    bucket_fields = (
         Field("period_typ", "str", "Tidsindelning"),
         Field("period", "str", "Period"),
         Field("period_start", "date", "Periodens första dag"),
-        *count_fields,
-        Field(TOTAL_FIELD, "int", "Antal rapporter (summan av de visade antalen)"),
+        *count_fields(small),
+        total,
+    )
+    period_fields = (
+        Field("period_fran", "date", "Periodens första dag"),
+        Field("period_till", "date", "Periodens sista dag"),
+        *count_fields(f"summan av {buckets} antal; {buckets} under {aggregates.min_count} tomma"),
+        total,
     )
 
-    def pivot(counts: Sequence[ZoneCount] | Sequence[CellCount]) -> list[dict[str, Any]]:
-        rows: dict[tuple[str, date], dict[str, Any]] = {}
+    def place_of(r: ZoneCount | CellCount) -> dict[str, Any]:
+        if isinstance(r, ZoneCount):
+            return {"zon": r.zone, "zon_namn": r.zone_name}
+        return {"ruta": r.cell}
+
+    def pivot(
+        counts: Sequence[ZoneCount] | Sequence[CellCount], *, per_bucket: bool
+    ) -> list[dict[str, Any]]:
+        rows: dict[tuple[str, date | None], dict[str, Any]] = {}
         for r in counts:
             place = r.zone if isinstance(r, ZoneCount) else r.cell
-            row = rows.get((place, r.period_start))
+            key = (place, r.period_start if per_bucket else None)
+            row = rows.get(key)
             if row is None:
-                row = {
-                    "period_typ": BUCKET_SV[r.bucket],
-                    "period": r.period,
-                    "period_start": r.period_start,
-                    TOTAL_FIELD: 0,
-                    "geometry": r.geometry,
-                }
-                if isinstance(r, ZoneCount):
-                    row.update(zon=r.zone, zon_namn=r.zone_name)
-                else:
-                    row["ruta"] = r.cell
-                rows[(place, r.period_start)] = row
-            row[count_field(r.category)] = r.count
+                when: dict[str, Any] = (
+                    {
+                        "period_typ": BUCKET_SV[r.bucket],
+                        "period": r.period,
+                        "period_start": r.period_start,
+                    }
+                    if per_bucket
+                    else {"period_fran": since, "period_till": until}
+                )
+                row = {**place_of(r), **when, TOTAL_FIELD: 0, "geometry": r.geometry}
+                rows[key] = row
+            name = count_field(r.category)
+            row[name] = (row.get(name) or 0) + r.count
             row[TOTAL_FIELD] += r.count
         return list(rows.values())
 
@@ -173,30 +212,54 @@ def partner_layers(
             for code in codes
             if row.get(count_field(code)) is not None
         ]
-        text = (
-            f"{row['period_typ']} {row['period']} – {_reports(row[TOTAL_FIELD])}"
-            f" ({', '.join(parts)})"
+        when = (
+            f"{row['period_typ']} {row['period']}"
+            if "period" in row
+            else f"{row['period_fran']} – {row['period_till']}"
         )
+        text = f"{when} – {_reports(row[TOTAL_FIELD])} ({', '.join(parts)})"
         return f"{row['zon_namn']}: {text}" if "zon_namn" in row else text
 
     cell = f"{aggregates.cell_m:g} m"
     days = 7 if aggregates.bucket == "week" else 1
+    per = "vecka" if aggregates.bucket == "week" else "natt"
+    zone_fields = (Field("zon", "str", "Zon (kod)"), Field("zon_namn", "str", "Zon"))
+    cell_fields = (Field("ruta", "str", f"Ruta ({cell}, SWEREF 99 TM)"),)
+    zone_layer, cell_layer = PERIOD_LAYERS
     return [
         Layer(
-            "avvikelser_zon",
+            zone_layer,
             "Avvikelser per samverkanszon",
             "MultiPolygon",
-            (Field("zon", "str", "Zon (kod)"), Field("zon_namn", "str", "Zon"), *period_fields),
-            pivot(aggregates.zone_counts),
+            (*zone_fields, *period_fields),
+            pivot(aggregates.zone_counts, per_bucket=False),
+            count_style(days=None),
+            label,
+        ),
+        Layer(
+            cell_layer,
+            f"Avvikelser per ruta ({cell})",
+            "Polygon",
+            (*cell_fields, *period_fields),
+            pivot(aggregates.cell_counts, per_bucket=False),
+            count_style(days=None),
+            label,
+        ),
+        Layer(
+            bucket_layer_name(zone_layer, aggregates.bucket),
+            f"Avvikelser per samverkanszon och {per}",
+            "MultiPolygon",
+            (*zone_fields, *bucket_fields),
+            pivot(aggregates.zone_counts, per_bucket=True),
             count_style(days=days),
             label,
         ),
         Layer(
-            "avvikelser_ruta",
-            f"Avvikelser per ruta ({cell})",
+            bucket_layer_name(cell_layer, aggregates.bucket),
+            f"Avvikelser per ruta ({cell}) och {per}",
             "Polygon",
-            (Field("ruta", "str", f"Ruta ({cell}, SWEREF 99 TM)"), *period_fields),
-            pivot(aggregates.cell_counts),
+            (*cell_fields, *bucket_fields),
+            pivot(aggregates.cell_counts, per_bucket=True),
             count_style(days=days),
             label,
         ),

@@ -167,11 +167,12 @@ COUNT_RANGES = ((3, 4, "#bdd7e7"), (5, 9, "#6baed6"), (10, 19, "#3182bd"), (20, 
 
 
 def count_style(
-    field: str = "antal_totalt", *, start_field: str = "period_start", days: int = 7
+    field: str = "antal_totalt", *, start_field: str = "period_start", days: int | None = 7
 ) -> LayerStyle:
-    """The partner count layers: one feature per zone or cell and period, graduated by its
-    total (3–4, 5–9, 10–19, 20 or more reports) in translucent blues, each feature shown in
-    QGIS only in its own period of ``days`` days (its temporal controller steps through them).
+    """The partner count layers: one feature per zone or cell (and period), graduated by its
+    total (3–4, 5–9, 10–19, 20 or more reports) in translucent blues; with ``days``, each
+    feature shown in QGIS only in its own period of ``days`` days (its temporal controller steps
+    through them), without (a layer of the whole period) always.
 
     >>> [r.label_sv for r in count_style().ranges]
     ['3–4 rapporter', '5–9 rapporter', '10–19 rapporter', '20 rapporter eller fler']
@@ -192,7 +193,7 @@ def count_style(
         stroke_width_mm=0.3,
         graduated_by=field,
         ranges=ranges,
-        temporal=TemporalStyle(start_field, days),
+        temporal=None if days is None else TemporalStyle(start_field, days),
     )
 
 

@@ -21,12 +21,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import shapely
-from shapely.geometry import shape
+from shapely.geometry import mapping, shape
 
 from api import meeting
 from api.ogc.query import Interval
-from api.routers.aggregates import aggregates_geojson
 from geo import isopleths
 from geo.analysis import HeatParams, HotspotParams, Window, heat_map, hotspot_map
 from geo.capabilities import Capability
@@ -34,9 +34,11 @@ from geo.db import areas, categories, deviations, walk_routes, walks
 from geo.db.accounts import User
 from geo.db.deviations import Viewer
 from geo.db.guarded import Connections
+from geo.db.queries import GEOJSON_DECIMALS
 from geo.errors import NotFound
 from geo.geometry import BBox
 from geo.hotspots import COMPARE_LABELS
+from maps.layers import Layer, partner_layers
 
 ANALYSIS_DAYS = 90
 """The period of the computed collections (hot spots, isopleths, aggregates) without
@@ -142,8 +144,15 @@ def _features(text_or_fc: str | dict[str, Any]) -> list[dict[str, Any]]:
 
 def _window(q: SourceQuery, days: int) -> tuple[datetime, datetime]:
     """The interval asked for, or the last ``days`` days; an open end is now or ``days``
-    before the other end."""
+    before the other end. An instant (``datetime=2026-11-20T23:00:00Z``) is the ``days`` days
+    up to it, as ``../2026-11-20T23:00:00Z``: the collection's default period, ending then (a
+    heat map or a count of one microsecond would say nothing)."""
     now = datetime.now(UTC)
+    if q.interval is not None and q.interval.start is not None:
+        if q.interval.start == q.interval.end:
+            end = q.interval.until_exclusive()
+            assert end is not None
+            return q.interval.start - timedelta(days=days), end
     start = q.interval.start if q.interval else None
     end = q.interval.until_exclusive() if q.interval else None
     end = end or now
@@ -254,9 +263,31 @@ def _deviation(db: Connections, q: SourceQuery, fid: str) -> dict[str, Any]:
     return feature
 
 
+def count_features(layer: Layer, key: str) -> list[dict[str, Any]]:
+    """The rows of a partner count layer (`maps.layers.partner_layers`) as GeoJSON Features:
+    its fields as properties (dates as ISO dates, a count not shown as null), ``key``'s value
+    as the id, the geometry with the API's one precision (`GEOJSON_DECIMALS`)."""
+    out = []
+    for row in layer.rows:
+        props: dict[str, Any] = {}
+        for f in layer.fields:
+            value = row.get(f.name)
+            props[f.name] = value.isoformat() if isinstance(value, date) else value
+        geom = shapely.transform(row["geometry"], lambda xy: np.round(xy, GEOJSON_DECIMALS))
+        out.append(
+            {"type": "Feature", "id": props[key], "geometry": mapping(geom), "properties": props}
+        )
+    return out
+
+
 def _aggregates(layer: str) -> Source:
-    """The partner profile's counts of one layer (``zone`` or ``cell``), k ≥ 3, per category
-    and week: `api.meeting.partner_counts`, as ``GET /api/v1/deviation-aggregates``."""
+    """The partner profile's counts of one layer (``zone`` or ``cell``), k ≥ 3, in the wide
+    layout of the export's ``avvikelser_zon`` and ``avvikelser_ruta``: one Feature per zone (or
+    cell) with a count per category (``antal_<code>``) and ``antal_totalt`` for the period, each
+    the sum of the week counts that `api.meeting.partner_counts` shows (as
+    ``GET /api/v1/deviation-aggregates`` for the same days), so that no count it leaves out can
+    be worked out from these."""
+    name, key = ("avvikelser_zon", "zon") if layer == "zone" else ("avvikelser_ruta", "ruta")
 
     def source(db: Connections, q: SourceQuery) -> Page:
         start, end = _window(q, ANALYSIS_DAYS)
@@ -270,9 +301,9 @@ def _aggregates(layer: str) -> Source:
             styles = {
                 c["code"]: (c["name_sv"], c["colour"]) for c in categories.categories_json(conn)
             }
-        fc = aggregates_geojson(agg, styles=styles)
-        features = [f for f in fc["features"] if f["properties"]["layer"] == layer]
-        return _page(features, q, filter_bbox=True, synthetic=synthetic)
+        layers = partner_layers(agg, since=req.since, until=req.until, categories=styles)
+        found = next(x for x in layers if x.name == name)
+        return _page(count_features(found, key), q, filter_bbox=True, synthetic=synthetic)
 
     return source
 
@@ -314,6 +345,11 @@ def _heat_isopleths(db: Connections, q: SourceQuery) -> Page:
 
 
 AREA = frozenset({"area"})
+COUNT_PROPERTIES = (
+    ("period_fran", "string"),
+    ("period_till", "string"),
+    ("antal_totalt", "integer"),
+)
 
 CATALOGUE: tuple[Collection, ...] = (
     Collection(
@@ -381,28 +417,32 @@ CATALOGUE: tuple[Collection, ...] = (
     Collection(
         "deviation-cells",
         "Avvikelser per ruta (250 m)",
-        "Reports counted per 250 m SWEREF 99 TM cell, category and week; counts under 3 left "
-        "out (the partner profile). The last 90 days unless datetime is given.",
+        "Reports counted per 250 m SWEREF 99 TM cell: one Feature per cell with a count per "
+        "category (antal_<code>) and antal_totalt for the period, each the sum of the weeks' "
+        "counts of 3 or more (the partner profile; a week's count under 3 is never shown). The "
+        "last 90 days unless datetime is given.",
         "Polygon",
         _aggregates("cell"),
         needs=Capability.READ_AGGREGATES,
-        temporal="period_start",
+        temporal="period_fran",
         default_days=ANALYSIS_DAYS,
         params=AREA,
-        properties=(("cell", "string"), ("category", "string"), ("count", "integer")),
+        properties=(("ruta", "string"), *COUNT_PROPERTIES),
     ),
     Collection(
         "deviation-zones",
         "Avvikelser per samverkanszon",
-        "Reports counted per collaboration zone, category and week; counts under 3 left out "
-        "(the partner profile). The last 90 days unless datetime is given.",
+        "Reports counted per collaboration zone: one Feature per zone with a count per "
+        "category (antal_<code>) and antal_totalt for the period, each the sum of the weeks' "
+        "counts of 3 or more (the partner profile; a week's count under 3 is never shown). The "
+        "last 90 days unless datetime is given.",
         "MultiPolygon",
         _aggregates("zone"),
         needs=Capability.READ_AGGREGATES,
-        temporal="period_start",
+        temporal="period_fran",
         default_days=ANALYSIS_DAYS,
         params=AREA,
-        properties=(("zone", "string"), ("category", "string"), ("count", "integer")),
+        properties=(("zon", "string"), ("zon_namn", "string"), *COUNT_PROPERTIES),
     ),
     Collection(
         "hotspots",

@@ -42,7 +42,7 @@ def landing(base: str, app_base: str) -> dict[str, Any]:
         "Sign in with a bearer token (Authorization header) to see more than the public layers.",
         "links": [
             link(f"{base}", "self", JSON, "Denna sida"),
-            link(f"{app_base}/openapi.json", "service-desc", OPENAPI, "API-definition (OpenAPI 3)"),
+            link(f"{base}/api", "service-desc", OPENAPI, "API-definition (OpenAPI 3.0)"),
             link(f"{app_base}/docs", "service-doc", "text/html", "API-dokumentation"),
             link(f"{base}/conformance", "conformance", JSON, "Överensstämmelse"),
             link(f"{base}/collections", "data", JSON, "Samlingar"),

@@ -20,12 +20,14 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.deps import DbDep, SettingsDep
 from api.heavy import BriefOptionalUserDep
-from api.ogc import catalogue, documents
+from api.ogc import catalogue, documents, openapi
 from api.ogc import crs as ogc_crs
 from api.ogc.catalogue import Collection, SourceQuery
 from api.ogc.query import (
     COMMON_PARAMS,
+    DEFAULT_LIMIT,
     ITEMS_PARAMS,
+    MAX_LIMIT,
     check_known,
     parse_bbox_values,
     parse_datetime,
@@ -55,7 +57,8 @@ _GEOJSON_DOC: dict[int | str, dict[str, Any]] = {
 }
 # What ``f`` may say, and the media types of ``Accept`` that these answers satisfy.
 _F_VALUES = {"json", "geojson", "application/json", "application/geo+json"}
-_ACCEPTED = {"*/*", "application/*", documents.JSON, documents.GEOJSON}
+_ACCEPTED = frozenset({"*/*", "application/*", documents.JSON, documents.GEOJSON})
+_API_ACCEPTED = _ACCEPTED | {"application/vnd.oai.openapi+json", "application/openapi+json"}
 
 
 def _param(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -74,26 +77,36 @@ _CRS_SCHEMA = {"type": "string", "format": "uri", "enum": [c.uri for c in ogc_cr
 _F = _param("f", "The format: json or geojson (the default)", {"enum": ["json", "geojson"]})
 _CRS = _param("crs", "The CRS of the answer's coordinates (its axis order)", _CRS_SCHEMA)
 _AREA = _param("area", "Area slug, for the collections of one area", {"type": "string"})
-# Part 1's parameters as its OpenAPI fragments describe them (the oas30 conformance class):
-# read by hand (`api.ogc.query`) so that an unknown one can be refused with a 400.
-_ITEMS_PARAMETERS = [
-    _param(
+# Part 1's (and Part 2's) parameters as the OpenAPI fragments of the standards describe them,
+# for the OpenAPI documents only: they are read by hand (`api.ogc.query`) so that an unknown one
+# or a value that cannot be read is a 400 (``bad_query``), as Part 1 asks, not FastAPI's 422.
+PARAMETERS: dict[str, dict[str, Any]] = {
+    "bbox": _param(
         "bbox",
         "minx,miny,maxx,maxy in bbox-crs (default CRS84: lon/lat)",
         {"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}},
     ),
-    _param("bbox-crs", "The CRS of bbox", _CRS_SCHEMA),
-    _param("datetime", "RFC 3339 instant or interval (start/end, .. open)", {"type": "string"}),
-    _param(
-        "limit",
-        "Features per page (more than 5000 is taken as 5000)",
-        {"type": "integer", "minimum": 1, "default": 100},
+    "bbox-crs": _param("bbox-crs", "The CRS of bbox", _CRS_SCHEMA),
+    "datetime": _param(
+        "datetime",
+        "RFC 3339 date-time (with its zone), date, or interval start/end (.. an open end)",
+        {"type": "string"},
     ),
-    _param("offset", "Features to skip", {"type": "integer", "minimum": 0, "default": 0}),
-    _CRS,
-    _F,
-    _AREA,
+    "limit": _param(
+        "limit",
+        f"Features per page (more than {MAX_LIMIT} is taken as {MAX_LIMIT})",
+        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+    ),
+    "offset": _param("offset", "Features to skip", {"type": "integer", "minimum": 0, "default": 0}),
+    "crs": _CRS,
+    "f": _F,
+    "area": _AREA,
+}
+_ITEMS_PARAMETERS = [
+    PARAMETERS[name]
+    for name in ("bbox", "bbox-crs", "datetime", "limit", "offset", "crs", "f", "area")
 ]
+_ITEM_PARAMETERS = [_CRS, _F, _AREA]
 
 
 def _multi(request: Request) -> dict[str, list[str]]:
@@ -103,7 +116,9 @@ def _multi(request: Request) -> dict[str, list[str]]:
     return found
 
 
-def _check_format(request: Request, params: dict[str, list[str]]) -> None:
+def _check_format(
+    request: Request, params: dict[str, list[str]], accepted: frozenset[str] = _ACCEPTED
+) -> None:
     """A 406 for an ``f`` or an ``Accept`` that no answer here meets (JSON is the default)."""
     f = single(params, "f")
     if f is not None and f.lower() not in _F_VALUES:
@@ -111,7 +126,7 @@ def _check_format(request: Request, params: dict[str, list[str]]) -> None:
     accept = request.headers.get("accept")
     if accept and f is None:
         types = {part.split(";")[0].strip().lower() for part in accept.split(",")}
-        if types and not types & _ACCEPTED:
+        if types and not types & accepted:
             raise NotAcceptable(
                 f"Accept: {accept} is not offered: the service answers in application/json and "
                 "application/geo+json"
@@ -127,10 +142,10 @@ def _json(doc: dict[str, Any], media_type: str = documents.JSON, **headers: str)
     return Response(json.dumps(doc, ensure_ascii=False), media_type=media_type, headers=headers)
 
 
-def _simple(request: Request) -> dict[str, list[str]]:
+def _simple(request: Request, accepted: frozenset[str] = _ACCEPTED) -> dict[str, list[str]]:
     params = _multi(request)
     check_known(params, COMMON_PARAMS)
-    _check_format(request, params)
+    _check_format(request, params, accepted)
     return params
 
 
@@ -162,6 +177,25 @@ async def conformance(request: Request) -> Response:
     """The conformance classes the service implements."""
     _simple(request)
     return _json(documents.conformance(_bases(request)[0]))
+
+
+@router.get(
+    "/api",
+    response_class=Response,
+    responses={
+        200: {"content": {documents.OPENAPI: {}}, "description": "OpenAPI 3.0"},
+        406: _NOT_ACCEPTABLE,
+    },
+    openapi_extra={"parameters": [_F]},
+)
+async def service_description(request: Request) -> Response:
+    """The feature service's API definition in OpenAPI 3.0 (the landing page's
+    ``service-desc``): the ``/ogc`` operations of ``/openapi.json`` (OpenAPI 3.1)."""
+    _simple(request, _API_ACCEPTED)
+    doc = openapi.service_description(
+        request.app.openapi(), _bases(request)[1], parameters=PARAMETERS
+    )
+    return _json(doc, documents.OPENAPI)
 
 
 def _extent(db: DbDep) -> tuple[float, float, float, float] | None:
@@ -226,7 +260,12 @@ def _source_query(
     return query, out_crs
 
 
-@router.get("/collections/{collection_id}/items", response_class=Response, responses=_GEOJSON_DOC)
+@router.get(
+    "/collections/{collection_id}/items",
+    response_class=Response,
+    responses=_GEOJSON_DOC,
+    openapi_extra={"parameters": _ITEMS_PARAMETERS},
+)
 async def get_items(
     request: Request,
     db: DbDep,
@@ -264,7 +303,7 @@ async def get_items(
     "/collections/{collection_id}/items/{feature_id}",
     response_class=Response,
     responses=_GEOJSON_DOC,
-    openapi_extra={"parameters": [_CRS, _F, _AREA]},
+    openapi_extra={"parameters": _ITEM_PARAMETERS},
 )
 async def get_item(
     request: Request,

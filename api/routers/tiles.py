@@ -7,7 +7,8 @@ collections and who may see them are those of the feature service (`api.ogc.cata
 it: roles with ``READ_REPORTS``; never who reported, no free text),
 ``deviation-cells`` and ``deviation-zones`` (the partner counts, k ≥ 3: partners see these only)
 and ``streets`` (the imported OpenStreetMap network, public like the areas). Deviations are those
-of the last 90 days unless ``datetime`` says otherwise (an RFC 3339 instant or interval).
+of the last 90 days unless ``datetime`` says otherwise (an RFC 3339 instant or interval; for
+the count layers an instant is the 90 days up to it, as for their OGC collections).
 
 Tiles of deviations and of the partner counts carry an ``ETag`` made of what decides them (the
 deviations' change counter of the tile's areas, the zones, the tile, the period, the viewer's
@@ -36,11 +37,12 @@ from api.ogc import catalogue
 from api.ogc.catalogue import SourceQuery
 from api.ogc.query import Interval, check_known, parse_datetime, single
 from geo.capabilities import Capability
-from geo.db import areas, tiles
+from geo.db import areas, categories, tiles
 from geo.db.accounts import Unauthorized, User
 from geo.db.guarded import Connections
 from geo.errors import NotFound
 from geo.geometry import BBox
+from maps.layers import TOTAL_FIELD, count_field
 
 router = APIRouter(prefix="/tiles", tags=["vector tiles"])
 
@@ -65,14 +67,9 @@ class TileLayer:
         return user is not None and (self.needs is None or user.can(self.needs))
 
 
-_AGG_FIELDS = {
-    "category": "String",
-    "category_sv": "String",
-    "colour": "String",
-    "period": "String",
-    "period_start": "String",
-    "count": "Number",
-}
+_AGG_FIELDS = {"period_fran": "String", "period_till": "String", TOTAL_FIELD: "Number"}
+"""The fields of the count layers besides the place and the categories' ``antal_<code>``
+(`count_fields`): the wide layout of the export's ``avvikelser_zon`` (`maps.layers`)."""
 _PRIVATE = "private, max-age=60"
 LAYERS: dict[str, TileLayer] = {
     t.id: t
@@ -103,7 +100,7 @@ LAYERS: dict[str, TileLayer] = {
             "Avvikelser per ruta (250 m)",
             Capability.READ_AGGREGATES,
             False,
-            {"cell": "String", **_AGG_FIELDS},
+            {"ruta": "String", **_AGG_FIELDS},
             True,
             _PRIVATE,
         ),
@@ -112,7 +109,7 @@ LAYERS: dict[str, TileLayer] = {
             "Avvikelser per samverkanszon",
             Capability.READ_AGGREGATES,
             False,
-            {"zone": "String", "zone_name": "String", **_AGG_FIELDS},
+            {"zon": "String", "zon_namn": "String", **_AGG_FIELDS},
             True,
             _PRIVATE,
         ),
@@ -268,6 +265,16 @@ async def get_tile(
     return Response(body, media_type=MVT, headers=headers)
 
 
+def count_fields(conn: Any, layer: TileLayer) -> dict[str, str]:
+    """The layer's fields; for a count layer with an ``antal_<code>`` per category of the
+    ``deviation_categories`` table before ``antal_totalt``, as its tiles have them."""
+    if TOTAL_FIELD not in layer.fields:
+        return layer.fields
+    codes = [c["code"] for c in categories.categories_json(conn)]
+    fields = {k: v for k, v in layer.fields.items() if k != TOTAL_FIELD}
+    return fields | {count_field(code): "Number" for code in codes} | {TOTAL_FIELD: "Number"}
+
+
 def _cache(request: Request) -> BodyCache:
     """This process's cache of tiles by ETag (`api.conditional.BodyCache`, made by `create_app`)."""
     cache: BodyCache = request.app.state.tile_cache
@@ -280,6 +287,7 @@ def tilejson(request: Request, db: DbDep, user: BriefOptionalUserDep, collection
     layer = _layer(collection, user)
     with db.connection() as conn:
         extent = areas.areas_extent(conn)
+        fields = count_fields(conn, layer)
     base = str(request.base_url).rstrip("/")
     doc: dict[str, Any] = {
         "tilejson": "3.0.0",
@@ -290,7 +298,7 @@ def tilejson(request: Request, db: DbDep, user: BriefOptionalUserDep, collection
         "tiles": [f"{base}/tiles/{layer.id}/{{z}}/{{x}}/{{y}}.mvt"],
         "minzoom": MIN_ZOOM,
         "maxzoom": MAX_ZOOM,
-        "vector_layers": [{"id": layer.id, "description": layer.title, "fields": layer.fields}],
+        "vector_layers": [{"id": layer.id, "description": layer.title, "fields": fields}],
     }
     if extent is not None:
         doc["bounds"] = list(extent)

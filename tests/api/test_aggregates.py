@@ -101,8 +101,10 @@ def test_the_same_numbers_as_the_partner_export(
     assert export.status_code == 200, export.text
     path = tmp_path / "export.gpkg"
     path.write_bytes(export.content)
-    zone_layer = pyogrio.read_dataframe(path, layer="avvikelser_zon")
-    cell_layer = pyogrio.read_dataframe(path, layer="avvikelser_ruta")
+    per = "vecka" if bucket == "week" else "natt"
+    zone_layer = pyogrio.read_dataframe(path, layer=f"avvikelser_zon_{per}")
+    cell_layer = pyogrio.read_dataframe(path, layer=f"avvikelser_ruta_{per}")
+    zone_period = pyogrio.read_dataframe(path, layer="avvikelser_zon")
 
     def unpivot(frame: Any, place: str) -> set[tuple[str, str, str, int]]:
         """The export's one feature per place and period, a count column per category."""
@@ -119,6 +121,12 @@ def test_the_same_numbers_as_the_partner_export(
     assert zones == unpivot(zone_layer, "zon")
     assert set(cells) == unpivot(cell_layer, "ruta")
     assert len(zone_layer) == len({(r.zon, r.period) for r in zone_layer.itertuples()})
+    # The layer of the whole period: one feature per zone, the sums of the buckets' counts.
+    assert sorted(zone_period["zon"]) == sorted({z[0] for z in zones})
+    for row in zone_period.to_dict("records"):
+        for code in {z[1] for z in zones}:
+            shown = sum(z[3] for z in zones if z[0] == row["zon"] and z[1] == code)
+            assert (0 if pd.isna(row[f"antal_{code}"]) else row[f"antal_{code}"]) == shown
     # The seeded reports: 9 + 4 narkotika in two weeks (two nights), 3 brand; lone ones left out.
     assert sum(z[3] for z in zones if z[1] == "narkotika") == 13
     assert sum(z[3] for z in zones if z[1] == "brand") == 3

@@ -150,6 +150,8 @@ def test_partner_geopackage_layers_counts_and_styles(
         "hotspots",
         "avvikelser_zon",
         "avvikelser_ruta",
+        "avvikelser_zon_vecka",
+        "avvikelser_ruta_vecka",
     ):
         assert layer in names
     assert "avvikelser" not in names  # no single reports in the partner profile
@@ -157,7 +159,7 @@ def test_partner_geopackage_layers_counts_and_styles(
     assert info["crs"] == "EPSG:4326"
     types = dict(zip(info["fields"], info["dtypes"], strict=True))
     assert types["antal_totalt"].startswith("int")
-    assert types["period_start"].startswith("datetime64")
+    assert types["period_fran"].startswith("datetime64")
     cells = pyogrio.raw.read(path, layer="avvikelser_ruta")[3]
     counts = cells[list(info["fields"]).index("antal_totalt")]
     # The 12 station reports fall in one or two cells of one week; the lone ones are left out.
@@ -166,6 +168,11 @@ def test_partner_geopackage_layers_counts_and_styles(
     zinfo = pyogrio.read_info(path, layer="avvikelser_zon")
     zcounts = zones[3][list(zinfo["fields"]).index("antal_totalt")]
     assert (zcounts >= 3).all() and zcounts.sum() == 12
+    # One feature per zone for the period (the weeks are in avvikelser_zon_vecka).
+    zone_ids = zones[3][list(zinfo["fields"]).index("zon")]
+    assert len(zone_ids) == len(set(zone_ids)) >= 1
+    weeks = pyogrio.read_info(path, layer="avvikelser_zon_vecka")
+    assert "period_start" in list(weeks["fields"]) and weeks["features"] >= len(zone_ids)
     out = subprocess.run(["ogrinfo", "-ro", "-so", str(path)], capture_output=True, text=True)
     assert out.returncode == 0 and "avvikelser_ruta" in out.stdout
     assert "Warning" not in out.stderr and "ERROR" not in out.stderr

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -287,6 +288,73 @@ def test_other_formats_are_a_406_and_json_is_the_default(client: TestClient) -> 
     assert client.get("/ogc/collections", params={"limit": "3"}).status_code == 400
 
 
+OAS30 = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30"
+ITEMS_PATH = "/ogc/collections/{collection_id}/items"
+ITEM_PATH = "/ogc/collections/{collection_id}/items/{feature_id}"
+
+
+def _query_parameters(doc: dict[str, Any], path: str) -> dict[str, dict[str, Any]]:
+    params = doc["paths"][path]["get"]["parameters"]
+    return {p["name"]: p for p in params if p["in"] == "query"}
+
+
+def _walk(node: object) -> list[object]:
+    """Every dict and list of a JSON document."""
+    out: list[object] = [node]
+    children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else []
+    for child in children:
+        out += _walk(child)
+    return out
+
+
+def test_the_service_description_is_openapi_3_0_with_part_1s_parameters(
+    client: TestClient,
+) -> None:
+    """/req/oas30/oas-definition-1, /req/oas30/oas-impl: the conformance declares oas30, so the
+    landing page's service-desc is an OpenAPI 3.0 document (of the type QGIS follows) that
+    describes the items' query parameters with their schemas; /openapi.json (3.1) describes
+    the same parameters."""
+    assert OAS30 in client.get("/ogc/conformance").json()["conformsTo"]
+    links = {link["rel"]: link for link in client.get("/ogc").json()["links"]}
+    desc = links["service-desc"]
+    assert desc["type"] == "application/vnd.oai.openapi+json;version=3.0"
+    r = client.get(urlsplit(desc["href"]).path)
+    assert r.status_code == 200
+    assert r.headers["content-type"] == desc["type"]
+    service = r.json()
+    assert service["openapi"].startswith("3.0.")
+    assert all("/ogc" in p for p in service["paths"]) and ITEMS_PATH in service["paths"]
+    # Nothing of OpenAPI 3.1's dialect: no "null" type, no const, no list of types.
+    for node in _walk(service):
+        if isinstance(node, dict):
+            assert node.get("type") != "null" and not isinstance(node.get("type"), list)
+            assert "const" not in node
+    assert service["components"]["parameters"]["limit"]["schema"]["maximum"] == 5000
+    app_doc = client.get("/openapi.json").json()
+    assert app_doc["openapi"].startswith("3.1")
+    for doc in (service, app_doc):
+        items_q = _query_parameters(doc, ITEMS_PATH)
+        wanted = {"bbox", "bbox-crs", "datetime", "limit", "offset", "crs", "f"}
+        assert wanted <= set(items_q), sorted(items_q)
+        assert items_q["bbox"]["schema"]["type"] == "array"
+        assert items_q["bbox"]["schema"]["minItems"] == 4
+        assert (items_q["bbox"]["style"], items_q["bbox"]["explode"]) == ("form", False)
+        assert items_q["limit"]["schema"] == {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 5000,
+            "default": 100,
+        }
+        assert items_q["offset"]["schema"]["minimum"] == 0
+        assert EPSG3006 in items_q["crs"]["schema"]["enum"]
+        assert items_q["bbox-crs"]["schema"]["enum"] == items_q["crs"]["schema"]["enum"]
+        assert items_q["datetime"]["schema"]["type"] == "string"
+        assert {"crs", "f"} <= set(_query_parameters(doc, ITEM_PATH))
+    # What the definition says is what the service does: a limit of 0 is refused with a 400.
+    assert items(client, "places", limit=0).status_code == 400
+    assert client.get("/ogc/api", headers={"Accept": "application/vnd.oai.openapi+json"}).is_success
+
+
 # -- Part 2, CRS by reference ----------------------------------------------------------------------
 
 
@@ -396,16 +464,45 @@ def test_partners_get_counts_of_three_or_more_and_no_single_report(
     client: TestClient, auth: Headers, seeded: list[uuid.UUID]
 ) -> None:
     """DESIGN.md decision 8: the partner collections hold counts ≥ 3 per zone or cell and week,
-    no report id, no description; the lone reports are left out."""
+    no report id, no description; the lone reports are left out. Issue 16: in the wide layout
+    of the export's avvikelser_zon, one Feature per zone (or cell) with a count per category
+    and their total, each a sum of the weeks' counts shown (as /api/v1/deviation-aggregates
+    gives them for the same days)."""
     h = auth("partner")
-    for cid in ("deviation-zones", "deviation-cells"):
+    weekly = client.get(
+        "/api/v1/deviation-aggregates",
+        params={"since": "2021-01-01", "until": "2021-03-01", "area": "solberga"},
+        headers=h,
+    ).json()
+    for cid, layer, key in (
+        ("deviation-zones", "zone", "zon"),
+        ("deviation-cells", "cell", "ruta"),
+    ):
         r = items(client, cid, h, datetime=QUIET, area="solberga")
         assert r.status_code == 200, r.text
         fc = r.json()
-        counts = [f["properties"]["count"] for f in fc["features"]]
+        ids = [f["id"] for f in fc["features"]]
+        assert ids and len(ids) == len(set(ids)) == fc["numberMatched"]  # each place once
+        assert [f["properties"][key] for f in fc["features"]] == ids
+        counts = []
+        for f in fc["features"]:
+            props = f["properties"]
+            shown = {k: v for k, v in props.items() if k.startswith("antal_") and v is not None}
+            assert "antal_narkotika" in props and "antal_skadegorelse" in props  # every category
+            assert props["antal_totalt"] == sum(v for k, v in shown.items() if k != "antal_totalt")
+            assert (props["period_fran"], props["period_till"]) == ("2021-01-01", "2021-03-01")
+            assert "category" not in props and "count" not in props  # no long layout
+            counts += [v for k, v in shown.items() if k != "antal_totalt"]
+        # No count under 3, anywhere; the 9 station reports, the 2 lone ones left out.
         assert counts and min(counts) >= 3 and sum(counts) == 9
+        expected: dict[str, int] = {}
+        for g in weekly["features"]:
+            p = g["properties"]
+            if p["layer"] == layer:
+                place = p["zone"] if layer == "zone" else p["cell"]
+                expected[place] = expected.get(place, 0) + p["count"]
+        assert {f["id"]: f["properties"]["antal_totalt"] for f in fc["features"]} == expected
         assert CANARY not in r.text and str(seeded[0]) not in r.text
-        assert all(f["properties"]["period"] == "2021-W02" for f in fc["features"])
         assert "note" not in fc  # real (not synthetic) reports in this period
 
 
@@ -445,6 +542,72 @@ def test_hotspots_tell_gone_ones_apart_and_isopleths_have_three_levels(
     assert sorted(f["properties"]["percent"] for f in iso["features"]) == [50, 75, 90]
     one = client.get("/ogc/collections/heat-isopleths/items/50", headers=h)
     assert one.status_code == 200 and one.json()["properties"]["percent"] == 50
+
+
+def test_an_instant_is_the_computed_collections_90_days_up_to_it(
+    client: TestClient, signed_in: Headers
+) -> None:
+    """For the computed collections an instant (``datetime=T``) is the 90 days up to it (the
+    default period, ending then), the same as ``T-90 days/T``; not a microsecond's window,
+    which holds no report and so no isopleth or hot spot."""
+    h = signed_in("planner")
+    now = datetime.now(UTC).replace(microsecond=0)
+    instant = now.isoformat().replace("+00:00", "Z")
+    start = (now - timedelta(days=90)).isoformat().replace("+00:00", "Z")
+    for cid in ("heat-isopleths", "hotspots", "deviation-zones"):
+        at = items(client, cid, h, datetime=instant, limit=1000).json()
+        span = items(client, cid, h, datetime=f"{start}/{instant}", limit=1000).json()
+        assert at["numberMatched"] > 0, cid
+        assert at["features"] == span["features"], cid
+    iso = items(client, "heat-isopleths", h, datetime=instant).json()
+    assert sorted(f["properties"]["percent"] for f in iso["features"]) == [50, 75, 90]
+    # Before the demo's reports began, the 90 days up to an instant hold nothing.
+    empty = items(client, "hotspots", h, datetime="2019-01-01T00:00:00Z").json()
+    assert empty["numberMatched"] == 0
+
+
+def test_walks_are_for_planners_at_their_meeting_points_without_names(
+    client: TestClient, signed_in: Headers, auth: Headers
+) -> None:
+    """The walks collection (``schedule_walks``): each walk a Point at its meeting place with
+    when, status and how many walkers, as /api/v1/walks has it, filtered by ``datetime`` on
+    the planned start, and no one's name or e-mail address."""
+    h = signed_in("planner")
+    made = []
+    for day, where in ((15, STATION), (22, (17.995, 59.285))):
+        start = datetime(2021, 1, day, 21, 0, tzinfo=STOCKHOLM)
+        body = {
+            "id": str(uuid.uuid4()),
+            "organisation": "Älvsjö AIK",
+            "meeting_point": {"type": "Point", "coordinates": list(where)},
+            "planned_start": start.isoformat(),
+            "planned_end": (start + timedelta(hours=3)).isoformat(),
+            "walkers_needed": 4,
+        }
+        r = client.post("/api/v1/walks", json=body, headers=h)
+        assert r.status_code == 201, r.text
+        made.append(r.json())
+    r = items(client, "walks", h, datetime=QUIET)
+    assert r.status_code == 200, r.text
+    fc = r.json()
+    assert fc["numberMatched"] == 2
+    by_id = {f["id"]: f for f in fc["features"]}
+    assert set(by_id) == {w["id"] for w in made}
+    for w in made:
+        f = by_id[w["id"]]
+        p = f["properties"]
+        assert f["geometry"]["type"] == "Point"
+        assert f["geometry"]["coordinates"] == pytest.approx(w["meeting_point"]["coordinates"])
+        assert p["planned_start"] == w["planned_start"] and p["status"] == w["status"]
+        assert (p["walkers_needed"], p["signed_up"]) == (4, 0)
+        assert p["organisation"] == "Älvsjö AIK" and p["synthetic"] is False
+    # One week of it: the first walk only.
+    week = items(client, "walks", h, datetime="2021-01-11T00:00:00Z/2021-01-17T23:59:59Z").json()
+    assert [f["id"] for f in week["features"]] == [made[0]["id"]]
+    assert "@" not in r.text  # no one's e-mail address (the planner who made them)
+    # Only planners and admins: walkers and partners get the 404 of a collection not theirs.
+    assert items(client, "walks", signed_in("walker")).status_code == 404
+    assert items(client, "walks", auth("partner")).status_code == 404
 
 
 # -- a real client ---------------------------------------------------------------------------------

@@ -95,11 +95,21 @@ def test_partners_get_the_count_tiles_only(
     r = get(client, "deviation-cells", tile, h, datetime=QUIET)
     assert r.status_code == 200, r.text
     cells = decode(r.content)["deviation-cells"]["features"]
-    assert cells and min(f["properties"]["count"] for f in cells) >= 3
-    assert sum(f["properties"]["count"] for f in cells) == 9
+    # Issue 16: the wide layout, one feature per cell (or zone) with a count per category.
+    counts = [v for f in cells for k, v in f["properties"].items() if k.startswith("antal_")]
+    assert cells and min(counts) >= 3  # no count under 3, the total included
+    assert sum(f["properties"]["antal_totalt"] for f in cells) == 9
+    assert sum(f["properties"].get("antal_narkotika", 0) for f in cells) == 9
+    assert len({f["properties"]["ruta"] for f in cells}) == len(cells)
     assert {f["geometry"]["type"] for f in cells} == {"Polygon"}
     zones = decode(get(client, "deviation-zones", tile, h, datetime=QUIET).content)
-    assert sum(f["properties"]["count"] for f in zones["deviation-zones"]["features"]) == 9
+    features = zones["deviation-zones"]["features"]
+    assert sum(f["properties"]["antal_totalt"] for f in features) == 9
+    assert len({f["properties"]["zon"] for f in features}) == len(features)
+    assert {"category", "count"}.isdisjoint(features[0]["properties"])
+    fields = client.get("/tiles/deviation-zones.json", headers=h).json()["vector_layers"][0]
+    assert {"zon", "zon_namn", "antal_narkotika", "antal_totalt"} <= set(fields["fields"])
+    assert list(fields["fields"])[-1] == "antal_totalt"
     assert str(seeded[0]).encode() not in r.content
     # Walkers read single reports, not the partner counts.
     assert get(client, "deviation-cells", tile, auth("walker")).status_code == 404

@@ -14,7 +14,7 @@ import subprocess
 import zipfile
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -28,7 +28,7 @@ import shapely
 from geo.db.queries import GEOJSON_DECIMALS
 from geo.errors import InvalidParameter
 from geo.geometry import WGS84_DECIMALS
-from geo.privacy import detail_rows, partner_aggregates
+from geo.privacy import ZoneCount, detail_rows, partner_aggregates
 from maps import export
 from maps import layers as ml
 from maps.export import short_field_names
@@ -121,7 +121,7 @@ def _context_layers() -> list[Layer]:
 @pytest.fixture(scope="module")
 def partner_layers() -> list[Layer]:
     agg = partner_aggregates(records(3000), zones=zones(), bucket="week")
-    return ml.partner_layers(agg) + _context_layers()
+    return ml.partner_layers(agg, since=PERIOD[0], until=PERIOD[1]) + _context_layers()
 
 
 @pytest.fixture(scope="module")
@@ -172,7 +172,11 @@ def test_gpkg_layers_types_crs_and_counts(
         assert ogr_types == {f.name: expected[f.type] for f in layer.fields}
     cells = pyogrio.read_info(path, layer="avvikelser_ruta")
     types = dict(zip(cells["fields"], cells["ogr_types"], strict=True))
-    assert types["period_start"] == "OFTDate" and types["antal_totalt"] == "OFTInteger"
+    assert types["period_fran"] == "OFTDate" and types["antal_totalt"] == "OFTInteger"
+    weekly = pyogrio.read_info(path, layer="avvikelser_ruta_vecka")
+    assert dict(zip(weekly["fields"], weekly["ogr_types"], strict=True))["period_start"] == (
+        "OFTDate"
+    )
     _meta, _fids, geoms, fields = pyogrio.raw.read(path, layer="avvikelser_ruta")
     antal = fields[list(cells["fields"]).index("antal_totalt")]
     assert antal.dtype.kind == "i" and antal.min() >= 3
@@ -226,9 +230,9 @@ def test_gpkg_has_qgis_layer_styles(
         doc = ET.fromstring(qml_text.split("\n", 1)[1])  # after the DOCTYPE line
         renderer = doc.find("renderer-v2")
         assert renderer is not None
-        if table in ("avvikelser_zon", "avvikelser_ruta"):
-            # Issue 16: graduated by the total of the one feature per place and period, and
-            # shown one period at a time by QGIS's temporal controller.
+        if table.startswith(("avvikelser_zon", "avvikelser_ruta")):
+            # Issue 16: graduated by the total of the one feature per place (and week), and
+            # the weeks' layers shown one week at a time by QGIS's temporal controller.
             assert renderer.get("type") == "graduatedSymbol"
             assert renderer.get("attr") == "antal_totalt"
             ranges = [
@@ -237,6 +241,9 @@ def test_gpkg_has_qgis_layer_styles(
             assert ranges[0] == ("3", "4", "3–4 rapporter")
             assert ranges[-1][2] == "20 rapporter eller fler"
             temporal = doc.find("temporal")
+            if table in ml.PERIOD_LAYERS:  # one feature per place: always shown
+                assert temporal is None
+                continue
             assert temporal is not None and temporal.get("enabled") == "1"
             assert temporal.get("mode") == "4" and '"period_start"' in temporal.get(
                 "startExpression", ""
@@ -310,10 +317,12 @@ def test_zips_hold_a_qml_style_beside_each_layer(
         names = set(zf.namelist())
         for layer in partner_layers:
             assert f"{layer.name}.{ext}" in names and f"{layer.name}.qml" in names
-        doc = ET.fromstring(zf.read("avvikelser_zon.qml").decode().split("\n", 1)[1])
+        doc = ET.fromstring(zf.read("avvikelser_zon_vecka.qml").decode().split("\n", 1)[1])
+        period = ET.fromstring(zf.read("avvikelser_zon.qml").decode().split("\n", 1)[1])
         hot = ET.fromstring(zf.read("hotspots.qml").decode().split("\n", 1)[1])
     total = "antal_tota" if fmt == "shp" else "antal_totalt"
     assert doc.find("renderer-v2").get("attr") == total
+    assert period.find("renderer-v2").get("attr") == total and period.find("temporal") is None
     start = "period_sta" if fmt == "shp" else "period_start"
     assert f'"{start}"' in (doc.find("temporal").get("startExpression") or "")
     assert hot.find("renderer-v2").get("attr") == "stil"
@@ -384,12 +393,17 @@ def test_kml_styles_folders_and_readable_names(
     cells = folders["Avvikelser per ruta (250 m)"].findall(f"{KML}Placemark")
     assert len(cells) == len(_by_name(partner_layers)["avvikelser_ruta"].rows)
     names = [p.findtext(f"{KML}name") or "" for p in cells]
+    span = f"{PERIOD[0]} – {PERIOD[1]}"
+    assert all(re.fullmatch(rf"{span} – \d+ rapporter \(.+ \d+\)", n) for n in names)
+    weeks = folders["Avvikelser per ruta (250 m) och vecka"].findall(f"{KML}Placemark")
+    assert len(weeks) == len(_by_name(partner_layers)["avvikelser_ruta_vecka"].rows)
+    names = [p.findtext(f"{KML}name") or "" for p in weeks]
     assert all(re.fullmatch(r"vecka \d{4}-W\d{2} – \d+ rapporter \(.+ \d+\)", n) for n in names)
     first = cells[0]
     assert (first.findtext(f"{KML}styleUrl") or "").startswith("#avvikelser_ruta-")
     data = {d.get("name"): d.findtext(f"{KML}value") for d in first.iter(f"{KML}Data")}
     assert int(data["antal_totalt"] or 0) >= 3 and re.fullmatch(
-        r"\d{4}-\d{2}-\d{2}", data["period_start"] or ""
+        r"\d{4}-\d{2}-\d{2}", data["period_fran"] or ""
     )
     coords = (first.findtext(f".//{KML}coordinates") or "").split()
     lon, lat = (float(v) for v in coords[0].split(","))
@@ -418,10 +432,13 @@ def test_csv_of_the_cells_has_centres(
     assert zone_rows and all(r["zon"] and r["zon_namn"] and not r["ruta"] for r in zone_rows)
     counts = [f.name for f in zone_layer.fields if f.name.startswith("antal_")]
     assert sorted(
-        (r["zon"], r["period"], *(int(r[c]) if r[c] else None for c in counts)) for r in zone_rows
-    ) == sorted((r["zon"], r["period"], *(r.get(c) for c in counts)) for r in zone_layer.rows)
+        (r["zon"], r["period_fran"], *(int(r[c]) if r[c] else None for c in counts))
+        for r in zone_rows
+    ) == sorted(
+        (r["zon"], str(r["period_fran"]), *(r.get(c) for c in counts)) for r in zone_layer.rows
+    )
     rows = [r for r in rows if r["lager"] == "ruta"]
-    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", r["period_start"]) for r in rows)
+    assert all(r["period_fran"] == PERIOD[0].isoformat() for r in rows)
     centre = shapely.Point(float(rows[0]["centre_lon"]), float(rows[0]["centre_lat"]))
     cell = next(r["geometry"] for r in layer.rows if r["ruta"] == rows[0]["ruta"])
     assert cell.contains(centre)
@@ -484,7 +501,7 @@ def test_write_refuses_an_unknown_format(partner_layers: list[Layer], tmp_path: 
 @pytest.mark.parametrize("fmt", ["gpkg", "geojson", "kml", "shp", "csv"])
 def test_an_export_without_reports_is_still_valid(fmt: str, tmp_path: Path) -> None:
     agg = partner_aggregates([], zones=zones())
-    layers = ml.partner_layers(agg)
+    layers = ml.partner_layers(agg, since=PERIOD[0], until=PERIOD[1])
     path = tmp_path / f"empty.{EXTENSIONS[fmt]}"
     counts = export.write(layers, fmt, path, metadata=METADATA)
     assert set(counts.values()) == {0}
@@ -494,7 +511,7 @@ def test_an_export_without_reports_is_still_valid(fmt: str, tmp_path: Path) -> N
         # The empty layer keeps its fields and their types.
         assert list(info["fields"]) == [f.name for f in layers[1].fields]
         types = dict(zip(info["fields"], info["ogr_types"], strict=True))
-        assert types["period_start"] == "OFTDate" and types["antal_totalt"] == "OFTInteger"
+        assert types["period_fran"] == "OFTDate" and types["antal_totalt"] == "OFTInteger"
         assert (
             "ERROR"
             not in subprocess.run(
@@ -502,7 +519,7 @@ def test_an_export_without_reports_is_still_valid(fmt: str, tmp_path: Path) -> N
             ).stderr
         )
     if fmt == "shp":
-        info = pyogrio.read_info(f"/vsizip/{path}/avvikelser_zon.shp")
+        info = pyogrio.read_info(f"/vsizip/{path}/avvikelser_zon_vecka.shp")
         types = dict(zip(info["fields"], info["ogr_types"], strict=True))
         assert info["features"] == 0 and types["period_sta"] == "OFTDate"
 
@@ -546,11 +563,16 @@ def test_partner_files_hold_no_canary(fmt: str, partner_files: dict[str, Path]) 
 
 
 def test_partner_cells_never_count_under_three(partner_files: dict[str, Path]) -> None:
-    for layer in ("avvikelser_zon", "avvikelser_ruta"):
-        _m, _f, _g, (antal,) = pyogrio.raw.read(
-            partner_files["gpkg"], layer=layer, columns=["antal_totalt"]
-        )
-        assert len(antal) and int(np.min(antal)) >= 3
+    for layer in (
+        "avvikelser_zon",
+        "avvikelser_ruta",
+        "avvikelser_zon_vecka",
+        "avvikelser_ruta_vecka",
+    ):
+        frame = pyogrio.read_dataframe(partner_files["gpkg"], layer=layer)
+        counts = frame[[c for c in frame.columns if c.startswith("antal_")]].to_numpy(float)
+        shown = counts[~np.isnan(counts)]
+        assert len(frame) and len(shown) and shown.min() >= 3, layer
 
 
 @pytest.mark.parametrize("include", [False, True])
@@ -641,7 +663,9 @@ def test_layer_names_and_geometry_types_are_checked() -> None:
 
 
 def test_metadata_with_an_e_mail_address_is_refused(tmp_path: Path) -> None:
-    layers = ml.partner_layers(partner_aggregates([], zones=zones()))
+    layers = ml.partner_layers(
+        partner_aggregates([], zones=zones()), since=PERIOD[0], until=PERIOD[1]
+    )
     with pytest.raises(ValueError, match="e-mail"):
         export.write(
             layers,
@@ -655,17 +679,17 @@ def test_metadata_with_an_e_mail_address_is_refused(tmp_path: Path) -> None:
 # Issue 16: the partner count layers, one coordinate precision, empty layers
 
 
-def _expected_counts(place: str) -> dict[tuple[str, str], dict[str, int]]:
-    """(zone or cell, period) → {category: count} of the partner aggregates, as `geo.privacy`
-    computes them (counts under 3 already left out)."""
+def _expected_counts(place: str, *, weekly: bool) -> dict[tuple[str, str], dict[str, int]]:
+    """(zone or cell, week or the period's first day) → {category: count} of the partner
+    aggregates, as `geo.privacy` computes them (counts under 3 already left out); over the
+    whole period, the sums of the weeks' counts."""
     agg = partner_aggregates(records(3000), zones=zones(), bucket="week")
     out: dict[tuple[str, str], dict[str, int]] = {}
-    if place == "zon":
-        for z in agg.zone_counts:
-            out.setdefault((z.zone, z.period), {})[z.category] = z.count
-    else:
-        for c in agg.cell_counts:
-            out.setdefault((c.cell, c.period), {})[c.category] = c.count
+    rows = agg.zone_counts if place == "zon" else agg.cell_counts
+    for r in rows:
+        where = r.zone if isinstance(r, ZoneCount) else r.cell
+        counts = out.setdefault((where, r.period if weekly else PERIOD[0].isoformat()), {})
+        counts[r.category] = counts.get(r.category, 0) + r.count
     return out
 
 
@@ -678,7 +702,10 @@ def _shown(row: dict[str, Any], place: str, names: dict[str, str] | None = None)
         value = row.get(name(f"antal_{code}", f"antal_{code}"))
         if value not in (None, "") and not (isinstance(value, float) and np.isnan(value)):
             counts[code] = int(value)
-    key = (row[name(place, place)], row[name("period", "period")])
+    when = row.get(name("period", "period"))
+    if when is None:  # a layer of the whole period
+        when = str(row[name("period_fran", "period_fran")])[:10]
+    key = (row[name(place, place)], when)
     return key, counts, int(row[name("antal_totalt", "antal_totalt")])
 
 
@@ -692,7 +719,7 @@ def _read_back(fmt: str, path: Path, layer: Layer) -> list[dict[str, Any]]:
         return pyogrio.read_dataframe(f"/vsizip/{path}/{layer.name}.shp").to_dict("records")
     if fmt == "csv":
         with open(path, encoding="utf-8", newline="") as fh:
-            lager = "zon" if layer.name == "avvikelser_zon" else "ruta"
+            lager = "zon" if layer.name.startswith("avvikelser_zon") else "ruta"
             return [r for r in csv.DictReader(fh) if r["lager"] == lager]
     doc = ET.parse(path).getroot().find(f"{KML}Document")
     assert doc is not None
@@ -707,18 +734,25 @@ def _read_back(fmt: str, path: Path, layer: Layer) -> list[dict[str, Any]]:
 def test_partner_count_layers_have_one_feature_per_place_and_period(
     fmt: str, partner_layers: list[Layer], partner_files: dict[str, Path]
 ) -> None:
-    """Issue 16: no more one feature per category stacked on one zone. Each zone or cell and
-    week is one feature with a column per category (empty under 3) and their total, in every
-    format, with the numbers of `geo.privacy.partner_aggregates`."""
+    """Issue 16: no more one feature per category stacked on one zone. Each zone or cell is
+    one feature for the whole period, and one per week in the weeks' layer, with a column per
+    category (empty under 3; over the period the sum of the weeks' counts shown) and their
+    total, in every format (the CSV holds the period's), with the numbers of
+    `geo.privacy.partner_aggregates`."""
     layers = _by_name(partner_layers)
-    for name, place in (("avvikelser_zon", "zon"), ("avvikelser_ruta", "ruta")):
+    wanted = [("avvikelser_zon", "zon", False), ("avvikelser_ruta", "ruta", False)]
+    if fmt != "csv":
+        wanted += [("avvikelser_zon_vecka", "zon", True), ("avvikelser_ruta_vecka", "ruta", True)]
+    for name, place, weekly in wanted:
         layer = layers[name]
         names = short_field_names([f.name for f in layer.fields]) if fmt == "shp" else None
         rows = [_shown(r, place, names) for r in _read_back(fmt, partner_files[fmt], layer)]
-        expected = _expected_counts(place)
+        expected = _expected_counts(place, weekly=weekly)
         assert len(rows) == len(expected) > 0, name
         keys = [key for key, _, _ in rows]
-        assert len(set(keys)) == len(keys), f"{name}: one feature per {place} and week"
+        assert len(set(keys)) == len(keys), f"{name}: one feature per {place} (and week)"
+        if not weekly:
+            assert len({key[0] for key in keys}) == len(keys), f"{name}: one per {place}"
         for key, counts, total in rows:
             assert counts == expected[key], (name, key)
             assert all(n >= 3 for n in counts.values()) and total == sum(counts.values())
@@ -738,14 +772,46 @@ def test_the_count_columns_and_the_total_leave_no_small_count_to_work_out() -> N
         for c in ["brand"] * 4 + ["narkotika"] * 2 + ["ovrigt"]
     ]
     agg = partner_aggregates(recs, zones=[station])
-    zone, cell = ml.partner_layers(agg)
-    assert len(zone.rows) == 1 and len(cell.rows) == 1
-    row = zone.rows[0]
-    assert row["antal_brand"] == 4 and row["antal_totalt"] == 4
-    assert row.get("antal_narkotika") is None and row.get("antal_ovrigt") is None
-    assert zone.name_of(row).endswith("– 4 rapporter (Brand 4)")
+    layers = ml.partner_layers(agg, since=PERIOD[0], until=PERIOD[1])
+    assert [len(layer.rows) for layer in layers] == [1, 1, 1, 1]
+    for zone in layers:
+        row = zone.rows[0]
+        assert row["antal_brand"] == 4 and row["antal_totalt"] == 4
+        assert row.get("antal_narkotika") is None and row.get("antal_ovrigt") is None
+        assert zone.name_of(row).endswith("– 4 rapporter (Brand 4)")
+    zone = layers[0]
     # Every category is a column, the empty layer's too.
     assert {f"antal_{c}" for c in CATEGORIES} <= {f.name for f in zone.fields}
+
+
+def test_a_period_count_is_the_sum_of_the_weeks_shown() -> None:
+    """Issue 16: the period layers say no more than the weeks' counts: 4 reports one week and
+    2 the next give 4 over the period, not 6 (which, less the 4 shown, would give the
+    suppressed week's 2 away); a zone with 1 + 1 + 1 in three weeks is not in them at all."""
+    base = records(1)[0]
+    station, other = zones()[0], zones()[1]
+    at, elsewhere = station[2].representative_point(), other[2].representative_point()
+    monday = datetime(2026, 10, 5, 20, tzinfo=UTC)
+    recs = [
+        replace(base, category="brand", lon=at.x, lat=at.y, observed_at=monday + timedelta(days=d))
+        for d in (0, 1, 2, 3, 7, 8)
+    ] + [
+        replace(
+            base,
+            category="brand",
+            lon=elsewhere.x,
+            lat=elsewhere.y,
+            observed_at=monday + timedelta(days=d),
+        )
+        for d in (0, 7, 14)
+    ]
+    agg = partner_aggregates(recs, zones=[station, other])
+    zone, _cell, weekly, _cells = ml.partner_layers(agg, since=PERIOD[0], until=PERIOD[1])
+    assert [(r["zon"], r["antal_brand"], r["antal_totalt"]) for r in zone.rows] == [
+        (station[0], 4, 4)
+    ]
+    assert [(r["period"], r["antal_brand"]) for r in weekly.rows] == [("2026-W41", 4)]
+    assert zone.rows[0]["period_fran"] == PERIOD[0] and zone.rows[0]["period_till"] == PERIOD[1]
 
 
 def _decimals(value: float) -> int:
@@ -806,7 +872,7 @@ def test_empty_layers_keep_their_fields(fmt: str, tmp_path: Path) -> None:
     """Issue 16: a layer without rows keeps its fields in every format, read back with GDAL
     (GeoJSON has no schema: its ``fields`` member; KML: its ``<Schema>``)."""
     layers = [
-        *ml.partner_layers(partner_aggregates([], zones=zones())),
+        *ml.partner_layers(partner_aggregates([], zones=zones()), since=PERIOD[0], until=PERIOD[1]),
         ml.hotspots_layer(_fc([])),
         ml.isopleths_layer(_fc([])),
     ]
