@@ -1,6 +1,6 @@
 """The Friday-night peak (issue 18 item 4): walkers polling the situation map and reporting.
 
-    .venv/bin/python bench/peak.py [--walkers 2000,5000,10000] [--seconds 45] [--workers 0]
+    .venv/bin/python bench/peak.py [--walkers 2000,5000,10000,20000] [--seconds 45] [--workers 0]
 
 A live ``nattvandring serve`` (``--workers``, default one per CPU) over a database of its own,
 ``nv_peak``, with the demo data (its synthetic deviations refreshed to end now), and a bounded
@@ -413,7 +413,7 @@ def _print_level(walkers: int, result: dict[str, Any], seconds: float) -> dict[s
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--walkers", default="2000,5000,10000")
+    parser.add_argument("--walkers", default="2000,5000,10000,20000")
     parser.add_argument("--seconds", type=float, default=45.0, help="measured, per level")
     parser.add_argument("--warmup", type=float, default=POLL_S, help="not measured, per level")
     parser.add_argument("--workers", type=int, default=0, help="server processes (0: per CPU)")
