@@ -10,8 +10,9 @@ the network. The file is built once under the benchmark's cache directory and re
 Then it imports the file into an empty database of its own (``nv_bench_import``) the way the
 command does: read the file, keep the walkable ways, split them at junctions, load nodes and edges
 into PostGIS (COPY, then the upserts), and prints OSM ways read per second end to end (every way
-of the file, not only the streets) and the process's peak memory (its maximum resident set),
-against the goals of issue 15: >= 100,000 ways/s and < 2 GB. Exit status 1 when a goal is missed.
+of the file, not only the streets) and the peak memory (the maximum resident sets of the process
+and of its OSM pass, added), against the goals of issue 15: >= 100,000 ways/s and < 2 GB. Exit
+status 1 when a goal is missed.
 
     .venv/bin/python bench/import_osm.py [--mb 100] [--rebuild]
 """
@@ -138,7 +139,11 @@ def main() -> int:
             progress=lambda m: print(f"  {time.perf_counter() - start:6.1f} s  {m}", flush=True),
         )
         seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    # The OSM pass runs in a child process at the same time: their peaks are added (an upper
+    # bound of what both held at once).
+    peak_pass = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    peak = peak_self + peak_pass
     rate = ways_in_file / seconds
     load = os.getloadavg()[0]
     print(
@@ -150,8 +155,9 @@ def main() -> int:
     ratio = rate / GOAL_WAYS_PER_S
     print(f"OSM ways read per second: {rate:,.0f} (goal >= {GOAL_WAYS_PER_S:,}: {ratio:.2f}×)")
     print(
-        f"peak memory (max RSS): {peak / 1024**2:,.0f} MiB, {rss_before / 1024**2:,.0f} MiB before "
-        f"the import (goal < {GOAL_PEAK_BYTES / 1024**3:.0f} GiB)"
+        f"peak memory (max RSS): {peak / 1024**2:,.0f} MiB = {peak_self / 1024**2:,.0f} MiB of "
+        f"the import ({rss_before / 1024**2:,.0f} MiB before it) + {peak_pass / 1024**2:,.0f} MiB "
+        f"of the OSM pass's process (goal < {GOAL_PEAK_BYTES / 1024**3:.0f} GiB)"
     )
     ok = rate >= GOAL_WAYS_PER_S and peak < GOAL_PEAK_BYTES
     return 0 if ok else 1

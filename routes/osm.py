@@ -29,25 +29,29 @@ piece; edges are numbered ``seq`` 0, 1, … along each way. Lengths are geodesic
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import hashlib
 import io
 import logging
 import re
+import subprocess
+import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import osmium
-import osmium.index
 import pandas as pd
 from numpy.typing import NDArray
 from pyproj import Geod
 
 from geo.db.streets import EdgeColumns
-from geo.errors import InvalidInput
+from geo.errors import InvalidInput, NattvandringError
+from routes import osm_pass
 from routes.network import Edge
 
 logger = logging.getLogger(__name__)
@@ -69,6 +73,8 @@ NO_SIDEWALK = frozenset({"no", "none"})
 
 Progress = Callable[[str], None]
 _GEOD = Geod(ellps="WGS84")
+# fcntl's F_SETPIPE_SZ (Linux; Python 3.10 names it only on some builds).
+_F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 
 
 def is_walkable(tags: Mapping[str, str] | osmium.osm.TagList) -> bool:
@@ -154,12 +160,8 @@ def read_walkable_edges(
     path = Path(path)
     if not path.is_file():
         raise InvalidInput(f"no OSM file at {path}")
-    with tempfile.TemporaryDirectory(prefix="nv-osm-") as tmp:
-        opl = Path(tmp) / "highways.opl"
-        if progress:
-            progress(f"reading {path.name}: the ways tagged highway, with their nodes' locations")
-        _write_highways_opl(path, opl)
-        data = opl.read_bytes()
+    if progress:
+        progress(f"reading {path.name}: the ways tagged highway, with their nodes' locations")
     # The walkable ways as flat columns (one entry a node reference): only the tags are read
     # way by way, the node references and locations of all the ways are parsed at once.
     way_ids: list[int] = []
@@ -169,22 +171,20 @@ def read_walkable_edges(
     names: list[int] = []
     node_fields: list[bytes] = []
     read = 0
-    for line in data.split(b"\n"):
-        if not line:
-            continue
-        read += 1
-        if progress and read % progress_every == 0:
-            progress(f"{read:,} highway ways read, {len(way_ids):,} walkable")
-        way, tag_field, node_field = line.split(b" ")
-        tags = {k.decode(): _opl_text(v) for k, v in _OPL_TAGS.findall(tag_field)}
-        if not is_walkable(tags):
-            continue
-        way_ids.append(int(way[1:]))
-        highways.append(codes.setdefault(tags["highway"], len(codes)))
-        name = tags.get("name")
-        names.append(-1 if name is None else codes.setdefault(name, len(codes)))
-        node_fields.append(node_field[1:])
-    del data
+    for lines in _highway_lines(path):
+        for line in lines:
+            read += 1
+            if progress and read % progress_every == 0:
+                progress(f"{read:,} highway ways read, {len(way_ids):,} walkable")
+            way, tag_field, node_field = line.split(b" ")
+            tags = {k.decode(): _opl_text(v) for k, v in _OPL_TAGS.findall(tag_field)}
+            if not is_walkable(tags):
+                continue
+            way_ids.append(int(way[1:]))
+            highways.append(codes.setdefault(tags["highway"], len(codes)))
+            name = tags.get("name")
+            names.append(-1 if name is None else codes.setdefault(name, len(codes)))
+            node_fields.append(node_field[1:])
     counts = np.fromiter((f.count(b",") + 1 if f else 0 for f in node_fields), np.int64)
     refs, lons, lats = _opl_nodes(b",".join(node_fields))
     if progress:
@@ -224,28 +224,44 @@ def _opl_text(value: bytes) -> str:
     return text
 
 
-def _write_highways_opl(path: Path, target: Path) -> None:
-    """Write the ways of ``path`` tagged highway, each with its nodes' locations, as OPL to
-    ``target``: one pass in libosmium's C++ (reading, the location index, the filters, the
-    writer), so that no object reaches Python."""
-    index = osmium.index.create_map("flex_mem")
-    locations = osmium.NodeLocationsForWays(index)
-    locations.ignore_errors()  # a node missing from the file: its location stays undefined
-    writer = osmium.SimpleWriter(
-        osmium.io.File(str(target), "opl,add_metadata=false,locations_on_ways=true")
-    )
-    try:
-        osmium.apply(
-            str(path),
-            locations,
-            osmium.filter.EntityFilter(osmium.osm.WAY),
-            osmium.filter.KeyFilter("highway"),
-            writer,
+def _highway_lines(path: Path) -> Iterator[list[bytes]]:
+    """The OPL lines of `routes.osm_pass` for ``path``, in batches as the pass writes them: the
+    pass runs in a process of its own (it holds the GIL), so that reading the tags here goes on
+    at the same time on the other CPU."""
+    with tempfile.TemporaryFile() as errors:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "routes.osm_pass", str(path)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=errors,
         )
-    except RuntimeError as exc:
-        raise InvalidInput(f"{path.name} is not a readable OSM file: {exc}") from exc
-    finally:
-        writer.close()
+        assert child.stdout is not None
+        try:
+            with suppress(OSError):  # a larger pipe: fewer switches between the processes
+                fcntl.fcntl(child.stdout.fileno(), _F_SETPIPE_SZ, 1 << 20)
+            rest = b""
+            while chunk := child.stdout.read(1 << 22):
+                lines = (rest + chunk).split(b"\n")
+                rest = lines.pop()
+                yield [line for line in lines if line]
+            status = child.wait()
+            if rest and status == 0:  # a pass that ended early may have cut its last line
+                yield [rest]
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+            child.stdout.close()
+        if status != 0:
+            errors.seek(0)
+            message = errors.read().decode(errors="replace").strip()
+            if status == osm_pass.NOT_OSM:
+                raise InvalidInput(f"{path.name} is not a readable OSM file: {message}")
+            ended = f"signal {-status}" if status < 0 else f"status {status}"
+            raise NattvandringError(
+                f"reading {path.name} failed: libosmium's pass ended with {ended}"
+                + (f" ({message})" if message else "")
+            )
 
 
 def _opl_nodes(

@@ -212,6 +212,12 @@ def test_a_file_that_is_not_osm_is_422_and_writes_nothing(
         import_osm(conn, bad)
     with pytest.raises(InvalidInput, match="no OSM file"):
         import_osm(conn, tmp_path / "missing.osm.pbf")
+    # A download cut short: libosmium's pass (a process of its own) has sent the ways of the
+    # first blocks when it finds the end missing; the import still refuses the whole file.
+    cut = tmp_path / "cut.osm.pbf"
+    cut.write_bytes(helsinki_path().read_bytes()[: helsinki_path().stat().st_size * 9 // 10])
+    with pytest.raises(InvalidInput, match="cut.osm.pbf is not a readable OSM file: PBF error"):
+        import_osm(conn, cut)
     assert _snapshot(conn) == before
 
 
