@@ -54,7 +54,7 @@ def list_police_events(
     polisen.se. Source: "Händelser: Polisen (polisen.se)"."""
     req = _request(settings, area, since, until)
     events = police_events.list_events(
-        conn, since=req.start, until=req.end, area=req.area, limit=limit
+        conn, since=req.days.start, until=req.days.end, area=req.area, limit=limit
     )
     for e in events:
         e["occurred_at"] = e["occurred_at"].isoformat()
@@ -83,10 +83,10 @@ def police_event_counts(
     req = _request(settings, area, since, until)
     tz = areas.time_zone(conn, req.area)
     rows = police_events.counts(
-        conn, since=req.start, until=req.end, time_zone=tz, area=req.area, bucket=bucket
+        conn, since=req.days.start, until=req.days.end, time_zone=tz, area=req.area, bucket=bucket
     )
     ours = police_events.deviation_counts(
-        conn, area=req.area, since=req.start, until=req.end, time_zone=tz, bucket=bucket
+        conn, area=req.area, since=req.days.start, until=req.days.end, time_zone=tz, bucket=bucket
     )
     if not user.can(Capability.READ_REPORTS):
         for r in ours:
