@@ -322,6 +322,8 @@ def whole_buckets(since: date, until: date, *, bucket: str, tz: str = DEFAULT_TI
     ``until``'s week, 00:00 (``first``–``last`` are that Monday and Sunday). ``night``: the
     nights whose own date (the day they start) lies in ``since``–``until``, from ``since``
     12:00 to the day after ``until``, 12:00 (``first``–``last`` stay the nights' dates).
+    ``month`` (for the police notices' counts beside ours): from the first of ``since``'s
+    month to the first of the month after ``until``'s, midnight.
 
     >>> p = whole_buckets(date(2026, 11, 17), date(2026, 11, 21), bucket="week")
     >>> p.first.isoformat(), p.last.isoformat(), p.start.isoformat(), p.end.isoformat()
@@ -329,9 +331,21 @@ def whole_buckets(since: date, until: date, *, bucket: str, tz: str = DEFAULT_TI
     >>> p = whole_buckets(date(2026, 11, 17), date(2026, 11, 21), bucket="night")
     >>> p.first.isoformat(), p.last.isoformat(), p.start.isoformat(), p.end.isoformat()
     ('2026-11-17', '2026-11-21', '2026-11-17T12:00:00+01:00', '2026-11-22T12:00:00+01:00')
+    >>> p = whole_buckets(date(2026, 11, 17), date(2026, 12, 2), bucket="month")
+    >>> p.first.isoformat(), p.last.isoformat(), p.end.isoformat()
+    ('2026-11-01', '2026-12-31', '2027-01-01T00:00:00+01:00')
     """
-    check_bucket(bucket)
     zone = ZoneInfo(tz)
+    if bucket == "month":
+        after = date(until.year + until.month // 12, until.month % 12 + 1, 1)
+        first = since.replace(day=1)
+        return Period(
+            first,
+            after - timedelta(days=1),
+            datetime.combine(first, time(0), zone),
+            datetime.combine(after, time(0), zone),
+        )
+    check_bucket(bucket)
     if bucket == "night":
         start = datetime.combine(since, time(NIGHT_STARTS_H), zone)
         end = datetime.combine(until + timedelta(days=1), time(NIGHT_STARTS_H), zone)

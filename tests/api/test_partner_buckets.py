@@ -321,3 +321,33 @@ def test_the_partners_heat_map_takes_its_cells_of_three_from_whole_weeks(
             name = next(n for n in zf.namelist() if "varmekarta" in n)
             maps.append(zf.read(name))
     assert maps[0] == maps[1] and b"Polygon" in maps[0]
+
+
+def test_our_reports_beside_the_police_notices_are_whole_months_for_partners(
+    client: TestClient, auth: Headers, week: None
+) -> None:
+    """``/api/v1/police-events/counts`` shows partners our reports per month (or week): those
+    too are counted in whole buckets, so since=1 February against since=2 February gives the
+    same month; planners get the days asked (8 without the Monday's report)."""
+
+    def ours(role: str, since: str, until: str, bucket: str) -> dict[str, Any]:
+        r = client.get(
+            "/api/v1/police-events/counts",
+            params={"area": "solberga", "since": since, "until": until, "bucket": bucket},
+            headers=auth(role),
+        )
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+    for bucket, first, last in (("month", MONDAY, "2021-02-28"), ("week", MONDAY, SUNDAY)):
+        whole = ours("partner", MONDAY, SUNDAY, bucket)
+        assert whole["deviations"] == [{"period_start": MONDAY, "count": WEEK_TOTAL}], bucket
+        for since, until in ((TUESDAY, SUNDAY), (TUESDAY, SATURDAY), (WEDNESDAY, WEDNESDAY)):
+            cut = ours("partner", since, until, bucket)
+            assert cut["deviations"] == whole["deviations"], (bucket, since, until)
+            assert (cut["deviations_since"], cut["deviations_until"]) == (first, last)
+            assert (cut["since"], cut["until"]) == (since, until)  # the notices: days asked
+    planner = ours("planner", TUESDAY, SUNDAY, "month")
+    assert planner["deviations"] == [{"period_start": MONDAY, "count": WEEK_TOTAL - 1}]
+    assert (planner["deviations_since"], planner["deviations_until"]) == (TUESDAY, SUNDAY)
