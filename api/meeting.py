@@ -65,6 +65,7 @@ from geo.privacy import (
     partner_aggregates,
     zone_category_counts,
 )
+from geo.timeofweek import Period, days_period, whole_buckets
 from maps import export as layers_out
 from maps import layers as ml
 from maps.html_map import meeting_map_html
@@ -115,12 +116,67 @@ class Request:
     bucket: str = "week"
 
     @property
+    def period(self) -> Period:
+        """The period this request reads and says it counts, for every path that reads with
+        it (the counts of the API, the OGC collections and their tiles, and every part of the
+        export: layers, heat map, hot spots, the meeting report). The partner profile counts
+        whole buckets only (`geo.timeofweek.whole_buckets`: the weeks, Monday to Sunday, or
+        the nights, 12:00 to 12:00, that the days touch), so that two requests whose days
+        differ inside a bucket get the same counts and nothing can be subtracted to find one
+        report's day (DESIGN.md decision 8); the detail profile reads exactly the days asked.
+        """
+        if self.profile == "partner":
+            return whole_buckets(self.since, self.until, bucket=self.bucket, tz=DEFAULT_TIME_ZONE)
+        return self.days
+
+    @property
+    def days(self) -> Period:
+        """The days as asked, midnight to midnight: for what is no count of reports for a
+        partner (police notices, the planners' coverage). Partner paths read `period`."""
+        return days_period(self.since, self.until, tz=DEFAULT_TIME_ZONE)
+
+    @property
     def start(self) -> datetime:
-        return datetime.combine(self.since, time(0), STOCKHOLM)
+        """The first instant read (`period`)."""
+        return self.period.start
 
     @property
     def end(self) -> datetime:
-        return datetime.combine(self.until + timedelta(days=1), time(0), STOCKHOLM)
+        """The end (excluded) of what is read (`period`)."""
+        return self.period.end
+
+
+def period_json(req: Request) -> dict[str, Any]:
+    """The period an answer counts, for its JSON: ``since``–``until`` the first and the last
+    day counted (`Request.period`: for the partner profile whole weeks, Monday to Sunday, or
+    the nights of those dates), ``counted_from``–``counted_until`` the instants it counts
+    between (local time, the end excluded), ``asked_since``–``asked_until`` the days asked."""
+    p = req.period
+    return {
+        "since": p.first.isoformat(),
+        "until": p.last.isoformat(),
+        "counted_from": p.start.isoformat(),
+        "counted_until": p.end.isoformat(),
+        "asked_since": req.since.isoformat(),
+        "asked_until": req.until.isoformat(),
+    }
+
+
+def _asked(req: Request) -> dict[str, str]:
+    """For a file's metadata: what the partner profile's period comprises and the days asked
+    (the detail profile's period is the days asked)."""
+    if req.profile != "partner":
+        return {}
+    p = req.period
+    whole = (
+        f"hela veckor, måndag {p.first.isoformat()} – söndag {p.last.isoformat()}"
+        if req.bucket == "week"
+        else f"hela nätter (kl. 12–12) som börjar {p.first.isoformat()} – {p.last.isoformat()}"
+    )
+    return {
+        "period_omfattar": whole,
+        "begard_period": f"{req.since.isoformat()} – {req.until.isoformat()}",
+    }
 
 
 @dataclass
@@ -161,7 +217,8 @@ def check(req: Request, user: User) -> None:
 
 
 def check_period(req: Request) -> None:
-    """The time bucket and the period: ``since`` ≤ ``until``, at most three years."""
+    """The time bucket and the period: ``since`` ≤ ``until``, at most three years (for the
+    partner profile, once widened to whole buckets: `Request.period`)."""
     if req.bucket not in ("week", "night"):
         raise InvalidParameter("bucket must be week or night", field="bucket")
     if req.since < EARLIEST.date() or req.until >= LATEST.date():
@@ -170,7 +227,8 @@ def check_period(req: Request) -> None:
         )
     if req.since > req.until:
         raise InvalidParameter("since must not be after until", field="since")
-    if (req.until - req.since).days >= MAX_DAYS:
+    if (req.period.last - req.period.first).days >= MAX_DAYS:
+        # The partner profile's period is counted in whole weeks (or nights): those must fit.
         raise InvalidParameter("the period may be at most three years", field="since")
 
 
@@ -194,8 +252,9 @@ def partner_counts(
     The numbers of the export's count layers (``avvikelser_zon_vecka``…; ``avvikelser_zon`` and
     ``avvikelser_ruta`` sum them over the period: `maps.layers.partner_layers`), of the OGC
     collections ``deviation-zones``/``deviation-cells`` and of
-    ``GET /api/v1/deviation-aggregates``, computed in one place (`geo.privacy`). ``records`` and
-    ``zones`` are read from the database when not given.
+    ``GET /api/v1/deviation-aggregates``, computed in one place (`geo.privacy`). The period is
+    `Request.period`: whole weeks (or nights) for the partner profile. ``records`` (which must
+    be those of that period) and ``zones`` are read from the database when not given.
     """
     if zones is None:
         zones = _zones(conn, req.area)[1]
@@ -260,7 +319,9 @@ def _build_layers(
     meta: dict[str, Any] = {"reports": len(d.records)}
     if req.profile == "partner":
         agg = partner_aggregates(d.records, zones=d.zones, bucket=req.bucket)
-        out += ml.partner_layers(agg, since=req.since, until=req.until, categories=d.styles)
+        out += ml.partner_layers(
+            agg, since=req.period.first, until=req.period.last, categories=d.styles
+        )
         meta.update(
             suppressed_zone_reports=agg.suppressed_zone_reports,
             suppressed_cell_reports=agg.suppressed_cell_reports,
@@ -308,8 +369,9 @@ def _metadata(req: Request, area_name: str, *, synthetic: bool = False) -> dict[
     return demo | {
         "omrade": area_name,
         "omrade_kod": req.area,
-        "period_fran": req.since.isoformat(),
-        "period_till": req.until.isoformat(),
+        "period_fran": req.period.first.isoformat(),
+        "period_till": req.period.last.isoformat(),
+        **_asked(req),
         "profil": req.profile,
         "skapad": datetime.now(UTC).isoformat(timespec="seconds"),
         "tidsindelning": "vecka" if req.bucket == "week" else "natt",
@@ -317,7 +379,8 @@ def _metadata(req: Request, area_name: str, *, synthetic: bool = False) -> dict[
         f"{HEAT.cell_m:g} m, rapporter per km² och vecka",
         "metod_hotspots": f"Getis-Ord Gi*, rutor {HOT.cell_m:g} m, FDR (Benjamini–Hochberg), "
         "90/95/99 %",
-        "sekretess": "partnerprofil: aggregerat per zon och 250 m-ruta, antal under 3 utelämnade; "
+        "sekretess": "partnerprofil: aggregerat per zon och 250 m-ruta i hela veckor (nätter), "
+        "antal under 3 utelämnade; "
         "värmekarta och hot spots bara från 250 m-rutor med minst 3 rapporter (rutans mitt); "
         "inga fritexter, rapportörer eller exakta tider"
         if req.profile == "partner"
@@ -361,8 +424,7 @@ def partner_hotspots(db: Connections, req: Request, user: User) -> dict[str, Any
     return {
         "type": "FeatureCollection",
         "area": req.area,
-        "since": req.since.isoformat(),
-        "until": req.until.isoformat(),
+        **period_json(partner),
         "cell_m": HOT.cell_m,
         "features": features,
     }
@@ -379,8 +441,7 @@ def preview(db: Connections, req: Request, user: User) -> dict[str, Any]:
     return {
         "profile": req.profile,
         "area": req.area,
-        "since": req.since.isoformat(),
-        "until": req.until.isoformat(),
+        **period_json(req),
         "layers": [
             {"name": layer.name, "title": layer.title_sv, "rows": len(layer.rows)}
             for layer in layers
@@ -424,7 +485,7 @@ def _read_pdf(conn: Any, req: Request, window: Window, selection: Any) -> _PdfDa
     changes = _hotspot_changes(conn, hot_fc)
     cov, cells = coverage.compute(conn, area=req.area, window=window, selection=selection)
     # Trends over the last year up to the period's end (weeks from Monday, local time).
-    year_start = req.until - timedelta(days=364)
+    year_start = req.period.last - timedelta(days=364)
     year_start -= timedelta(days=year_start.weekday())
     year_since = datetime.combine(year_start, time(0), STOCKHOLM)
     cats = categories.categories_json(conn)
@@ -444,7 +505,9 @@ def _read_pdf(conn: Any, req: Request, window: Window, selection: Any) -> _PdfDa
         coverage=cov.describe(),
         trend=(
             report_data.reports_per_week(conn, area=req.area, since=year_since, until=req.end),
-            report_data.walks_per_week(conn, area=req.area, since=year_start, until=req.until),
+            report_data.walks_per_week(
+                conn, area=req.area, since=year_start, until=req.period.last
+            ),
             year_start,
         ),
         synthetic=report_data.synthetic_in(
@@ -546,7 +609,8 @@ def _outside(dev: Deviations, zones: list[Zone]) -> dict[str, int]:
 
 def _trend_chart(d: _PdfData, req: Request) -> bytes:
     reports, walks, start = d.trend
-    weeks = [start + timedelta(days=7 * i) for i in range(((req.until - start).days // 7) + 1)]
+    last = req.period.last
+    weeks = [start + timedelta(days=7 * i) for i in range(((last - start).days // 7) + 1)]
     index = {w: i for i, w in enumerate(weeks)}
     per_cat: dict[str, list[int]] = {}
     for code, name in d.names.items():
@@ -638,7 +702,7 @@ def _pdf(
     )
     pdf = meeting_report_pdf(
         area_name=area_name,
-        period=(req.since, req.until),
+        period=(req.period.first, req.period.last),
         issued=date.today(),
         area_outline=outline,
         base_lines=d.base_lines,
@@ -697,10 +761,11 @@ def _annex(d: _PdfData) -> list[tuple[str, str, str]]:
 def _walk_rows(conn: Any, req: Request) -> tuple[list[WalkRow], list[WalkRow], bool]:
     """Walks done per club and month in the period and in the previous one of the same
     length, and whether any of them is synthetic."""
-    prev_since, prev_until = previous_period(req.since, req.until)
+    first, last = req.period.first, req.period.last
+    prev_since, prev_until = previous_period(first, last)
     found = [
         walks_by_club_and_month(conn, area=req.area, since=a, until=b)
-        for a, b in ((req.since, req.until), (prev_since, prev_until))
+        for a, b in ((first, last), (prev_since, prev_until))
     ]
     rows = [
         [
@@ -731,7 +796,7 @@ def export(db: Connections, req: Request, user: User) -> Export:
         content = meeting_map_html(
             layers,
             assets=leaflet_assets(),
-            title=f"Samverkan {area_name} {req.since} – {req.until}"
+            title=f"Samverkan {area_name} {req.period.first} – {req.period.last}"
             + (f" – {SYNTHETIC_MARK}" if layer_data.synthetic else ""),
             metadata=_metadata(req, area_name, synthetic=layer_data.synthetic),
         ).encode("utf-8")
@@ -749,7 +814,8 @@ def export(db: Connections, req: Request, user: User) -> Export:
             )
             content = path.read_bytes()
     digest = hashlib.sha256(content).hexdigest()
-    filename = f"samverkan-{req.area}-{req.since}-{req.until}-{req.profile}.{SUFFIX[req.fmt]}"
+    first, last = req.period.first, req.period.last
+    filename = f"samverkan-{req.area}-{first}-{last}-{req.profile}.{SUFFIX[req.fmt]}"
     with db.connection() as conn:
         audit_id = audit.write_audit(
             conn,
@@ -761,6 +827,8 @@ def export(db: Connections, req: Request, user: User) -> Export:
                 "format": req.fmt,
                 "since": req.since.isoformat(),
                 "until": req.until.isoformat(),
+                "counted_since": req.period.start.isoformat(),
+                "counted_until": req.period.end.isoformat(),
                 "bucket": req.bucket,
                 "include_descriptions": req.include_descriptions,
                 "rows": counts,

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -282,6 +283,81 @@ def bucket_label(day: date, *, bucket: str) -> str:
         return day.isoformat()
     iso = day.isocalendar()
     return f"{iso.year}-W{iso.week:02d}"
+
+
+@dataclass(frozen=True)
+class Period:
+    """Local days ``first``–``last`` (both inclusive) and the instants that a read of them
+    runs between: from ``start`` (included) to ``end`` (excluded), in the area's zone."""
+
+    first: date
+    last: date
+    start: datetime
+    end: datetime
+
+
+def days_period(since: date, until: date, *, tz: str = DEFAULT_TIME_ZONE) -> Period:
+    """The local days ``since``–``until`` exactly, midnight to midnight.
+
+    >>> p = days_period(date(2026, 11, 17), date(2026, 11, 21))
+    >>> p.start.isoformat(), p.end.isoformat()
+    ('2026-11-17T00:00:00+01:00', '2026-11-22T00:00:00+01:00')
+    """
+    zone = ZoneInfo(tz)
+    return Period(
+        since,
+        until,
+        datetime.combine(since, time(0), zone),
+        datetime.combine(until + timedelta(days=1), time(0), zone),
+    )
+
+
+def whole_buckets(since: date, until: date, *, bucket: str, tz: str = DEFAULT_TIME_ZONE) -> Period:
+    """The days ``since``–``until`` widened outward to whole time buckets (`bucket_days`).
+
+    A count per bucket over a period that starts or ends inside a bucket would count part of
+    it, and two periods that differ by a day would differ by that day's reports: whole buckets
+    leave nothing to subtract but whole buckets' counts, which are shown (or suppressed) on
+    their own. ``week``: from the Monday of ``since``'s ISO week, 00:00, to the Monday after
+    ``until``'s week, 00:00 (``first``–``last`` are that Monday and Sunday). ``night``: the
+    nights whose own date (the day they start) lies in ``since``–``until``, from ``since``
+    12:00 to the day after ``until``, 12:00 (``first``–``last`` stay the nights' dates).
+    ``month`` (for the police notices' counts beside ours): from the first of ``since``'s
+    month to the first of the month after ``until``'s, midnight.
+
+    >>> p = whole_buckets(date(2026, 11, 17), date(2026, 11, 21), bucket="week")
+    >>> p.first.isoformat(), p.last.isoformat(), p.start.isoformat(), p.end.isoformat()
+    ('2026-11-16', '2026-11-22', '2026-11-16T00:00:00+01:00', '2026-11-23T00:00:00+01:00')
+    >>> p = whole_buckets(date(2026, 11, 17), date(2026, 11, 21), bucket="night")
+    >>> p.first.isoformat(), p.last.isoformat(), p.start.isoformat(), p.end.isoformat()
+    ('2026-11-17', '2026-11-21', '2026-11-17T12:00:00+01:00', '2026-11-22T12:00:00+01:00')
+    >>> p = whole_buckets(date(2026, 11, 17), date(2026, 12, 2), bucket="month")
+    >>> p.first.isoformat(), p.last.isoformat(), p.end.isoformat()
+    ('2026-11-01', '2026-12-31', '2027-01-01T00:00:00+01:00')
+    """
+    zone = ZoneInfo(tz)
+    if bucket == "month":
+        after = date(until.year + until.month // 12, until.month % 12 + 1, 1)
+        first = since.replace(day=1)
+        return Period(
+            first,
+            after - timedelta(days=1),
+            datetime.combine(first, time(0), zone),
+            datetime.combine(after, time(0), zone),
+        )
+    check_bucket(bucket)
+    if bucket == "night":
+        start = datetime.combine(since, time(NIGHT_STARTS_H), zone)
+        end = datetime.combine(until + timedelta(days=1), time(NIGHT_STARTS_H), zone)
+        return Period(since, until, start, end)
+    first = since - timedelta(days=since.weekday())
+    last = until + timedelta(days=6 - until.weekday())
+    return Period(
+        first,
+        last,
+        datetime.combine(first, time(0), zone),
+        datetime.combine(last + timedelta(days=1), time(0), zone),
+    )
 
 
 def check_bucket(bucket: str) -> None:

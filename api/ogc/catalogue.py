@@ -286,7 +286,10 @@ def _aggregates(layer: str) -> Source:
     cell) with a count per category (``antal_<code>``) and ``antal_totalt`` for the period, each
     the sum of the week counts that `api.meeting.partner_counts` shows (as
     ``GET /api/v1/deviation-aggregates`` for the same days), so that no count it leaves out can
-    be worked out from these."""
+    be worked out from these. ``datetime`` is taken as the local days it touches, widened to
+    whole ISO weeks (`api.meeting.Request.period`): an interval that starts or ends inside a
+    week counts that whole week, and ``period_fran``–``period_till`` say which weeks (Monday to
+    Sunday) were counted; two intervals inside the same weeks give the same counts."""
     name, key = ("avvikelser_zon", "zon") if layer == "zone" else ("avvikelser_ruta", "ruta")
 
     def source(db: Connections, q: SourceQuery) -> Page:
@@ -297,11 +300,14 @@ def _aggregates(layer: str) -> Source:
         meeting.check_period(req)
         with db.connection() as conn:
             agg = meeting.partner_counts(conn, req)
-            synthetic = deviations.any_synthetic(conn, area=q.one_area, since=start, until=end)
+            synthetic = deviations.any_synthetic(
+                conn, area=q.one_area, since=req.start, until=req.end
+            )
             styles = {
                 c["code"]: (c["name_sv"], c["colour"]) for c in categories.categories_json(conn)
             }
-        layers = partner_layers(agg, since=req.since, until=req.until, categories=styles)
+        counted = req.period  # whole weeks (`api.meeting.Request.period`), as partner_counts
+        layers = partner_layers(agg, since=counted.first, until=counted.last, categories=styles)
         found = next(x for x in layers if x.name == name)
         return _page(count_features(found, key), q, filter_bbox=True, synthetic=synthetic)
 
@@ -419,8 +425,9 @@ CATALOGUE: tuple[Collection, ...] = (
         "Avvikelser per ruta (250 m)",
         "Reports counted per 250 m SWEREF 99 TM cell: one Feature per cell with a count per "
         "category (antal_<code>) and antal_totalt for the period, each the sum of the weeks' "
-        "counts of 3 or more (the partner profile; a week's count under 3 is never shown). The "
-        "last 90 days unless datetime is given.",
+        "counts of 3 or more (the partner profile; a week's count under 3 is never shown). Whole "
+        "weeks only: the last 90 days, or the days of datetime, widened to whole ISO weeks "
+        "(Monday–Sunday, period_fran–period_till).",
         "Polygon",
         _aggregates("cell"),
         needs=Capability.READ_AGGREGATES,
@@ -434,8 +441,9 @@ CATALOGUE: tuple[Collection, ...] = (
         "Avvikelser per samverkanszon",
         "Reports counted per collaboration zone: one Feature per zone with a count per "
         "category (antal_<code>) and antal_totalt for the period, each the sum of the weeks' "
-        "counts of 3 or more (the partner profile; a week's count under 3 is never shown). The "
-        "last 90 days unless datetime is given.",
+        "counts of 3 or more (the partner profile; a week's count under 3 is never shown). Whole "
+        "weeks only: the last 90 days, or the days of datetime, widened to whole ISO weeks "
+        "(Monday–Sunday, period_fran–period_till).",
         "MultiPolygon",
         _aggregates("zone"),
         needs=Capability.READ_AGGREGATES,

@@ -99,7 +99,10 @@ def deviation_aggregates(
 
     The numbers are those of the partner export (``GET /api/v1/exports/meeting``) for the same
     area and days. Each Feature's ``properties.layer`` says whether it is a ``zone`` or a
-    ``cell``; ``count`` is the number of reports.
+    ``cell``; ``count`` is the number of reports. Only whole buckets are counted: the days are
+    widened to whole weeks (Monday to Sunday), or for nights counted from ``since`` 12:00 to
+    the day after ``until`` 12:00, and the answer's ``since``, ``until``, ``counted_from`` and
+    ``counted_until`` say what was counted (``asked_since``, ``asked_until``: what was asked).
     """
     last = until or date.today()
     req = meeting.Request(
@@ -112,7 +115,7 @@ def deviation_aggregates(
     agg = meeting.partner_counts(conn, req)
     styles = {c["code"]: (c["name_sv"], c["colour"]) for c in categories.categories_json(conn)}
     fc = aggregates_geojson(agg, styles=styles)
-    fc.update(area=req.area, since=req.since.isoformat(), until=req.until.isoformat())
+    fc.update(area=req.area, **meeting.period_json(req))
     return geojson_response(json.dumps(fc, ensure_ascii=False))
 
 

@@ -44,7 +44,7 @@ def get_coverage(
         area=area or settings.default_area, since=since or last - timedelta(days=90), until=last
     )
     meeting.check_period(req)
-    window = Window(req.start, req.end)
+    window = Window(req.days.start, req.days.end)  # the days asked (no partner count)
     cov, cells = coverage.compute(conn, area=req.area, window=window)
     _, srid = area_srid(conn, req.area)
     body = coverage.coverage_json(cov, cells, epsg=srid)

@@ -86,8 +86,10 @@ def export_meeting(db: DbDep, user: HeavyExporterDep, req: MeetingDep) -> Respon
 
     ``profile=partner`` (the default; the only one partners get): deviations counted per
     collaboration zone and 250 m SWEREF 99 TM cell by category and week (or night), counts
-    under 3 left out, no free text, reporters or exact times. ``profile=detail`` (planners):
-    single reports without reporters; descriptions only with ``include_descriptions=true``.
+    under 3 left out, no free text, reporters or exact times; the days are widened to whole
+    weeks (or nights), which the file names. ``profile=detail`` (planners): single reports of
+    exactly the days asked, without reporters; descriptions only with
+    ``include_descriptions=true``.
     Every download writes an audit row (``GET /api/v1/audit``). For scripts and QGIS (a
     bearer token); a signed-in page POSTs the same parameters as a form instead (403
     ``download_needs_post`` for a GET with the session cookie).

@@ -21,6 +21,7 @@ from api.security import AggregateReaderDep
 from geo.capabilities import Capability
 from geo.db import areas, police_events
 from geo.privacy import MIN_PARTNER_COUNT
+from geo.timeofweek import whole_buckets
 
 router = APIRouter(prefix="/api/v1", tags=["police events"])
 DEFAULT_DAYS = 365
@@ -54,7 +55,7 @@ def list_police_events(
     polisen.se. Source: "Händelser: Polisen (polisen.se)"."""
     req = _request(settings, area, since, until)
     events = police_events.list_events(
-        conn, since=req.start, until=req.end, area=req.area, limit=limit
+        conn, since=req.days.start, until=req.days.end, area=req.area, limit=limit
     )
     for e in events:
         e["occurred_at"] = e["occurred_at"].isoformat()
@@ -79,16 +80,21 @@ def police_event_counts(
 ) -> dict[str, Any]:
     """Notices per district, type and month (or week) for the area, and our deviation
     reports of the area per month beside them (for partners, months with fewer than 3 reports
-    give ``count: null``). A notice naming two districts counts in each."""
+    give ``count: null``). A notice naming two districts counts in each. For partners our
+    reports are counted in whole months (weeks) only, as every partner count
+    (`geo.timeofweek.whole_buckets`), so that periods differing by a day inside a month give
+    the same counts; ``deviations_since``–``deviations_until`` say which days were counted."""
     req = _request(settings, area, since, until)
     tz = areas.time_zone(conn, req.area)
     rows = police_events.counts(
-        conn, since=req.start, until=req.end, time_zone=tz, area=req.area, bucket=bucket
+        conn, since=req.days.start, until=req.days.end, time_zone=tz, area=req.area, bucket=bucket
     )
+    partner = not user.can(Capability.READ_REPORTS)
+    counted = whole_buckets(req.since, req.until, bucket=bucket, tz=tz) if partner else req.days
     ours = police_events.deviation_counts(
-        conn, area=req.area, since=req.start, until=req.end, time_zone=tz, bucket=bucket
+        conn, area=req.area, since=counted.start, until=counted.end, time_zone=tz, bucket=bucket
     )
-    if not user.can(Capability.READ_REPORTS):
+    if partner:
         for r in ours:
             if r["count"] < MIN_PARTNER_COUNT:
                 r["count"] = None
@@ -96,6 +102,8 @@ def police_event_counts(
         "area": req.area,
         "since": req.since.isoformat(),
         "until": req.until.isoformat(),
+        "deviations_since": counted.first.isoformat(),
+        "deviations_until": counted.last.isoformat(),
         "bucket": bucket,
         "source": police_events.SOURCE_SV,
         "police_events": rows,

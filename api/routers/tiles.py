@@ -8,7 +8,8 @@ it: roles with ``READ_REPORTS``; never who reported, no free text),
 ``deviation-cells`` and ``deviation-zones`` (the partner counts, k ≥ 3: partners see these only)
 and ``streets`` (the imported OpenStreetMap network, public like the areas). Deviations are those
 of the last 90 days unless ``datetime`` says otherwise (an RFC 3339 instant or interval; for
-the count layers an instant is the 90 days up to it, as for their OGC collections).
+the count layers an instant is the 90 days up to it, and the period is widened to whole ISO
+weeks, as for their OGC collections: `api.meeting.Request.period`).
 
 Tiles of deviations and of the partner counts carry an ``ETag`` made of what decides them (the
 deviations' change counter of the tile's areas, the zones, the tile, the period, the viewer's

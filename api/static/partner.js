@@ -95,8 +95,10 @@ async function loadAggregates() {
     .map((c) => row([weekText(c.period), c.category, c.cells, c.count])));
   if (!zoneRows.length) zoneBody.appendChild(row(["Inga zoner med minst " + r.data.min_count + " avvikelser.", "", "", ""]));
   if (!cellSums.size) cellBody.appendChild(row(["Inga rutor med minst " + r.data.min_count + " avvikelser.", "", "", ""]));
-  setStatus(countWord(total) + " i rutor med minst " + r.data.min_count + " avvikelser, " +
-    p.since + " – " + p.until);
+  // The period counted: whole weeks, Monday to Sunday, around the days asked (no part of a week
+  // is ever counted, so that two periods cannot be subtracted to find one report).
+  setStatus(countWord(total) + " i rutor med minst " + r.data.min_count + " avvikelser, hela veckor " +
+    r.data.since + " – " + r.data.until);
   document.body.setAttribute("data-aggregates", String(shapes.size));
 }
 

@@ -354,7 +354,9 @@ def test_the_meeting_report_has_a_section_on_walks(
     assert f"Provföreningen {prog['tag']} oktober 2024 12 72 48" in lines
     assert f"Provföreningen {prog['tag']} november 2024 1 6 4" in lines
     assert f"Provklubben {prog['tag']} oktober 2024 13 78 52" in lines
-    # against 2024-08-01 – 2024-09-30: the club's walk outside the agreements on 2 September
-    assert "Jämfört med föregående period (2024-08-01 – 2024-09-30)" in text
+    # The partner's report counts whole weeks: Monday 30 September to Sunday 1 December, and
+    # against the nine weeks before (the club's walk outside the agreements on 2 September).
+    assert "Period: 2024-09-30 – 2024-12-01" in text
+    assert "Jämfört med föregående period (2024-07-29 – 2024-09-29)" in text
     assert f"Provklubben {prog['tag']} 13 (1) 78 (6) 52 (3)" in lines
     assert f"Provföreningen {prog['tag']} 13 (0) 78 (0) 52 (0)" in lines

@@ -490,7 +490,8 @@ def test_partners_get_counts_of_three_or_more_and_no_single_report(
             shown = {k: v for k, v in props.items() if k.startswith("antal_") and v is not None}
             assert "antal_narkotika" in props and "antal_skadegorelse" in props  # every category
             assert props["antal_totalt"] == sum(v for k, v in shown.items() if k != "antal_totalt")
-            assert (props["period_fran"], props["period_till"]) == ("2021-01-01", "2021-03-01")
+            # The days of QUIET widened to whole ISO weeks (Monday–Sunday): what is counted.
+            assert (props["period_fran"], props["period_till"]) == ("2020-12-28", "2021-03-07")
             assert "category" not in props and "count" not in props  # no long layout
             counts += [v for k, v in shown.items() if k != "antal_totalt"]
         # No count under 3, anywhere; the 9 station reports, the 2 lone ones left out.

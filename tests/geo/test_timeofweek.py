@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
 
 from geo.errors import InvalidParameter
-from geo.timeofweek import in_time_of_week, parse_days, parse_hours
+from geo.timeofweek import (
+    bucket_days,
+    in_time_of_week,
+    parse_days,
+    parse_hours,
+    whole_buckets,
+)
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
@@ -200,3 +206,54 @@ def test_nat_is_outside_and_naive_datetimes_are_refused() -> None:
     assert in_time_of_week(times, days=parse_days("fri"), hours=None).tolist() == [True, False]
     with pytest.raises(ValueError, match="timezone-aware"):
         in_time_of_week([datetime(2026, 5, 1, 20)], days=None, hours=parse_hours("20-02"))
+
+
+def test_whole_buckets_hold_exactly_the_buckets_the_days_touch() -> None:
+    """`whole_buckets` against `bucket_days`: over two years of days (both DST changes), the
+    widened period holds every instant whose bucket is one of those the days name, and no
+    other; a period starting or ending anywhere inside a week gives the same week."""
+    rng = np.random.default_rng(5)
+    tz = ZoneInfo("Europe/Stockholm")
+    base = date(2025, 1, 1)
+    for _ in range(60):
+        since = base + timedelta(days=int(rng.integers(0, 700)))
+        until = since + timedelta(days=int(rng.integers(0, 40)))
+        for bucket in ("week", "night"):
+            p = whole_buckets(since, until, bucket=bucket)
+            assert p.start.tzinfo is not None and p.start < p.end
+            # Hourly instants from two days before to two days after.
+            t0 = datetime.combine(p.first - timedelta(days=2), datetime.min.time(), tz)
+            hours = np.arange(0, ((p.last - p.first).days + 5) * 24 + 1)
+            instants = np.array(
+                [
+                    (t0 + timedelta(hours=int(h))).astimezone(UTC).replace(tzinfo=None)
+                    for h in hours
+                ],
+                dtype="datetime64[us]",
+            )
+            first_days = bucket_days(instants, bucket=bucket)
+            epoch = date(1970, 1, 1)
+            named = [epoch + timedelta(days=int(d)) for d in first_days]
+            if bucket == "week":
+                wanted = [since - timedelta(days=since.weekday()) <= d <= until for d in named]
+                assert p.first.weekday() == 0 and p.last.weekday() == 6
+            else:
+                wanted = [since <= d <= until for d in named]
+                assert (p.first, p.last) == (since, until)
+            start_us = np.datetime64(p.start.astimezone(UTC).replace(tzinfo=None), "us")
+            end_us = np.datetime64(p.end.astimezone(UTC).replace(tzinfo=None), "us")
+            inside = (instants >= start_us) & (instants < end_us)
+            assert inside.tolist() == wanted, (since, until, bucket)
+    # Any day of a week as either end gives that week.
+    monday = date(2026, 3, 23)  # the week of the change to summer time (29 March)
+    weeks = {
+        whole_buckets(monday + timedelta(days=a), monday + timedelta(days=b), bucket="week")
+        for a in range(7)
+        for b in range(a, 7)
+    }
+    assert len(weeks) == 1
+    (week,) = weeks
+    assert week.start.isoformat() == "2026-03-23T00:00:00+01:00"
+    assert week.end.isoformat() == "2026-03-30T00:00:00+02:00"
+    with pytest.raises(InvalidParameter):
+        whole_buckets(monday, monday, bucket="year")
