@@ -61,6 +61,7 @@ from geo.privacy import (
     Deviations,
     PartnerAggregates,
     Zone,
+    category_counts,
     detail_rows,
     partner_aggregates,
     zone_category_counts,
@@ -546,16 +547,22 @@ def _hotspot_changes(conn: Any, hot_fc: dict[str, Any]) -> list[HotspotChange]:
 
 
 def category_table(
-    d: _PdfData,
+    d: _PdfData, *, min_weekly: int = 1
 ) -> tuple[list[CategoryZoneRow], list[Change], list[Change]]:
     """The table per category and zone with a row "Utanför zonerna" and the area's total per
     category, so that no report of the area is left out; and the changes per category and per
-    zone (outside the zones included) for the summary."""
+    zone (outside the zones included) for the summary.
+
+    Each count sums the weeks in which its zone (the rest of the area, the whole area) has at
+    least ``min_weekly`` reports of the category: `MIN_PARTNER_COUNT` for partners, so that the
+    reports of periods a week apart cannot be subtracted (`geo.privacy.category_counts`); 1
+    (every report) for the detail profile."""
     zones, names = d.zones, d.names
-    now_counts = zone_category_counts(d.now, zones=zones)
-    prev_counts = zone_category_counts(d.prev, zones=zones)
-    outside_now = _outside(d.now, zones)
-    outside_prev = _outside(d.prev, zones)
+    m = min_weekly
+    now_counts = zone_category_counts(d.now, zones=zones, min_weekly=m)
+    prev_counts = zone_category_counts(d.prev, zones=zones, min_weekly=m)
+    outside_now = category_counts(d.now, where=~_in_zones(d.now, zones), min_weekly=m)
+    outside_prev = category_counts(d.prev, where=~_in_zones(d.prev, zones), min_weekly=m)
     rows = [
         CategoryZoneRow(
             names.get(code, code),
@@ -567,8 +574,8 @@ def category_table(
         for code in names
         if now_counts.get((slug, code)) or prev_counts.get((slug, code))
     ]
-    totals_now = _by_category(d.now)
-    totals_prev = _by_category(d.prev)
+    totals_now = category_counts(d.now, min_weekly=m)
+    totals_prev = category_counts(d.prev, min_weekly=m)
     for label, a, b in (
         (OUTSIDE_ZONES_SV, outside_now, outside_prev),
         (AREA_TOTAL_SV, totals_now, totals_prev),
@@ -591,20 +598,12 @@ def category_table(
     return rows, by_cat, by_zone
 
 
-def _by_category(dev: Deviations) -> dict[str, int]:
-    codes, counts = np.unique(np.asarray(dev.category).astype(str), return_counts=True)
-    return {str(c): int(k) for c, k in zip(codes, counts, strict=True)}
-
-
-def _outside(dev: Deviations, zones: list[Zone]) -> dict[str, int]:
-    """Reports per category that lie in no zone."""
-    if not len(dev.lon):
-        return {}
+def _in_zones(dev: Deviations, zones: list[Zone]) -> np.ndarray:
+    """Which reports lie in a zone."""
     inside = np.zeros(len(dev.lon), dtype=bool)
     for _slug, _name, geom in zones:
         inside |= shapely.intersects_xy(geom, dev.lon, dev.lat)
-    codes, counts = np.unique(np.asarray(dev.category).astype(str)[~inside], return_counts=True)
-    return {str(c): int(k) for c, k in zip(codes, counts, strict=True)}
+    return inside
 
 
 def _trend_chart(d: _PdfData, req: Request) -> bytes:
@@ -612,11 +611,13 @@ def _trend_chart(d: _PdfData, req: Request) -> bytes:
     last = req.period.last
     weeks = [start + timedelta(days=7 * i) for i in range(((last - start).days // 7) + 1)]
     index = {w: i for i, w in enumerate(weeks)}
+    # For partners a category's week under MIN_PARTNER_COUNT reports is not drawn.
+    least = MIN_PARTNER_COUNT if req.profile == "partner" else 1
     per_cat: dict[str, list[int]] = {}
     for code, name in d.names.items():
         values = [0] * len(weeks)
         for w, c, k in reports:
-            if c == code and w in index:
+            if c == code and w in index and k >= least:
                 values[index[w]] += k
         if any(values):
             per_cat[name] = values
@@ -655,7 +656,8 @@ def _pdf(
     d: _PdfData, req: Request, selection: Any, window: Window, area_name: str, outline: Any
 ) -> tuple[bytes, dict[str, int]]:
     zones = d.zones
-    table, by_cat, by_zone = category_table(d)
+    partner = req.profile == "partner"
+    table, by_cat, by_zone = category_table(d, min_weekly=MIN_PARTNER_COUNT if partner else 1)
     raster = heat_map(selection, window, HEAT)
     hot_fc = d.hot_fc
     hot = [(shape(f["geometry"]), int(f["properties"]["class"])) for f in hot_fc["features"]]
@@ -666,8 +668,8 @@ def _pdf(
     police_by_type, notices = _police(d)
     statuses = [f["properties"].get("change") for f in hot_fc["features"]]
     summary = Summary(
-        total=len(d.now.lon),
-        previous_total=len(d.prev.lon),
+        total=sum(c.now for c in by_cat),
+        previous_total=sum(c.previous for c in by_cat),
         categories=by_cat,
         places=by_zone,
         walks=walks_now,

@@ -331,10 +331,51 @@ def partner_aggregates(
     )
 
 
+def category_counts(
+    records: Deviations | Iterable[DeviationRecord],
+    *,
+    where: np.ndarray | None = None,
+    min_weekly: int = 1,
+    tz: str = DEFAULT_TIME_ZONE,
+) -> dict[str, int]:
+    """Reports per category (of those ``where`` is true; all when None), summed over the ISO
+    weeks (local time) in which the category has at least ``min_weekly`` of them.
+
+    With ``min_weekly`` = 1 every report counts. With `MIN_PARTNER_COUNT` it is the partner's
+    rule, as in the export's period layers (`maps.layers.partner_layers`): a total over a
+    period is the sum of the week counts that may be shown, so that two periods a week apart
+    cannot be subtracted to find a week's 1 or 2 reports.
+
+    >>> t = datetime(2026, 11, 20, 22, 0, tzinfo=UTC)
+    >>> later = datetime(2026, 11, 27, 22, 0, tzinfo=UTC)  # the next week
+    >>> recs = [DeviationRecord(18.0, 59.3, "brand", t)] * 3 + [DeviationRecord(18.0, 59.3,
+    ...     "brand", later)]
+    >>> category_counts(recs), category_counts(recs, min_weekly=3)
+    ({'brand': 4}, {'brand': 3})
+    """
+    dev = as_deviations(records)
+    if not len(dev):
+        return {}
+    pick = np.ones(len(dev), dtype=bool) if where is None else np.asarray(where, dtype=bool)
+    if not pick.any():
+        return {}
+    categories, cat_index = np.unique(dev.category.astype(str)[pick], return_inverse=True)
+    weeks = bucket_days(dev.observed_at[pick], bucket="week", tz=tz)
+    (cats, _weeks), counts = _group_counts([cat_index.ravel().astype(np.int64), weeks])
+    keep = counts >= min_weekly
+    sums = np.bincount(cats[keep], weights=counts[keep], minlength=len(categories))
+    return {str(categories[k]): int(sums[k]) for k in np.flatnonzero(sums).tolist()}
+
+
 def zone_category_counts(
-    records: Deviations | Iterable[DeviationRecord], *, zones: Sequence[Zone]
+    records: Deviations | Iterable[DeviationRecord],
+    *,
+    zones: Sequence[Zone],
+    min_weekly: int = 1,
+    tz: str = DEFAULT_TIME_ZONE,
 ) -> dict[tuple[str, str], int]:
-    """Reports per ``(zone slug, category)`` over the whole input, without suppression.
+    """Reports per ``(zone slug, category)``, summed over the weeks in which the zone has at
+    least ``min_weekly`` of the category (`category_counts`; 1: every report).
 
     For the meeting report's table, which shows counts under `MIN_PARTNER_COUNT` as "< 3".
 
@@ -347,15 +388,11 @@ def zone_category_counts(
     out: dict[tuple[str, str], int] = {}
     if not len(dev):
         return out
-    categories, cat_index = np.unique(dev.category.astype(str), return_inverse=True)
     for slug, _name, geom in zones:
         shapely.prepare(geom)
-        counts = np.bincount(
-            cat_index.ravel()[shapely.intersects_xy(geom, dev.lon, dev.lat)],
-            minlength=len(categories),
-        )
-        for k in np.flatnonzero(counts).tolist():
-            out[(slug, str(categories[k]))] = int(counts[k])
+        inside = shapely.intersects_xy(geom, dev.lon, dev.lat)
+        for code, n in category_counts(dev, where=inside, min_weekly=min_weekly, tz=tz).items():
+            out[(slug, code)] = n
     return out
 
 

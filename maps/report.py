@@ -408,8 +408,11 @@ def meeting_report_pdf(
     if profile == "partner":
         story.append(
             _p(
-                f"Antal under {MIN_PARTNER_COUNT} visas som \u201d< {MIN_PARTNER_COUNT}"
-                "\u201d, och förändringen visas då inte.",
+                f"Antalen summerar de veckor då zonen (resten av området, hela området) har "
+                f"minst {MIN_PARTNER_COUNT} rapporter i kategorin; veckor med färre räknas inte, "
+                "varken här, i sammanfattningen eller i trenden. Antal under "
+                f"{MIN_PARTNER_COUNT} visas som \u201d< {MIN_PARTNER_COUNT}\u201d, och "
+                "förändringen visas då inte.",
                 st["small"],
             )
         )

@@ -7,6 +7,7 @@ vector tiles and the partner export; the detail profile still counts exactly the
 from __future__ import annotations
 
 import io
+import subprocess
 import uuid
 import zipfile
 from collections.abc import Callable
@@ -351,3 +352,46 @@ def test_our_reports_beside_the_police_notices_are_whole_months_for_partners(
     planner = ours("planner", TUESDAY, SUNDAY, "month")
     assert planner["deviations"] == [{"period_start": MONDAY, "count": WEEK_TOTAL - 1}]
     assert (planner["deviations_since"], planner["deviations_until"]) == (TUESDAY, SUNDAY)
+
+
+def _report_text(
+    client: TestClient, h: dict[str, str], since: str, until: str, tmp: Path, **kw: str
+) -> str:
+    """The meeting report's text (pdftotext), whitespace squeezed."""
+    r = client.get(
+        "/api/v1/exports/meeting",
+        params={"area": "solberga", "since": since, "until": until, "format": "pdf", **kw},
+        headers=h,
+    )
+    assert r.status_code == 200, r.text
+    path = tmp / f"report-{since}-{until}.pdf"
+    path.write_bytes(r.content)
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
+                          text=True, check=True).stdout  # fmt: skip
+    return " ".join(text.split())
+
+
+def test_the_partner_report_counts_only_weeks_that_may_be_shown(
+    client: TestClient, auth: Headers, week: None, conn: psycopg.Connection, tmp_path: Path
+) -> None:
+    """Periods a whole week apart: week 5 has 9 reports of the category, week 6 one more. The
+    partner's meeting report of weeks 5-6 counts the same 9 as that of week 5 alone (a week's
+    1 is not counted: subtracting the two would find it), in the summary, the table per zone
+    and the area's total; the detail profile counts the 10th."""
+    conn.execute(
+        "INSERT INTO deviations (id, category, observed_at, severity, description, area_id, "
+        "geom) VALUES (%s, %s, %s, 2, NULL, (SELECT id FROM areas WHERE slug = 'solberga'), "
+        "ST_SetSRID(ST_MakePoint(%s, %s), 4326))",
+        (uuid.uuid4(), CATEGORY, datetime(2021, 2, 10, 21, 0, tzinfo=STOCKHOLM), *STATION),
+    )
+    weeks = {"5": (MONDAY, SUNDAY), "5-6": (MONDAY, "2021-02-14")}
+    for label, (since, until) in weeks.items():
+        text = _report_text(client, auth("partner"), since, until, tmp_path)
+        assert f"Rapporter i perioden {since} – {until}: 9 " in text, label
+        assert "Narkotika Älvsjö station och centrum 9 0 ny" in text, label
+        assert "Narkotika Hela området 9 0 ny" in text, label
+        assert "veckor med färre räknas inte" in text
+    detail = _report_text(client, auth("planner"), MONDAY, "2021-02-14", tmp_path, profile="detail")
+    assert f"Rapporter i perioden {MONDAY} – 2021-02-14: 10 " in detail
+    assert "Narkotika Hela området 10 0" in detail
+    assert "veckor med färre räknas inte" not in detail

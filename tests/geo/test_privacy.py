@@ -19,6 +19,7 @@ from geo.privacy import (
     DeviationRecord,
     Deviations,
     ZoneCount,
+    category_counts,
     detail_rows,
     partner_aggregates,
     zone_category_counts,
@@ -224,6 +225,45 @@ def test_zone_category_counts_are_unsuppressed_totals() -> None:
         c for c, ok in zip(dev.category.tolist(), inside.tolist(), strict=True) if ok
     )
     assert {c: n for (z, c), n in counts.items() if z == ZONES[0][0]} == dict(expected)
+
+
+def test_partner_totals_sum_only_the_weeks_that_may_be_shown() -> None:
+    """The meeting report's partner counts (`category_counts`, `zone_category_counts` with
+    min_weekly 3) against a per-row reference: each is the sum of the weeks in which its zone
+    (or the area) has 3 or more of the category, so that periods a week apart differ by 0 or
+    by 3 or more, never by a week's 1 or 2 reports."""
+    recs = _records(900, seed=11, days=120)
+    dev = Deviations.from_records(recs)
+    weeks = bucket_days(dev.observed_at, bucket="week")
+    inside = shapely.intersects_xy(ZONES[0][2], dev.lon, dev.lat)
+
+    def reference(pick: np.ndarray, last_week: int | None = None) -> dict[str, int]:
+        per = Counter(
+            (c, w)
+            for c, w, ok in zip(dev.category.tolist(), weeks.tolist(), pick.tolist(), strict=True)
+            if ok and (last_week is None or w <= last_week)
+        )
+        out: Counter[str] = Counter()
+        for (c, _w), n in per.items():
+            if n >= 3:
+                out[c] += n
+        return dict(out)
+
+    everything = np.ones(len(dev), dtype=bool)
+    assert category_counts(dev, min_weekly=3) == reference(everything)
+    assert category_counts(dev) == dict(Counter(dev.category.tolist()))
+    zoned = zone_category_counts(dev, zones=ZONES, min_weekly=3)
+    assert {c: n for (z, c), n in zoned.items() if z == ZONES[0][0]} == reference(inside)
+    assert any(n < 3 for n in Counter(
+        (c, w) for c, w, ok in zip(dev.category.tolist(), weeks.tolist(), inside.tolist(),
+                                   strict=True) if ok).values())  # fmt: skip
+    # Two periods, the second a week shorter: the zone's counts differ by 0 or by 3 or more.
+    cut = int(np.sort(np.unique(weeks))[-2])
+    earlier = [r for r, w in zip(recs, weeks.tolist(), strict=True) if w <= cut]
+    shorter = zone_category_counts(earlier, zones=ZONES, min_weekly=3)
+    assert {c: n for (z, c), n in shorter.items() if z == ZONES[0][0]} == reference(inside, cut)
+    for (z, c), n in zoned.items():
+        assert n - shorter.get((z, c), 0) == 0 or n - shorter.get((z, c), 0) >= 3
 
 
 def test_detail_rows_never_hold_the_reporter_and_descriptions_only_on_request() -> None:
