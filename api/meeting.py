@@ -489,6 +489,13 @@ def _read_pdf(conn: Any, req: Request, window: Window, selection: Any) -> _PdfDa
     year_start = req.period.last - timedelta(days=364)
     year_start -= timedelta(days=year_start.weekday())
     year_since = datetime.combine(year_start, time(0), STOCKHOLM)
+    # For partners the last week's bar is the whole week: a period of nights that ends inside
+    # it must not show a part that the next night's report would change.
+    trend_end = (
+        whole_buckets(req.period.first, req.period.last, bucket="week", tz=DEFAULT_TIME_ZONE).end
+        if req.profile == "partner"
+        else req.end
+    )
     cats = categories.categories_json(conn)
     return _PdfData(
         zones=_zones(conn, req.area)[1],
@@ -505,7 +512,7 @@ def _read_pdf(conn: Any, req: Request, window: Window, selection: Any) -> _PdfDa
         hot_changes=changes,
         coverage=cov.describe(),
         trend=(
-            report_data.reports_per_week(conn, area=req.area, since=year_since, until=req.end),
+            report_data.reports_per_week(conn, area=req.area, since=year_since, until=trend_end),
             report_data.walks_per_week(
                 conn, area=req.area, since=year_start, until=req.period.last
             ),
@@ -547,22 +554,25 @@ def _hotspot_changes(conn: Any, hot_fc: dict[str, Any]) -> list[HotspotChange]:
 
 
 def category_table(
-    d: _PdfData, *, min_weekly: int = 1
+    d: _PdfData, *, min_weekly: int = 1, bucket: str = "week"
 ) -> tuple[list[CategoryZoneRow], list[Change], list[Change]]:
     """The table per category and zone with a row "Utanför zonerna" and the area's total per
     category, so that no report of the area is left out; and the changes per category and per
     zone (outside the zones included) for the summary.
 
-    Each count sums the weeks in which its zone (the rest of the area, the whole area) has at
-    least ``min_weekly`` reports of the category: `MIN_PARTNER_COUNT` for partners, so that the
-    reports of periods a week apart cannot be subtracted (`geo.privacy.category_counts`); 1
-    (every report) for the detail profile."""
+    Each count sums the weeks (or nights: ``bucket``, the request's) in which its zone (the
+    rest of the area, the whole area) has at least ``min_weekly`` reports of the category:
+    `MIN_PARTNER_COUNT` for partners, so that the reports of periods a week (a night) apart
+    cannot be subtracted (`geo.privacy.category_counts`); 1 (every report) for the detail
+    profile."""
     zones, names = d.zones, d.names
-    m = min_weekly
-    now_counts = zone_category_counts(d.now, zones=zones, min_weekly=m)
-    prev_counts = zone_category_counts(d.prev, zones=zones, min_weekly=m)
-    outside_now = category_counts(d.now, where=~_in_zones(d.now, zones), min_weekly=m)
-    outside_prev = category_counts(d.prev, where=~_in_zones(d.prev, zones), min_weekly=m)
+    m, per = min_weekly, bucket
+    now_counts = zone_category_counts(d.now, zones=zones, min_weekly=m, bucket=per)
+    prev_counts = zone_category_counts(d.prev, zones=zones, min_weekly=m, bucket=per)
+    outside_now = category_counts(d.now, where=~_in_zones(d.now, zones), min_weekly=m, bucket=per)
+    outside_prev = category_counts(
+        d.prev, where=~_in_zones(d.prev, zones), min_weekly=m, bucket=per
+    )
     rows = [
         CategoryZoneRow(
             names.get(code, code),
@@ -574,8 +584,8 @@ def category_table(
         for code in names
         if now_counts.get((slug, code)) or prev_counts.get((slug, code))
     ]
-    totals_now = category_counts(d.now, min_weekly=m)
-    totals_prev = category_counts(d.prev, min_weekly=m)
+    totals_now = category_counts(d.now, min_weekly=m, bucket=per)
+    totals_prev = category_counts(d.prev, min_weekly=m, bucket=per)
     for label, a, b in (
         (OUTSIDE_ZONES_SV, outside_now, outside_prev),
         (AREA_TOTAL_SV, totals_now, totals_prev),
@@ -657,7 +667,9 @@ def _pdf(
 ) -> tuple[bytes, dict[str, int]]:
     zones = d.zones
     partner = req.profile == "partner"
-    table, by_cat, by_zone = category_table(d, min_weekly=MIN_PARTNER_COUNT if partner else 1)
+    table, by_cat, by_zone = category_table(
+        d, min_weekly=MIN_PARTNER_COUNT if partner else 1, bucket=req.bucket
+    )
     raster = heat_map(selection, window, HEAT)
     hot_fc = d.hot_fc
     hot = [(shape(f["geometry"]), int(f["properties"]["class"])) for f in hot_fc["features"]]

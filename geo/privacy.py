@@ -336,10 +336,12 @@ def category_counts(
     *,
     where: np.ndarray | None = None,
     min_weekly: int = 1,
+    bucket: str = "week",
     tz: str = DEFAULT_TIME_ZONE,
 ) -> dict[str, int]:
-    """Reports per category (of those ``where`` is true; all when None), summed over the ISO
-    weeks (local time) in which the category has at least ``min_weekly`` of them.
+    """Reports per category (of those ``where`` is true; all when None), summed over the
+    buckets (ISO weeks, or nights: `geo.timeofweek.bucket_days`) in which the category has at
+    least ``min_weekly`` of them.
 
     With ``min_weekly`` = 1 every report counts. With `MIN_PARTNER_COUNT` it is the partner's
     rule, as in the export's period layers (`maps.layers.partner_layers`): a total over a
@@ -360,7 +362,7 @@ def category_counts(
     if not pick.any():
         return {}
     categories, cat_index = np.unique(dev.category.astype(str)[pick], return_inverse=True)
-    weeks = bucket_days(dev.observed_at[pick], bucket="week", tz=tz)
+    weeks = bucket_days(dev.observed_at[pick], bucket=bucket, tz=tz)
     (cats, _weeks), counts = _group_counts([cat_index.ravel().astype(np.int64), weeks])
     keep = counts >= min_weekly
     sums = np.bincount(cats[keep], weights=counts[keep], minlength=len(categories))
@@ -372,6 +374,7 @@ def zone_category_counts(
     *,
     zones: Sequence[Zone],
     min_weekly: int = 1,
+    bucket: str = "week",
     tz: str = DEFAULT_TIME_ZONE,
 ) -> dict[tuple[str, str], int]:
     """Reports per ``(zone slug, category)``, summed over the weeks in which the zone has at
@@ -391,7 +394,8 @@ def zone_category_counts(
     for slug, _name, geom in zones:
         shapely.prepare(geom)
         inside = shapely.intersects_xy(geom, dev.lon, dev.lat)
-        for code, n in category_counts(dev, where=inside, min_weekly=min_weekly, tz=tz).items():
+        found = category_counts(dev, where=inside, min_weekly=min_weekly, bucket=bucket, tz=tz)
+        for code, n in found.items():
             out[(slug, code)] = n
     return out
 

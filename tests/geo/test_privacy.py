@@ -237,10 +237,12 @@ def test_partner_totals_sum_only_the_weeks_that_may_be_shown() -> None:
     weeks = bucket_days(dev.observed_at, bucket="week")
     inside = shapely.intersects_xy(ZONES[0][2], dev.lon, dev.lat)
 
-    def reference(pick: np.ndarray, last_week: int | None = None) -> dict[str, int]:
+    def reference(
+        pick: np.ndarray, last_week: int | None = None, buckets: np.ndarray = weeks
+    ) -> dict[str, int]:
         per = Counter(
             (c, w)
-            for c, w, ok in zip(dev.category.tolist(), weeks.tolist(), pick.tolist(), strict=True)
+            for c, w, ok in zip(dev.category.tolist(), buckets.tolist(), pick.tolist(), strict=True)
             if ok and (last_week is None or w <= last_week)
         )
         out: Counter[str] = Counter()
@@ -252,6 +254,10 @@ def test_partner_totals_sum_only_the_weeks_that_may_be_shown() -> None:
     everything = np.ones(len(dev), dtype=bool)
     assert category_counts(dev, min_weekly=3) == reference(everything)
     assert category_counts(dev) == dict(Counter(dev.category.tolist()))
+    nights = bucket_days(dev.observed_at, bucket="night")
+    assert category_counts(dev, min_weekly=3, bucket="night") == reference(
+        everything, buckets=nights
+    )
     zoned = zone_category_counts(dev, zones=ZONES, min_weekly=3)
     assert {c: n for (z, c), n in zoned.items() if z == ZONES[0][0]} == reference(inside)
     assert any(n < 3 for n in Counter(
