@@ -359,9 +359,12 @@ def _selection(conn: Any, req: Request) -> tuple[Any, Window]:
     )
     if req.profile == "partner":
         # The heat map and hot spots of a partner's file (its layers, its HTML map, its meeting
-        # report) are drawn only from 250 m cells that hold at least 3 reports, each moved to
-        # its cell's centre: no isopleth or hot spot shows where a single report lies.
-        selection = partner_selection(selection, [window, window.previous()])
+        # report) are drawn only from 250 m cells that hold at least 3 reports in a week (a
+        # night), each moved to its cell's centre: no isopleth or hot spot shows where a single
+        # report lies, nor what a week's single report added.
+        selection = partner_selection(
+            selection, [window, window.previous()], bucket=req.bucket, tz=DEFAULT_TIME_ZONE
+        )
     return selection, window
 
 
@@ -381,8 +384,8 @@ def _metadata(req: Request, area_name: str, *, synthetic: bool = False) -> dict[
         "metod_hotspots": f"Getis-Ord Gi*, rutor {HOT.cell_m:g} m, FDR (Benjamini–Hochberg), "
         "90/95/99 %",
         "sekretess": "partnerprofil: aggregerat per zon och 250 m-ruta i hela veckor (nätter), "
-        "antal under 3 utelämnade; "
-        "värmekarta och hot spots bara från 250 m-rutor med minst 3 rapporter (rutans mitt); "
+        "antal under 3 utelämnade; värmekarta och hot spots bara från 250 m-rutor med minst 3 "
+        "rapporter i en vecka (natt), i rutans mitt; "
         "inga fritexter, rapportörer eller exakta tider"
         if req.profile == "partner"
         else "detaljprofil: enskilda rapporter utan rapportör"

@@ -18,10 +18,10 @@ from scipy import ndimage
 
 from geo import heat, hotspots
 from geo.errors import InvalidParameter
-from geo.geometry import SWEREF99TM, WGS84, transformer
+from geo.geometry import DEFAULT_TIME_ZONE, SWEREF99TM, WGS84, transformer
 from geo.grid import Grid, assign, grid_cells
 from geo.privacy import MIN_PARTNER_COUNT
-from geo.timeofweek import in_time_of_week
+from geo.timeofweek import bucket_days, in_time_of_week
 
 WEEK_S = 7 * 24 * 3600.0
 MAX_PERIOD = timedelta(days=3 * 366)
@@ -142,16 +142,20 @@ def partner_selection(
     *,
     cell_m: float = PARTNER_CELL_M,
     min_count: int = MIN_PARTNER_COUNT,
+    bucket: str = "week",
+    tz: str = DEFAULT_TIME_ZONE,
 ) -> PointSelection:
     """What a partner's heat map and hot spots may be computed from (DESIGN.md decision 8).
 
     Per window (a period and the one it is compared with), the reports are counted per
     ``cell_m`` square of SWEREF 99 TM (EPSG:3006, aligned as the partner export's
-    ``avvikelser_ruta``); the reports of a cell with fewer than ``min_count`` are dropped and
-    the others are moved to their cell's centre. So a heat map or hot spot drawn from the
-    result shows only places where at least ``min_count`` reports lie together, never where
-    one lies: the isopleths of a lone report would be circles centred on it, whatever the
-    bandwidth. Reports in none of ``windows`` are dropped too.
+    ``avvikelser_ruta``) and time bucket (ISO week or night, as the partner's counts); the
+    reports of a cell and bucket with fewer than ``min_count`` are dropped and the others are
+    moved to their cell's centre. So a heat map or hot spot drawn from the result shows only
+    places where at least ``min_count`` reports lie together, never where one lies (the
+    isopleths of a lone report would be circles centred on it, whatever the bandwidth), and the
+    maps of two periods a week apart differ by 0 or by ``min_count`` reports or more in a cell,
+    never by a week's single report. Reports in none of ``windows`` are dropped too.
 
     >>> from datetime import datetime, UTC
     >>> t = np.array(["2026-11-20T22:00"] * 4, dtype="datetime64[us]")
@@ -173,12 +177,13 @@ def partner_selection(
     )
     col = np.floor(np.asarray(gx, dtype=np.float64) / cell_m).astype(np.int64)
     row = np.floor(np.asarray(gy, dtype=np.float64) / cell_m).astype(np.int64)
+    when = bucket_days(selection.observed_at, bucket=bucket, tz=tz) if n else col
     keep = np.zeros(n, dtype=bool)
     for window in windows:
         inside = window_mask(selection, window) & ~keep
         if not inside.any():
             continue
-        cells = np.stack([col[inside], row[inside]], axis=1)
+        cells = np.stack([col[inside], row[inside], when[inside]], axis=1)
         _, inverse, counts = np.unique(cells, axis=0, return_inverse=True, return_counts=True)
         ok = np.zeros(n, dtype=bool)
         ok[np.flatnonzero(inside)] = counts[inverse.ravel()] >= min_count

@@ -99,6 +99,26 @@ def test_a_cluster_of_three_shows_and_the_lone_report_far_off_does_not(
     assert _distance_m(detail["varmekarta"], LONE) < 50
 
 
+def test_a_cell_counts_for_a_partner_only_with_three_reports_in_one_week(
+    client: TestClient, auth, conn: psycopg.Connection
+) -> None:  # type: ignore[no-untyped-def]
+    """Four reports in one 250 m cell, two a week in weeks 11 and 12 of 2019: never three in a
+    week, so no heat map for a partner (else the maps of weeks 11 and 11-12 would differ by
+    week 12's two reports); a third in week 12 makes the cell count."""
+    for day in (12, 13, 19, 20):  # Tuesdays and Wednesdays of weeks 11 and 12
+        conn.execute(
+            "INSERT INTO deviations (id, category, observed_at, severity, area_id, geom) "
+            "VALUES (%s, 'narkotika', %s, 2, (SELECT id FROM areas WHERE slug = 'solberga'), "
+            "ST_SetSRID(ST_MakePoint(%s, %s), 4326))",
+            (uuid.uuid4(), datetime(2019, 3, day, 22, 0, tzinfo=STOCKHOLM), *FAR),
+        )
+    partner = _shapes(client, auth("partner"), "partner")
+    assert partner["varmekarta"] == [] and partner["hotspots"] == []
+    assert _distance_m(_shapes(client, auth("planner"), "detail")["varmekarta"], FAR) < 50
+    _insert(conn, [FAR])  # 2019-03-15, a Friday of week 11: three that week
+    assert _shapes(client, auth("partner"), "partner")["varmekarta"]
+
+
 def test_a_partner_gets_no_heat_map_or_hot_spots_of_single_reports(
     client: TestClient, auth
 ) -> None:  # type: ignore[no-untyped-def]
