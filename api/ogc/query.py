@@ -4,6 +4,8 @@ for a 400 for a parameter the server does not know and for a value it cannot rea
 
 >>> parse_datetime("2025-01-01T00:00:00Z/..").end is None
 True
+>>> parse_datetime("2025-01-31").start.isoformat()  # a date: a day of Stockholm's clock
+'2025-01-30T23:00:00+00:00'
 >>> parse_limit("20000")
 5000
 """
@@ -13,9 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from geo.errors import NattvandringError
+from geo.geometry import DEFAULT_TIME_ZONE
 
+_LOCAL = ZoneInfo(DEFAULT_TIME_ZONE)
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 5000
 """The largest page: a larger ``limit`` is taken as this one, as Part 1 permits."""
@@ -66,14 +71,15 @@ def single(params: Mapping[str, list[str]], name: str) -> str | None:
 
 
 def _instant(text: str, *, end: bool) -> datetime:
-    """An RFC 3339 date-time (with a zone), or a date: its first (or, at an end, last) instant
-    in UTC."""
+    """An RFC 3339 date-time (with a zone), or a date: its first (or, at an end, last) instant,
+    a date being a day of the service's wall clock (`DEFAULT_TIME_ZONE`: Stockholm's), as the
+    rest of the service counts days."""
     value = text.strip()
     try:
         if "T" not in value.upper() and len(value) == 10:
             day = datetime.fromisoformat(value).date()
-            moment = datetime.combine(day, time.max if end else time.min, UTC)
-            return moment
+            moment = datetime.combine(day, time.max if end else time.min, _LOCAL)
+            return moment.astimezone(UTC)
         moment = datetime.fromisoformat(value.replace("z", "Z"))
     except ValueError:
         raise BadQuery(

@@ -173,6 +173,8 @@ def test_the_ogc_count_collections_and_their_tiles_count_whole_weeks(
     assert (props["period_fran"], props["period_till"]) == (MONDAY, SUNDAY)
     for when in cuts:
         assert ogc_zone(client, h, when) == whole, when
+    # Dates are days of Stockholm's clock: Monday to Sunday is that week, not the next one too.
+    assert ogc_zone(client, h, f"{MONDAY}/{SUNDAY}") == whole
     # The same as the API's week count for the same days.
     api = aggregates(client, h, TUESDAY, SATURDAY)
     assert zone_count(api, "2021-W05") == props["antal_totalt"]
