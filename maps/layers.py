@@ -226,43 +226,35 @@ def partner_layers(
     zone_fields = (Field("zon", "str", "Zon (kod)"), Field("zon_namn", "str", "Zon"))
     cell_fields = (Field("ruta", "str", f"Ruta ({cell}, SWEREF 99 TM)"),)
     zone_layer, cell_layer = PERIOD_LAYERS
-    return [
-        Layer(
+    places = (
+        (
             zone_layer,
             "Avvikelser per samverkanszon",
             "MultiPolygon",
-            (*zone_fields, *period_fields),
-            pivot(aggregates.zone_counts, per_bucket=False),
-            count_style(days=None),
-            label,
+            zone_fields,
+            aggregates.zone_counts,
         ),
-        Layer(
+        (
             cell_layer,
             f"Avvikelser per ruta ({cell})",
             "Polygon",
-            (*cell_fields, *period_fields),
-            pivot(aggregates.cell_counts, per_bucket=False),
-            count_style(days=None),
-            label,
+            cell_fields,
+            aggregates.cell_counts,
         ),
+    )
+    # The period layers first, then those per bucket (shown one week or night at a time).
+    return [
         Layer(
-            bucket_layer_name(zone_layer, aggregates.bucket),
-            f"Avvikelser per samverkanszon och {per}",
-            "MultiPolygon",
-            (*zone_fields, *bucket_fields),
-            pivot(aggregates.zone_counts, per_bucket=True),
-            count_style(days=days),
+            bucket_layer_name(name, aggregates.bucket) if per_bucket else name,
+            f"{title} och {per}" if per_bucket else title,
+            kind,
+            (*fields, *(bucket_fields if per_bucket else period_fields)),
+            pivot(counts, per_bucket=per_bucket),
+            count_style(days=days if per_bucket else None),
             label,
-        ),
-        Layer(
-            bucket_layer_name(cell_layer, aggregates.bucket),
-            f"Avvikelser per ruta ({cell}) och {per}",
-            "Polygon",
-            (*cell_fields, *bucket_fields),
-            pivot(aggregates.cell_counts, per_bucket=True),
-            count_style(days=days),
-            label,
-        ),
+        )
+        for per_bucket in (False, True)
+        for name, title, kind, fields, counts in places
     ]
 
 
