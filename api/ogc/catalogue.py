@@ -21,7 +21,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import numpy as np
 import shapely
 from shapely.geometry import mapping, shape
 
@@ -34,7 +33,6 @@ from geo.db import areas, categories, deviations, walk_routes, walks
 from geo.db.accounts import User
 from geo.db.deviations import Viewer
 from geo.db.guarded import Connections
-from geo.db.queries import GEOJSON_DECIMALS
 from geo.errors import NotFound
 from geo.geometry import BBox
 from geo.hotspots import COMPARE_LABELS
@@ -263,20 +261,19 @@ def _deviation(db: Connections, q: SourceQuery, fid: str) -> dict[str, Any]:
     return feature
 
 
-def count_features(layer: Layer, key: str) -> list[dict[str, Any]]:
+def _count_features(layer: Layer, key: str) -> list[dict[str, Any]]:
     """The rows of a partner count layer (`maps.layers.partner_layers`) as GeoJSON Features:
     its fields as properties (dates as ISO dates, a count not shown as null), ``key``'s value
-    as the id, the geometry with the API's one precision (`GEOJSON_DECIMALS`)."""
+    as the id (the answer's CRS and precision are applied on the way out, as for every
+    collection: `api.ogc.crs.transform_features`)."""
     out = []
     for row in layer.rows:
         props: dict[str, Any] = {}
         for f in layer.fields:
             value = row.get(f.name)
             props[f.name] = value.isoformat() if isinstance(value, date) else value
-        geom = shapely.transform(row["geometry"], lambda xy: np.round(xy, GEOJSON_DECIMALS))
-        out.append(
-            {"type": "Feature", "id": props[key], "geometry": mapping(geom), "properties": props}
-        )
+        geometry = mapping(row["geometry"])
+        out.append({"type": "Feature", "id": props[key], "geometry": geometry, "properties": props})
     return out
 
 
@@ -309,7 +306,7 @@ def _aggregates(layer: str) -> Source:
         counted = req.period  # whole weeks (`api.meeting.Request.period`), as partner_counts
         layers = partner_layers(agg, since=counted.first, until=counted.last, categories=styles)
         found = next(x for x in layers if x.name == name)
-        return _page(count_features(found, key), q, filter_bbox=True, synthetic=synthetic)
+        return _page(_count_features(found, key), q, filter_bbox=True, synthetic=synthetic)
 
     return source
 
