@@ -234,6 +234,16 @@ def test_a_script_in_a_description_is_shown_as_text(
     dialogs: list[str] = []
     with signed_in(browser, live_server, email, password) as page:
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        # The first list may be one a worker held from just before the report (at most a
+        # second old for another reader); the page's next poll brings it (generous bound).
+        page.wait_for_function(
+            """id => { let found = false;
+                window.nattvandring.deviationLayer.eachLayer(l => {
+                    if (l.feature.properties.id === id) found = true; });
+                return found; }""",
+            arg=report_id,
+            timeout=30_000,
+        )
         opened = page.evaluate(
             """id => { let found = false;
                 window.nattvandring.deviationLayer.eachLayer(l => {
